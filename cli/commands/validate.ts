@@ -1,0 +1,34 @@
+import { formatValidationError, selectedTypes } from '../../shared/connector';
+import { parse } from '../args';
+import { loadValidated } from '../definitions';
+import { table } from '../table';
+
+export const usage = 'currents validate [PATH]   check the connector definitions (default: connectors/index.ts)';
+
+export async function run(argv: string[]): Promise<number> {
+  const { positionals } = parse(argv, {});
+  const { environments, errors } = loadValidated(positionals[0]);
+  const rows = environments.flatMap((env) =>
+    env.connectors.map((c) => [
+      env.name,
+      c.name,
+      c.segment.region,
+      c.segment.credential.kind,
+      selectedTypes(c).length,
+      c.credentialGracePeriod,
+      c.workspace,
+      c.contactEmail,
+    ]),
+  );
+  if (rows.length) {
+    console.log(table(['env', 'connector', 'region', 'credential', 'events', 'grace', 'workspace', 'contact'], rows));
+  }
+  if (errors.length) {
+    console.error(`\n${errors.length} problem${errors.length === 1 ? '' : 's'} found:`);
+    for (const e of errors) console.error(`  - ${formatValidationError(e)}`);
+    return 1;
+  }
+  const count = environments.reduce((n, e) => n + e.connectors.length, 0);
+  console.log(`\nOK: ${environments.length} environment(s), ${count} connector(s), all valid.`);
+  return 0;
+}

@@ -1,0 +1,28 @@
+import { defineEnvironment } from '../shared/connector';
+
+/** The development environment: a placeholder project id to replace with your own. */
+export const dev = defineEnvironment({
+  name: 'dev',
+  project: 'replace-me-dev',
+  region: 'europe-west1',
+  connectors: [
+    {
+      name: 'email-eu',
+      displayName: 'Braze EU email engagement (dev)',
+      contactEmail: 'platform-team@example.com',
+      workspace: 'braze-workspace-dev-eu',
+      segment: { region: 'eu', credential: { kind: 'writeKey' } },
+      events: ['email'],
+    },
+    {
+      name: 'engagement-us',
+      displayName: 'Braze US engagement (dev)',
+      contactEmail: 'platform-team@example.com',
+      workspace: 'braze-workspace-dev-us',
+      segment: { region: 'us', credential: { kind: 'oauth', appId: 'app-dev-0000', keyId: 'key-dev-0000' } },
+      events: ['behaviors', 'campaigns', 'canvas', 'pushnotification', 'sms', 'contentcard'],
+      includeAnonymousUsers: true,
+      credentialGracePeriod: '72h',
+    },
+  ],
+});

@@ -1,0 +1,88 @@
+/**
+ * Every Google Cloud resource name derived from a connector's name, in one place. The infrastructure declares resources
+ * with these names, the runtime and the operator commands find them with these names, and the connector schema checks
+ * that the longest of them fits GCP's limits, so the three can never disagree.
+ */
+
+export interface ConnectorResourceNames {
+  readonly ingestTopic: string;
+  readonly deadLetterTopic: string;
+  /** Pull subscription on the dead-letter topic that keeps dead letters for inspection and replay. */
+  readonly deadLetterSubscription: string;
+  readonly pushSubscription: string;
+  readonly function: string;
+  readonly firestoreDatabase: string;
+  readonly secret: string;
+  readonly schedulerJob: string;
+  /** Service account ids (the part before `@PROJECT.iam.gserviceaccount.com`). */
+  readonly runtimeServiceAccount: string;
+  readonly pushServiceAccount: string;
+  readonly schedulerServiceAccount: string;
+}
+
+export const RESOURCE_PREFIX = 'currents';
+/** Short prefix for service account ids, whose limit (30) is the tightest of all. */
+export const SERVICE_ACCOUNT_PREFIX = 'cs';
+
+export function resourceNames(connectorName: string): ConnectorResourceNames {
+  const base = `${RESOURCE_PREFIX}-${connectorName}`;
+  return {
+    ingestTopic: `${base}-ingest`,
+    deadLetterTopic: `${base}-dead-letter`,
+    deadLetterSubscription: `${base}-dead-letter-hold`,
+    pushSubscription: `${base}-push`,
+    function: base,
+    firestoreDatabase: base,
+    secret: `${base}-segment-credential`,
+    schedulerJob: `${base}-probe`,
+    runtimeServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-run`,
+    pushServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-push`,
+    schedulerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-sched`,
+  };
+}
+
+/** GCP's length limits for each derived name (inclusive). */
+export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: number; max: number; what: string }>> = {
+  ingestTopic: { min: 3, max: 255, what: 'Pub/Sub topic id' },
+  deadLetterTopic: { min: 3, max: 255, what: 'Pub/Sub topic id' },
+  deadLetterSubscription: { min: 3, max: 255, what: 'Pub/Sub subscription id' },
+  pushSubscription: { min: 3, max: 255, what: 'Pub/Sub subscription id' },
+  function: { min: 1, max: 63, what: 'Cloud Functions name' },
+  firestoreDatabase: { min: 4, max: 63, what: 'Firestore database id' },
+  secret: { min: 1, max: 255, what: 'Secret Manager secret id' },
+  schedulerJob: { min: 1, max: 500, what: 'Cloud Scheduler job name' },
+  runtimeServiceAccount: { min: 6, max: 30, what: 'service account id' },
+  pushServiceAccount: { min: 6, max: 30, what: 'service account id' },
+  schedulerServiceAccount: { min: 6, max: 30, what: 'service account id' },
+};
+
+/** Names derived from `connectorName` that fall outside GCP's limits, each with the limit it breaks. */
+export function nameLimitViolations(connectorName: string): string[] {
+  const names = resourceNames(connectorName);
+  const out: string[] = [];
+  for (const key of Object.keys(NAME_LIMITS) as (keyof ConnectorResourceNames)[]) {
+    const { min, max, what } = NAME_LIMITS[key];
+    const value = names[key];
+    if (value.length < min || value.length > max) {
+      out.push(`${what} '${value}' is ${value.length} characters (allowed ${min}–${max})`);
+    }
+  }
+  return out;
+}
+
+/** The longest connector name whose derived resource names all fit (computed, not hard-coded). */
+export const MAX_CONNECTOR_NAME_LENGTH: number = (() => {
+  let n = 1;
+  while (nameLimitViolations('a'.repeat(n + 1)).length === 0) n++;
+  return n;
+})();
+
+/** Firestore layout inside a connector's database. */
+export const FIRESTORE_LAYOUT = {
+  /** Document holding the credential state machine. */
+  stateDocument: 'connector/state',
+  /** Collection of parked event groups (one document per incoming message). */
+  parkedCollection: 'parked',
+  /** Field of a parked group that the TTL policy expires on. */
+  parkedExpiryField: 'expireAt',
+} as const;

@@ -1,0 +1,87 @@
+/**
+ * The function's configuration, carried in environment variables that the infrastructure derives from the connector
+ * definition and the runtime parses back with the SAME schema: the two cannot disagree (a round-trip test holds them to it).
+ */
+import { type Connector, type Environment, formatValidationError, parseConnector } from './connector';
+import { resourceNames, type ConnectorResourceNames } from './names';
+
+export const ENV_VARS = {
+  connector: 'CURRENTS_CONNECTOR',
+  environment: 'CURRENTS_ENVIRONMENT',
+  project: 'GOOGLE_CLOUD_PROJECT',
+  /** Local runs and tests only: base URL of the local Segment server. Never set by the infrastructure. */
+  segmentBaseUrl: 'CURRENTS_SEGMENT_BASE_URL',
+  /** Local runs and tests only: base URL of the OAuth token server. Never set by the infrastructure. */
+  segmentTokenUrl: 'CURRENTS_SEGMENT_TOKEN_URL',
+  /** `secret-manager` (default, deployed) | `env` | `file` (local runs and tests). */
+  secretSource: 'CURRENTS_SECRET_SOURCE',
+  /** With secretSource=env: the credential value; with secretSource=file: a path to a file holding it. */
+  secretValue: 'CURRENTS_SECRET_VALUE',
+  secretFile: 'CURRENTS_SECRET_FILE',
+} as const;
+
+export interface RuntimeConfig {
+  readonly environment: string;
+  readonly project: string;
+  readonly connector: Connector;
+  readonly names: ConnectorResourceNames;
+  /** Full Secret Manager resource name of the credential secret. */
+  readonly secretName: string;
+  readonly segmentBaseUrl?: string;
+  readonly segmentTokenUrl?: string;
+  readonly secretSource: 'secret-manager' | 'env' | 'file';
+  readonly secretFile?: string;
+}
+
+/** The environment variables the infrastructure gives the function of one connector. */
+export function functionEnvironment(env: Pick<Environment, 'name' | 'project'>, connector: Connector) {
+  return {
+    [ENV_VARS.connector]: JSON.stringify(connector),
+    [ENV_VARS.environment]: env.name,
+    [ENV_VARS.project]: env.project,
+  };
+}
+
+export class RuntimeConfigError extends Error {
+  constructor(message: string) {
+    super(`invalid function configuration: ${message}`);
+    this.name = 'RuntimeConfigError';
+  }
+}
+
+/** Parses the function's environment; throws a RuntimeConfigError that says what is wrong. */
+export function parseRuntimeConfig(vars: Record<string, string | undefined>): RuntimeConfig {
+  const missing = [ENV_VARS.connector, ENV_VARS.environment, ENV_VARS.project].filter((k) => !vars[k]);
+  if (missing.length) throw new RuntimeConfigError(`missing environment variable(s) ${missing.join(', ')}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(vars[ENV_VARS.connector]!);
+  } catch (err) {
+    throw new RuntimeConfigError(`${ENV_VARS.connector} is not valid JSON (${(err as Error).message})`);
+  }
+  const environment = vars[ENV_VARS.environment]!;
+  const { connector, errors } = parseConnector(raw, { environment });
+  if (!connector) {
+    throw new RuntimeConfigError(`${ENV_VARS.connector}: ${errors.map(formatValidationError).join('; ')}`);
+  }
+  const source = vars[ENV_VARS.secretSource] ?? 'secret-manager';
+  if (source !== 'secret-manager' && source !== 'env' && source !== 'file') {
+    throw new RuntimeConfigError(`${ENV_VARS.secretSource} must be secret-manager, env or file (got '${source}')`);
+  }
+  if (source === 'file' && !vars[ENV_VARS.secretFile]) {
+    throw new RuntimeConfigError(`${ENV_VARS.secretSource}=file needs ${ENV_VARS.secretFile}`);
+  }
+  const project = vars[ENV_VARS.project]!;
+  const names = resourceNames(connector.name);
+  return {
+    environment,
+    project,
+    connector,
+    names,
+    secretName: `projects/${project}/secrets/${names.secret}`,
+    segmentBaseUrl: vars[ENV_VARS.segmentBaseUrl] || undefined,
+    segmentTokenUrl: vars[ENV_VARS.segmentTokenUrl] || undefined,
+    secretSource: source,
+    secretFile: vars[ENV_VARS.secretFile] || undefined,
+  };
+}
