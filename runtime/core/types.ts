@@ -61,3 +61,31 @@ export interface TranslationResult {
   readonly skipped: SkippedEvent[];
   readonly deadLetters: DeadLetter[];
 }
+
+/** The credential value a connector's secret holds, combined with the kind its definition declares. */
+export type SegmentSecret =
+  | { readonly kind: 'writeKey'; readonly writeKey: string }
+  | { readonly kind: 'oauth'; readonly appId: string; readonly keyId: string; readonly privateKeyPem: string };
+
+/** Where the delivery client gets its credential. `invalidate()` makes the next `get()` re-read the secret. */
+export interface CredentialSource {
+  get(): Promise<SegmentSecret>;
+  invalidate(): void;
+}
+
+/**
+ * The credential cannot be had at all (secret missing, disabled, destroyed, unreadable, or not of the declared kind): a
+ * credential failure like a 401. Its message never contains the secret value.
+ */
+export class CredentialUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialUnavailableError';
+  }
+}
+
+/** Injectable time, so that 47h59m and 48h01m can both be tested in milliseconds. */
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
