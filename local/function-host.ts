@@ -1,0 +1,126 @@
+/**
+ * Serves the Cloud Function locally exactly as Cloud Functions does: the real `@google-cloud/functions-framework`
+ * loading runtime/function.ts (target `currents`) in its own process, configured by the same environment variables the
+ * infrastructure sets (shared/runtime-config.ts) plus the local-only overrides (local Segment server, secret source).
+ * Used by the tests, `npm start`, the soak (which kills and restarts it) and the benchmarks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from './emulators';
+
+const ROOT = join(__dirname, '..');
+const FRAMEWORK_MAIN = require.resolve('@google-cloud/functions-framework/build/src/main.js');
+export const FUNCTION_SOURCE = join(ROOT, 'runtime', 'function.ts');
+export const FUNCTION_TARGET = 'currents';
+
+export interface FunctionHostOptions {
+  /** Environment variables for the function (functionEnvironment() plus local overrides and emulator hosts). */
+  env: Record<string, string>;
+  port?: number;
+  /** Receives every stdout/stderr line of the function (its structured logs). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  readyTimeoutMs?: number;
+}
+
+export interface FunctionHost {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Stops the process (SIGTERM, then SIGKILL). */
+  stop(): Promise<void>;
+  /** Kills the process at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same environment. */
+  restart(): Promise<void>;
+  readonly exited: boolean;
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `the function process exited before it was ready (${child.exitCode ?? child.signalCode}):\n${output()}`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status < 500) return;
+    } catch {
+      /* not yet listening */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the function did not answer on ${url} within ${timeoutMs} ms:\n${output()}`);
+}
+
+export async function startFunctionHost(options: FunctionHostOptions): Promise<FunctionHost> {
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  let tail = '';
+
+  const launch = async () => {
+    tail = '';
+    child = spawn(
+      process.execPath,
+      [
+        '--require',
+        require.resolve('tsx/cjs'),
+        FRAMEWORK_MAIN,
+        `--target=${FUNCTION_TARGET}`,
+        `--source=${FUNCTION_SOURCE}`,
+        `--port=${port}`,
+        '--signature-type=http',
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let buf = '';
+      child[stream]?.on('data', (chunk: Buffer) => {
+        buf += chunk.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          tail = (tail + line + '\n').slice(-6000);
+          options.onLine?.(line, stream);
+        }
+      });
+    }
+    await waitReady(url, child, options.readyTimeoutMs ?? 30_000, () => tail);
+  };
+
+  const waitExit = (signal: NodeJS.Signals, graceMs: number) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill(signal);
+    });
+
+  await launch();
+  return {
+    url,
+    port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    get exited() {
+      return child.exitCode !== null || child.signalCode !== null;
+    },
+    stop: () => waitExit('SIGTERM', 3000),
+    kill: () => waitExit('SIGKILL', 0),
+    restart: async () => {
+      await waitExit('SIGKILL', 0);
+      await launch();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Creates a connector's Pub/Sub resources on the emulator exactly as the infrastructure declares them: the same names
+ * (shared/names.ts) and the same subscription policy (shared/policy.ts), with the push subscription pointing at the
+ * function served locally. Firestore needs nothing: the emulator creates a named database on first use.
+ */
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Connector } from '../shared/connector';
+import { resourceNames, type ConnectorResourceNames } from '../shared/names';
+import { connectorPolicy } from '../shared/policy';
+
+export interface ProvisionOptions {
+  /** Where the push subscription delivers (the locally served function). */
+  pushEndpoint: string;
+  /** Overrides for tests that cannot wait for production backoffs. */
+  minimumBackoffSeconds?: number;
+  maximumBackoffSeconds?: number;
+  maxDeliveryAttempts?: number;
+  ackDeadlineSeconds?: number;
+}
+
+async function ensure<T>(create: () => Promise<T>): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if ((err as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw err;
+  }
+}
+
+/** Creates (or reuses) the connector's topics and subscriptions; returns their names. */
+export async function provisionConnector(
+  pubsub: PubSub,
+  connector: Connector,
+  options: ProvisionOptions,
+): Promise<ConnectorResourceNames> {
+  const names = resourceNames(connector.name);
+  const policy = connectorPolicy(connector);
+  await ensure(() => pubsub.createTopic(names.ingestTopic));
+  await ensure(() => pubsub.createTopic(names.deadLetterTopic));
+  await ensure(() =>
+    pubsub.topic(names.deadLetterTopic).createSubscription(names.deadLetterSubscription, {
+      ackDeadlineSeconds: 60,
+      messageRetentionDuration: { seconds: policy.deadLetterRetentionSeconds },
+      retainAckedMessages: false,
+    }),
+  );
+  const projectId = pubsub.projectId;
+  await ensure(() =>
+    pubsub.topic(names.ingestTopic).createSubscription(names.pushSubscription, {
+      pushConfig: { pushEndpoint: options.pushEndpoint },
+      ackDeadlineSeconds: options.ackDeadlineSeconds ?? policy.ackDeadlineSeconds,
+      deadLetterPolicy: {
+        deadLetterTopic: `projects/${projectId}/topics/${names.deadLetterTopic}`,
+        maxDeliveryAttempts: options.maxDeliveryAttempts ?? policy.maxDeliveryAttempts,
+      },
+      retryPolicy: {
+        minimumBackoff: { seconds: options.minimumBackoffSeconds ?? policy.minimumBackoffSeconds },
+        maximumBackoff: { seconds: options.maximumBackoffSeconds ?? policy.maximumBackoffSeconds },
+      },
+    }),
+  );
+  return names;
+}
+
+/** Deletes what provisionConnector created (tests and `npm start` clean up with it). */
+export async function deprovisionConnector(pubsub: PubSub, connector: Connector): Promise<void> {
+  const names = resourceNames(connector.name);
+  for (const sub of [names.pushSubscription, names.deadLetterSubscription]) {
+    await pubsub
+      .subscription(sub)
+      .delete()
+      .catch(() => undefined);
+  }
+  for (const topic of [names.ingestTopic, names.deadLetterTopic]) {
+    await pubsub
+      .topic(topic)
+      .delete()
+      .catch(() => undefined);
+  }
+}
