@@ -1,0 +1,15 @@
+/**
+ * The project's local Segment server (Tracking API + OAuth token server + inspection + fault injection), used by tests,
+ * the local run and the benchmarks. Start it in process with {@link startSegmentServer}, or alone with
+ * `npx currents segment-server --port P --region us|eu`.
+ */
+export { startSegmentServer, type LocalSegmentServer } from './server';
+export type {
+  AcceptedEvent,
+  CredentialRevocation,
+  FaultControls,
+  FaultRule,
+  OAuthAppRegistration,
+  SegmentServerOptions,
+  SegmentServerStats,
+} from './types';
