@@ -1,0 +1,141 @@
+/**
+ * One CDKTF stack per environment (`cdktf deploy <env>`): the provider and state backend, the project services (APIs),
+ * the bucket holding the function's source archive, the archive itself, and one `CurrentsConnector` per connector.
+ */
+import { join } from 'node:path';
+import { AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
+import { type Construct } from 'constructs';
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
+import { ProjectService } from '@cdktf/provider-google/lib/project-service';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
+import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { type Environment } from '../shared/connector';
+import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
+import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
+
+/** The APIs an environment enables, keyed by what the connector resources need. */
+export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
+  pubsub: 'pubsub.googleapis.com',
+  iam: 'iam.googleapis.com',
+  cloudfunctions: 'cloudfunctions.googleapis.com',
+  run: 'run.googleapis.com',
+  cloudbuild: 'cloudbuild.googleapis.com',
+  artifactregistry: 'artifactregistry.googleapis.com',
+  storage: 'storage.googleapis.com',
+  firestore: 'firestore.googleapis.com',
+  secretmanager: 'secretmanager.googleapis.com',
+  cloudscheduler: 'cloudscheduler.googleapis.com',
+  monitoring: 'monitoring.googleapis.com',
+  logging: 'logging.googleapis.com',
+  cloudresourcemanager: 'cloudresourcemanager.googleapis.com',
+};
+
+/** Environments whose Firestore databases get delete protection unless told otherwise. */
+export const isProduction = (env: Pick<Environment, 'name'>): boolean => /^prod(uction)?$/.test(env.name);
+
+/** The source bucket of an environment (bucket names are global: derived from the project id). */
+export const sourceBucketName = (project: string): string => `${project}-currents-function-source`;
+
+export interface EnvironmentStackProps {
+  /** A validated environment (from `loadEnvironments`). */
+  readonly environment: Environment;
+  /** The function's built source archive (`buildRuntimeArchive`). */
+  readonly archive: RuntimeArchive;
+  /**
+   * Production environments get delete protection on their Firestore databases.
+   * @default true when the environment is named 'prod' or 'production'
+   */
+  readonly production?: boolean;
+  /**
+   * Construct props applied to every connector of the environment (runtime, timeout, memory, backoff, schedule…).
+   * @default the construct's defaults
+   */
+  readonly connectorDefaults?: Partial<
+    Omit<CurrentsConnectorProps, 'connector' | 'environment' | 'source' | 'pubsubServiceAgentEmail' | 'dependsOn'>
+  >;
+}
+
+export class EnvironmentStack extends TerraformStack {
+  readonly environment: Environment;
+  readonly connectors: Record<string, CurrentsConnector> = {};
+  readonly sourceBucket: StorageBucket;
+  readonly sourceObject: StorageBucketObject;
+
+  constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
+    super(scope, id);
+    const env = (this.environment = props.environment);
+    const project = env.project;
+
+    new GoogleProvider(this, 'google', { project, region: env.region });
+    if (env.backend) {
+      new GcsBackend(this, {
+        bucket: env.backend.bucket,
+        prefix: env.backend.prefix ?? `currents-segment/${env.name}`,
+      });
+    } else {
+      new LocalBackend(this, { path: join(REPO_ROOT, `terraform.${env.name}.tfstate`) });
+    }
+
+    const services = {} as Record<keyof typeof PROJECT_SERVICES, ProjectService>;
+    for (const [key, service] of Object.entries(PROJECT_SERVICES) as [keyof typeof PROJECT_SERVICES, string][]) {
+      services[key] = new ProjectService(this, `service-${key}`, {
+        project,
+        service,
+        disableOnDestroy: false,
+        disableDependentServices: false,
+      });
+    }
+    const projectData = new DataGoogleProject(this, 'project', { projectId: project });
+    const pubsubServiceAgentEmail = `service-${projectData.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+
+    const labels = { app: 'currents-segment', environment: env.name };
+    this.sourceBucket = new StorageBucket(this, 'function-source-bucket', {
+      project,
+      name: sourceBucketName(project),
+      location: env.region,
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: 'enforced',
+      forceDestroy: false,
+      labels,
+      dependsOn: [services.storage],
+    });
+    const asset = new TerraformAsset(this, 'function-source-asset', {
+      path: props.archive.path,
+      type: AssetType.FILE,
+      assetHash: props.archive.sha256,
+    });
+    this.sourceObject = new StorageBucketObject(this, 'function-source-object', {
+      bucket: this.sourceBucket.name,
+      name: props.archive.objectName,
+      source: asset.path,
+      contentType: 'application/zip',
+    });
+
+    const production = props.production ?? isProduction(env);
+    for (const connector of env.connectors) {
+      const c = new CurrentsConnector(this, `connector-${connector.name}`, {
+        deleteProtection: production,
+        ...props.connectorDefaults,
+        connector,
+        environment: env,
+        source: { bucket: this.sourceBucket.name, object: this.sourceObject.name },
+        pubsubServiceAgentEmail,
+        dependsOn: services,
+      });
+      this.connectors[connector.name] = c;
+      new TerraformOutput(this, `${connector.name}-ingest-topic`, {
+        value: c.ingestTopic.id,
+        description: `Topic '${connector.name}' receives Currents events on`,
+      });
+      new TerraformOutput(this, `${connector.name}-dead-letter-subscription`, {
+        value: c.deadLetterSubscription.id,
+        description: `Pull subscription holding '${connector.name}' dead letters for replay`,
+      });
+      new TerraformOutput(this, `${connector.name}-secret`, {
+        value: c.secret.id,
+        description: `Secret to put '${connector.name}' credential into (gcloud secrets versions add)`,
+      });
+    }
+  }
+}
