@@ -115,3 +115,46 @@ export const CURRENTS_FIELDS: Readonly<Record<string, string>> = {
   'users.messages.whatsapp.Send':
     'id:string, time:long, to_phone_number:string?, user_id:string, external_user_id:string?, device_id:string?, timezone:string?, from_phone_number:string, app_group_id:string?, subscription_group_id:string?, campaign_id:string?, campaign_name:string?, message_variation_id:string?, message_variation_name:string?, canvas_id:string?, canvas_name:string?, canvas_variation_id:string?, canvas_step_id:string?, canvas_step_name:string?, canvas_step_message_variation_id:string?, dispatch_id:string?, message_extras:string?, send_id:string?, flow_id:string?, template_name:string?, message_id:string?, bsuid:string?',
 };
+
+/** An Avro field type as the index writes it (`array<string?>` = an array whose items may be null). */
+export type FieldType = 'string' | 'int' | 'long' | 'float' | 'double' | 'boolean' | 'array<string>' | 'array<string?>';
+
+export interface FieldSpec {
+  readonly name: string;
+  readonly type: FieldType;
+  /** A union with null in the Avro schema (`?` in the index). */
+  readonly optional: boolean;
+}
+
+const FIELD_TYPES: ReadonlySet<string> = new Set<FieldType>([
+  'string',
+  'int',
+  'long',
+  'float',
+  'double',
+  'boolean',
+  'array<string>',
+  'array<string?>',
+]);
+
+/** Parses one `name:type, name:type?` list; throws on a type this module does not know (caught by the tests). */
+export function parseFieldList(list: string): FieldSpec[] {
+  return list.split(',').map((item) => {
+    const [name, rawType] = item.trim().split(':') as [string, string | undefined];
+    if (!rawType) throw new Error(`field list item '${item.trim()}' has no type`);
+    const optional = rawType.endsWith('?');
+    const type = optional ? rawType.slice(0, -1) : rawType;
+    if (!FIELD_TYPES.has(type)) throw new Error(`field '${name}' has unknown type '${rawType}'`);
+    return { name, type: type as FieldType, optional };
+  });
+}
+
+/** Canonical type → its fields by name (parsed once from CURRENTS_FIELDS). */
+export const FIELD_SPECS: ReadonlyMap<string, ReadonlyMap<string, FieldSpec>> = new Map(
+  Object.entries(CURRENTS_FIELDS).map(([type, list]) => [type, new Map(parseFieldList(list).map((f) => [f.name, f]))]),
+);
+
+/** The fields of one type in index order (empty for a type the catalogue does not know). */
+export function fieldsOf(type: string): FieldSpec[] {
+  return [...(FIELD_SPECS.get(type)?.values() ?? [])];
+}

@@ -186,6 +186,43 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
   ),
 ]);
 
+/**
+ * General translation rules, the same for every type (the per-type rules are in the entries above).
+ *
+ * Identity fields become the call's top-level keys and are never repeated in `properties`.
+ */
+export const IDENTITY_FIELDS: Readonly<Record<string, 'messageId' | 'userId' | 'anonymousId' | 'timestamp' | 'event'>> =
+  Object.freeze({
+    id: 'messageId',
+    external_user_id: 'userId',
+    user_id: 'anonymousId',
+    time: 'timestamp',
+    time_ms: 'timestamp',
+    event_type: 'event',
+  });
+
+/** Fields that go to `context` (path inside it), and whether they also stay in `properties`. */
+export const CONTEXT_FIELDS: Readonly<
+  Record<string, { readonly path: readonly string[]; readonly alsoProperty: boolean }>
+> = Object.freeze({
+  device_id: { path: ['device', 'id'], alsoProperty: false },
+  device_model: { path: ['device', 'model'], alsoProperty: false },
+  // Braze keeps `platform` in the properties of push events too.
+  platform: { path: ['device', 'type'], alsoProperty: true },
+  os_version: { path: ['os', 'version'], alsoProperty: false },
+  timezone: { path: ['timezone'], alsoProperty: false },
+  user_agent: { path: ['userAgent'], alsoProperty: false },
+});
+
+/** Fields that only go to `context.traits` (where the type's `traits` rule puts them), never to `properties`. */
+export const TRAIT_ONLY_FIELDS: readonly string[] = Object.freeze(['email_address']);
+
+/**
+ * Fields of exportable types that Braze documents as a JSON string: parsed into an object (or array) when they parse,
+ * kept as the string otherwise. Only names that exist on exportable types belong here (a test checks it).
+ */
+export const JSON_STRING_FIELDS: readonly string[] = Object.freeze(['message_extras', 'flow_response_json']);
+
 /** Canonical type → entry. */
 export const CATALOG_BY_TYPE: ReadonlyMap<string, CatalogEntry> = new Map(CATALOG.map((e) => [e.type, e]));
 
