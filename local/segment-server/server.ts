@@ -188,7 +188,11 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
@@ -263,7 +267,8 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     }
     if (!body) return answer(413, { error: 'request entity too large' });
     const limit = path === BATCH_PATH ? SEGMENT_LIMITS.maxRequestBytes : SEGMENT_LIMITS.maxCallBytes;
-    if (body.length > limit) return answer(400, { error: `request is ${body.length} bytes, over the ${limit}-byte limit` });
+    if (body.length > limit)
+      return answer(400, { error: `request is ${body.length} bytes, over the ${limit}-byte limit` });
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));
@@ -278,7 +283,9 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       const batch = (parsed as { batch?: unknown }).batch;
       if (!Array.isArray(batch)) return answer(400, { error: 'batch must be an array' });
       if (batch.length > SEGMENT_LIMITS.maxBatchEvents) {
-        return answer(400, { error: `batch has ${batch.length} events, over the ${SEGMENT_LIMITS.maxBatchEvents} limit` });
+        return answer(400, {
+          error: `batch has ${batch.length} events, over the ${SEGMENT_LIMITS.maxBatchEvents} limit`,
+        });
       }
       calls = batch;
     } else {
@@ -292,7 +299,9 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       if (path === BATCH_PATH) {
         const size = Buffer.byteLength(JSON.stringify(call), 'utf8');
         if (size > SEGMENT_LIMITS.maxCallBytes) {
-          return answer(400, { error: `batch[${i}] is ${size} bytes, over the ${SEGMENT_LIMITS.maxCallBytes}-byte limit` });
+          return answer(400, {
+            error: `batch[${i}] is ${size} bytes, over the ${SEGMENT_LIMITS.maxCallBytes}-byte limit`,
+          });
         }
       }
       const id = (call as { messageId?: unknown }).messageId;

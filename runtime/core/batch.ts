@@ -82,7 +82,8 @@ function resolve(options: BatchPlanOptions): Required<BatchPlanOptions> {
   if (!(maxBatchEvents >= 1 && maxBatchEvents <= SEGMENT_LIMITS.maxBatchEvents)) {
     throw new RangeError('maxBatchEvents must be 1..2500');
   }
-  if (!(maxCallBytes >= 1 && maxCallBytes <= SEGMENT_LIMITS.maxCallBytes)) throw new RangeError('maxCallBytes must be 1..32768');
+  if (!(maxCallBytes >= 1 && maxCallBytes <= SEGMENT_LIMITS.maxCallBytes))
+    throw new RangeError('maxCallBytes must be 1..32768');
   // Any call that passes the per-call check must fit in a request alone.
   if (batchBodyBytes(maxCallBytes, 1) > maxRequestBytes) throw new RangeError('maxRequestBytes too small for one call');
   return { maxRequestBytes, maxBatchEvents, maxCallBytes };

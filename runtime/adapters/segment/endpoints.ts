@@ -1,7 +1,9 @@
 import type { SegmentRegion } from '../../../shared/connector';
 
 /** Segment's per-region endpoints (delivery.md, "Regions"). Never guessed: the connector's region picks them. */
-export const SEGMENT_ENDPOINTS: Readonly<Record<SegmentRegion, { readonly api: string; readonly tokenServer: string }>> = {
+export const SEGMENT_ENDPOINTS: Readonly<
+  Record<SegmentRegion, { readonly api: string; readonly tokenServer: string }>
+> = {
   us: { api: 'https://api.segment.io', tokenServer: 'https://oauth2.segment.io' },
   eu: { api: 'https://events.eu1.segmentapis.com', tokenServer: 'https://oauth2.eu1.segmentapis.com' },
 };

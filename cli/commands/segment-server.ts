@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { startSegmentServer, type OAuthAppRegistration } from '../../local/segment-server';
+import { REGIONS, type SegmentRegion } from '../../shared/connector';
+import { parse, UsageError } from '../args';
+
+export const usage =
+  'currents segment-server [--port P] [--region us|eu] [--write-key KEY]... [--oauth-app APP_ID:KEY_ID:PUBLIC_PEM_FILE]... [--token-ttl S] [--ids-only]   run the local Segment server';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      port: { type: 'string', default: '0' },
+      region: { type: 'string', default: 'us' },
+      'write-key': { type: 'string', multiple: true },
+      'oauth-app': { type: 'string', multiple: true },
+      'ids-only': { type: 'boolean', default: false },
+      'token-ttl': { type: 'string', default: '3600' },
+    },
+    false,
+  );
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be 0..65535, got '${values.port}'`);
+  if (!(REGIONS as readonly string[]).includes(values.region)) {
+    throw new UsageError(`--region must be ${REGIONS.join(' or ')}, got '${values.region}'`);
+  }
+  const tokenTtlSeconds = Number(values['token-ttl']);
+  if (!(tokenTtlSeconds > 0)) throw new UsageError(`--token-ttl must be a positive number of seconds`);
+  const writeKeys = values['write-key'] ?? [];
+  const oauthApps: OAuthAppRegistration[] = (values['oauth-app'] ?? []).map((spec) => {
+    const [appId, keyId, ...file] = spec.split(':');
+    if (!appId || !keyId || !file.length) throw new UsageError(`--oauth-app must be APP_ID:KEY_ID:PUBLIC_PEM_FILE`);
+    return { appId, keyId, publicKeyPem: readFileSync(file.join(':'), 'utf8') };
+  });
+  const server = await startSegmentServer({
+    oauthApps,
+    port,
+    region: values.region as SegmentRegion,
+    writeKeys,
+    tokenTtlSeconds,
+    recordCalls: !values['ids-only'],
+  });
+  console.log(`local Segment server (${server.region}) listening on ${server.url}`);
+  console.log(
+    `  Tracking API: POST ${server.url}/v1/batch  (${writeKeys.length} write key(s), ${oauthApps.length} OAuth app(s))`,
+  );
+  if (oauthApps.length) console.log(`  OAuth token server: POST ${server.tokenUrl}/token`);
+  console.log(`  accepted events: GET ${server.url}/__admin/events   counts: GET ${server.url}/__admin/stats`);
+  console.log(
+    `  faults: POST ${server.url}/__admin/faults {"status":503,"times":2}   clear: DELETE ${server.url}/__admin/faults`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  const stats = server.stats();
+  await server.close();
+  console.log(
+    `stopped: ${stats.requests} request(s), ${stats.acceptedUnique} event(s) accepted, ${stats.duplicates} duplicate(s)`,
+  );
+  return 0;
+}
