@@ -1,0 +1,354 @@
+/**
+ * Where the connector's Segment credential comes from.
+ *
+ * - `SecretManagerSource` (deployed): reads `<secret>/versions/latest` from Secret Manager with a short cache, so that a
+ *   rotated credential is picked up without a redeploy; `invalidate()` forces a re-read (after a credential failure, and by
+ *   the probe). A secret that is missing, disabled/destroyed, or not readable maps to `CredentialUnavailableError`.
+ * - `EnvSecretSource` / `FileSecretSource` (local runs and tests), chosen by `RuntimeConfig.secretSource`.
+ * - `credentialSourceFor` turns the raw secret value into the `SegmentSecret` the delivery client needs, checking that it
+ *   fits the kind the connector declares.
+ *
+ * No error message or log line made here ever contains the secret value (only the secret's name and what is wrong).
+ * The Secret Manager client library is loaded lazily, on first read, so that importing this module stays cheap.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Connector } from '../../shared/connector';
+import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
+import {
+  type Clock,
+  type CredentialSource,
+  CredentialUnavailableError,
+  type SegmentSecret,
+  systemClock,
+} from '../core/types';
+
+/** The raw credential value, cached; `invalidate()` makes the next `read()` fetch it again. */
+export interface SecretSource {
+  /** The value (as stored; callers trim/validate). Rejects with CredentialUnavailableError when it cannot be had. */
+  read(): Promise<string>;
+  invalidate(): void;
+  /** Names where the value comes from (e.g. the secret's resource name), for messages. Never the value. */
+  readonly label: string;
+}
+
+/** Default cache of a secret value. */
+export const DEFAULT_SECRET_CACHE_MS = 60_000;
+
+/** The one Secret Manager call used (a subset of `SecretManagerServiceClient`), so that tests can inject a client. */
+export interface SecretVersionAccessor {
+  accessSecretVersion(request: {
+    name: string;
+  }): Promise<readonly [{ payload?: { data?: Uint8Array | string | null } | null }, ...unknown[]]>;
+}
+
+/** gRPC status codes (numeric, so that google-gax need not be loaded to compare them). */
+const GRPC = { NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9 } as const;
+
+/** Caches one value for `cacheMs` of the clock, shares one in-flight read between concurrent callers. */
+class Cached {
+  private value?: string;
+  private fetchedAt = 0;
+  private inflight?: Promise<string>;
+  private generation = 0;
+
+  constructor(
+    private readonly load: () => Promise<string>,
+    private readonly clock: Clock,
+    private readonly cacheMs: number,
+  ) {}
+
+  read(): Promise<string> {
+    if (this.value !== undefined && this.clock.now() - this.fetchedAt < this.cacheMs) {
+      return Promise.resolve(this.value);
+    }
+    if (!this.inflight) {
+      const gen = this.generation;
+      const p = this.load().then((v) => {
+        if (gen === this.generation) {
+          this.value = v;
+          this.fetchedAt = this.clock.now();
+        }
+        return v;
+      });
+      this.inflight = p;
+      const clear = () => {
+        if (this.inflight === p) this.inflight = undefined;
+      };
+      p.then(clear, clear);
+    }
+    return this.inflight;
+  }
+
+  invalidate(): void {
+    this.value = undefined;
+    this.inflight = undefined;
+    this.generation++;
+  }
+}
+
+export interface SecretManagerSourceOptions {
+  /** `projects/P/secrets/S` (RuntimeConfig.secretName); the source reads its `versions/latest`. */
+  readonly secretName: string;
+  readonly cacheMs?: number;
+  readonly clock?: Clock;
+  /** A client to use instead of the real `SecretManagerServiceClient` (tests: there is no Secret Manager emulator). */
+  readonly client?: SecretVersionAccessor;
+}
+
+export class SecretManagerSource implements SecretSource {
+  readonly label: string;
+  /** Number of accessSecretVersion calls made (to check the cache). */
+  accessCount = 0;
+  private readonly cache: Cached;
+  private client?: Promise<SecretVersionAccessor>;
+
+  constructor(private readonly opts: SecretManagerSourceOptions) {
+    if (!/^projects\/[^/]+\/secrets\/[^/]+$/.test(opts.secretName)) {
+      throw new Error(`secret name must be projects/PROJECT/secrets/SECRET (got '${opts.secretName}')`);
+    }
+    this.label = `Secret Manager secret ${opts.secretName}`;
+    this.cache = new Cached(() => this.access(), opts.clock ?? systemClock, opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS);
+  }
+
+  read(): Promise<string> {
+    return this.cache.read();
+  }
+
+  invalidate(): void {
+    this.cache.invalidate();
+  }
+
+  private getClient(): Promise<SecretVersionAccessor> {
+    if (this.opts.client) return Promise.resolve(this.opts.client);
+    this.client ??= import('@google-cloud/secret-manager').then(
+      (m) => new m.SecretManagerServiceClient() as unknown as SecretVersionAccessor,
+    );
+    return this.client;
+  }
+
+  private async access(): Promise<string> {
+    const client = await this.getClient();
+    const name = `${this.opts.secretName}/versions/latest`;
+    this.accessCount++;
+    let response;
+    try {
+      [response] = await client.accessSecretVersion({ name });
+    } catch (err) {
+      throw mapSecretManagerError(err, this.opts.secretName);
+    }
+    const data = response?.payload?.data;
+    const value = data == null ? '' : typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+    if (value.trim() === '') {
+      throw new CredentialUnavailableError(
+        `${this.label}: the latest version is empty; add a version holding the credential (see README)`,
+      );
+    }
+    return value;
+  }
+}
+
+/** Maps a Secret Manager error to CredentialUnavailableError (missing / disabled / destroyed / no access) or a plain Error. */
+export function mapSecretManagerError(err: unknown, secretName: string): Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  const what = `Secret Manager secret ${secretName}`;
+  switch (code) {
+    case GRPC.NOT_FOUND:
+      return new CredentialUnavailableError(
+        `${what} or its latest version does not exist; add a version holding the credential (see README)`,
+      );
+    case GRPC.FAILED_PRECONDITION:
+      return new CredentialUnavailableError(
+        `${what}: the latest version is disabled or destroyed; enable it or add a new version`,
+      );
+    case GRPC.PERMISSION_DENIED:
+      return new CredentialUnavailableError(
+        `${what} cannot be read by the function's service account (permission denied); it needs roles/secretmanager.secretAccessor on the secret`,
+      );
+    default: {
+      // Transient (UNAVAILABLE, DEADLINE_EXCEEDED, ...): not a credential failure; the caller retries.
+      const e = new Error(
+        `could not read ${what} (${code !== undefined ? `code ${String(code)}` : (err as Error)?.name || 'error'}); will retry`,
+      );
+      (e as Error & { code?: unknown }).code = code;
+      return e;
+    }
+  }
+}
+
+/** The value from an environment variable (local runs and tests). Re-read from the environment on every `read()`. */
+export class EnvSecretSource implements SecretSource {
+  readonly label: string;
+
+  constructor(
+    private readonly env: Record<string, string | undefined> = process.env,
+    private readonly variable: string = ENV_VARS.secretValue,
+  ) {
+    this.label = `environment variable ${variable}`;
+  }
+
+  async read(): Promise<string> {
+    const v = this.env[this.variable];
+    if (v === undefined || v.trim() === '') {
+      throw new CredentialUnavailableError(`${this.label} is not set or empty; set it to the Segment credential`);
+    }
+    return v;
+  }
+
+  invalidate(): void {
+    /* nothing cached */
+  }
+}
+
+/** The value from a file (local runs), cached like Secret Manager; `invalidate()` re-reads it (rotation by editing). */
+export class FileSecretSource implements SecretSource {
+  readonly label: string;
+  private readonly cache: Cached;
+
+  constructor(
+    private readonly path: string,
+    opts: { cacheMs?: number; clock?: Clock } = {},
+  ) {
+    this.label = `secret file ${path}`;
+    this.cache = new Cached(() => this.load(), opts.clock ?? systemClock, opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS);
+  }
+
+  read(): Promise<string> {
+    return this.cache.read();
+  }
+
+  invalidate(): void {
+    this.cache.invalidate();
+  }
+
+  private async load(): Promise<string> {
+    let v: string;
+    try {
+      v = await readFile(this.path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CredentialUnavailableError(
+        `${this.label} cannot be read (${code ?? 'error'}); create it holding the Segment credential`,
+      );
+    }
+    if (v.trim() === '') throw new CredentialUnavailableError(`${this.label} is empty`);
+    return v;
+  }
+}
+
+/** The secret source a function configuration asks for (`CURRENTS_SECRET_SOURCE`). */
+export function secretSourceFor(
+  config: Pick<RuntimeConfig, 'secretSource' | 'secretName' | 'secretFile'>,
+  opts: {
+    env?: Record<string, string | undefined>;
+    clock?: Clock;
+    cacheMs?: number;
+    client?: SecretVersionAccessor;
+  } = {},
+): SecretSource {
+  switch (config.secretSource) {
+    case 'env':
+      return new EnvSecretSource(opts.env ?? process.env);
+    case 'file':
+      if (!config.secretFile) throw new Error(`${ENV_VARS.secretSource}=file needs ${ENV_VARS.secretFile}`);
+      return new FileSecretSource(config.secretFile, opts);
+    case 'secret-manager':
+      return new SecretManagerSource({
+        secretName: config.secretName,
+        clock: opts.clock,
+        cacheMs: opts.cacheMs,
+        client: opts.client,
+      });
+  }
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/;
+
+function normalizePem(value: string): string {
+  let v = value.trim();
+  // A key pasted with literal "\n" sequences (e.g. copied out of a JSON file) is accepted as well.
+  if (!v.includes('\n') && v.includes('\\n')) v = v.replace(/\\n/g, '\n');
+  return v;
+}
+
+/** Turns a raw secret value into a SegmentSecret of the declared kind, or throws CredentialUnavailableError (no value). */
+export function parseSegmentSecret(
+  raw: string,
+  definition: Connector['segment']['credential'],
+  label = 'the secret',
+): SegmentSecret {
+  if (definition.kind === 'writeKey') {
+    const key = raw.trim();
+    if (key === '') throw new CredentialUnavailableError(`${label} is empty; it must hold the Segment write key`);
+    if (key.includes('-----BEGIN')) {
+      throw new CredentialUnavailableError(
+        `${label} holds a PEM key, but the connector declares a write key credential; store the source's write key, or declare { kind: 'oauth', appId, keyId }`,
+      );
+    }
+    if (!/^[\x21-\x7e]+$/.test(key)) {
+      throw new CredentialUnavailableError(
+        `${label} does not look like a Segment write key (it contains spaces, line breaks or non-ASCII characters)`,
+      );
+    }
+    return { kind: 'writeKey', writeKey: key };
+  }
+  const pem = normalizePem(raw);
+  const block = PEM_BLOCK.exec(pem);
+  if (!block) {
+    throw new CredentialUnavailableError(
+      `${label} is not a PEM private key, but the connector declares an OAuth credential (app ${definition.appId}, key ${definition.keyId}); store the OAuth app's private key (-----BEGIN PRIVATE KEY----- ...)`,
+    );
+  }
+  if (!/PRIVATE KEY$/.test(block[1]!)) {
+    throw new CredentialUnavailableError(
+      `${label} holds a PEM '${block[1]}' block, not a private key; store the OAuth app's private key`,
+    );
+  }
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(block[0]).asymmetricKeyType;
+  } catch {
+    throw new CredentialUnavailableError(
+      `${label} holds a PEM private key that cannot be parsed (damaged or encrypted)`,
+    );
+  }
+  if (type !== 'rsa') {
+    throw new CredentialUnavailableError(
+      `${label} holds a ${type ?? 'non-RSA'} private key; Segment OAuth needs an RSA key (RS256)`,
+    );
+  }
+  return { kind: 'oauth', appId: definition.appId, keyId: definition.keyId, privateKeyPem: block[0] };
+}
+
+export interface CredentialSourceOptions {
+  /** Called with each newly read raw value (e.g. `logger.registerSecret`), so that it can be kept out of log lines. */
+  readonly onSecretValue?: (value: string) => void;
+}
+
+/**
+ * The CredentialSource the delivery client uses: reads the secret (cached by the secret source), checks and converts it
+ * to the declared kind (the conversion of the same raw value is memoized), and `invalidate()` forces a re-read.
+ */
+export function credentialSourceFor(
+  credentialDefinition: Connector['segment']['credential'],
+  secrets: SecretSource,
+  opts: CredentialSourceOptions = {},
+): CredentialSource {
+  let lastRaw: string | undefined;
+  let lastParsed: SegmentSecret | undefined;
+  return {
+    async get() {
+      const raw = await secrets.read();
+      if (raw === lastRaw && lastParsed) return lastParsed;
+      opts.onSecretValue?.(raw);
+      const parsed = parseSegmentSecret(raw, credentialDefinition, secrets.label);
+      if (parsed.kind === 'writeKey' && parsed.writeKey !== raw) opts.onSecretValue?.(parsed.writeKey);
+      lastRaw = raw;
+      lastParsed = parsed;
+      return parsed;
+    },
+    invalidate() {
+      secrets.invalidate();
+    },
+  };
+}
