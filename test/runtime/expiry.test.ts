@@ -112,8 +112,13 @@ describe('onCredentialFailure', () => {
   });
 
   it('a repeated identical failure at an earlier time (another instance with a slower clock) changes nothing', () => {
-    const s: CredentialState = { ...failing(), lastFailureAt: T0 + HOUR };
-    const d = onCredentialFailure(s, T0 + 30 * MIN, s.status === 'failing' ? s.detail : '');
+    const s: CredentialState = {
+      status: 'failing',
+      failingSince: T0,
+      lastFailureAt: T0 + HOUR,
+      detail: 'Segment answered 401',
+    };
+    const d = onCredentialFailure(s, T0 + 30 * MIN, 'Segment answered 401');
     expect(d).toEqual({ next: s, changed: false, action: 'none' });
   });
 
