@@ -1,0 +1,181 @@
+/**
+ * Least privilege and secrets, asserted on every synthesized stack of the example environments: exactly the IAM
+ * bindings the infrastructure spec lists, nothing wider, nothing public, and no credential material anywhere.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'cdktf';
+import { environments } from '../../connectors';
+import { defineEnvironments } from '../../infra/app';
+import { resourceNames } from '../../shared/names';
+import { fixtureArchive, type Json, refOf, type SynthJson, synthEnvironments } from './helpers';
+
+const synth = synthEnvironments(environments);
+
+interface Binding {
+  type: string;
+  id: string;
+  role: string;
+  member: string;
+  target: string;
+  condition?: Json;
+}
+
+/** Every IAM grant in a stack, whatever its resource type. */
+function bindings(json: SynthJson): Binding[] {
+  const out: Binding[] = [];
+  for (const [type, byId] of Object.entries(json.resource)) {
+    if (!/_iam_/.test(type)) continue;
+    for (const [id, r] of Object.entries(byId)) {
+      const members = r.member !== undefined ? [r.member as string] : ((r.members as string[]) ?? []);
+      const target = (r.secret_id ??
+        r.topic ??
+        r.subscription ??
+        r.service_account_id ??
+        r.name ??
+        r.project) as string;
+      for (const member of members) {
+        out.push({ type, id, role: r.role as string, member, target, condition: r.condition as Json | undefined });
+      }
+    }
+  }
+  return out;
+}
+
+const PUBSUB_AGENT =
+  'serviceAccount:service-${data.google_project.project.number}@gcp-sa-pubsub.iam.gserviceaccount.com';
+
+describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
+  const { json } = synth.stacks[envName]!;
+  const env = synth.environments.find((e) => e.name === envName)!;
+  const all = bindings(json);
+  const sa = (accountId: string, attr: 'member' | 'email' | 'name') =>
+    refOf(json, 'google_service_account', (r) => r.account_id === accountId, attr);
+
+  it('grants exactly the spec’s bindings for each connector, and nothing else', () => {
+    const expected: string[] = [];
+    for (const c of env.connectors) {
+      const n = resourceNames(c.name);
+      const ref = (type: string, name: string, attr: string, key = 'name') =>
+        refOf(json, type, (r) => r[key] === name, attr);
+      const fnName = ref('google_cloudfunctions2_function', n.function, 'name');
+      expected.push(
+        `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${sa(n.runtimeServiceAccount, 'member')} ${ref('google_secret_manager_secret', n.secret, 'secret_id', 'secret_id')}`,
+        `google_pubsub_topic_iam_member roles/pubsub.publisher ${sa(n.runtimeServiceAccount, 'member')} ${ref('google_pubsub_topic', n.deadLetterTopic, 'name')}`,
+        `google_project_iam_member roles/datastore.user ${sa(n.runtimeServiceAccount, 'member')} ${env.project}`,
+        `google_cloud_run_v2_service_iam_member roles/run.invoker ${sa(n.pushServiceAccount, 'member')} ${fnName}`,
+        `google_cloud_run_v2_service_iam_member roles/run.invoker ${sa(n.schedulerServiceAccount, 'member')} ${fnName}`,
+        `google_pubsub_topic_iam_member roles/pubsub.publisher ${PUBSUB_AGENT} ${ref('google_pubsub_topic', n.deadLetterTopic, 'name')}`,
+        `google_pubsub_subscription_iam_member roles/pubsub.subscriber ${PUBSUB_AGENT} ${ref('google_pubsub_subscription', n.pushSubscription, 'name')}`,
+        `google_service_account_iam_member roles/iam.serviceAccountTokenCreator ${PUBSUB_AGENT} ${sa(n.pushServiceAccount, 'name')}`,
+      );
+    }
+    const actual = all.map((b) => `${b.type} ${b.role} ${b.member} ${b.target}`);
+    expect(actual.sort()).toEqual(expected.sort());
+  });
+
+  it('conditions the only project-level grant on the connector’s own database', () => {
+    const projectLevel = all.filter((b) => b.type.startsWith('google_project_iam'));
+    expect(projectLevel).toHaveLength(env.connectors.length);
+    for (const b of projectLevel) {
+      expect(b.role).toBe('roles/datastore.user');
+      const c = env.connectors.find((x) => b.member === sa(resourceNames(x.name).runtimeServiceAccount, 'member'))!;
+      const db = `projects/${env.project}/databases/${resourceNames(c.name).firestoreDatabase}`;
+      expect(b.condition?.expression).toBe(`resource.name == "${db}" || resource.name.startsWith("${db}/")`);
+    }
+  });
+
+  it('uses additive members only: no authoritative policies or bindings, no basic roles, nothing public', () => {
+    for (const type of Object.keys(json.resource)) expect(type).not.toMatch(/_iam_(policy|binding)$/);
+    for (const b of all) {
+      expect(b.member).not.toMatch(/allUsers|allAuthenticatedUsers/);
+      expect(b.member).toMatch(/^(serviceAccount:[^\s]+|\$\{google_service_account\.[\w-]+\.member\})$/);
+      expect(b.role).not.toMatch(/^roles\/(owner|editor|viewer)$/);
+      expect(b.role).not.toMatch(/admin/i);
+    }
+    expect(JSON.stringify(json)).not.toMatch(/allUsers|allAuthenticatedUsers/);
+  });
+
+  it('lets only the push and scheduler accounts invoke each function, whose ingress is internal only', () => {
+    for (const c of env.connectors) {
+      const n = resourceNames(c.name);
+      const fnName = refOf(json, 'google_cloudfunctions2_function', (r) => r.name === n.function, 'name');
+      const invokers = all.filter((b) => /invoker/.test(b.role) && b.target === fnName).map((b) => b.member);
+      expect(invokers.sort()).toEqual(
+        [sa(n.pushServiceAccount, 'member'), sa(n.schedulerServiceAccount, 'member')].sort(),
+      );
+      const fn = Object.values(json.resource.google_cloudfunctions2_function!).find((f) => f.name === n.function)!;
+      expect((fn.service_config as Json).ingress_settings).toBe('ALLOW_INTERNAL_ONLY');
+    }
+    expect(json.resource.google_cloudfunctions2_function_iam_member).toBeUndefined();
+  });
+
+  it('lets only the runtime account read each secret', () => {
+    const secretRoles = all.filter((b) => /secretmanager/.test(b.role));
+    expect(secretRoles).toHaveLength(env.connectors.length);
+    for (const c of env.connectors) {
+      const n = resourceNames(c.name);
+      const secret = refOf(json, 'google_secret_manager_secret', (r) => r.secret_id === n.secret, 'secret_id');
+      expect(secretRoles.filter((b) => b.target === secret).map((b) => b.member)).toEqual([
+        sa(n.runtimeServiceAccount, 'member'),
+      ]);
+    }
+  });
+
+  it('creates no keys, secret versions or sensitive values', () => {
+    for (const type of [
+      'google_service_account_key',
+      'google_secret_manager_secret_version',
+      'google_storage_hmac_key',
+      'google_apikeys_key',
+    ]) {
+      expect(json.resource[type]).toBeUndefined();
+    }
+    for (const out of Object.values(json.output ?? {})) expect(out.sensitive).toBeUndefined();
+  });
+});
+
+describe('secret material', () => {
+  it('appears nowhere in a full synth output (every file of every stack)', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'currents-synth-')) });
+    defineEnvironments(app, environments, { archive: fixtureArchive() });
+    app.synth();
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (!p.endsWith('.zip')) files.push(p);
+      }
+    };
+    walk(app.outdir);
+    expect(files.some((f) => f.endsWith('cdk.tf.json'))).toBe(true);
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      expect(text).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+      expect(text).not.toMatch(/"(secret_data|private_key|password|write_?key)"\s*:/i);
+      expect(text).not.toMatch(/\bBasic [A-Za-z0-9+/=]{8,}/);
+    }
+  });
+
+  it('cannot enter through a definition: a credential value is refused at synth, and not echoed', () => {
+    const canary = 'sk_live_CANARY_5f0c2e';
+    const [dev] = environments;
+    const withSecret = {
+      ...dev,
+      connectors: [
+        { ...dev!.connectors[0]!, segment: { region: 'eu', credential: { kind: 'writeKey', writeKey: canary } } },
+      ],
+    };
+    let message = '';
+    try {
+      synthEnvironments([withSecret]);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/field 'segment\.credential\.writeKey': unknown field 'writeKey': remove it/);
+    expect(message).toMatch(/credential values never appear in code/);
+    expect(message).not.toContain(canary);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * The environment stack: provider, backend, APIs, the source bucket and the content-hashed runtime archive; validation
+ * errors at synth with the schema's messages; resource names within GCP's limits for the longest allowed name.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Testing } from 'cdktf';
+import { environments } from '../../connectors';
+import { defineEnvironments } from '../../infra/app';
+import {
+  buildRuntimeArchive,
+  RUNTIME_DEPENDENCIES,
+  RuntimeEntryMissingError,
+  runtimePackageJson,
+} from '../../infra/runtime-archive';
+import { ConnectorValidationError, formatValidationError, validateEnvironments } from '../../shared/connector';
+import { MAX_CONNECTOR_NAME_LENGTH } from '../../shared/names';
+import { environments as broken } from '../fixtures/broken-connectors';
+import { FIXTURE_ENTRY, fixtureArchive, type Json, resources, synthEnvironments } from './helpers';
+
+const synth = synthEnvironments(environments);
+const prod = synth.stacks.prod!.json;
+const dev = synth.stacks.dev!.json;
+
+describe('environment stacks', () => {
+  it('makes one stack per environment, named after it (cdktf deploy <env>)', () => {
+    expect(Object.keys(synth.stacks).sort()).toEqual(environments.map((e) => e.name).sort());
+  });
+
+  it('configures the Google provider 6.50 for the environment project and region', () => {
+    expect((prod.terraform.required_providers as Json).google).toMatchObject({
+      version: expect.stringMatching(/^6\.50/),
+    });
+    expect(prod.provider).toEqual({ google: [{ project: 'replace-me-prod', region: 'us-central1' }] });
+  });
+
+  it('stores state in GCS when the environment has a backend, locally otherwise', () => {
+    expect(prod.terraform.backend).toEqual({ gcs: { bucket: 'replace-me-prod-tfstate', prefix: 'currents-segment' } });
+    expect(dev.terraform.backend).toEqual({ local: { path: expect.stringMatching(/terraform\.dev\.tfstate$/) } });
+  });
+
+  it('enables the APIs it needs, without disabling them on destroy', () => {
+    const services = resources(prod, 'google_project_service');
+    expect(services.map((s) => s.service).sort()).toEqual(
+      [
+        'artifactregistry',
+        'cloudbuild',
+        'cloudfunctions',
+        'cloudresourcemanager',
+        'cloudscheduler',
+        'firestore',
+        'iam',
+        'logging',
+        'monitoring',
+        'pubsub',
+        'run',
+        'secretmanager',
+        'storage',
+      ].map((s) => `${s}.googleapis.com`),
+    );
+    for (const s of services) expect(s.disable_on_destroy).toBe(false);
+  });
+
+  it('keeps the function source in a private bucket: uniform access, public access prevention enforced', () => {
+    const [bucket] = resources(prod, 'google_storage_bucket');
+    expect(bucket).toMatchObject({
+      name: 'replace-me-prod-currents-function-source',
+      uniform_bucket_level_access: true,
+      public_access_prevention: 'enforced',
+      location: 'us-central1',
+    });
+    expect(Object.keys(prod.resource).filter((t) => t.startsWith('google_storage_bucket_'))).toEqual([
+      'google_storage_bucket_object',
+    ]);
+  });
+
+  it('uploads the archive under a name that is its content hash', () => {
+    const [object] = resources(prod, 'google_storage_bucket_object');
+    const archive = fixtureArchive();
+    expect(object).toMatchObject({
+      name: `function-source/${archive.sha256}.zip`,
+      bucket: '${google_storage_bucket.function-source-bucket.name}',
+      content_type: 'application/zip',
+      source: expect.stringContaining(archive.sha256),
+    });
+  });
+});
+
+describe('the runtime archive', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'currents-archive-'));
+  const entry = join(dir, 'function.ts');
+  writeFileSync(
+    entry,
+    readFileSync(FIXTURE_ENTRY, 'utf8').replace(
+      "'../../../shared/names'",
+      `'${join(__dirname, '..', '..', 'shared', 'names')}'`,
+    ),
+  );
+
+  it('is byte-identical for an unchanged build, and renamed by a code change', () => {
+    const a = buildRuntimeArchive({ entry, outDir: join(dir, 'a') });
+    const b = buildRuntimeArchive({ entry, outDir: join(dir, 'b') });
+    expect(b.sha256).toBe(a.sha256);
+    expect(readFileSync(b.path).equals(readFileSync(a.path))).toBe(true);
+    writeFileSync(entry, `${readFileSync(entry, 'utf8')}\nexport const changed = 1;\n`);
+    const c = buildRuntimeArchive({ entry, outDir: join(dir, 'c') });
+    expect(c.sha256).not.toBe(a.sha256);
+    expect(c.objectName).not.toBe(a.objectName);
+  });
+
+  it('holds the bundle (shared code inlined, packages external) and a package.json of the runtime dependencies', () => {
+    const archive = fixtureArchive();
+    const list = spawnSync('unzip', ['-Z1', archive.path], { encoding: 'utf8' });
+    expect(list.stdout.trim().split('\n')).toEqual(['index.js', 'package.json']);
+    const index = spawnSync('unzip', ['-p', archive.path, 'index.js'], { encoding: 'utf8' }).stdout;
+    expect(index).toContain('require("@google-cloud/functions-framework")');
+    expect(index).toContain('function resourceNames('); // bundled from shared/names.ts
+    const pkg = JSON.parse(spawnSync('unzip', ['-p', archive.path, 'package.json'], { encoding: 'utf8' }).stdout);
+    const root = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    expect(pkg.main).toBe('index.js');
+    expect(Object.keys(pkg.dependencies).sort()).toEqual([...RUNTIME_DEPENDENCIES].sort());
+    for (const d of RUNTIME_DEPENDENCIES) expect(pkg.dependencies[d]).toBe(root.dependencies[d]);
+    expect(pkg.devDependencies).toBeUndefined();
+  });
+
+  it('names a missing entry point', () => {
+    expect(() => buildRuntimeArchive({ entry: join(dir, 'runtime', 'function.ts') })).toThrow(RuntimeEntryMissingError);
+    expect(() => buildRuntimeArchive({ entry: join(dir, 'runtime', 'function.ts') })).toThrow(
+      /entry point .*runtime\/function\.ts does not exist: the runtime must export the HTTP function 'currents'/,
+    );
+  });
+
+  it('refuses a package.json that lacks a runtime dependency', () => {
+    const pkg = join(dir, 'package.json');
+    writeFileSync(pkg, JSON.stringify({ dependencies: { zod: '^4' } }));
+    expect(() => runtimePackageJson(pkg)).toThrow(/has no dependency '@google-cloud\/functions-framework'/);
+  });
+});
+
+describe('validation at synth', () => {
+  it("fails with the schema's messages, every problem at once", () => {
+    const expected = validateEnvironments(broken).errors.map(formatValidationError);
+    expect(expected.length).toBeGreaterThanOrEqual(6);
+    let error: unknown;
+    try {
+      defineEnvironments(Testing.app(), broken, { archive: fixtureArchive() });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConnectorValidationError);
+    for (const line of expected) expect((error as Error).message).toContain(line);
+  });
+
+  it('validates before building anything: a missing runtime is not reported over bad definitions', () => {
+    expect(() => defineEnvironments(Testing.app(), broken, { runtime: { entry: '/nonexistent/function.ts' } })).toThrow(
+      ConnectorValidationError,
+    );
+  });
+});
+
+describe('resource names at the longest allowed connector name', () => {
+  const longest = 'a'.repeat(MAX_CONNECTOR_NAME_LENGTH - 2) + '-z';
+  const base = environments[0]!;
+  const env = {
+    ...base,
+    name: 'longest',
+    project: 'a-project-id-of-thirty-chars-x',
+    connectors: [{ ...base.connectors[0]!, name: longest }],
+  };
+  const { json } = synthEnvironments([env]).stacks.longest!;
+  // GCP's own limits, written here independently of shared/names.ts.
+  const LIMITS: [type: string, field: string, max: number, pattern?: RegExp][] = [
+    ['google_service_account', 'account_id', 30, /^[a-z]([-a-z0-9]*[a-z0-9])$/],
+    ['google_cloudfunctions2_function', 'name', 63, /^[a-z]([-a-z0-9]*[a-z0-9])?$/],
+    ['google_firestore_database', 'name', 63, /^[a-z][-a-z0-9]{2,61}[a-z0-9]$/],
+    ['google_pubsub_topic', 'name', 255, /^[a-zA-Z][-\w.~+%]{2,}$/],
+    ['google_pubsub_subscription', 'name', 255, /^[a-zA-Z][-\w.~+%]{2,}$/],
+    ['google_secret_manager_secret', 'secret_id', 255, /^[\w-]+$/],
+    ['google_cloud_scheduler_job', 'name', 500, /^[\w-]+$/],
+    ['google_logging_metric', 'name', 100],
+    ['google_storage_bucket', 'name', 63, /^[a-z0-9][-a-z0-9_.]*[a-z0-9]$/],
+  ];
+
+  it('synthesizes a connector named with the maximum length and every name fits', () => {
+    expect(longest).toHaveLength(MAX_CONNECTOR_NAME_LENGTH);
+    for (const [type, field, max, pattern] of LIMITS) {
+      const values = resources(json, type).map((r) => r[field] as string);
+      expect(values.length).toBeGreaterThan(0);
+      for (const v of values) {
+        expect(v.length).toBeLessThanOrEqual(max);
+        if (pattern) expect(v).toMatch(pattern);
+      }
+    }
+    for (const r of resources(json, 'google_project_iam_member')) {
+      expect(((r.condition as Json).title as string).length).toBeLessThanOrEqual(100);
+    }
+    for (const r of Object.values(json.resource).flatMap((byId) => Object.values(byId))) {
+      for (const v of Object.values((r.labels as Record<string, string>) ?? {}))
+        expect(v.length).toBeLessThanOrEqual(63);
+    }
+  });
+
+  it('refuses one character more at synth, with the schema’s message', () => {
+    const tooLong = { ...env, connectors: [{ ...env.connectors[0]!, name: `${longest}x` }] };
+    expect(() => synthEnvironments([tooLong])).toThrow(
+      new RegExp(`field 'name': '${longest}x' is too long .*use at most ${MAX_CONNECTOR_NAME_LENGTH} characters`),
+    );
+  });
+});
