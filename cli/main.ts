@@ -12,6 +12,7 @@ interface Command {
 /* eslint-disable @typescript-eslint/no-require-imports */
 const COMMANDS: Record<string, () => Command> = {
   validate: () => require('./commands/validate'),
+  'plan-summary': () => require('./commands/plan-summary'),
   'segment-server': () => require('./commands/segment-server'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
