@@ -75,7 +75,13 @@ function git(cwd: string, args: string[]): string {
  */
 export function baseFromGitRef(ref: string, definitionsFile: string, load: (file: string) => unknown[]): Base {
   const root = git(dirname(definitionsFile), ['rev-parse', '--show-toplevel']).trim();
-  git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  try {
+    git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  } catch {
+    throw new Error(
+      `unknown git ref '${ref}' in ${root} (in CI, fetch the base branch: actions/checkout with fetch-depth: 0)`,
+    );
+  }
   const rel = relative(root, definitionsFile);
   const dir = mkdtempSync(join(tmpdir(), 'currents-base-'));
   try {
