@@ -19,6 +19,15 @@
  *  - `stats` counts this instance's document reads, writes and deletes (transaction retries included).
  *
  * The Firestore client library is loaded lazily, on first use, so that importing this module stays cheap.
+ *
+ * How the function uses it (sketch):
+ *  - per incoming message: `admit()` → send | park | drop. On a credential failure while sending: `recordFailure(detail)`
+ *    (log its transition), then `park()` what was not delivered. `park` → `park({ pubsubMessageId, items })`.
+ *    `drop` → `recordDropped(countsByType)` and log `events_dropped`. After deliveries: `noteDelivery()`.
+ *  - the scheduled probe: re-read the secret (`invalidate()`), try the oldest group from `listParked({ limit: 1 })`, then
+ *    `probe({ ok })`; on `drain`: `listParked` page by page, send, `deleteGroup` each delivered group; on `drop_parked`:
+ *    `dropAllParked()` and log its counts. A `failing` state cached by another instance may park for up to one cache
+ *    period after a recovery; the next probe (action `drain` even when already active) delivers those groups.
  */
 import { createHash } from 'node:crypto';
 import type {
