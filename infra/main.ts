@@ -8,6 +8,10 @@ import { ConnectorValidationError } from '../shared/connector';
 import { defineEnvironments } from './app';
 import { RuntimeEntryMissingError } from './runtime-archive';
 
+// cdktf captures a full stack trace for every token it creates; with Node's source-map translation on (as tsx turns it
+// on) that alone doubles synth time. Synth errors are reported by message, so the translation is switched off here.
+process.setSourceMapsEnabled(false);
+
 try {
   const app = new App();
   defineEnvironments(app, environments);

@@ -10,6 +10,10 @@ import { ConnectorValidationError } from '../shared/connector';
 import { defineEnvironments } from './app';
 import { REPO_ROOT, RuntimeEntryMissingError } from './runtime-archive';
 
+// cdktf captures a full stack trace for every token it creates; with Node's source-map translation on (as tsx turns it
+// on) that alone doubles synth time. Synth errors are reported by message, so the translation is switched off here.
+process.setSourceMapsEnabled(false);
+
 function main(): number {
   const outdir = join(REPO_ROOT, 'cdktf.out');
   const started = process.hrtime.bigint();
