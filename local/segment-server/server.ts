@@ -149,6 +149,7 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       tokenRequestsByStatus: {} as Record<string, number>,
       tokensIssued: 0,
       faultsInjected: 0,
+      maxInFlight: 0,
     };
   }
 
@@ -207,6 +208,8 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       const ruleTarget = rule.target ?? 'tracking';
       if (ruleTarget !== 'all' && ruleTarget !== target) continue;
       if (rule.times !== undefined && rule.fired >= rule.times) continue;
+      const decides = rule.destroyConnection || rule.destroyAfterAccept || rule.status !== undefined;
+      if (decision && decides) continue; // the answer is already decided: this rule neither fires nor counts
       if (random() >= (rule.probability ?? 1)) continue;
       rule.fired++;
       fired = true;
@@ -241,7 +244,11 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     res.socket?.destroy();
   }
 
+  let inFlight = 0;
   async function handleTracking(req: IncomingMessage, res: ServerResponse, path: '/v1/batch' | '/v1/track') {
+    inFlight++;
+    counters.maxInFlight = Math.max(counters.maxInFlight, inFlight);
+    res.once('close', () => inFlight--);
     const body = await readBody(req);
     counters.requests++;
     counters.bytesReceived += body?.length ?? MAX_READ_BYTES;

@@ -66,12 +66,15 @@ export interface SegmentServerStats {
   readonly tokensIssued: number;
   /** Requests a fault rule acted on (latency, status or closed connection). */
   readonly faultsInjected: number;
+  /** Most Tracking API requests being handled at the same time (a client's concurrency, seen from here). */
+  readonly maxInFlight: number;
 }
 
 /**
  * A fault rule. Rules are checked in the order added, for each request of their target; a rule fires with its
- * `probability`, at most `times` times. The latency of every firing rule is added; then the first firing rule that
- * closes the connection or sets a status decides the answer. A request no rule answers is handled normally.
+ * `probability`, at most `times` times. The first firing rule that closes the connection or sets a status decides the
+ * answer, and later such rules are then skipped (they neither fire nor use up `times`); the latency of every firing
+ * rule is added. A request no rule answers is handled normally.
  */
 export interface FaultRule {
   /** Answer with this status, or with one picked at random from the list. */

@@ -8,7 +8,7 @@ import {
   type CredentialSource,
   type DeliveryItem,
 } from '../../core/types';
-import { BATCH_PATH, SEGMENT_ENDPOINTS } from './endpoints';
+import { resolveEndpoints } from './endpoints';
 import { CredentialRefusedError, parseRetryAfter, TokenManager, TransientError } from './oauth';
 
 export interface SegmentClientOptions {
@@ -103,10 +103,7 @@ const MIN_RATE_LIMIT_WAIT_MS = 100;
  * - Any other status (3xx, 404, ...) → retryLater at once (a configuration problem that retrying now will not fix).
  */
 export function createSegmentClient(options: SegmentClientOptions): SegmentClient {
-  const endpoints = SEGMENT_ENDPOINTS[options.region];
-  if (!endpoints) throw new Error(`unknown Segment region '${String(options.region)}'`);
-  const base = new URL(options.baseUrl ?? endpoints.api);
-  const batchUrl = new URL(BATCH_PATH, base);
+  const { batchUrl, tokenUrl, audience } = resolveEndpoints(options.region, options);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;
@@ -119,8 +116,8 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
   const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
   const tokens = new TokenManager({
     agent,
-    audience: endpoints.tokenServer,
-    tokenUrl: options.tokenUrl ?? endpoints.tokenServer,
+    audience,
+    tokenUrl,
     clock,
   });
   /** Bumped whenever the credential is re-read, so that a 401 on an older one just retries. */
@@ -152,8 +149,12 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
     }
     const body = batchBody(items, new Date(clock.now()).toISOString());
     state.report.requests++;
+    // undici's own headers/body timeouts tick at about 1 s: a timer of our own keeps short timeouts exact.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new TransientError(`timed out after ${timeoutMs} ms`)), timeoutMs);
     try {
       const res = await agent.request({
+        signal: abort.signal,
         origin: batchUrl.origin,
         path: batchUrl.pathname,
         method: 'POST',
@@ -175,8 +176,11 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], clock.now()),
       };
     } catch (err) {
-      const code = (err as { code?: string }).code ?? (err as Error).name;
-      return { kind: 'network', detail: `request failed: ${code}` };
+      const detail =
+        err instanceof TransientError ? err.message : ((err as { code?: string }).code ?? (err as Error).name);
+      return { kind: 'network', detail: `request failed: ${detail}` };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT, type KeyLike } from 'jose';
 import type { Agent } from 'undici';
 import type { Clock, SegmentSecret } from '../../core/types';
-import { CLIENT_ASSERTION_TYPE, OAUTH_SCOPE, TOKEN_PATH } from './endpoints';
+import { CLIENT_ASSERTION_TYPE, OAUTH_SCOPE } from './endpoints';
 
 type OAuthSecret = Extract<SegmentSecret, { kind: 'oauth' }>;
 
@@ -38,8 +38,8 @@ export interface TokenManagerOptions {
   agent: Agent;
   /** The region's token server: the JWT's `aud` and `iss`. */
   audience: string;
-  /** Where to POST `/token` (the region's token server, or a local one). */
-  tokenUrl: string;
+  /** The token endpoint (`{token server}/token`, or a local one). */
+  tokenUrl: URL;
   clock: Clock;
 }
 
@@ -107,13 +107,19 @@ export class TokenManager {
       client_assertion: assertion,
       scope: OAUTH_SCOPE,
     }).toString();
-    const url = new URL(TOKEN_PATH, tokenUrl);
+    const url = tokenUrl;
     const requestedAt = clock.now();
     let statusCode: number;
     let text: string;
     let retryAfter: string | string[] | undefined;
+    const abort = new AbortController();
+    const timer = setTimeout(
+      () => abort.abort(new TransientError(`token request timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     try {
       const res = await agent.request({
+        signal: abort.signal,
         origin: url.origin,
         path: url.pathname,
         method: 'POST',
@@ -126,7 +132,10 @@ export class TokenManager {
       retryAfter = res.headers['retry-after'];
       text = await res.body.text();
     } catch (err) {
+      if (err instanceof TransientError) throw err;
       throw new TransientError(`token request failed: ${(err as { code?: string }).code ?? (err as Error).name}`);
+    } finally {
+      clearTimeout(timer);
     }
     if (statusCode === 200) {
       let body: { access_token?: unknown; expires_in?: unknown };
