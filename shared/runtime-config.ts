@@ -18,6 +18,8 @@ export const ENV_VARS = {
   /** With secretSource=env: the credential value; with secretSource=file: a path to a file holding it. */
   secretValue: 'CURRENTS_SECRET_VALUE',
   secretFile: 'CURRENTS_SECRET_FILE',
+  /** Local runs and tests only: `1` lets POST /__clock move the function's clock. Never set by the infrastructure. */
+  testClock: 'CURRENTS_TEST_CLOCK',
 } as const;
 
 export interface RuntimeConfig {
@@ -31,6 +33,8 @@ export interface RuntimeConfig {
   readonly segmentTokenUrl?: string;
   readonly secretSource: 'secret-manager' | 'env' | 'file';
   readonly secretFile?: string;
+  /** Local runs and tests only: the function's clock can be moved (POST /__clock). */
+  readonly testClock: boolean;
 }
 
 /** The environment variables the infrastructure gives the function of one connector. */
@@ -83,5 +87,6 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     segmentTokenUrl: vars[ENV_VARS.segmentTokenUrl] || undefined,
     secretSource: source,
     secretFile: vars[ENV_VARS.secretFile] || undefined,
+    testClock: vars[ENV_VARS.testClock] === '1',
   };
 }

@@ -1,0 +1,121 @@
+/**
+ * Runs one connector locally, end to end, exactly as it is deployed: its Pub/Sub resources created on the emulator
+ * from the same names and policy as the infrastructure (local/provision.ts), its function served by the real
+ * functions-framework in its own process with the environment variables the infrastructure would give it (plus the
+ * local-only overrides: the local Segment server's URL, the credential from the environment, the movable clock).
+ *
+ * Used by the function's end-to-end tests, `npm start`, the soak and the end-to-end benchmark.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Connector, Environment } from '../shared/connector';
+import type { ConnectorResourceNames } from '../shared/names';
+import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
+import { startFunctionHost, type FunctionHost } from './function-host';
+import { provisionConnector, type ProvisionOptions } from './provision';
+import type { OAuthAppRegistration } from './segment-server';
+
+/** A credential for a local run: the secret value the function reads, and what the local Segment server accepts. */
+export interface LocalCredential {
+  /** The value that would be in Secret Manager (write key, or the OAuth app's PEM private key). */
+  readonly secretValue: string;
+  readonly writeKey?: string;
+  readonly oauthApp?: OAuthAppRegistration;
+}
+
+/** Makes a fresh credential of the connector's declared kind. `label` makes write keys recognisable in tests. */
+export function makeLocalCredential(connector: Connector, label = 'local'): LocalCredential {
+  const cred = connector.segment.credential;
+  if (cred.kind === 'writeKey') {
+    const writeKey = `wk_${label}_${connector.name}_${randomBytes(12).toString('hex')}`;
+    return { secretValue: writeKey, writeKey };
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    secretValue: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    oauthApp: {
+      appId: cred.appId,
+      keyId: cred.keyId,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    },
+  };
+}
+
+export interface LocalConnectorOptions {
+  readonly environment: Pick<Environment, 'name' | 'project'>;
+  readonly connector: Connector;
+  readonly pubsub: PubSub;
+  /** PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, … */
+  readonly emulatorEnv: Record<string, string>;
+  /** The local Segment server of the connector's region. */
+  readonly segment: { url: string; tokenUrl: string };
+  readonly credential: LocalCredential;
+  /** Let the clock be moved through POST /__clock (expiry scenarios). */
+  readonly testClock?: boolean;
+  /** Subscription overrides for tests that cannot wait for production backoffs. */
+  readonly provision?: Omit<ProvisionOptions, 'pushEndpoint'>;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface LocalConnector {
+  readonly connector: Connector;
+  readonly names: ConnectorResourceNames;
+  readonly host: FunctionHost;
+  /** Publishes one message to the connector's ingest topic; resolves with its Pub/Sub message id. */
+  publish(data: string | Buffer, attributes?: Record<string, string>): Promise<string>;
+  /** Calls the function's probe route, as Cloud Scheduler does. */
+  probe(): Promise<Record<string, unknown>>;
+  /** Moves the function's clock (requires testClock). */
+  setClockOffset(offsetMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalConnector(options: LocalConnectorOptions): Promise<LocalConnector> {
+  const { connector, pubsub } = options;
+  const env: Record<string, string> = {
+    ...options.emulatorEnv,
+    ...functionEnvironment(options.environment, connector),
+    [ENV_VARS.segmentBaseUrl]: options.segment.url,
+    [ENV_VARS.segmentTokenUrl]: options.segment.tokenUrl,
+    [ENV_VARS.secretSource]: 'env',
+    [ENV_VARS.secretValue]: options.credential.secretValue,
+    ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
+  };
+  const host = await startFunctionHost({ env, onLine: options.onLog && ((line) => options.onLog!(line)) });
+  let names: ConnectorResourceNames;
+  try {
+    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: `${host.url}/` });
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
+  const topic = pubsub.topic(names.ingestTopic, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${host.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${path} answered ${res.status}: ${text}`);
+    return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+  };
+  return {
+    connector,
+    names,
+    host,
+    publish: (data, attributes) => topic.publishMessage({ data: Buffer.from(data), attributes }),
+    probe: () => post('/probe', {}),
+    setClockOffset: async (offsetMs) => {
+      await post('/__clock', { offsetMs });
+    },
+    stop: async () => {
+      await topic.flush().catch(() => undefined);
+      await pubsub
+        .subscription(names.pushSubscription)
+        .delete()
+        .catch(() => undefined);
+      await host.stop();
+    },
+  };
+}

@@ -1,0 +1,387 @@
+/**
+ * The connector's request handling, with every adapter injected: one Pub/Sub push (`handlePush`) and the scheduled
+ * credential probe (`handleProbe`). runtime/function.ts wires the real adapters; tests and benchmarks wire the same
+ * adapters to the emulators and the local Segment server.
+ *
+ * A push is answered 2xx only when every event of the message has a final outcome: delivered, skipped on purpose,
+ * parked, dropped by the expiry rule, or written to the dead-letter topic. Anything else (Segment still failing when the
+ * delivery budget is spent, Firestore or Pub/Sub unavailable) is answered 503, and Pub/Sub redelivers the message with
+ * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
+ */
+import type { ConnectorPolicy } from '../shared/policy';
+import type { AdmitAction, Decision, FollowUp, ProbeOutcome } from './core/expiry';
+import { parsePushEnvelope } from './core/push';
+import type { Translator } from './core/translate';
+import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
+import type { DeadLetterSink } from './adapters/dead-letters';
+import type {
+  ConnectorStatus,
+  DropResult,
+  ParkedGroup,
+  ParkedItem,
+  ParkGroupInput,
+  ParkResult,
+} from './adapters/firestore-state';
+import type { DeliveryReport } from './adapters/segment';
+import { describeError, logTransition, type Logger } from './log';
+
+/** What the handler needs of the Firestore state store (FirestoreStateStore fits). */
+export interface StateStore {
+  admit(): Promise<Decision<AdmitAction>>;
+  recordFailure(detail: string): Promise<Decision<FollowUp>>;
+  recordSuccess(): Promise<Decision<FollowUp>>;
+  probe(outcome: ProbeOutcome): Promise<Decision<FollowUp>>;
+  expire(): Promise<Decision<FollowUp>>;
+  noteDelivery(): Promise<boolean>;
+  recordDropped(byType: Readonly<Record<string, number>>): Promise<void>;
+  park(group: ParkGroupInput): Promise<ParkResult>;
+  listParked(opts?: { limit?: number }): Promise<{ groups: readonly ParkedGroup[] }>;
+  deleteGroup(group: Pick<ParkedGroup, 'groupId' | 'parts'>): Promise<void>;
+  dropAllParked(): Promise<DropResult>;
+  invalidateCache(): void;
+  readStatus(): Promise<ConnectorStatus>;
+}
+
+/** What the handler needs of the Segment client. */
+export interface Delivery {
+  deliver<T extends DeliveryItem>(items: readonly T[], options: { budgetMs: number }): Promise<DeliveryReport<T>>;
+  /** Checks the credential without sending an event (the probe, when nothing is parked). */
+  verifyCredential(options: { budgetMs: number }): Promise<ProbeOutcome & { inconclusive?: boolean }>;
+}
+
+/** Records the outcome of a traced message (`currents_trace` attribute), for `currents send-test`. */
+export interface TraceSink {
+  record(traceId: string, outcome: Record<string, unknown>): Promise<void>;
+}
+
+export interface AppDeps {
+  readonly connector: string;
+  readonly translator: Translator;
+  readonly segment: Delivery;
+  readonly credentials: CredentialSource;
+  readonly store: StateStore;
+  readonly deadLetters: DeadLetterSink;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly policy: Pick<ConnectorPolicy, 'deliveryBudgetMs' | 'probeBudgetMs'>;
+  readonly traces?: TraceSink;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** The outcome counts of one message, as logged and returned. */
+export interface PushCounts {
+  received: number;
+  delivered: number;
+  skipped: Record<string, number>;
+  deadLettered: Record<string, number>;
+  parked: number;
+  dropped: number;
+  retryLater: number;
+}
+
+const TRACE_ATTRIBUTE = 'currents_trace';
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) {
+    const k = key(i);
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+function sum(counts: Record<string, number>): number {
+  let n = 0;
+  for (const v of Object.values(counts)) n += v;
+  return n;
+}
+
+/** Dead letters for the events Segment refused (400 down to a single event). */
+function rejectedLetters<T extends DeliveryItem & { eventType: string }>(
+  report: DeliveryReport<T>,
+  raw: (item: T) => unknown,
+): DeadLetter[] {
+  return report.rejected.map(({ item, status, detail }) => ({
+    reason: 'rejected' as const,
+    detail: `Segment answered ${status}${detail ? `: ${detail}` : ''}`,
+    eventType: item.eventType,
+    id: item.messageId,
+    raw: raw(item),
+  }));
+}
+
+function parkedItems(events: readonly TranslatedEvent[]): ParkedItem[] {
+  return events.map((e) => ({ messageId: e.messageId, eventType: e.eventType, json: e.json }));
+}
+
+export function createApp(deps: AppDeps) {
+  const { store, logger } = deps;
+
+  const transition = (d: { transition?: Parameters<typeof logTransition>[1] }) => {
+    if (d.transition) logTransition(logger, d.transition);
+  };
+
+  async function credentialFailed(detail: string): Promise<Decision<FollowUp>> {
+    deps.credentials.invalidate();
+    const d = await store.recordFailure(detail);
+    logger.error('credential_failure', `Segment credential failed: ${detail}`, { detail, state: d.next.status });
+    transition(d);
+    return d;
+  }
+
+  async function drop(events: readonly { eventType: string }[], log: Logger, why: string): Promise<void> {
+    if (!events.length) return;
+    const byType = countBy(events, (e) => e.eventType);
+    await store.recordDropped(byType);
+    log.alert('events_dropped', `${events.length} event(s) dropped: ${why}`, {
+      counts: byType,
+      dropped: events.length,
+    });
+  }
+
+  async function handlePush(body: unknown): Promise<HttpResult> {
+    const parsed = parsePushEnvelope(body);
+    if (!parsed.ok) {
+      logger.warning('internal_error', `bad push request: ${parsed.error}`);
+      return { status: 400, body: { error: parsed.error } };
+    }
+    const msg = parsed.message;
+    const log = logger.child({ pubsubMessageId: msg.messageId });
+    const counts: PushCounts = {
+      received: 0,
+      delivered: 0,
+      skipped: {},
+      deadLettered: {},
+      parked: 0,
+      dropped: 0,
+      retryLater: 0,
+    };
+    try {
+      const tr = deps.translator.translateMessage(msg.data, msg.attributes);
+      counts.received = tr.send.length + tr.skipped.length + tr.deadLetters.length;
+      counts.skipped = countBy(tr.skipped, (s) => s.reason);
+      const letters: DeadLetter[] = [...tr.deadLetters];
+      let toPark: TranslatedEvent[] = [];
+      let toDrop: TranslatedEvent[] = [];
+      if (tr.send.length) {
+        const admission = await store.admit();
+        transition(admission);
+        if (admission.action === 'send') {
+          const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
+          counts.delivered = report.delivered.length;
+          counts.retryLater = report.retryLater.length;
+          letters.push(...rejectedLetters(report, (e) => e.raw));
+          if (report.delivered.length) await store.noteDelivery();
+          if (report.credentialFailure.length) {
+            const d = await credentialFailed(report.credentialError ?? 'credential refused');
+            if (d.next.status === 'expired') toDrop = report.credentialFailure;
+            else toPark = report.credentialFailure;
+          }
+          if (report.retryLater.length) {
+            log.warning(
+              'delivery_retry',
+              `${report.retryLater.length} event(s) not accepted yet; Pub/Sub will redeliver`,
+              {
+                retryLater: report.retryLater.length,
+              },
+            );
+          }
+        } else if (admission.action === 'park') toPark = tr.send;
+        else toDrop = tr.send;
+      }
+      if (toPark.length) {
+        const r = await store.park({ pubsubMessageId: msg.messageId, items: parkedItems(toPark) });
+        counts.parked = toPark.length;
+        log.warning('events_parked', `${toPark.length} event(s) parked while the credential fails`, {
+          parked: toPark.length,
+          alreadyParked: r.alreadyParked,
+        });
+      }
+      if (toDrop.length) {
+        await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
+        counts.dropped = toDrop.length;
+      }
+      if (letters.length) {
+        const r = await deps.deadLetters.publish(letters);
+        counts.deadLettered = { ...r.byReason };
+        log.warning('dead_lettered', `${letters.length} event(s) written to the dead-letter topic`, {
+          counts: r.byReason,
+          ids: letters.slice(0, 20).map((l) => l.id ?? '?'),
+        });
+      }
+      const final = counts.retryLater === 0;
+      log.info('batch_done', final ? 'message handled' : 'message not fully delivered; asking Pub/Sub to redeliver', {
+        counts: {
+          received: counts.received,
+          delivered: counts.delivered,
+          skipped: sum(counts.skipped),
+          deadLettered: sum(counts.deadLettered),
+          parked: counts.parked,
+          dropped: counts.dropped,
+          retryLater: counts.retryLater,
+        },
+        skipped: counts.skipped,
+        deliveryAttempt: msg.deliveryAttempt,
+      });
+      const trace = msg.attributes[TRACE_ATTRIBUTE];
+      if (trace && deps.traces && final) await deps.traces.record(trace, { ...counts, at: deps.clock.now() });
+      return { status: final ? 204 : 503, body: { ...counts } };
+    } catch (err) {
+      log.error('internal_error', `message not handled; Pub/Sub will redeliver: ${describeError(err)}`);
+      return { status: 503, body: { error: 'temporarily unable to handle the message' } };
+    }
+  }
+
+  /** Delivers parked groups oldest first within the budget, deleting each only after all its events are final. */
+  async function drain(deadline: number) {
+    const result = { groups: 0, delivered: 0, deadLettered: 0, stoppedBy: undefined as string | undefined };
+    while (deps.clock.now() < deadline) {
+      const { groups } = await store.listParked({ limit: 10 });
+      if (!groups.length) return result;
+      for (const group of groups) {
+        const budgetMs = deadline - deps.clock.now();
+        if (budgetMs <= 0) {
+          result.stoppedBy = 'budget';
+          return result;
+        }
+        const report = await deps.segment.deliver(group.items, { budgetMs });
+        if (report.credentialFailure.length) {
+          await credentialFailed(report.credentialError ?? 'credential refused');
+          result.stoppedBy = 'credential_failure';
+          return result;
+        }
+        if (report.retryLater.length) {
+          result.stoppedBy = 'segment_unavailable';
+          return result;
+        }
+        if (report.rejected.length) {
+          await deps.deadLetters.publish(rejectedLetters(report, (i) => safeParse(i.json)));
+          result.deadLettered += report.rejected.length;
+        }
+        await store.deleteGroup(group);
+        result.groups++;
+        result.delivered += report.delivered.length;
+        if (report.delivered.length) await store.noteDelivery();
+      }
+    }
+    result.stoppedBy = 'budget';
+    return result;
+  }
+
+  async function handleProbe(): Promise<HttpResult> {
+    const started = deps.clock.now();
+    const deadline = started + deps.policy.probeBudgetMs;
+    try {
+      deps.credentials.invalidate();
+      store.invalidateCache();
+      // 1. Past the grace period? Then expire (once, across instances) and drop what is parked, counted by type.
+      const expiry = await store.expire();
+      transition(expiry);
+      let dropped: DropResult | undefined;
+      if (expiry.action === 'drop_parked') dropped = await dropParked();
+      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event.
+      const status = expiry.next.status;
+      let outcome: ProbeOutcome & { inconclusive?: boolean };
+      let firstGroupDelivered = false;
+      const { groups } = status === 'expired' ? { groups: [] } : await store.listParked({ limit: 1 });
+      if (groups[0]) {
+        const report = await deps.segment.deliver(groups[0].items, { budgetMs: deadline - deps.clock.now() });
+        if (report.credentialFailure.length) {
+          outcome = { ok: false, detail: report.credentialError ?? 'credential refused' };
+        } else if (report.retryLater.length) {
+          outcome = { ok: false, detail: 'Segment unavailable', inconclusive: true };
+        } else {
+          outcome = { ok: true };
+          if (report.rejected.length) {
+            await deps.deadLetters.publish(rejectedLetters(report, (i) => safeParse(i.json)));
+          }
+          await store.deleteGroup(groups[0]);
+          firstGroupDelivered = true;
+        }
+      } else if (status === 'active') {
+        outcome = { ok: true };
+      } else {
+        outcome = await deps.segment.verifyCredential({ budgetMs: Math.min(10_000, deadline - deps.clock.now()) });
+      }
+      // 3. Apply the outcome (an inconclusive try — Segment down — changes nothing).
+      let decision: Decision<FollowUp> | undefined;
+      if (!outcome.inconclusive) {
+        decision = await store.probe(outcome);
+        transition(decision);
+        if (!outcome.ok) {
+          logger.error('credential_failure', `probe: Segment credential still failing: ${outcome.detail}`, {
+            detail: outcome.detail,
+            state: decision.next.status,
+          });
+        }
+        if (decision.action === 'drop_parked') {
+          const more = await dropParked();
+          dropped = dropped ? mergeDrops(dropped, more) : more;
+        }
+      }
+      const drained = decision?.action === 'drain' ? await drain(deadline) : undefined;
+      const final = await store.readStatus();
+      const body = {
+        state: final.state.status,
+        failingSince: 'failingSince' in final.state ? new Date(final.state.failingSince).toISOString() : undefined,
+        credential: outcome.ok ? 'ok' : outcome.inconclusive ? 'unknown' : 'failing',
+        detail: outcome.ok ? undefined : outcome.detail,
+        drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
+        drainedEvents: drained?.delivered ?? 0,
+        droppedEvents: dropped?.events ?? 0,
+        droppedByType: dropped?.byType ?? {},
+        parkedEvents: final.parkedEvents,
+        stoppedBy: drained?.stoppedBy,
+        tookMs: deps.clock.now() - started,
+      };
+      logger.info('probe', `probe: state ${body.state}, credential ${body.credential}`, {
+        state: body.state,
+        credential: body.credential,
+        drainedEvents: body.drainedEvents,
+        droppedEvents: body.droppedEvents,
+        parkedEvents: body.parkedEvents,
+      });
+      return { status: 200, body };
+    } catch (err) {
+      logger.error('internal_error', `probe failed: ${describeError(err)}`);
+      return { status: 503, body: { error: 'probe failed; it will run again' } };
+    }
+  }
+
+  async function dropParked(): Promise<DropResult> {
+    const r = await store.dropAllParked();
+    if (r.events) {
+      logger.alert(
+        'events_dropped',
+        `${r.events} parked event(s) dropped: the credential failed past the grace period`,
+        {
+          counts: r.byType,
+          dropped: r.events,
+        },
+      );
+    }
+    return r;
+  }
+
+  return { handlePush, handleProbe, drain };
+}
+
+function mergeDrops(a: DropResult, b: DropResult): DropResult {
+  const byType: Record<string, number> = { ...a.byType };
+  for (const [k, v] of Object.entries(b.byType)) byType[k] = (byType[k] ?? 0) + v;
+  return { docs: a.docs + b.docs, events: a.events + b.events, byType };
+}
+
+function safeParse(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return json;
+  }
+}
+
+export type ConnectorApp = ReturnType<typeof createApp>;

@@ -1,0 +1,118 @@
+/**
+ * The connector runtime wired with its real adapters, and its HTTP routes. runtime/function.ts is the entry point that
+ * serves it; tests and benchmarks use it in-process.
+ *
+ * Routes:
+ *   POST /         a Pub/Sub push (the connector's push subscription, OIDC-authenticated by Cloud Run)
+ *   POST /probe    the scheduled credential probe and drain (Cloud Scheduler, OIDC)
+ *   GET  /healthz  liveness, with the connector's name and nothing else
+ *   POST /__clock  local runs and tests only (CURRENTS_TEST_CLOCK=1): move the function's clock
+ *
+ * The Google clients are loaded on first use, so that the function's cold start stays short.
+ */
+import type * as ff from '@google-cloud/functions-framework';
+import type { RuntimeConfig } from '../shared/runtime-config';
+import { connectorPolicy } from '../shared/policy';
+import { createApp, type ConnectorApp } from './app';
+import { OffsetClock } from './core/clock';
+import { createTranslator } from './core/translate';
+import { systemClock, type Clock } from './core/types';
+import { PubSubDeadLetters } from './adapters/dead-letters';
+import { FirestoreStateStore } from './adapters/firestore-state';
+import { FirestoreTraces } from './adapters/firestore-trace';
+import { credentialSourceFor, secretSourceFor } from './adapters/secrets';
+import { createSegmentClient } from './adapters/segment';
+import { createLogger, describeError, type Logger } from './log';
+
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  readonly app: ConnectorApp;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly store: FirestoreStateStore;
+  close(): Promise<void>;
+}
+
+/** Wires the real adapters for a configuration (also used by the in-process benchmark and tests). */
+export function createRuntime(
+  config: RuntimeConfig,
+  opts: { clock?: Clock; logSink?: (line: string) => void; env?: Record<string, string | undefined> } = {},
+): Runtime {
+  const clock = opts.clock ?? (config.testClock ? new OffsetClock() : systemClock);
+  const logger = createLogger({ connector: config.connector.name, sink: opts.logSink });
+  const secrets = secretSourceFor(config, { clock, env: opts.env });
+  const credentials = credentialSourceFor(config.connector.segment.credential, secrets, {
+    onSecretValue: (v) => logger.registerSecret(v),
+  });
+  const segment = createSegmentClient({
+    region: config.connector.segment.region,
+    credentials,
+    baseUrl: config.segmentBaseUrl,
+    tokenUrl: config.segmentTokenUrl,
+    clock,
+  });
+  const store = FirestoreStateStore.forConfig(config, { clock });
+  const deadLetters = new PubSubDeadLetters({
+    projectId: config.project,
+    topic: config.names.deadLetterTopic,
+    connector: config.connector.name,
+  });
+  const app = createApp({
+    connector: config.connector.name,
+    translator: createTranslator(config.connector),
+    segment,
+    credentials,
+    store,
+    deadLetters,
+    logger,
+    clock,
+    policy: connectorPolicy(config.connector),
+    traces: new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase }),
+  });
+  return {
+    config,
+    app,
+    clock,
+    logger,
+    store,
+    close: async () => {
+      await Promise.allSettled([segment.close(), store.close(), deadLetters.close()]);
+    },
+  };
+}
+
+type Req = ff.Request;
+type Res = ff.Response;
+
+/** The HTTP entry point, routing to the connector app. */
+export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise<void> {
+  const { app, config, clock } = runtime;
+  return async (req, res) => {
+    try {
+      const path = req.path.replace(/\/+$/, '') || '/';
+      if (path === '/healthz' && req.method === 'GET') {
+        res.status(200).json({ ok: true, connector: config.connector.name });
+      } else if (path === '/probe' && (req.method === 'POST' || req.method === 'GET')) {
+        const r = await app.handleProbe();
+        res.status(r.status).json(r.body);
+      } else if (path === '/__clock' && config.testClock && clock instanceof OffsetClock) {
+        const body = (req.body ?? {}) as { offsetMs?: unknown; advanceMs?: unknown };
+        if (typeof body.offsetMs === 'number') clock.offsetMs = body.offsetMs;
+        if (typeof body.advanceMs === 'number') clock.offsetMs += body.advanceMs;
+        runtime.store.invalidateCache();
+        res.status(200).json({ offsetMs: clock.offsetMs, now: new Date(clock.now()).toISOString() });
+      } else if (path === '/' && req.method === 'POST') {
+        const body: unknown =
+          req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : req.rawBody;
+        const r = await app.handlePush(body ?? '');
+        if (r.status === 204) res.status(204).end();
+        else res.status(r.status).json(r.body);
+      } else {
+        res.status(404).json({ error: `no route ${req.method} ${path}` });
+      }
+    } catch (err) {
+      runtime.logger.error('internal_error', `request failed: ${describeError(err)}`);
+      if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+    }
+  };
+}
