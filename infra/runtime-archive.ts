@@ -6,6 +6,7 @@
  * gives the same name and the same bytes (no change in the plan).
  */
 import { createHash } from 'node:crypto';
+import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
@@ -103,9 +104,26 @@ export function buildRuntimeArchive(options: BuildRuntimeArchiveOptions = {}): R
     outfile: 'index.js',
     legalComments: 'none',
     logLevel: 'silent',
+    metafile: true,
     // Paths in the bundle are relative to the repository, never to the machine that built it.
     absWorkingDir: REPO_ROOT,
   });
+  // Every package the bundle leaves external must be one the generated package.json installs.
+  const allowed = new Set<string>(RUNTIME_DEPENDENCIES);
+  const unlisted = new Set<string>();
+  for (const input of Object.values(result.metafile.inputs)) {
+    for (const imp of input.imports) {
+      if (!imp.external || imp.path.startsWith('node:')) continue;
+      const pkg = imp.path.startsWith('@') ? imp.path.split('/').slice(0, 2).join('/') : imp.path.split('/')[0]!;
+      if (!allowed.has(pkg) && !builtinModules.includes(pkg)) unlisted.add(pkg);
+    }
+  }
+  if (unlisted.size) {
+    throw new Error(
+      `the runtime imports ${[...unlisted].map((p) => `'${p}'`).join(', ')}, which the function's package.json would not ` +
+        'install: add it to RUNTIME_DEPENDENCIES in infra/runtime-archive.ts (and to package.json dependencies)',
+    );
+  }
   const bundle = result.outputFiles.find((f) => f.path.endsWith('index.js'));
   if (!bundle) throw new Error(`esbuild produced no index.js for ${entry}`);
   const bytes = zip([

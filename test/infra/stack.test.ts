@@ -132,6 +132,14 @@ describe('the runtime archive', () => {
     );
   });
 
+  it('refuses a runtime that imports a package its package.json would not install', () => {
+    const bad = join(dir, 'bad.ts');
+    writeFileSync(bad, "import { Storage } from '@google-cloud/storage';\nexport const s = Storage;\n");
+    expect(() => buildRuntimeArchive({ entry: bad, outDir: join(dir, 'bad') })).toThrow(
+      /the runtime imports '@google-cloud\/storage', which the function's package.json would not install/,
+    );
+  });
+
   it('refuses a package.json that lacks a runtime dependency', () => {
     const pkg = join(dir, 'package.json');
     writeFileSync(pkg, JSON.stringify({ dependencies: { zod: '^4' } }));
