@@ -258,7 +258,9 @@ export function sampleFeed(options: FeedOptions): Array<FlatEvent | NestedEvent>
   const seed = options.seed ?? 1;
   const out: Array<FlatEvent | NestedEvent> = [];
   for (let i = 0; i < options.count; i++) {
-    const flat = sampleEvent(types[i % types.length]!, {}, seed * 1_000_003 + i);
+    // A live feed: events a fraction of a second apart.
+    const time = BASE_TIME + (seed % 997) * 3_600 + Math.floor(i / 4);
+    const flat = sampleEvent(types[i % types.length]!, { time }, seed * 1_000_003 + i);
     out.push(options.shape === 'flat' ? flat : nestEvent(flat));
   }
   return out;

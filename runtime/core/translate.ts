@@ -22,6 +22,7 @@ import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
 import type { Connector } from '../../shared/connector';
 import { selectedTypes } from '../../shared/connector';
 import { hasType, isObject, splitMessage, typeErrorDetail, viewEvent, type JsonObject } from './decode';
+import { ShapeCache } from './shapes';
 import type { DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
 
 /** Segment's limit for one call: a translated call over this many bytes of UTF-8 JSON is dead-lettered (`too_large`). */
@@ -33,10 +34,11 @@ export const HASHED_ID_PREFIX = 'currents-sha256:';
 export const REDACTED = '[REDACTED]';
 
 /** `context.library` of every call, so that Segment's debugger shows where an event came from. */
-export const LIBRARY: Readonly<{ name: string; version: string }> = Object.freeze({
+// Not frozen: JSON.stringify is faster on an ordinary object, and every call shares this one.
+export const LIBRARY: Readonly<{ name: string; version: string }> = {
   name: 'currents-segment-connectors',
   version: String(packageJson.version),
-});
+};
 
 /** What a translator needs of a connector (a full `Connector` fits). */
 export type TranslatorConfig = Pick<Connector, 'events'> &
@@ -74,6 +76,15 @@ const D_TIME_MS = 5;
 const D_IGNORE = 6; // event_type: already read
 const D_CONTAINER = 7; // `user` / `properties` of the nested shape
 
+const C_NONE = 0;
+const C_STRING = 1;
+const C_INTEGER = 2;
+const C_OTHER = 3;
+const checkOf = (type: FieldType | undefined): number =>
+  type === undefined ? C_NONE : type === 'string' ? C_STRING : type === 'int' || type === 'long' ? C_INTEGER : C_OTHER;
+// A module-local reference (calls through a CommonJS import may go through a getter when run by tsx).
+const hasTypeOf = hasType;
+
 const P_NONE = 0;
 const P_REDACT = 1;
 const P_HASH = 2;
@@ -84,6 +95,8 @@ interface Rule {
   readonly dest: number;
   /** Expected Avro type, checked before anything else; undefined = not checked (a field the index does not list). */
   readonly type: FieldType | undefined;
+  /** `type` as a check code (C_*), so that the common checks need no call. */
+  readonly check: number;
   /** Property name when the field stays in `properties`. */
   readonly prop: string | undefined;
   /** Index into CONTEXT_SLOTS, or -1. */
@@ -130,8 +143,16 @@ class Scratch {
   ctx: unknown[] | undefined = undefined;
   traits: unknown[] | undefined = undefined;
   error: string | undefined = undefined;
-  readonly props: JsonObject = {};
+  /** Number of properties collected into PROP_KEYS / PROP_VALUES. */
+  n = 0;
+  /** Position of the next field in the event (across its sources), for the plan's sequence cache. */
+  pos = 0;
 }
+const MAX_SEQ = 256;
+
+// Properties of the event being translated (translation is synchronous, so one pair of arrays serves every event).
+const PROP_KEYS: string[] = [];
+const PROP_VALUES: unknown[] = [];
 
 function applyPolicy(policy: Policy, v: unknown): unknown {
   if (policy === P_REDACT) return REDACTED;
@@ -157,6 +178,9 @@ class TypePlan {
   private readonly traitNames: ReadonlyArray<readonly [trait: string, slots: number[]]>;
   private readonly traitCount: number;
   private readonly fixed: ReadonlyArray<readonly [string, string]>;
+  private readonly shapes = new ShapeCache();
+  /** The rule of each field position of the last event (a cache in front of `rules`). */
+  private readonly seq: Array<Rule | undefined> = [];
 
   constructor(
     readonly entry: CatalogEntry,
@@ -188,30 +212,56 @@ class TypePlan {
     const policy = this.policyOf(field);
     if (identity !== undefined) {
       const dest = identity === 'timestamp' ? (field === 'time' ? D_TIME : D_TIME_MS) : IDENTITY_DEST[identity]!;
-      return { field, dest, type, prop: undefined, ctx: -1, trait: -1, json: false, policy };
+      return { field, dest, type, check: checkOf(type), prop: undefined, ctx: -1, trait: -1, json: false, policy };
     }
     const ctx = CONTEXT_SLOT_OF.get(field) ?? -1;
     const trait = traitSlot.get(field) ?? -1;
     const inProps = ctx >= 0 ? CONTEXT_FIELDS[field]!.alsoProperty : !TRAIT_ONLY.has(field);
     const prop = inProps ? (this.entry.renames?.[field] ?? field) : undefined;
-    return { field, dest: D_NORMAL, type, prop, ctx, trait, json: JSON_FIELDS.has(field), policy };
+    return {
+      field,
+      dest: D_NORMAL,
+      type,
+      check: checkOf(type),
+      prop,
+      ctx,
+      trait,
+      json: JSON_FIELDS.has(field),
+      policy,
+    };
   }
 
   /** One pass over one source object of the event's fields. */
   collect(src: JsonObject, st: Scratch, nested: boolean): void {
     const rules = this.rules;
+    const seq = this.seq;
     for (const key in src) {
       let v = src[key];
       if (v === null || v === undefined) continue;
-      const rule = rules.get(key);
+      // Events of one type mostly list their fields in the same order: try the rule seen at this position last time.
+      const pos = st.pos++;
+      let rule = seq[pos];
+      if (rule === undefined || rule.field !== key) {
+        rule = rules.get(key);
+        if (pos < MAX_SEQ) seq[pos] = rule;
+      }
       if (rule === undefined) {
         // A field the index does not list for this type (Braze adds fields over time): kept, unchecked.
         const policy = this.policyOf(key);
-        st.props[key] = policy === P_NONE ? v : applyPolicy(policy, v);
+        PROP_KEYS[st.n] = key;
+        PROP_VALUES[st.n++] = policy === P_NONE ? v : applyPolicy(policy, v);
         continue;
       }
-      if (rule.type !== undefined && !hasType(rule.type, v)) {
-        st.error ??= typeErrorDetail(key, rule.type, v);
+      const check = rule.check;
+      if (
+        check !== C_NONE &&
+        (check === C_STRING
+          ? typeof v !== 'string'
+          : check === C_INTEGER
+            ? !(typeof v === 'number' && Number.isSafeInteger(v))
+            : !hasTypeOf(rule.type!, v))
+      ) {
+        st.error ??= typeErrorDetail(key, rule.type!, v);
         continue;
       }
       switch (rule.dest) {
@@ -240,7 +290,10 @@ class TypePlan {
       }
       if (rule.policy !== P_NONE) v = applyPolicy(rule.policy, v);
       else if (rule.json && typeof v === 'string') v = parseJsonString(v);
-      if (rule.prop !== undefined) st.props[rule.prop] = v;
+      if (rule.prop !== undefined) {
+        PROP_KEYS[st.n] = rule.prop;
+        PROP_VALUES[st.n++] = v;
+      }
       if (rule.ctx >= 0) (st.ctx ??= new Array(CONTEXT_SLOTS.length))[rule.ctx] = v;
       if (rule.trait >= 0) (st.traits ??= new Array(this.traitCount))[rule.trait] = v;
     }
@@ -275,8 +328,13 @@ class TypePlan {
     return context;
   }
 
-  addFixed(props: JsonObject): void {
-    for (const [k, v] of this.fixed) props[k] = v;
+  /** The call's properties: the collected fields, then the type's fixed properties. */
+  properties(st: Scratch): JsonObject {
+    for (const [k, v] of this.fixed) {
+      PROP_KEYS[st.n] = k;
+      PROP_VALUES[st.n++] = v;
+    }
+    return this.shapes.build(PROP_KEYS, PROP_VALUES, st.n);
   }
 }
 
@@ -284,6 +342,42 @@ const NOT_SELECTED = 0 as const;
 
 function idOf(value: unknown): string | undefined {
   return isObject(value) && typeof value.id === 'string' ? value.id : undefined;
+}
+
+const DAY_MS = 86_400_000;
+let cachedDay = NaN;
+let cachedDayPrefix = '';
+let cachedSecond = NaN;
+let cachedSecondPrefix = '';
+const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
+
+/**
+ * ISO-8601 UTC of a time in ms (exactly Date#toISOString), or undefined when out of the range of dates. The events of
+ * one feed are close in time, so the date (and often the second) is cached: a hit costs a few arithmetic operations.
+ */
+export function isoTimestamp(ms: number): string | undefined {
+  const second = Math.floor(ms / 1000);
+  const milli = ms - second * 1000;
+  const msPart = (milli < 10 ? '.00' : milli < 100 ? '.0' : '.') + milli + 'Z';
+  if (second === cachedSecond) return cachedSecondPrefix + msPart;
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay || !(ms >= 0 && ms < 253_402_300_800_000)) {
+    const d = new Date(ms);
+    if (Number.isNaN(d.getTime())) return undefined;
+    const iso = d.toISOString();
+    if (iso.length !== 24) return iso; // years before 0 or after 9999 (no caching)
+    cachedDay = day;
+    cachedDayPrefix = iso.slice(0, 11);
+    cachedSecond = second;
+    cachedSecondPrefix = iso.slice(0, 19);
+    return iso;
+  }
+  const inDay = second - day * 86_400;
+  const h = Math.floor(inDay / 3600);
+  const m = Math.floor((inDay - h * 3600) / 60);
+  cachedSecond = second;
+  cachedSecondPrefix = cachedDayPrefix + pad2(h) + ':' + pad2(m) + ':' + pad2(inDay - h * 3600 - m * 60);
+  return cachedSecondPrefix + msPart;
 }
 
 function utf8Length(s: string): number {
@@ -378,7 +472,7 @@ class CompiledTranslator implements Translator {
       }
       return invalid(viewed.error, value, viewed.eventType, viewed.id);
     }
-    const { eventType, top, user, properties } = viewed.view;
+    const { eventType, top, user, properties: propertiesIn } = viewed.view;
     const plan = this.plans.get(eventType);
     if (plan === undefined) {
       return { kind: 'skipped', skipped: { reason: 'not_exportable', eventType, id: idOf(top) } };
@@ -387,10 +481,10 @@ class CompiledTranslator implements Translator {
       return { kind: 'skipped', skipped: { reason: 'not_selected', eventType, id: idOf(top) } };
 
     const st = new Scratch();
-    const nested = user !== undefined || properties !== undefined;
+    const nested = user !== undefined || propertiesIn !== undefined;
     plan.collect(top, st, nested);
     if (user !== undefined) plan.collect(user, st, false);
-    if (properties !== undefined) plan.collect(properties, st, false);
+    if (propertiesIn !== undefined) plan.collect(propertiesIn, st, false);
 
     const type = plan.entry.type;
     const rawId = typeof st.id === 'string' ? st.id : undefined;
@@ -399,15 +493,15 @@ class CompiledTranslator implements Translator {
     if (rawId === '') return invalid("field 'id' is empty", value, type);
     if (st.time === undefined) return invalid("missing required field 'time'", value, type, rawId);
     const ms = st.timeMs !== undefined ? (st.timeMs as number) : (st.time as number) * 1000;
-    const date = new Date(ms);
-    if (Number.isNaN(date.getTime())) {
+    const timestamp = isoTimestamp(ms);
+    if (timestamp === undefined) {
       const field = st.timeMs !== undefined ? 'time_ms' : 'time';
       return invalid(`field '${field}' is out of the range of dates`, value, type, rawId);
     }
     if (st.userId === undefined && (!this.includeAnonymousUsers || st.anonymousId === undefined)) {
       return { kind: 'skipped', skipped: { reason: 'no_external_user_id', eventType, id: rawId } };
     }
-    plan.addFixed(st.props);
+    const properties = plan.properties(st);
 
     const messageId = segmentMessageId(rawId);
     const call: SegmentTrackCall =
@@ -419,27 +513,27 @@ class CompiledTranslator implements Translator {
               userId: st.userId,
               anonymousId: st.anonymousId,
               messageId,
-              timestamp: date.toISOString(),
+              timestamp,
               context: plan.context(st),
-              properties: st.props,
+              properties,
             }
           : {
               type: 'track',
               event: plan.segmentEvent,
               userId: st.userId,
               messageId,
-              timestamp: date.toISOString(),
+              timestamp,
               context: plan.context(st),
-              properties: st.props,
+              properties,
             }
         : {
             type: 'track',
             event: plan.segmentEvent,
             anonymousId: st.anonymousId,
             messageId,
-            timestamp: date.toISOString(),
+            timestamp,
             context: plan.context(st),
-            properties: st.props,
+            properties,
           };
     const json = JSON.stringify(call);
     const bytes = utf8Length(json);
