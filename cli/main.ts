@@ -12,6 +12,7 @@ interface Command {
 /* eslint-disable @typescript-eslint/no-require-imports */
 const COMMANDS: Record<string, () => Command> = {
   validate: () => require('./commands/validate'),
+  translate: () => require('./commands/translate'),
   'plan-summary': () => require('./commands/plan-summary'),
   'segment-server': () => require('./commands/segment-server'),
 };

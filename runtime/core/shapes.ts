@@ -79,6 +79,5 @@ function compile(keys: readonly string[], n: number): ((values: readonly unknown
     // JSON.stringify gives a valid JavaScript string literal for any key: no key can inject code.
     parts.push(`${JSON.stringify(keys[i])}:v[${i}]`);
   }
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('v', `return {${parts.join(',')}};`) as (values: readonly unknown[]) => JsonObject;
 }

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { type Connector } from '../../shared/connector';
+import { ALL_TYPES, createTranslator, type TranslatorConfig } from '../../runtime/core/translate';
+import type { DeadLetter, SkippedEvent } from '../../runtime/core/types';
+import { parse, UsageError } from '../args';
+import { loadEnvironmentsOrThrow, pick } from '../definitions';
+
+export const usage =
+  'currents translate [--connector NAME --env ENV] [--definitions PATH] [--event-type TYPE] [FILE ...]\n' +
+  '      translate Currents JSON (envelope, single event, flat records, JSON Lines; files or stdin) into Segment\n' +
+  '      track calls, one JSON object per line on stdout; a summary of outcomes on stderr. Without --connector,\n' +
+  '      every one of the 55 types is exported with no renames. Exit 1 when an event was dead-lettered.';
+
+function readStdin(): Buffer {
+  try {
+    return readFileSync(0);
+  } catch (err) {
+    // No stdin at all (closed): nothing to translate.
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN' || (err as NodeJS.ErrnoException).code === 'EOF') {
+      return Buffer.alloc(0);
+    }
+    throw err;
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    connector: { type: 'string' },
+    env: { type: 'string' },
+    definitions: { type: 'string' },
+    'event-type': { type: 'string' },
+  });
+  if ((values.connector === undefined) !== (values.env === undefined)) {
+    throw new UsageError('--connector and --env go together (name a connector of an environment)');
+  }
+  let config: TranslatorConfig = ALL_TYPES;
+  let label = 'all 55 types';
+  if (values.connector !== undefined && values.env !== undefined) {
+    const environments = loadEnvironmentsOrThrow(values.definitions);
+    const connector: Connector = pick(environments, values.env, values.connector).connectors[0]!;
+    config = connector;
+    label = `connector '${connector.name}' of '${values.env}'`;
+  }
+  const translator = createTranslator(config);
+  const attributes = values['event-type'] ? { event_type: values['event-type'] } : undefined;
+
+  const inputs: Array<{ name: string; data: Buffer }> = [];
+  if (positionals.length === 0 || (positionals.length === 1 && positionals[0] === '-')) {
+    inputs.push({ name: 'stdin', data: readStdin() });
+  } else {
+    for (const file of positionals) {
+      try {
+        inputs.push({ name: file, data: readFileSync(file) });
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+  }
+
+  let sent = 0;
+  const skipped = new Map<SkippedEvent['reason'], number>();
+  const dead = new Map<DeadLetter['reason'], number>();
+  const problems: string[] = [];
+  const out: string[] = [];
+  for (const input of inputs) {
+    const result = translator.translateMessage(input.data, attributes);
+    for (const e of result.send) out.push(e.json);
+    sent += result.send.length;
+    for (const s of result.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
+    for (const d of result.deadLetters) {
+      dead.set(d.reason, (dead.get(d.reason) ?? 0) + 1);
+      const what = [d.eventType, d.id && `id ${d.id}`].filter(Boolean).join(', ');
+      problems.push(`  ${input.name}: ${d.reason}${what ? ` (${what})` : ''}: ${d.detail}`);
+    }
+    if (out.length >= 1000) process.stdout.write(out.splice(0).join('\n') + '\n');
+  }
+  if (out.length) process.stdout.write(out.join('\n') + '\n');
+
+  const deadCount = [...dead.values()].reduce((a, b) => a + b, 0);
+  const skipCount = [...skipped.values()].reduce((a, b) => a + b, 0);
+  const parts = [
+    `${sent} sent`,
+    ...[...skipped].map(([reason, n]) => `${n} skipped ${reason}`),
+    ...[...dead].map(([reason, n]) => `${n} dead-lettered ${reason}`),
+  ];
+  console.error(
+    `currents translate (${label}): ${sent + skipCount + deadCount} event(s) from ${inputs.length} input(s): ${parts.join(', ')}`,
+  );
+  if (problems.length) console.error(problems.join('\n'));
+  return deadCount > 0 ? 1 : 0;
+}
