@@ -31,10 +31,11 @@ import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
-import { type Connector, type Environment, formatValidationError, parseConnector } from '../shared/connector';
+import { type Connector, DEFAULTS, type Environment, formatValidationError, parseConnector } from '../shared/connector';
 import { googleSeconds } from '../shared/duration';
 import { FIRESTORE_LAYOUT, resourceNames, type ConnectorResourceNames } from '../shared/names';
 import { functionEnvironment } from '../shared/runtime-config';
+import { ackDeadlineFor, connectorPolicy } from '../shared/policy';
 import { FUNCTION_TARGET } from './runtime-archive';
 
 /** The APIs a connector's resources need; a stack passes the matching `google_project_service` for each. */
@@ -97,8 +98,9 @@ export interface CurrentsConnectorProps {
    */
   readonly runtime?: string;
   /**
-   * The function's request time budget in seconds. The push subscription's ack deadline is set to the same value, so
-   * Pub/Sub never redelivers a message the function is still working on. Between 10 and 600 (Pub/Sub's ack limit).
+   * The function's request time budget in seconds. The push subscription's ack deadline is this plus a 20 s margin
+   * (shared/policy.ts `ackDeadlineFor`), so Pub/Sub never redelivers a message the function is still working on.
+   * Between 10 and 580 (Pub/Sub's ack limit is 600).
    * @default 60
    */
   readonly timeoutSeconds?: number;
@@ -140,12 +142,15 @@ export interface CurrentsConnectorProps {
   readonly labels?: Record<string, string>;
 }
 
+/** The timing defaults come from shared/policy.ts, which the runtime and the local run read too. */
+const POLICY = connectorPolicy(DEFAULTS);
+
 export const CONNECTOR_DEFAULTS = {
   runtime: 'nodejs22',
-  timeoutSeconds: 60,
+  timeoutSeconds: POLICY.functionTimeoutSeconds,
   memory: '512Mi',
-  retryBackoff: { minimum: '10s', maximum: '600s' },
-  probeSchedule: '*/3 * * * *',
+  retryBackoff: { minimum: `${POLICY.minimumBackoffSeconds}s`, maximum: `${POLICY.maximumBackoffSeconds}s` },
+  probeSchedule: POLICY.probeSchedule,
   deleteProtection: true,
 } as const;
 
@@ -174,9 +179,9 @@ export function validateConnectorProps(props: CurrentsConnectorProps): string[] 
     problems.push(`runtime '${runtime}' is not supported: use nodejs22 or later`);
   }
   const timeout = props.timeoutSeconds ?? CONNECTOR_DEFAULTS.timeoutSeconds;
-  if (!Number.isInteger(timeout) || timeout < 10 || timeout > 600) {
+  if (!Number.isInteger(timeout) || timeout < 10 || timeout > 580) {
     problems.push(
-      `timeoutSeconds ${timeout} must be a whole number between 10 and 600 (the push subscription's ack deadline matches it)`,
+      `timeoutSeconds ${timeout} must be a whole number between 10 and 580 (the push subscription's ack deadline is 20 s more, at most 600)`,
     );
   }
   const memory = props.memory ?? CONNECTOR_DEFAULTS.memory;
@@ -370,7 +375,7 @@ export class CurrentsConnector extends Construct {
       name: names.pushSubscription,
       topic: this.ingestTopic.id,
       labels: { ...labels, role: 'push' },
-      ackDeadlineSeconds: timeoutSeconds,
+      ackDeadlineSeconds: ackDeadlineFor(timeoutSeconds),
       messageRetentionDuration: retention,
       expirationPolicy: { ttl: '' },
       retryPolicy: {

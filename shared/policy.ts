@@ -30,11 +30,16 @@ export interface ConnectorPolicy {
   readonly parkedTtlMarginMs: number;
 }
 
+/** Seconds Pub/Sub waits for the function's answer: its timeout plus a margin for the platform's own latency. */
+export function ackDeadlineFor(functionTimeoutSeconds: number): number {
+  return Math.min(600, functionTimeoutSeconds + 20);
+}
+
 export function connectorPolicy(c: Pick<Connector, 'deadLetterMaxAttempts' | 'retention' | 'credentialGracePeriod'>) {
   const functionTimeoutSeconds = 60;
   const policy: ConnectorPolicy = {
     functionTimeoutSeconds,
-    ackDeadlineSeconds: functionTimeoutSeconds + 20,
+    ackDeadlineSeconds: ackDeadlineFor(functionTimeoutSeconds),
     deliveryBudgetMs: (functionTimeoutSeconds - 15) * 1000,
     probeBudgetMs: (functionTimeoutSeconds - 15) * 1000,
     minimumBackoffSeconds: 10,

@@ -81,12 +81,12 @@ describe('one connector (prod/messaging-us)', () => {
     expect(hold.push_config).toBeUndefined();
   });
 
-  it('pushes to the function with OIDC, retry backoff, the dead-letter policy and an ack deadline = the timeout', () => {
+  it('pushes to the function with OIDC, retry backoff, the dead-letter policy and an ack deadline = the timeout + 20 s', () => {
     const push = byName('google_pubsub_subscription', names.pushSubscription);
     const fn = byName('google_cloudfunctions2_function', names.function);
     expect(push).toMatchObject({
       topic: refOf(prod, 'google_pubsub_topic', (r) => r.name === names.ingestTopic, 'id'),
-      ack_deadline_seconds: (fn.service_config as Json).timeout_seconds,
+      ack_deadline_seconds: ((fn.service_config as Json).timeout_seconds as number) + 20,
       retry_policy: { minimum_backoff: '10s', maximum_backoff: '600s' },
       dead_letter_policy: {
         dead_letter_topic: refOf(prod, 'google_pubsub_topic', (r) => r.name === names.deadLetterTopic, 'id'),
@@ -240,13 +240,13 @@ describe('the construct on its own', () => {
     });
   });
 
-  it('lets its secure defaults be overridden, keeping the ack deadline matched to the timeout', () => {
+  it('lets its secure defaults be overridden, keeping the ack deadline 20 s above the timeout', () => {
     expect(alone).toHaveResourceWithProperties(Cloudfunctions2Function, {
       service_config: expect.objectContaining({ timeout_seconds: 300, ingress_settings: 'ALLOW_INTERNAL_ONLY' }),
     });
     expect(alone).toHaveResourceWithProperties(PubsubSubscription, {
       name: resourceNames(connector.name).pushSubscription,
-      ack_deadline_seconds: 300,
+      ack_deadline_seconds: 320,
       retry_policy: { minimum_backoff: '5s', maximum_backoff: '120s' },
     });
     expect(alone).toHaveResourceWithProperties(CloudSchedulerJob, {
@@ -280,7 +280,7 @@ describe('the construct on its own', () => {
       expect(e.message).toContain(`connector '${connector.name}'`);
       expect(e.problems).toHaveLength(4);
       expect(e.message).toMatch(/runtime 'nodejs20' is not supported: use nodejs22 or later/);
-      expect(e.message).toMatch(/timeoutSeconds 900 must be a whole number between 10 and 600/);
+      expect(e.message).toMatch(/timeoutSeconds 900 must be a whole number between 10 and 580/);
       expect(e.message).toMatch(/minimum ≤ maximum ≤ 600s/);
       expect(e.message).toMatch(/probeSchedule 'often' must be a five-field cron expression/);
     }
