@@ -69,6 +69,22 @@ describe('Segment delivery client against the local Segment server', () => {
     expect(server.stats().requests).toBe(0);
   });
 
+  it('verifies the credential with an empty batch: ok, refused (after one re-read), or inconclusive', async () => {
+    const { client: c, credentials } = client();
+    await expect(c.verifyCredential({ budgetMs: 5000 })).resolves.toEqual({ ok: true });
+    expect(server.accepted()).toEqual([]);
+    server.faults.revokeCredentials({ writeKey: WRITE_KEY });
+    await expect(c.verifyCredential({ budgetMs: 5000 })).resolves.toEqual({
+      ok: false,
+      detail: 'Segment answered 401 (us)',
+    });
+    expect(credentials.invalidations).toBeGreaterThanOrEqual(1);
+    server.faults.restoreCredentials();
+    server.faults.add({ status: 503, times: 1 });
+    await expect(c.verifyCredential({ budgetMs: 5000 })).resolves.toMatchObject({ ok: false, inconclusive: true });
+    expect(server.stats().requestsByStatus).toMatchObject({ '200': 1, '401': 2, '503': 1 });
+  });
+
   it('400: splits the batch down to the single event Segment refuses, which alone is rejected', async () => {
     const items = makeItems(8);
     server.faults.rejectMessageIds(['m-3']);

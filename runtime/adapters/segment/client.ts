@@ -43,6 +43,14 @@ export interface SegmentClient {
    * the report. Never throws for a delivery problem.
    */
   deliver<T extends DeliveryItem>(items: readonly T[], options: { budgetMs: number }): Promise<DeliveryReport<T>>;
+  /**
+   * Checks the credential without sending an event: an empty batch (`{"batch":[]}`), which Segment authenticates and
+   * accepts. The credential is re-read once on a refusal, as `deliver` does. Used by the probe when nothing is parked.
+   * `inconclusive` when Segment could not be reached or answered something else (the credential is then unknown).
+   */
+  verifyCredential(options: {
+    budgetMs: number;
+  }): Promise<{ ok: true } | { ok: false; detail: string; inconclusive?: boolean }>;
   /** Closes the keep-alive connections. */
   close(): Promise<void>;
 }
@@ -317,6 +325,24 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
       return report;
+    },
+    async verifyCredential({ budgetMs }: { budgetMs: number }) {
+      const state: CallState<unknown> = {
+        report: { delivered: [], rejected: [], retryLater: [], credentialFailure: [], requests: 0 },
+        deadline: clock.now() + budgetMs,
+        refreshesLeft: 1,
+        pausedUntil: 0,
+      };
+      for (let tries = 0; tries < 2; tries++) {
+        const timeoutMs = Math.max(1, Math.min(requestTimeoutMs, state.deadline - clock.now()));
+        const result = await attempt([], timeoutMs, state);
+        if (result.kind === 'ok') return { ok: true as const };
+        if (result.kind !== 'credential') return { ok: false as const, detail: result.detail, inconclusive: true };
+        tokens.invalidate();
+        credentials.invalidate();
+        if (tries === 1) return { ok: false as const, detail: result.detail };
+      }
+      return { ok: false as const, detail: 'unreachable', inconclusive: true };
     },
     close: () => agent.close(),
   };
