@@ -79,5 +79,10 @@ function compile(keys: readonly string[], n: number): ((values: readonly unknown
     // JSON.stringify gives a valid JavaScript string literal for any key: no key can inject code.
     parts.push(`${JSON.stringify(keys[i])}:v[${i}]`);
   }
-  return new Function('v', `return {${parts.join(',')}};`) as (values: readonly unknown[]) => JsonObject;
+  try {
+    return new Function('v', `return {${parts.join(',')}};`) as (values: readonly unknown[]) => JsonObject;
+  } catch {
+    // Code generation disallowed (--disallow-code-generation-from-strings): ordinary objects, same result.
+    return undefined;
+  }
 }
