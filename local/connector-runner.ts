@@ -52,6 +52,8 @@ export interface LocalConnectorOptions {
   readonly credential: LocalCredential;
   /** Let the clock be moved through POST /__clock (expiry scenarios). */
   readonly testClock?: boolean;
+  /** Delivery budget of one push in ms (tests that want Pub/Sub to redeliver soon). */
+  readonly deliveryBudgetMs?: number;
   /** Subscription overrides for tests that cannot wait for production backoffs. */
   readonly provision?: Omit<ProvisionOptions, 'pushEndpoint'>;
   readonly onLog?: (line: string) => void;
@@ -80,6 +82,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     [ENV_VARS.secretSource]: 'env',
     [ENV_VARS.secretValue]: options.credential.secretValue,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
+    ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
   };
   const host = await startFunctionHost({ env, onLine: options.onLog && ((line) => options.onLog!(line)) });
   let names: ConnectorResourceNames;

@@ -5,11 +5,12 @@
  * Used by the tests, `npm start`, the soak (which kills and restarts it) and the benchmarks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './emulators';
 
 const ROOT = join(__dirname, '..');
-const FRAMEWORK_MAIN = require.resolve('@google-cloud/functions-framework/build/src/main.js');
+/** The framework's own command (its package exports do not expose the path, so it is found beside the main module). */
+const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 export const FUNCTION_SOURCE = join(ROOT, 'runtime', 'function.ts');
 export const FUNCTION_TARGET = 'currents';
 

@@ -12,7 +12,7 @@
  */
 import type * as ff from '@google-cloud/functions-framework';
 import type { RuntimeConfig } from '../shared/runtime-config';
-import { connectorPolicy } from '../shared/policy';
+import { connectorPolicy, type ConnectorPolicy } from '../shared/policy';
 import { createApp, type ConnectorApp } from './app';
 import { OffsetClock } from './core/clock';
 import { createTranslator } from './core/translate';
@@ -66,7 +66,7 @@ export function createRuntime(
     deadLetters,
     logger,
     clock,
-    policy: connectorPolicy(config.connector),
+    policy: withBudget(connectorPolicy(config.connector), config.deliveryBudgetMs),
     traces: new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase }),
   });
   return {
@@ -79,6 +79,12 @@ export function createRuntime(
       await Promise.allSettled([segment.close(), store.close(), deadLetters.close()]);
     },
   };
+}
+
+function withBudget(policy: ConnectorPolicy, budgetMs: number | undefined): ConnectorPolicy {
+  return budgetMs === undefined
+    ? policy
+    : { ...policy, deliveryBudgetMs: budgetMs, probeBudgetMs: Math.max(budgetMs, 5000) };
 }
 
 type Req = ff.Request;

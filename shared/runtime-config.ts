@@ -20,6 +20,8 @@ export const ENV_VARS = {
   secretFile: 'CURRENTS_SECRET_FILE',
   /** Local runs and tests only: `1` lets POST /__clock move the function's clock. Never set by the infrastructure. */
   testClock: 'CURRENTS_TEST_CLOCK',
+  /** Local runs and tests only: the delivery budget of one push, in ms (default: from shared/policy.ts). */
+  deliveryBudgetMs: 'CURRENTS_DELIVERY_BUDGET_MS',
 } as const;
 
 export interface RuntimeConfig {
@@ -35,6 +37,8 @@ export interface RuntimeConfig {
   readonly secretFile?: string;
   /** Local runs and tests only: the function's clock can be moved (POST /__clock). */
   readonly testClock: boolean;
+  /** Local runs and tests only: overrides the delivery budget of one push. */
+  readonly deliveryBudgetMs?: number;
 }
 
 /** The environment variables the infrastructure gives the function of one connector. */
@@ -75,6 +79,13 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
   if (source === 'file' && !vars[ENV_VARS.secretFile]) {
     throw new RuntimeConfigError(`${ENV_VARS.secretSource}=file needs ${ENV_VARS.secretFile}`);
   }
+  const budgetText = vars[ENV_VARS.deliveryBudgetMs];
+  const budget = budgetText ? Number(budgetText) : undefined;
+  if (budget !== undefined && !(Number.isInteger(budget) && budget > 0)) {
+    throw new RuntimeConfigError(
+      `${ENV_VARS.deliveryBudgetMs} must be a positive whole number of ms (got '${budgetText}')`,
+    );
+  }
   const project = vars[ENV_VARS.project]!;
   const names = resourceNames(connector.name);
   return {
@@ -88,5 +99,6 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     secretSource: source,
     secretFile: vars[ENV_VARS.secretFile] || undefined,
     testClock: vars[ENV_VARS.testClock] === '1',
+    deliveryBudgetMs: budget,
   };
 }
