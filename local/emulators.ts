@@ -190,3 +190,33 @@ export async function startEmulators(opts: { projectId?: string; timeoutMs?: num
     },
   };
 }
+
+/**
+ * The emulators a caller already runs (PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST set, as in tests and local
+ * runs), as an Emulators handle whose stop() leaves them running. Undefined when either variable is missing.
+ */
+export function emulatorsFromEnv(env: Record<string, string | undefined> = process.env): Emulators | undefined {
+  const pubsubHost = env.PUBSUB_EMULATOR_HOST;
+  const firestoreHost = env.FIRESTORE_EMULATOR_HOST;
+  if (!pubsubHost || !firestoreHost) return undefined;
+  const projectId = env.GOOGLE_CLOUD_PROJECT ?? 'currents-local';
+  const handle = (name: 'pubsub' | 'firestore', host: string): EmulatorHandle => ({
+    name,
+    host,
+    pid: -1,
+    stop: async () => undefined,
+  });
+  return {
+    projectId,
+    pubsub: handle('pubsub', pubsubHost),
+    firestore: handle('firestore', firestoreHost),
+    env: {
+      PUBSUB_EMULATOR_HOST: pubsubHost,
+      FIRESTORE_EMULATOR_HOST: firestoreHost,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      GCLOUD_PROJECT: projectId,
+      METADATA_SERVER_DETECTION: 'none',
+    },
+    stop: async () => undefined,
+  };
+}
