@@ -63,6 +63,8 @@ export interface LocalConnector {
   readonly connector: Connector;
   readonly names: ConnectorResourceNames;
   readonly host: FunctionHost;
+  /** The function's environment variables (to start another instance of the same function). */
+  readonly env: Readonly<Record<string, string>>;
   /** Publishes one message to the connector's ingest topic; resolves with its Pub/Sub message id. */
   publish(data: string | Buffer, attributes?: Record<string, string>): Promise<string>;
   /** Calls the function's probe route, as Cloud Scheduler does. */
@@ -107,6 +109,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     connector,
     names,
     host,
+    env,
     publish: (data, attributes) => topic.publishMessage({ data: Buffer.from(data), attributes }),
     probe: () => post('/probe', {}),
     setClockOffset: async (offsetMs) => {

@@ -1,0 +1,133 @@
+/**
+ * One connector running for real: the test emulators, a push subscription on the Pub/Sub emulator delivering to the
+ * function served by functions-framework on loopback, and the local Segment server. Each fixture uses its own project
+ * id, so fixtures never see each other's topics or databases.
+ */
+import { randomBytes } from 'node:crypto';
+import { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { createClients, leaseAll, acknowledge, type DeadLetterView } from '../../cli/ops/dead-letter-queue';
+import { emulatorsFromEnv } from '../../local/emulators';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
+import { loadEnvironments, type ConnectorDefinition } from '../../shared/connector';
+import { FIRESTORE_LAYOUT, resourceNames } from '../../shared/names';
+
+export interface LogEntry {
+  severity: string;
+  message: string;
+  connector: string;
+  event: string;
+  [key: string]: unknown;
+}
+
+export interface Fixture {
+  readonly stack: LocalStack;
+  readonly projectId: string;
+  readonly pubsub: PubSub;
+  readonly logs: LogEntry[];
+  readonly rawLogs: string[];
+  /** A store on the connector's database, for inspecting its state from the test. */
+  readonly store: FirestoreStateStore;
+  readonly db: Firestore;
+  /** Dead letters waiting in the hold subscription (leased and acknowledged: each is returned once). */
+  takeDeadLetters(): Promise<DeadLetterView[]>;
+  /** Polls `check` until it is true or `timeoutMs` passes; returns its last value. */
+  waitFor(check: () => boolean | Promise<boolean>, timeoutMs?: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export const CONNECTOR = 'fn-test';
+
+export function connectorDefinition(overrides: Partial<ConnectorDefinition> = {}): ConnectorDefinition {
+  return {
+    name: CONNECTOR,
+    displayName: 'Function test',
+    contactEmail: 'team@example.com',
+    workspace: 'ws-test',
+    segment: { region: 'eu', credential: { kind: 'writeKey' } },
+    events: ['email', 'canvas', 'pushnotification'],
+    ...overrides,
+  };
+}
+
+export async function startFixture(
+  options: {
+    connector?: Partial<ConnectorDefinition>;
+    testClock?: boolean;
+    deliveryBudgetMs?: number;
+    minimumBackoffSeconds?: number;
+  } = {},
+): Promise<Fixture> {
+  const projectId = `fn-${randomBytes(4).toString('hex')}`;
+  const [environment] = loadEnvironments([
+    { name: 'test', project: projectId, region: 'europe-west1', connectors: [connectorDefinition(options.connector)] },
+  ]);
+  const logs: LogEntry[] = [];
+  const rawLogs: string[] = [];
+  const stack = await startLocalStack({
+    environment: environment!,
+    emulators: emulatorsFromEnv(),
+    projectId,
+    testClock: options.testClock,
+    deliveryBudgetMs: options.deliveryBudgetMs,
+    provision: {
+      minimumBackoffSeconds: options.minimumBackoffSeconds ?? 1,
+      maximumBackoffSeconds: 2,
+      maxDeliveryAttempts: 100,
+    },
+    onLog: (_c, line) => {
+      rawLogs.push(line);
+      try {
+        logs.push(JSON.parse(line) as LogEntry);
+      } catch {
+        /* a non-JSON line (the framework's own) */
+      }
+    },
+  });
+  const names = resourceNames(CONNECTOR);
+  const store = new FirestoreStateStore({
+    projectId,
+    databaseId: names.firestoreDatabase,
+    graceMs: 48 * 3_600_000,
+    cacheMs: 0,
+  });
+  const db = new Firestore({ projectId, databaseId: names.firestoreDatabase });
+  const clients = await createClients();
+  const subscription = `projects/${projectId}/subscriptions/${names.deadLetterSubscription}`;
+  const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await check()) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return {
+    stack,
+    projectId,
+    pubsub: stack.pubsub,
+    logs,
+    rawLogs,
+    store,
+    db,
+    waitFor,
+    takeDeadLetters: async () => {
+      const letters = await leaseAll(clients.subscriber, subscription, { leaseSeconds: 60 });
+      await acknowledge(clients.subscriber, subscription, letters);
+      return letters;
+    },
+    stop: async () => {
+      await stack.stop();
+      await Promise.allSettled([store.close(), db.terminate(), clients.subscriber.close(), clients.publisher.close()]);
+    },
+  };
+}
+
+/** Documents in the connector's parked collection. */
+export async function parkedDocs(f: Fixture): Promise<number> {
+  const snap = await f.db.collection(FIRESTORE_LAYOUT.parkedCollection).get();
+  return snap.size;
+}
+
+export const HOUR = 3_600_000;
