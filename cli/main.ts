@@ -15,6 +15,10 @@ const COMMANDS: Record<string, () => Command> = {
   translate: () => require('./commands/translate'),
   'plan-summary': () => require('./commands/plan-summary'),
   'segment-server': () => require('./commands/segment-server'),
+  status: () => require('./commands/status'),
+  'dead-letters': () => require('./commands/dead-letters'),
+  probe: () => require('./commands/probe'),
+  'send-test': () => require('./commands/send-test'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

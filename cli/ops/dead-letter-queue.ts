@@ -35,10 +35,13 @@ export interface DeadLetterFilter {
   id?: string;
 }
 
-/** Client options that point the low-level clients at the emulator when PUBSUB_EMULATOR_HOST is set. */
-export async function pubsubClientOptions(): Promise<
-  NonNullable<ConstructorParameters<typeof v1.SubscriberClient>[0]>
-> {
+/**
+ * Client options that point the low-level clients at the emulator when PUBSUB_EMULATOR_HOST is set. `projectId`
+ * defaults to GOOGLE_CLOUD_PROJECT (resource names passed to the calls are full paths, so it matters little).
+ */
+export async function pubsubClientOptions(
+  projectId?: string,
+): Promise<NonNullable<ConstructorParameters<typeof v1.SubscriberClient>[0]>> {
   const host = process.env.PUBSUB_EMULATOR_HOST;
   if (!host) return {};
   const { credentials } = await import('@grpc/grpc-js');
@@ -47,13 +50,15 @@ export async function pubsubClientOptions(): Promise<
     servicePath,
     port: Number(port),
     sslCreds: credentials.createInsecure(),
-    projectId: process.env.GOOGLE_CLOUD_PROJECT,
+    projectId: projectId ?? process.env.GOOGLE_CLOUD_PROJECT,
   };
 }
 
-export async function createClients(): Promise<{ subscriber: SubscriberClient; publisher: PublisherClient }> {
+export async function createClients(
+  projectId?: string,
+): Promise<{ subscriber: SubscriberClient; publisher: PublisherClient }> {
   const { v1 } = await import('@google-cloud/pubsub');
-  const options = await pubsubClientOptions();
+  const options = await pubsubClientOptions(projectId);
   return { subscriber: new v1.SubscriberClient(options), publisher: new v1.PublisherClient(options) };
 }
 
@@ -81,7 +86,10 @@ function view(received: {
         : ''),
     eventType: attributes.event_type,
     eventId: attributes.event_id,
-    publishTime: seconds !== undefined && seconds !== null ? new Date(Number(seconds) * 1000).toISOString() : undefined,
+    publishTime:
+      seconds !== undefined && seconds !== null
+        ? new Date(Number(String(seconds)) * 1000 + Math.floor((m.publishTime?.nanos ?? 0) / 1e6)).toISOString()
+        : undefined,
     attributes,
     data: Buffer.from(m.data ?? ''),
   };
@@ -109,11 +117,12 @@ export async function leaseAll(
   options: { max?: number; leaseSeconds?: number } = {},
 ): Promise<DeadLetterView[]> {
   const max = options.max ?? 10_000;
-  const out: DeadLetterView[] = [];
+  // By message id: a letter whose lease ran out while pulling comes again, with a new ackId (the one to keep).
+  const out = new Map<string, DeadLetterView>();
   let emptyPulls = 0;
-  while (out.length < max && emptyPulls < 2) {
+  while (out.size < max && emptyPulls < 2) {
     const [res] = await subscriber.pull(
-      { subscription, maxMessages: Math.min(1000, max - out.length), returnImmediately: true },
+      { subscription, maxMessages: Math.min(1000, max - out.size), returnImmediately: true },
       { timeout: 10_000 },
     );
     const got = res.receivedMessages ?? [];
@@ -130,8 +139,35 @@ export async function leaseAll(
         ackDeadlineSeconds: options.leaseSeconds,
       });
     }
-    out.push(...views);
+    let fresh = 0;
+    for (const v of views) {
+      if (!out.has(v.messageId)) fresh++;
+      out.set(v.messageId, v);
+    }
+    // Only redeliveries: everything waiting has been seen.
+    if (fresh === 0) break;
   }
+  return [...out.values()];
+}
+
+/**
+ * Every dead letter waiting, read without consuming any (Pub/Sub has no peek: each is leased for `leaseSeconds`, 10 by
+ * default, and released at once). While leased, nobody else sees them.
+ */
+export async function peekAll(
+  subscriber: SubscriberClient,
+  subscription: string,
+  options: { max?: number; leaseSeconds?: number } = {},
+): Promise<DeadLetterView[]> {
+  const letters = await leaseAll(subscriber, subscription, { leaseSeconds: 10, ...options });
+  await release(subscriber, subscription, letters);
+  return letters;
+}
+
+/** Counts by reason. */
+export function countByReason(letters: readonly DeadLetterView[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of letters) out[l.reason] = (out[l.reason] ?? 0) + 1;
   return out;
 }
 

@@ -1,0 +1,180 @@
+/**
+ * `currents status`: per connector, the credential state (active / failing since when / expired), the time left in
+ * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason) and the last
+ * delivery. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is leased
+ * for a few seconds and released at once: Pub/Sub has no peek).
+ */
+import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
+import { graceRemainingMs } from '../../runtime/core/expiry';
+import { durationMs, formatDurationMs } from '../../shared/duration';
+import { parse } from '../args';
+import {
+  ago,
+  checkEmulators,
+  guarded,
+  iso,
+  type OpsTarget,
+  resolveTargets,
+  subscriptionPath,
+  TARGET_OPTIONS,
+  whereLabel,
+  withTimeout,
+} from '../ops/context';
+import { countByReason, createClients, peekAll } from '../ops/dead-letter-queue';
+
+export const usage =
+  'currents status --env ENV [--connector NAME] [--json] [PATH]   credential state, grace left, parked events, dead letters, last delivery';
+
+export interface StatusReport {
+  readonly environment: string;
+  readonly project: string;
+  readonly connector: string;
+  readonly state: 'active' | 'failing' | 'expired';
+  readonly failingSince?: string;
+  readonly lastFailureAt?: string;
+  readonly expiredAt?: string;
+  readonly recoveredAt?: string;
+  /** Why the credential fails (never a secret). */
+  readonly detail?: string;
+  readonly gracePeriod: string;
+  /** Failing only: ms until the connector expires (0 once past: it expires at the next probe or event). */
+  readonly graceRemainingMs?: number;
+  readonly graceEndsAt?: string;
+  readonly parked: { readonly events: number; readonly documents: number; readonly oldest?: string };
+  readonly deadLetters: { readonly total: number; readonly byReason: Record<string, number> };
+  /** Recorded at most once a minute per function instance. */
+  readonly lastDeliveryAt?: string;
+  readonly dropped: { readonly total: number; readonly byType: Readonly<Record<string, number>> };
+}
+
+const TIMEOUT_MS = 30_000;
+
+async function statusOf(
+  target: OpsTarget,
+  clients: Awaited<ReturnType<typeof createClients>>,
+  now: number,
+): Promise<StatusReport> {
+  const graceMs = durationMs(target.connector.credentialGracePeriod);
+  const store = new FirestoreStateStore({
+    projectId: target.project,
+    databaseId: target.names.firestoreDatabase,
+    graceMs,
+  });
+  try {
+    const database = `Firestore database ${target.names.firestoreDatabase}`;
+    const [status, oldest, letters] = await Promise.all([
+      guarded(target, database, () => withTimeout(store.readStatus(), TIMEOUT_MS, database)),
+      guarded(target, database, () => withTimeout(store.listParked({ limit: 1 }), TIMEOUT_MS, database)),
+      guarded(target, `dead-letter subscription ${target.names.deadLetterSubscription}`, () =>
+        peekAll(clients.subscriber, subscriptionPath(target, target.names.deadLetterSubscription)),
+      ),
+    ]);
+    const s = status.state;
+    const remaining = graceRemainingMs(s, now, graceMs);
+    return {
+      environment: target.environment.name,
+      project: target.project,
+      connector: target.connector.name,
+      state: s.status,
+      failingSince: s.status !== 'active' ? iso(s.failingSince) : undefined,
+      lastFailureAt: s.status !== 'active' ? iso(s.lastFailureAt) : undefined,
+      expiredAt: s.status === 'expired' ? iso(s.expiredAt) : undefined,
+      recoveredAt: s.status === 'active' ? iso(s.recoveredAt) : undefined,
+      detail: s.status !== 'active' ? s.detail : undefined,
+      gracePeriod: target.connector.credentialGracePeriod,
+      graceRemainingMs: remaining,
+      graceEndsAt: s.status === 'failing' ? iso(s.failingSince + graceMs) : undefined,
+      parked: {
+        events: status.parkedEvents,
+        documents: status.parkedDocs,
+        oldest: iso(oldest.groups[0]?.createdAt),
+      },
+      deadLetters: { total: letters.length, byReason: countByReason(letters) },
+      lastDeliveryAt: iso(status.lastDeliveryAt),
+      dropped: status.dropped,
+    };
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+const when = (t: string | undefined, now: number) => (t ? `${t} (${ago(Date.parse(t), now)})` : 'never');
+
+function render(r: StatusReport, now: number): string {
+  const lines: [string, string][] = [];
+  if (r.state === 'active') {
+    lines.push(['state', `active${r.recoveredAt ? ` (recovered ${when(r.recoveredAt, now)})` : ''}`]);
+  } else {
+    lines.push(['state', `${r.state.toUpperCase()}: failing since ${when(r.failingSince, now)}`]);
+    lines.push(['detail', `${r.detail || 'credential refused'} (last seen ${when(r.lastFailureAt, now)})`]);
+  }
+  if (r.state === 'failing') {
+    const left = r.graceRemainingMs ?? 0;
+    lines.push([
+      'grace left',
+      left > 0
+        ? `${formatDurationMs(left)} of ${r.gracePeriod} (expires ${r.graceEndsAt}; parked events are dropped then)`
+        : `none: past the ${r.gracePeriod} grace period, expires at the next probe or event`,
+    ]);
+  } else if (r.state === 'expired') {
+    lines.push([
+      'grace left',
+      `none: expired ${when(r.expiredAt, now)}; new events are dropped until the credential works again`,
+    ]);
+  } else {
+    lines.push(['grace period', r.gracePeriod]);
+  }
+  lines.push([
+    'parked events',
+    r.parked.events ? `${r.parked.events} (oldest parked ${when(r.parked.oldest, now)})` : '0',
+  ]);
+  const reasons = Object.entries(r.deadLetters.byReason)
+    .sort()
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  lines.push(['dead letters', r.deadLetters.total ? `${r.deadLetters.total} waiting: ${reasons}` : '0']);
+  lines.push(['last delivery', when(r.lastDeliveryAt, now)]);
+  if (r.dropped.total) {
+    const byType = Object.entries(r.dropped.byType)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    lines.push(['dropped', `${r.dropped.total} event(s) in total: ${byType}`]);
+  }
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return [
+    `${r.connector}  (environment ${r.environment}, ${whereLabel(r.project)})`,
+    ...lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+  ].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } });
+  const targets = resolveTargets(values, positionals[0]);
+  await checkEmulators(targets);
+  const clients = await createClients(targets[0]?.project);
+  const now = Date.now();
+  try {
+    const results = await Promise.allSettled(targets.map((t) => statusOf(t, clients, now)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (values.json) {
+      const out = results.map((r, i) =>
+        r.status === 'fulfilled'
+          ? r.value
+          : { connector: targets[i]!.connector.name, error: (r.reason as Error).message },
+      );
+      console.log(JSON.stringify(out, null, 2));
+    } else {
+      const blocks: string[] = [];
+      results.forEach((r) => {
+        if (r.status === 'fulfilled') blocks.push(render(r.value, now));
+      });
+      if (blocks.length) console.log(blocks.join('\n\n'));
+    }
+    results.forEach((r) => {
+      if (r.status === 'rejected') console.error((r.reason as Error).message);
+    });
+    return failed ? 1 : 0;
+  } finally {
+    await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
+  }
+}
