@@ -7,14 +7,12 @@
  * The server runs in a child process (`currents segment-server --ids-only`), so its JSON parsing and bookkeeping do not
  * share the event loop (or the core) with the client being measured; counts come from its `/__admin/stats`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Analytics } from '@segment/analytics-node';
 import { createSegmentClient } from '../runtime/adapters/segment';
 import { SEGMENT_LIMITS } from '../runtime/core/batch';
 import type { CredentialSource, SegmentTrackCall, TranslatedEvent } from '../runtime/core/types';
+import { admin, startServerProcess, type ServerStats as Stats } from './_segment-server';
 
 const { values } = parseArgs({
   options: {
@@ -81,38 +79,6 @@ function generate(count: number): TranslatedEvent[] {
   return out;
 }
 
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const bin = join(__dirname, '..', 'bin', 'currents.js');
-  const child = spawn(
-    process.execPath,
-    [bin, 'segment-server', '--port', '0', '--ids-only', '--write-key', WRITE_KEY],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.on('line', (line) => {
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`segment server exited (${code})`)));
-  });
-  return { url, child };
-}
-
-interface Stats {
-  requests: number;
-  acceptedUnique: number;
-  duplicates: number;
-  bytesReceived: number;
-  requestsByStatus: Record<string, number>;
-}
-
-async function admin(url: string, path: string, method = 'GET'): Promise<Stats> {
-  return (await (await fetch(`${url}/__admin/${path}`, { method })).json()) as Stats;
-}
-
 interface RunResult {
   seconds: number;
   eventsPerSec: number;
@@ -129,7 +95,7 @@ async function measure(url: string, send: () => Promise<void>): Promise<RunResul
 }
 
 async function main() {
-  const { url, child } = await startServer();
+  const { url, child } = await startServerProcess(WRITE_KEY);
   try {
     console.log(`generating ${EVENTS} track calls...`);
     const events = generate(EVENTS);

@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { SegmentRegion } from '../../../shared/connector';
 import { batchBody, planBatches, type BatchPlanOptions } from '../../core/batch';
 import {
@@ -121,7 +121,13 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
   const maxMs = options.backoff?.maxMs ?? 5_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   const credentials = options.credentials;
-  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
+  // undici is loaded on first use, so that importing the function stays cheap (it is most of a cold import).
+  let agentPromise: Promise<Agent> | undefined;
+  const agent = () =>
+    (agentPromise ??= import('undici').then(
+      ({ Agent: UndiciAgent }) =>
+        new UndiciAgent({ connections: concurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
+    ));
   const tokens = new TokenManager({
     agent,
     audience,
@@ -161,7 +167,9 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new TransientError(`timed out after ${timeoutMs} ms`)), timeoutMs);
     try {
-      const res = await agent.request({
+      const res = await (
+        await agent()
+      ).request({
         signal: abort.signal,
         origin: batchUrl.origin,
         path: batchUrl.pathname,
@@ -344,6 +352,8 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
       }
       return { ok: false as const, detail: 'unreachable', inconclusive: true };
     },
-    close: () => agent.close(),
+    close: async () => {
+      if (agentPromise) await (await agentPromise).close();
+    },
   };
 }

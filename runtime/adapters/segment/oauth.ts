@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { importPKCS8, SignJWT, type KeyLike } from 'jose';
+import type { KeyLike } from 'jose';
 import type { Agent } from 'undici';
 import type { Clock, SegmentSecret } from '../../core/types';
 import { CLIENT_ASSERTION_TYPE, OAUTH_SCOPE } from './endpoints';
@@ -35,7 +35,8 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 }
 
 export interface TokenManagerOptions {
-  agent: Agent;
+  /** The HTTP agent, created on first use (so that loading undici is not paid at import). */
+  agent: () => Promise<Agent>;
   /** The region's token server: the JWT's `aud` and `iss`. */
   audience: string;
   /** The token endpoint (`{token server}/token`, or a local one). */
@@ -75,7 +76,8 @@ export class TokenManager {
   private key(pem: string): Promise<KeyLike> {
     let key = this.keys.get(pem);
     if (!key) {
-      key = importPKCS8(pem, 'RS256');
+      // jose is loaded on first use: only OAuth connectors need it, and only when a token is due.
+      key = import('jose').then((jose) => jose.importPKCS8(pem, 'RS256'));
       if (this.keys.size > 8) this.keys.clear();
       this.keys.set(pem, key);
     }
@@ -92,6 +94,7 @@ export class TokenManager {
       throw new CredentialRefusedError(`the OAuth private key of app ${secret.appId} is not a PKCS#8 RSA key`);
     }
     const nowSec = Math.floor(clock.now() / 1000);
+    const { SignJWT } = await import('jose');
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: 'RS256', kid: secret.keyId, typ: 'JWT' })
       .setIssuer(audience)
@@ -118,7 +121,9 @@ export class TokenManager {
       timeoutMs,
     );
     try {
-      const res = await agent.request({
+      const res = await (
+        await agent()
+      ).request({
         signal: abort.signal,
         origin: url.origin,
         path: url.pathname,
