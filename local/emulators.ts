@@ -131,7 +131,11 @@ async function startOne(name: 'pubsub' | 'firestore', projectId: string, timeout
   child.stderr?.on('data', keep);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start the ${name} emulator (gcloud did not spawn)`);
+  // Should this process end without calling stop() (a crash, process.exit), the Java child must not outlive it.
+  const onExit = () => killGroup(pid, 'SIGKILL');
+  process.once('exit', onExit);
   const stop = async () => {
+    process.removeListener('exit', onExit);
     if (!groupAlive(pid)) return;
     killGroup(pid, 'SIGTERM');
     for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));

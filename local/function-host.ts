@@ -93,7 +93,12 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
         }
       });
     }
-    await waitReady(url, child, options.readyTimeoutMs ?? 30_000, () => tail);
+    try {
+      await waitReady(url, child, options.readyTimeoutMs ?? 30_000, () => tail);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
   };
 
   const waitExit = (signal: NodeJS.Signals, graceMs: number) =>
@@ -107,6 +112,11 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
       child.kill(signal);
     });
 
+  // Should this process end without stopping the function (a crash, process.exit), the child must not outlive it.
+  const onExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.on('exit', onExit);
   await launch();
   return {
     url,
@@ -117,7 +127,10 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
     get exited() {
       return child.exitCode !== null || child.signalCode !== null;
     },
-    stop: () => waitExit('SIGTERM', 3000),
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await waitExit('SIGTERM', 3000);
+    },
     kill: () => waitExit('SIGKILL', 0),
     restart: async () => {
       await waitExit('SIGKILL', 0);

@@ -1,0 +1,456 @@
+/**
+ * `npm start [-- --env dev --events 1000 --rate 0 --keep-running --scenario credential-failure]`
+ *
+ * The product end to end on this machine, with no Google Cloud account: the Pub/Sub and Firestore emulators, a local
+ * Segment server per region, and every connector of the environment created on the emulators exactly as the
+ * infrastructure declares it (same names, same subscription policy, from the same code), each function served by
+ * functions-framework. It publishes a realistic sample feed, shows progress, and ends with a table per connector that
+ * reconciles what was published with what the pipeline did. Exit code 0 only when every connector reconciles.
+ */
+import { parseArgs } from 'node:util';
+import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
+import { table } from '../cli/table';
+import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
+import { buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
+import { startLocalStack, type LocalStack } from './stack';
+
+const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
+                   [--scenario credential-failure] [--definitions PATH] [--timeout SECONDS]`;
+
+interface Options {
+  env: string;
+  events: number;
+  rate: number;
+  keepRunning: boolean;
+  scenario?: 'credential-failure';
+  definitions?: string;
+  timeoutSeconds: number;
+  /** Where progress and the summary go (tests capture it). */
+  out: (line: string) => void;
+  /** Rewrite one progress line in place (a TTY) or print plain lines. */
+  tty: boolean;
+}
+
+export interface ConnectorSummary {
+  connector: string;
+  region: string;
+  published: number;
+  delivered: number;
+  deliveredToOtherRegion: number;
+  skipped: Record<string, number>;
+  deadLettered: Record<string, number>;
+  parked: number;
+  dropped: number;
+  expected: Record<Intent, number>;
+  reconciled: boolean;
+  problems: string[];
+}
+
+interface LogCounts {
+  skipped: Record<string, number>;
+  parked: number;
+  dropped: number;
+  deadLettered: number;
+}
+
+export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      env: { type: 'string', default: 'dev' },
+      events: { type: 'string', default: '1000' },
+      rate: { type: 'string', default: '0' },
+      'keep-running': { type: 'boolean', default: false },
+      scenario: { type: 'string' },
+      definitions: { type: 'string' },
+      timeout: { type: 'string', default: '120' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(USAGE);
+  const events = Number(values.events);
+  const rate = Number(values.rate);
+  const timeoutSeconds = Number(values.timeout);
+  if (!Number.isInteger(events) || events < 1) throw new Error(`--events must be a whole number ≥ 1\n${USAGE}`);
+  if (!(rate >= 0)) throw new Error(`--rate must be events per second (0 = as fast as possible)\n${USAGE}`);
+  if (!(timeoutSeconds > 0)) throw new Error(`--timeout must be a number of seconds\n${USAGE}`);
+  if (values.scenario !== undefined && values.scenario !== 'credential-failure') {
+    throw new Error(`unknown --scenario '${values.scenario}' (known: credential-failure)\n${USAGE}`);
+  }
+  return {
+    env: values.env!,
+    events,
+    rate,
+    keepRunning: values['keep-running']!,
+    scenario: values.scenario as 'credential-failure' | undefined,
+    definitions: values.definitions,
+    timeoutSeconds,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function add(into: Record<string, number>, from: Record<string, number> | undefined) {
+  for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;
+}
+
+/** Runs the local end-to-end job; resolves with the per-connector summaries (the stack is stopped unless kept). */
+export async function runLocal(options: Options): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack }> {
+  const { out } = options;
+  const environments = loadEnvironmentsOrThrow(options.definitions);
+  const { environment, connectors } = pick(environments, options.env);
+  out(
+    `Environment '${environment.name}': ${connectors.length} connector(s); starting the emulators, a Segment server per region and the functions…`,
+  );
+  // Per Pub/Sub message id: the latest batch_done of each connector (redeliveries replace, never add).
+  const batches = new Map<string, Map<string, LogCounts>>(connectors.map((c) => [c.name, new Map()]));
+  const drained = new Map<string, number>();
+  const stateLines: string[] = [];
+  const onLog = (connector: string, line: string) => {
+    if (!line.startsWith('{')) return;
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (entry.event === 'batch_done' && typeof entry.pubsubMessageId === 'string') {
+      const c = entry.counts as Record<string, number>;
+      batches.get(connector)!.set(entry.pubsubMessageId, {
+        skipped: (entry.skipped as Record<string, number>) ?? {},
+        parked: c.parked ?? 0,
+        dropped: c.dropped ?? 0,
+        deadLettered: c.deadLettered ?? 0,
+      });
+    } else if (entry.event === 'state_change') {
+      const text = `[${connector}] state ${entry.from} → ${entry.to}: ${entry.message}`;
+      stateLines.push(text);
+      out(text);
+    } else if (entry.event === 'probe' && typeof entry.drainedEvents === 'number' && entry.drainedEvents > 0) {
+      drained.set(connector, (drained.get(connector) ?? 0) + entry.drainedEvents);
+      out(`[${connector}] probe: drained ${entry.drainedEvents} parked event(s)`);
+    }
+  };
+  const started = Date.now();
+  const stack = await startLocalStack({
+    environment,
+    connectors,
+    testClock: options.scenario === 'credential-failure',
+    onLog,
+  });
+  // The operator clients below (dead-letter reads) find the emulators the way every Google client does.
+  Object.assign(process.env, stack.emulators.env);
+  let stopping = false;
+  const stopOnSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    out('\nStopping everything…');
+    void stack.stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    out(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+    out(
+      table(
+        ['connector', 'region', 'ingest topic', 'function'],
+        stack.connectors.map((l) => [l.connector.name, l.connector.segment.region, l.names.ingestTopic, l.host.url]),
+      ),
+    );
+    const feeds = new Map(connectors.map((c, i) => [c.name, buildFeed(c, { events: options.events, seed: i + 1 })]));
+    const failing = options.scenario === 'credential-failure' ? stack.connectors[0]! : undefined;
+    if (failing) {
+      const cred = stack.credentials.get(failing.connector.name)!;
+      out(`\nScenario credential-failure: '${failing.connector.name}' loses its Segment credential now.`);
+      stack.servers[failing.connector.segment.region].faults.revokeCredentials(
+        cred.writeKey ? { writeKey: cred.writeKey } : { appId: cred.oauthApp!.appId },
+      );
+    }
+
+    // The scheduler's job, locally: probe every connector every few seconds (Cloud Scheduler does it every 3 minutes).
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        await sleep(1500);
+        if (!probing) break;
+        await Promise.all(stack.connectors.map((l) => l.probe().catch(() => undefined)));
+      }
+    })();
+
+    // Publish, paced by --rate, interleaving connectors.
+    const total = [...feeds.values()].reduce((n, f) => n + f.reduce((m, msg) => m + msg.events.length, 0), 0);
+    let published = 0;
+    const publishStart = Date.now();
+    const queues = stack.connectors.map((l) => ({ local: l, messages: [...feeds.get(l.connector.name)!] }));
+    const progress = () => {
+      const s = summarize(stack, feeds, batches, drained);
+      const delivered = s.reduce((n, x) => n + x.delivered, 0);
+      const skipped = s.reduce((n, x) => n + sumOf(x.skipped), 0);
+      const dl = s.reduce((n, x) => n + sumOf(x.deadLettered), 0);
+      const parked = s.reduce((n, x) => n + x.parked, 0);
+      return `published ${published}/${total} · delivered ${delivered} · skipped ${skipped} · dead-lettered ${dl} · parked ${parked}`;
+    };
+    let lastPlain = 0;
+    const show = (force = false) => {
+      if (options.tty) process.stdout.write(`\r${progress()}   `);
+      else if (force || Date.now() - lastPlain > 1000) {
+        lastPlain = Date.now();
+        out(progress());
+      }
+    };
+    const inflight: Promise<unknown>[] = [];
+    while (queues.some((q) => q.messages.length)) {
+      for (const q of queues) {
+        const msg = q.messages.shift();
+        if (!msg) continue;
+        inflight.push(q.local.publish(msg.data, msg.attributes));
+        published += msg.events.length;
+        if (options.rate > 0) {
+          const due = publishStart + (published / options.rate) * 1000;
+          if (due > Date.now()) await sleep(due - Date.now());
+        }
+        show();
+      }
+      if (inflight.length > 200) await Promise.all(inflight.splice(0));
+    }
+    await Promise.all(inflight);
+    show(true);
+
+    // Wait for the pipeline to go quiet: every connector reconciled (dead letters are read at the end), or the deadline.
+    const deadline = Date.now() + options.timeoutSeconds * 1000;
+    let restored = false;
+    for (;;) {
+      const summaries = summarize(stack, feeds, batches, drained);
+      if (failing && !restored) {
+        const s = summaries.find((x) => x.connector === failing.connector.name)!;
+        const handled = s.parked + s.delivered + sumOf(s.skipped) + sumOf(s.deadLettered) >= s.published;
+        if (handled) {
+          out(
+            `\n[${failing.connector.name}] ${s.parked} event(s) parked in Firestore; the credential works again now.`,
+          );
+          stack.servers[failing.connector.segment.region].faults.restoreCredentials();
+          restored = true;
+        }
+      } else if (summaries.every((s) => s.delivered === (s.expected.delivered ?? 0) && s.parked === 0 && quiet(s))) {
+        break;
+      }
+      if (Date.now() > deadline) {
+        out(`\nTimed out after ${options.timeoutSeconds} s waiting for the pipeline to go quiet.`);
+        break;
+      }
+      show();
+      await sleep(200);
+    }
+    probing = false;
+    await prober;
+    if (options.tty) process.stdout.write('\n');
+
+    // Dead letters, read from each connector's hold subscription (ground truth, keyed by event id).
+    const clients = await createClients();
+    const deadLetters = new Map<string, Record<string, number>>();
+    for (const l of stack.connectors) {
+      const sub = `projects/${stack.projectId}/subscriptions/${l.names.deadLetterSubscription}`;
+      const letters = await leaseAll(clients.subscriber, sub, { leaseSeconds: 60 });
+      const byReason: Record<string, number> = {};
+      for (const d of letters) byReason[d.reason] = (byReason[d.reason] ?? 0) + 1;
+      deadLetters.set(l.connector.name, byReason);
+      if (!options.keepRunning) await acknowledge(clients.subscriber, sub, letters);
+    }
+    await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
+    const summaries = summarize(stack, feeds, batches, drained, deadLetters);
+    printSummary(summaries, out, (Date.now() - publishStart) / 1000);
+    if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
+    if (options.keepRunning) {
+      printEndpoints(stack, out);
+      return { summaries, stack };
+    }
+    await stack.stop();
+    return { summaries };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  } finally {
+    if (!options.keepRunning) {
+      process.removeListener('SIGINT', stopOnSignal);
+      process.removeListener('SIGTERM', stopOnSignal);
+    }
+  }
+}
+
+function sumOf(r: Record<string, number>): number {
+  return Object.values(r).reduce((a, b) => a + b, 0);
+}
+
+function quiet(s: ConnectorSummary): boolean {
+  return (
+    s.delivered + sumOf(s.skipped) + sumOf(s.deadLettered) + s.parked + s.dropped >= s.published &&
+    sumOf(s.skipped) === sumOf(pickSkipped(s.expected))
+  );
+}
+
+function pickSkipped(expected: Record<Intent, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(expected)) if (k.startsWith('skipped:')) out[k.slice(8)] = v;
+  return out;
+}
+
+function summarize(
+  stack: LocalStack,
+  feeds: Map<string, FeedMessage[]>,
+  batches: Map<string, Map<string, LogCounts>>,
+  drained: Map<string, number>,
+  deadLetters?: Map<string, Record<string, number>>,
+): ConnectorSummary[] {
+  return stack.connectors.map((l) => {
+    const name = l.connector.name;
+    const region = l.connector.segment.region;
+    const other = region === 'us' ? 'eu' : 'us';
+    const feed = feeds.get(name)!;
+    const expected = intentCounts(feed);
+    const published = feed.reduce((n, m) => n + m.events.length, 0);
+    const ids = new Set(feed.flatMap((m) => m.events.map((e) => e.id)));
+    const delivered = stack.servers[region].accepted().filter((e) => ids.has(e.messageId)).length;
+    const deliveredToOtherRegion = stack.servers[other].accepted().filter((e) => ids.has(e.messageId)).length;
+    const skipped: Record<string, number> = {};
+    let parked = 0;
+    let dropped = 0;
+    let logDeadLettered = 0;
+    for (const b of batches.get(name)!.values()) {
+      add(skipped, b.skipped);
+      parked += b.parked;
+      dropped += b.dropped;
+      logDeadLettered += b.deadLettered;
+    }
+    parked = Math.max(0, parked - (drained.get(name) ?? 0));
+    const dl = deadLetters?.get(name) ?? (logDeadLettered ? { invalid: logDeadLettered } : {});
+    const problems: string[] = [];
+    if (delivered !== (expected.delivered ?? 0)) {
+      problems.push(`delivered ${delivered}, expected ${expected.delivered ?? 0}`);
+    }
+    if (deliveredToOtherRegion) problems.push(`${deliveredToOtherRegion} event(s) reached the ${other} server`);
+    const expectedSkipped = pickSkipped(expected);
+    for (const reason of new Set([...Object.keys(expectedSkipped), ...Object.keys(skipped)])) {
+      if ((skipped[reason] ?? 0) !== (expectedSkipped[reason] ?? 0)) {
+        problems.push(`skipped ${reason} ${skipped[reason] ?? 0}, expected ${expectedSkipped[reason] ?? 0}`);
+      }
+    }
+    if ((dl.invalid ?? 0) !== (expected['dead_letter:invalid'] ?? 0)) {
+      problems.push(`dead-lettered invalid ${dl.invalid ?? 0}, expected ${expected['dead_letter:invalid'] ?? 0}`);
+    }
+    if (parked) problems.push(`${parked} event(s) still parked`);
+    if (dropped) problems.push(`${dropped} event(s) dropped`);
+    const accounted = delivered + sumOf(skipped) + sumOf(dl) + parked + dropped;
+    if (accounted !== published) problems.push(`accounted for ${accounted} of ${published} published`);
+    return {
+      connector: name,
+      region,
+      published,
+      delivered,
+      deliveredToOtherRegion,
+      skipped,
+      deadLettered: dl,
+      parked,
+      dropped,
+      expected,
+      reconciled: problems.length === 0,
+      problems,
+    };
+  });
+}
+
+const fmt = (r: Record<string, number>) =>
+  Object.entries(r)
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || '0';
+
+function printSummary(summaries: ConnectorSummary[], out: (l: string) => void, seconds: number) {
+  out('');
+  out(
+    table(
+      ['connector', 'published', 'delivered (server)', 'skipped', 'dead-lettered', 'parked', 'dropped', 'reconciled'],
+      summaries.map((s) => [
+        s.connector,
+        s.published,
+        `${s.delivered} (${s.region})`,
+        fmt(s.skipped),
+        fmt(s.deadLettered),
+        s.parked,
+        s.dropped,
+        s.reconciled ? 'yes' : `NO: ${s.problems.join('; ')}`,
+      ]),
+    ),
+  );
+  const ok = summaries.every((s) => s.reconciled);
+  const total = summaries.reduce((n, s) => n + s.published, 0);
+  out(
+    `\n${ok ? 'Reconciled' : 'NOT reconciled'}: ${total} event(s) published in ${seconds.toFixed(1)} s; every one ` +
+      `${ok ? 'ended in exactly one outcome.' : 'did not end in exactly one outcome (see above).'}`,
+  );
+}
+
+function printEndpoints(stack: LocalStack, out: (l: string) => void) {
+  const ps = stack.emulators.pubsub.host;
+  out(`\nEverything keeps running (Ctrl-C stops it all):`);
+  out(`  Pub/Sub emulator    ${ps}   (export PUBSUB_EMULATOR_HOST=${ps})`);
+  out(
+    `  Firestore emulator  ${stack.emulators.firestore.host}   (export FIRESTORE_EMULATOR_HOST=${stack.emulators.firestore.host})`,
+  );
+  out(`  Segment US server   ${stack.servers.us.url}/__admin/events`);
+  out(`  Segment EU server   ${stack.servers.eu.url}/__admin/events`);
+  for (const l of stack.connectors)
+    out(`  ${l.connector.name.padEnd(18)}  topic ${l.names.ingestTopic}, function ${l.host.url}`);
+  const first = stack.connectors[0]!;
+  out(`\nPublish an event yourself, and watch it arrive below:`);
+  out(
+    `  CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=http://${ps}/ gcloud pubsub topics publish ` +
+      `projects/${stack.projectId}/topics/${first.names.ingestTopic} --project=${stack.projectId} \\\n` +
+      `    --message='{"events":[{"event_type":"${first.connector.events[0]?.includes('.') ? first.connector.events[0] : 'users.messages.email.Open'}","id":"try-1","time":${Math.floor(Date.now() / 1000)},"user":{"user_id":"b1","external_user_id":"u1"},"properties":{"email_address":"a@example.com"}}]}'`,
+  );
+  out(
+    `  PUBSUB_EMULATOR_HOST=${ps} FIRESTORE_EMULATOR_HOST=${stack.emulators.firestore.host} npx currents status --env ${stack.environment.name}`,
+  );
+}
+
+/** Prints events as the Segment servers accept them, until the process is stopped. */
+async function tail(stack: LocalStack, out: (l: string) => void): Promise<never> {
+  const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
+  for (;;) {
+    await sleep(500);
+    for (const region of ['us', 'eu'] as const) {
+      const all = stack.servers[region].accepted();
+      for (const e of all.slice(seen[region])) {
+        const call = e.call as { event?: string; userId?: string; anonymousId?: string } | undefined;
+        out(
+          `[${region}] accepted ${call?.event ?? '?'} for ${call?.userId ?? call?.anonymousId ?? '?'} (messageId ${e.messageId})`,
+        );
+      }
+      seen[region] = all.length;
+    }
+  }
+}
+
+async function main() {
+  let opts: ReturnType<typeof parseOptions>;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const { summaries, stack } = await runLocal({
+    ...opts,
+    out: (l) => console.log(l),
+    tty: Boolean(process.stdout.isTTY),
+  });
+  if (stack) await tail(stack, (l) => console.log(l));
+  process.exit(summaries.every((s) => s.reconciled) ? 0 : 1);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`npm start failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
