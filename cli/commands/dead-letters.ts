@@ -10,7 +10,7 @@
 import { parse, UsageError } from '../args';
 import { table } from '../table';
 import {
-  checkEmulators,
+  checkAccess,
   guarded,
   type OpsTarget,
   resolveTargets,
@@ -192,7 +192,7 @@ async function show(targets: OpsTarget[], clients: Clients, id: string, json: bo
       `  published  ${l.publishTime ?? '?'}`,
       `  reason     ${l.reason}`,
       `  detail     ${l.detail || '-'}`,
-      `  event      ${l.eventType ?? '?'} ${l.eventId ?? ''}`.trimEnd(),
+      `  event      ${l.eventType || l.eventId ? `${l.eventType ?? '?'} ${l.eventId ?? ''}`.trimEnd() : 'a whole Pub/Sub message (see data)'}`,
       'attributes:',
       ...attrs.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
       `data (${data.kind}, ${l.data.length} bytes):`,
@@ -275,7 +275,7 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === 'show' && !id) throw new UsageError('show needs the id of a dead letter (its event id or message id)');
   if (values['dry-run'] && sub !== 'replay') throw new UsageError('--dry-run goes with replay');
   const targets = resolveTargets(values, rest[0]);
-  await checkEmulators(targets);
+  await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);
   try {
     if (sub === 'list') return await list(targets, clients, filterOf(values), Boolean(values.json));

@@ -9,7 +9,7 @@
 import { connectorPolicy } from '../../shared/policy';
 import { parse } from '../args';
 import {
-  checkEmulators,
+  checkAccess,
   guarded,
   OpsError,
   type OpsTarget,
@@ -133,7 +133,7 @@ function render(t: OpsTarget, r: ProbeResult): string {
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } });
   const targets = resolveTargets(values, positionals[0]);
-  await checkEmulators(targets);
+  await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);
   try {
     const results = await Promise.allSettled(targets.map((t) => probeOne(t, clients)));

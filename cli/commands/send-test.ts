@@ -12,7 +12,7 @@ import { canonicalType, suggestNames } from '../../shared/catalog';
 import { selectedTypes } from '../../shared/connector';
 import { parse, UsageError } from '../args';
 import {
-  checkEmulators,
+  checkAccess,
   guarded,
   OpsError,
   type OpsTarget,
@@ -136,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   const [target] = resolveTargets(values, positionals[0], { requireConnector: true });
   const t = target!;
   const type = chooseType(t, values.type);
-  await checkEmulators([t]);
+  await checkAccess([t]);
 
   const eventId = randomUUID();
   const traceId = randomUUID();

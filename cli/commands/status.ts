@@ -10,7 +10,7 @@ import { durationMs, formatDurationMs } from '../../shared/duration';
 import { parse } from '../args';
 import {
   ago,
-  checkEmulators,
+  checkAccess,
   guarded,
   iso,
   type OpsTarget,
@@ -106,7 +106,7 @@ function render(r: StatusReport, now: number): string {
     lines.push(['state', `active${r.recoveredAt ? ` (recovered ${when(r.recoveredAt, now)})` : ''}`]);
   } else {
     lines.push(['state', `${r.state.toUpperCase()}: failing since ${when(r.failingSince, now)}`]);
-    lines.push(['detail', `${r.detail || 'credential refused'} (last seen ${when(r.lastFailureAt, now)})`]);
+    lines.push(['detail', `${r.detail || 'credential refused'}; last failure ${when(r.lastFailureAt, now)}`]);
   }
   if (r.state === 'failing') {
     const left = r.graceRemainingMs ?? 0;
@@ -150,7 +150,7 @@ function render(r: StatusReport, now: number): string {
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } });
   const targets = resolveTargets(values, positionals[0]);
-  await checkEmulators(targets);
+  await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);
   const now = Date.now();
   try {

@@ -90,7 +90,7 @@ function reachable(host: string, timeoutMs: number): Promise<string | undefined>
  * at does not accept connections (the Google clients would otherwise retry for minutes).
  */
 export async function checkEmulators(targets: readonly OpsTarget[], timeoutMs = 1500): Promise<void> {
-  const which = targets.map((t) => `'${t.connector.name}'`).join(', ');
+  const which = `connector${targets.length === 1 ? '' : 's'} ${targets.map((t) => `'${t.connector.name}'`).join(', ')}`;
   const checks = (
     [
       ['Pub/Sub', 'PUBSUB_EMULATOR_HOST'],
@@ -106,12 +106,37 @@ export async function checkEmulators(targets: readonly OpsTarget[], timeoutMs = 
       problems
         .map(
           (p) =>
-            `the ${p.what} emulator at ${p.host} (${p.variable}) is not reachable (${p.problem}) for connector ${which}: ` +
+            `the ${p.what} emulator at ${p.host} (${p.variable}) is not reachable (${p.problem}) for ${which}: ` +
             `start the local run (npm start), or unset ${p.variable} to act on the real project`,
         )
         .join('\n'),
     );
   }
+}
+
+/**
+ * Fails fast when the commands will talk to Google Cloud (an emulator variable is unset) without Application Default
+ * Credentials: the clients would otherwise fail call by call (and reject in the background).
+ */
+export async function checkCredentials(targets: readonly OpsTarget[]): Promise<void> {
+  if (process.env.PUBSUB_EMULATOR_HOST && process.env.FIRESTORE_EMULATOR_HOST) return;
+  try {
+    const { GoogleAuth } = await import('google-auth-library');
+    await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
+  } catch (err) {
+    const which = targets.map((t) => `'${t.connector.name}'`).join(', ');
+    throw new OpsError(
+      `no Google credentials to reach project ${targets[0]?.project ?? '?'} for connector${targets.length === 1 ? '' : 's'} ${which}: ` +
+        `run \`gcloud auth application-default login\` (or set the emulator variables for a local run) ` +
+        `(${(err as Error).message.split('\n')[0]})`,
+    );
+  }
+}
+
+/** Emulator reachability, or credentials for a real project: what every operating command checks first. */
+export async function checkAccess(targets: readonly OpsTarget[]): Promise<void> {
+  await checkEmulators(targets);
+  await checkCredentials(targets);
 }
 
 /** gRPC status codes the Google clients report. */

@@ -1,0 +1,183 @@
+/**
+ * `currents status` and `currents probe` against the emulators, with the connector's function served locally: one
+ * connector taken through active → failing (parked events, a dead letter) → recovered by a probe (parked events
+ * drained) → failing → expired (function clock moved past the grace period) → recovered. The steps share one stack and
+ * run in order.
+ */
+import { envelope } from '../../runtime/core/samples';
+import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
+
+const ST = 'st';
+const OTHER = 'quiet';
+let f: OpsFixture;
+
+beforeAll(async () => {
+  f = await startOpsFixture(
+    'status',
+    [connectorDef(ST), connectorDef(OTHER, { segment: { region: 'eu', credential: { kind: 'writeKey' } } })],
+    {
+      testClock: true,
+    },
+  );
+});
+afterAll(async () => {
+  await f?.stop();
+});
+
+const writeKey = () => f.stack.credentials.get(ST)!.writeKey!;
+const us = () => f.stack.servers.us;
+const status = async (args: string[] = ['--connector', ST]) => {
+  const r = await f.run(['status'], [...args, '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+const parkedEvents = async () => (await f.store(ST).readStatus()).parkedEvents;
+
+describe('currents status', () => {
+  it('shows an active connector with nothing waiting, then its last delivery', async () => {
+    const [before] = await status();
+    expect(before).toMatchObject({
+      connector: ST,
+      environment: f.environment.name,
+      project: f.projectId,
+      state: 'active',
+      parked: { events: 0, documents: 0 },
+      deadLetters: { total: 0, byReason: {} },
+      dropped: { total: 0 },
+    });
+    expect(before!.lastDeliveryAt).toBeUndefined();
+    expect(before!.graceRemainingMs).toBeUndefined();
+
+    await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-ok-1')]));
+    await waitFor('the event in Segment', () =>
+      us()
+        .accepted()
+        .some((e) => e.messageId === 'st-ok-1'),
+    );
+    await waitFor('lastDeliveryAt', async () => (await f.store(ST).readStatus()).lastDeliveryAt !== undefined);
+    const [after] = await status();
+    expect(Date.parse(after!.lastDeliveryAt)).toBeGreaterThan(Date.now() - 60_000);
+
+    const human = await f.run(['status'], ['--connector', ST]);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(
+      new RegExp(`^${ST}  \\(environment ${f.environment.name}, project ${f.projectId}`, 'm'),
+    );
+    expect(human.stdout).toMatch(/^ {2}state\s+active$/m);
+    expect(human.stdout).toMatch(/^ {2}grace period\s+48h$/m);
+    expect(human.stdout).toMatch(/^ {2}last delivery\s+\d{4}-\d\d-\d\dT.*\(\d+s ago\)$/m);
+  });
+
+  it('shows a failing connector: since when, grace left, parked events (count, oldest), dead letters by reason', async () => {
+    us().faults.revokeCredentials({ writeKey: writeKey() });
+    const started = Date.now();
+    await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-p-1')]));
+    await waitFor('first group parked', async () => (await parkedEvents()) === 1);
+    await f.stack
+      .connector(ST)
+      .publish(envelope([event('users.messages.email.Click', 'st-p-2'), event('users.messages.email.Open', 'st-p-3')]));
+    await f.stack.connector(ST).publish('{"event_type":"users.messages.email.Open","id":"st-bad"}');
+    await waitFor('three events parked', async () => (await parkedEvents()) === 3);
+    await waitFor('the dead letter', () => f.logs.some((l) => l.connector === ST && l.event === 'dead_lettered'));
+
+    const [s] = await status();
+    expect(s).toMatchObject({
+      state: 'failing',
+      parked: { events: 3 },
+      deadLetters: { total: 1, byReason: { invalid: 1 } },
+      gracePeriod: '48h',
+    });
+    expect(s!.detail).toMatch(/401/);
+    const since = Date.parse(s!.failingSince);
+    expect(since).toBeGreaterThanOrEqual(started - 1000);
+    expect(s!.graceRemainingMs).toBeGreaterThan(47 * 3_600_000);
+    expect(s!.graceRemainingMs).toBeLessThanOrEqual(48 * 3_600_000);
+    expect(Date.parse(s!.graceEndsAt)).toBe(since + 48 * 3_600_000);
+    expect(Date.parse(s!.parked.oldest)).toBeGreaterThanOrEqual(since - 1000);
+
+    // Counting dead letters released them: they are all still there.
+    const human = await f.run(['status'], ['--connector', ST]);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/^ {2}state\s+FAILING: failing since \d{4}-.*ago\)$/m);
+    expect(human.stdout).toMatch(/^ {2}detail\s+.*401/m);
+    expect(human.stdout).toMatch(/^ {2}grace left\s+(1d 23h \d+m|2d) of 48h \(expires \d{4}-/m);
+    expect(human.stdout).toMatch(/^ {2}parked events\s+3 \(oldest parked \d{4}-/m);
+    expect(human.stdout).toMatch(/^ {2}dead letters\s+1 waiting: invalid 1$/m);
+  });
+
+  it('without --connector shows every connector of the environment', async () => {
+    const all = await status([]);
+    expect(all.map((s) => [s.connector, s.state])).toEqual([
+      [ST, 'failing'],
+      [OTHER, 'active'],
+    ]);
+  });
+});
+
+describe('currents probe', () => {
+  it('reports a credential that still fails, exits 1 and leaves the events parked', async () => {
+    const r = await f.run(['probe'], ['--connector', ST]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^${ST}: probe ran in`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}state\s+failing \(failing since/m);
+    expect(r.stdout).toMatch(/^ {2}credential\s+failing: .*401/m);
+    expect(r.stdout).toMatch(/^ {2}still parked\s+3$/m);
+    expect(await parkedEvents()).toBe(3);
+  });
+
+  it('recovers a failing connector once the credential works and drains the parked events', async () => {
+    us().faults.restoreCredentials();
+    const r = await f.run(['probe'], ['--connector', ST, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const [p] = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(p).toMatchObject({ connector: ST, state: 'active', credential: 'ok', parkedEvents: 0, drainedGroups: 2 });
+    const ids = us()
+      .accepted()
+      .map((e) => e.messageId);
+    expect(ids).toEqual(expect.arrayContaining(['st-p-1', 'st-p-2', 'st-p-3']));
+    expect(us().stats().duplicates).toBe(0);
+    const [s] = await status();
+    expect(s).toMatchObject({ state: 'active', parked: { events: 0 } });
+    expect(s!.recoveredAt).toBeDefined();
+  });
+});
+
+describe('an expired connector', () => {
+  it('probe drops the parked events past the grace period; status shows it expired with the drops', async () => {
+    us().faults.revokeCredentials({ writeKey: writeKey() });
+    await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-x-1')]));
+    await waitFor('the event parked', async () => (await parkedEvents()) === 1);
+    await f.stack.connector(ST).setClockOffset(49 * 3_600_000);
+
+    const probe = await f.run(['probe'], ['--connector', ST]);
+    expect(probe.status).toBe(1);
+    expect(probe.stdout).toMatch(/^ {2}state\s+expired/m);
+    expect(probe.stdout).toMatch(
+      /^ {2}dropped\s+1 parked event\(s\), past the grace period: users\.messages\.email\.Open 1$/m,
+    );
+
+    const [s] = await status();
+    expect(s).toMatchObject({
+      state: 'expired',
+      parked: { events: 0 },
+      dropped: { total: 1, byType: { 'users.messages.email.Open': 1 } },
+    });
+    expect(s!.graceRemainingMs).toBeUndefined();
+    expect(s!.expiredAt).toBeDefined();
+    const human = await f.run(['status'], ['--connector', ST]);
+    expect(human.stdout).toMatch(/^ {2}state\s+EXPIRED: failing since/m);
+    expect(human.stdout).toMatch(/^ {2}grace left\s+none: expired/m);
+    expect(human.stdout).toMatch(/^ {2}dropped\s+1 event\(s\) in total: users\.messages\.email\.Open 1$/m);
+  });
+
+  it('comes back to active with a probe once the credential works', async () => {
+    us().faults.restoreCredentials();
+    const r = await f.run(['probe'], ['--connector', ST]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}state\s+active$/m);
+    expect(r.stdout).toMatch(/^ {2}credential\s+ok$/m);
+    await f.stack.connector(ST).setClockOffset(0);
+  });
+});
