@@ -38,14 +38,16 @@ export function resolveTargets(
   options: { requireConnector?: boolean } = {},
 ): OpsTarget[] {
   if (!values.env) throw new UsageError('--env is required (the environment whose connectors to act on)');
-  if (options.requireConnector && !values.connector) {
-    throw new UsageError('--connector is required (the connector to act on)');
-  }
   const { environment, connectors } = pick(
     loadEnvironmentsOrThrow(values.definitions ?? pathPositional),
     values.env,
     values.connector,
   );
+  if (options.requireConnector && !values.connector) {
+    throw new UsageError(
+      `--connector is required (one of ${environment.connectors.map((c) => c.name).join(', ')} in environment '${environment.name}')`,
+    );
+  }
   return connectors.map((connector) => ({
     environment,
     connector,
