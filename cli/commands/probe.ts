@@ -114,7 +114,9 @@ function render(t: OpsTarget, r: ProbeResult): string {
   const lines: [string, string][] = [
     ['state', r.state + (r.failingSince ? ` (failing since ${r.failingSince})` : '')],
     ['credential', r.credential + (r.detail ? `: ${r.detail}` : '')],
-    ['drained', `${r.drainedEvents} parked event(s) delivered${r.stoppedBy ? ` (stopped: ${r.stoppedBy})` : ''}`],
+    // Groups (one per parked Pub/Sub message): the function's drainedEvents leaves out the first group, which the
+    // probe delivers as its credential check.
+    ['drained', `${r.drainedGroups} parked message(s) delivered${r.stoppedBy ? ` (stopped: ${r.stoppedBy})` : ''}`],
   ];
   if (r.droppedEvents) {
     const byType = Object.entries(r.droppedByType)

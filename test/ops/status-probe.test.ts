@@ -122,6 +122,7 @@ describe('currents probe', () => {
     expect(r.stdout).toMatch(new RegExp(`^${ST}: probe ran in`, 'm'));
     expect(r.stdout).toMatch(/^ {2}state\s+failing \(failing since/m);
     expect(r.stdout).toMatch(/^ {2}credential\s+failing: .*401/m);
+    expect(r.stdout).toMatch(/^ {2}drained\s+0 parked message\(s\) delivered$/m);
     expect(r.stdout).toMatch(/^ {2}still parked\s+3$/m);
     expect(await parkedEvents()).toBe(3);
   });
