@@ -12,6 +12,7 @@ import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
+import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
@@ -25,6 +26,9 @@ interface Options {
   scenario?: 'credential-failure';
   definitions?: string;
   timeoutSeconds: number;
+  /** Reuse running emulators under this project id (tests); by default they are started and stopped here. */
+  emulators?: Emulators;
+  projectId?: string;
   /** Where progress and the summary go (tests capture it). */
   out: (line: string) => void;
   /** Rewrite one progress line in place (a TTY) or print plain lines. */
@@ -137,6 +141,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     environment,
     connectors,
     testClock: options.scenario === 'credential-failure',
+    emulators: options.emulators,
+    projectId: options.projectId,
     onLog,
   });
   // The operator clients below (dead-letter reads) find the emulators the way every Google client does.
@@ -148,8 +154,10 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     out('\nStopping everything…');
     void stack.stop().then(() => process.exit(130));
   };
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
+  if (!options.emulators) {
+    process.once('SIGINT', stopOnSignal);
+    process.once('SIGTERM', stopOnSignal);
+  }
   try {
     out(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
     out(

@@ -286,6 +286,7 @@ export function createApp(deps: AppDeps) {
       // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event.
       const status = expiry.next.status;
       let outcome: ProbeOutcome & { inconclusive?: boolean };
+      let firstGroupEvents = 0;
       let firstGroupDelivered = false;
       const { groups } = status === 'expired' ? { groups: [] } : await store.listParked({ limit: 1 });
       if (groups[0]) {
@@ -301,6 +302,7 @@ export function createApp(deps: AppDeps) {
           }
           await store.deleteGroup(groups[0]);
           firstGroupDelivered = true;
+          firstGroupEvents = report.delivered.length;
         }
       } else if (status === 'active') {
         outcome = { ok: true };
@@ -331,7 +333,7 @@ export function createApp(deps: AppDeps) {
         credential: outcome.ok ? 'ok' : outcome.inconclusive ? 'unknown' : 'failing',
         detail: outcome.ok ? undefined : outcome.detail,
         drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
-        drainedEvents: drained?.delivered ?? 0,
+        drainedEvents: (drained?.delivered ?? 0) + firstGroupEvents,
         droppedEvents: dropped?.events ?? 0,
         droppedByType: dropped?.byType ?? {},
         parkedEvents: final.parkedEvents,

@@ -1,0 +1,60 @@
+/**
+ * `npm start`'s path with a small feed: the dev environment's connectors created on the emulators from the same code
+ * as the infrastructure, a sample feed published in every input shape, and a summary that reconciles.
+ */
+import { randomBytes } from 'node:crypto';
+import { emulatorsFromEnv } from '../../local/emulators';
+import { parseOptions, runLocal } from '../../local/start';
+
+const run = (extra: Partial<Parameters<typeof runLocal>[0]>) => {
+  const lines: string[] = [];
+  const result = runLocal({
+    ...parseOptions(['--events', '300', '--timeout', '60']),
+    emulators: emulatorsFromEnv(),
+    projectId: `start-${randomBytes(4).toString('hex')}`,
+    out: (l) => lines.push(l),
+    tty: false,
+    ...extra,
+  });
+  return { lines, result };
+};
+
+jest.setTimeout(120_000);
+
+describe('the local end-to-end run', () => {
+  it('delivers, skips and dead-letters the dev feed and reconciles every connector', async () => {
+    const { lines, result } = run({});
+    const { summaries } = await result;
+    expect(summaries.map((s) => s.connector)).toEqual(['email-eu', 'engagement-us']);
+    for (const s of summaries) {
+      expect(s.problems).toEqual([]);
+      expect(s.reconciled).toBe(true);
+      expect(s.published).toBe(300);
+      expect(s.delivered).toBe(s.expected.delivered);
+      expect(s.delivered).toBeGreaterThan(200);
+      expect(s.deliveredToOtherRegion).toBe(0);
+      expect(s.deadLettered.invalid).toBe(s.expected['dead_letter:invalid']);
+      expect(s.skipped.not_exportable).toBe(s.expected['skipped:not_exportable']);
+    }
+    const text = lines.join('\n');
+    expect(text).toMatch(/^email-eu\s+300\s+\d+ \(eu\)/m);
+    expect(text).toMatch(/^engagement-us\s+300\s+\d+ \(us\)/m);
+    expect(text).toMatch(/Reconciled: 600 event\(s\) published/);
+  });
+
+  it('shows a credential failing and coming back: events parked, then drained, and still reconciles', async () => {
+    const { lines, result } = run({ scenario: 'credential-failure' });
+    const { summaries } = await result;
+    expect(summaries.every((s) => s.reconciled)).toBe(true);
+    const text = lines.join('\n');
+    expect(text).toMatch(/\[email-eu\] state active → failing/);
+    expect(text).toMatch(/\[email-eu\] \d+ event\(s\) parked in Firestore; the credential works again now/);
+    expect(text).toMatch(/\[email-eu\] state failing → active/);
+    expect(text).toMatch(/\[email-eu\] probe: drained \d+ parked event\(s\)/);
+  });
+
+  it('refuses unknown options with the usage', () => {
+    expect(() => parseOptions(['--events', 'many'])).toThrow(/--events must be a whole number/);
+    expect(() => parseOptions(['--scenario', 'meteor'])).toThrow(/unknown --scenario 'meteor'/);
+  });
+});
