@@ -10,13 +10,15 @@ import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
+import { FUNCTION_TARGET } from '../shared/names';
 import { zip } from './zip';
+
+export { FUNCTION_TARGET };
 
 export const REPO_ROOT = resolve(__dirname, '..');
 /** The runtime's entry point: exports the HTTP function `currents` (functions-framework target). */
 export const DEFAULT_RUNTIME_ENTRY = join(REPO_ROOT, 'runtime', 'function.ts');
 /** The functions-framework target, i.e. the function's build entry point. */
-export const FUNCTION_TARGET = 'currents';
 /** What the function's runtime may `require` at run time; everything else is bundled. */
 export const RUNTIME_DEPENDENCIES = [
   '@google-cloud/functions-framework',

@@ -6,13 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { FUNCTION_TARGET } from '../shared/names';
 import { freePort } from './emulators';
 
 const ROOT = join(__dirname, '..');
 /** The framework's own command (its package exports do not expose the path, so it is found beside the main module). */
 const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 export const FUNCTION_SOURCE = join(ROOT, 'runtime', 'function.ts');
-export const FUNCTION_TARGET = 'currents';
 
 export interface FunctionHostOptions {
   /** Environment variables for the function (functionEnvironment() plus local overrides and emulator hosts). */

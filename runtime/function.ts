@@ -5,6 +5,7 @@
  * infrastructure used to produce it: a bad configuration fails the start with a message that says what is wrong.
  */
 import * as ff from '@google-cloud/functions-framework';
+import { FUNCTION_TARGET } from '../shared/names';
 import { parseRuntimeConfig, type RuntimeConfig } from '../shared/runtime-config';
 import { createHandler, createRuntime } from './runtime';
 
@@ -21,7 +22,7 @@ try {
 
 let handler: ReturnType<typeof createHandler> | undefined;
 
-ff.http('currents', (req, res) => {
+ff.http(FUNCTION_TARGET, (req, res) => {
   handler ??= createHandler(createRuntime(config));
   return handler(req, res);
 });

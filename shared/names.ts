@@ -21,6 +21,8 @@ export interface ConnectorResourceNames {
 }
 
 export const RESOURCE_PREFIX = 'currents';
+/** The HTTP function's name inside the runtime module (functions-framework target, Cloud Functions entry point). */
+export const FUNCTION_TARGET = 'currents';
 /** Short prefix for service account ids, whose limit (30) is the tightest of all. */
 export const SERVICE_ACCOUNT_PREFIX = 'cs';
 
