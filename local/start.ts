@@ -412,7 +412,7 @@ function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   const first = stack.connectors[0]!;
   out(`\nPublish an event yourself, and watch it arrive below:`);
   out(
-    `  CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=http://${ps}/ gcloud pubsub topics publish ` +
+    `  CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=http://${ps}/ gcloud pubsub topics publish ` +
       `projects/${stack.projectId}/topics/${first.names.ingestTopic} --project=${stack.projectId} \\\n` +
       `    --message='{"events":[{"event_type":"${first.connector.events[0]?.includes('.') ? first.connector.events[0] : 'users.messages.email.Open'}","id":"try-1","time":${Math.floor(Date.now() / 1000)},"user":{"user_id":"b1","external_user_id":"u1"},"properties":{"email_address":"a@example.com"}}]}'`,
   );
