@@ -144,7 +144,12 @@ describe('one connector (prod/messaging-us)', () => {
         expect(config.project).toBe(env.project);
         expect(config.names.firestoreDatabase).toBe(resourceNames(connector.name).firestoreDatabase);
         expect(config.secretSource).toBe('secret-manager');
+        // The local-only overrides (Segment URL, token URL, movable clock, delivery budget) never reach a deployment.
+        expect(config).toMatchObject({ testClock: false });
         expect(config.segmentBaseUrl).toBeUndefined();
+        expect(config.segmentTokenUrl).toBeUndefined();
+        expect(config.deliveryBudgetMs).toBeUndefined();
+        expect(Object.keys(vars).sort()).toEqual(['CURRENTS_CONNECTOR', 'CURRENTS_ENVIRONMENT', 'GOOGLE_CLOUD_PROJECT']);
       }
     }
   });
