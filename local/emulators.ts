@@ -43,14 +43,14 @@ export function freePort(): Promise<number> {
 }
 
 /** Fails at once, naming the package to install, when gcloud, Java or an emulator component is missing. */
-export function checkPrerequisites(): void {
+export function checkPrerequisites(env: NodeJS.ProcessEnv = process.env): void {
   const problems: string[] = [];
-  if (spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).error) {
+  if (spawnSync('gcloud', ['--version'], { stdio: 'ignore', env }).error) {
     problems.push(
       '`gcloud` was not found on PATH: install the Debian package `google-cloud-cli` (Google Cloud SDK) from Google’s apt repository.',
     );
   }
-  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8', env });
   if (java.error) {
     problems.push('`java` was not found on PATH: install Java 17 or newer (Debian package `openjdk-17-jre-headless`).');
   } else {
@@ -59,7 +59,7 @@ export function checkPrerequisites(): void {
       problems.push(`Java ${m[1]} is too old for the emulators: install openjdk-17-jre-headless.`);
   }
   if (problems.length === 0) {
-    const comps = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8' });
+    const comps = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8', env });
     const root = comps.stdout.trim();
     if (root) {
       if (!existsSync(`${root}/platform/pubsub-emulator`)) {
