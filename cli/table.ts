@@ -10,3 +10,9 @@ export function table(headers: string[], rows: (string | number)[][]): string {
       .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
+
+/** A titled block of `key  value` lines, keys padded to the widest. */
+export function keyValues(title: string, lines: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return [title, ...lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+}

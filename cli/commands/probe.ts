@@ -6,6 +6,7 @@
  * Application Default Credentials; when that is impossible (user credentials cannot mint one, or the function only
  * admits internal traffic and its invoker accounts), the message says so and gives the scheduler command instead.
  */
+import { keyValues } from '../table';
 import { connectorPolicy } from '../../shared/policy';
 import { parse } from '../args';
 import {
@@ -125,11 +126,7 @@ function render(t: OpsTarget, r: ProbeResult): string {
     lines.push(['dropped', `${r.droppedEvents} parked event(s), past the grace period: ${byType}`]);
   }
   lines.push(['still parked', String(r.parkedEvents)]);
-  const width = Math.max(...lines.map(([k]) => k.length));
-  return [
-    `${t.connector.name}: probe ran in ${(r.tookMs / 1000).toFixed(1)} s`,
-    ...lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
-  ].join('\n');
+  return keyValues(`${t.connector.name}: probe ran in ${(r.tookMs / 1000).toFixed(1)} s`, lines);
 }
 
 export async function run(argv: string[]): Promise<number> {

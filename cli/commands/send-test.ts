@@ -4,6 +4,7 @@
  * write the message's outcome to `traces/<uuid>` in the connector's database (runtime/adapters/firestore-trace.ts),
  * prints it and deletes the trace. Exit 0 only when the event was delivered to Segment.
  */
+import type { PushCounts } from '../../runtime/app';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { TRACE_COLLECTION } from '../../runtime/adapters/firestore-trace';
@@ -33,17 +34,8 @@ export const usage =
   `currents send-test --env ENV --connector NAME [--type TYPE] [--timeout SECONDS] [--json] [PATH]   ` +
   `send one test event and wait for its outcome (default type ${DEFAULT_TYPE})`;
 
-/** The outcome the function records for a traced message (runtime/app.ts PushCounts + `at`). */
-export interface TraceOutcome {
-  received: number;
-  delivered: number;
-  skipped: Record<string, number>;
-  deadLettered: Record<string, number>;
-  parked: number;
-  dropped: number;
-  retryLater: number;
-  at?: number;
-}
+/** The outcome the function records for a traced message. */
+export type TraceOutcome = PushCounts & { at?: number };
 
 export type Verdict = 'delivered' | 'skipped' | 'dead-lettered' | 'parked' | 'dropped' | 'unknown';
 

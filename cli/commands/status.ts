@@ -4,6 +4,7 @@
  * delivery. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is leased
  * for a few seconds and released at once: Pub/Sub has no peek).
  */
+import { keyValues } from '../table';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { graceRemainingMs } from '../../runtime/core/expiry';
 import { durationMs, formatDurationMs } from '../../shared/duration';
@@ -140,11 +141,7 @@ function render(r: StatusReport, now: number): string {
       .join(', ');
     lines.push(['dropped', `${r.dropped.total} event(s) in total: ${byType}`]);
   }
-  const width = Math.max(...lines.map(([k]) => k.length));
-  return [
-    `${r.connector}  (environment ${r.environment}, ${whereLabel(r.project)})`,
-    ...lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
-  ].join('\n');
+  return keyValues(`${r.connector}  (environment ${r.environment}, ${whereLabel(r.project)})`, lines);
 }
 
 export async function run(argv: string[]): Promise<number> {

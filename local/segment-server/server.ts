@@ -1,3 +1,4 @@
+import { prng } from '../../runtime/core/samples';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,18 +42,6 @@ export interface LocalSegmentServer {
 }
 
 const MAX_READ_BYTES = 8 * 1024 * 1024;
-
-/** mulberry32: a small seeded PRNG, so probabilistic faults are reproducible. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -125,7 +114,7 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     key.catch(() => undefined); // reported when used
     apps.set(app.keyId, { appId: app.appId, key });
   }
-  let random = seededRandom(options.seed ?? 1);
+  let random = prng(options.seed ?? 1);
 
   // State (all of it cleared by reset()).
   let events = new Map<string, { event: AcceptedEvent; receipts: number }>();
@@ -449,7 +438,7 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     tokens = new Map();
     usedJti = new Set();
     counters = freshCounters();
-    random = seededRandom(options.seed ?? 1);
+    random = prng(options.seed ?? 1);
   };
 
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL) {
