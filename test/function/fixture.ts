@@ -57,6 +57,8 @@ export async function startFixture(
     testClock?: boolean;
     deliveryBudgetMs?: number;
     minimumBackoffSeconds?: number;
+    /** Put into generated write keys, so that a test can look for them. */
+    credentialLabel?: string;
   } = {},
 ): Promise<Fixture> {
   const projectId = `fn-${randomBytes(4).toString('hex')}`;
@@ -71,6 +73,7 @@ export async function startFixture(
     projectId,
     testClock: options.testClock,
     deliveryBudgetMs: options.deliveryBudgetMs,
+    credentialLabel: options.credentialLabel,
     provision: {
       minimumBackoffSeconds: options.minimumBackoffSeconds ?? 1,
       maximumBackoffSeconds: 2,
