@@ -50,6 +50,14 @@ export interface StatusReport {
 
 const TIMEOUT_MS = 30_000;
 
+/** Like Promise.all, but waits for every promise to settle before rejecting with the first failure. */
+async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 async function statusOf(
   target: OpsTarget,
   clients: Awaited<ReturnType<typeof createClients>>,
@@ -63,7 +71,8 @@ async function statusOf(
   });
   try {
     const database = `Firestore database ${target.names.firestoreDatabase}`;
-    const [status, oldest, letters] = await Promise.all([
+    // allSettled, not all: the store is closed below, so no read may still be running (or reject unheard) by then.
+    const [status, oldest, letters] = await settleAll([
       guarded(target, database, () => withTimeout(store.readStatus(), TIMEOUT_MS, database)),
       guarded(target, database, () => withTimeout(store.listParked({ limit: 1 }), TIMEOUT_MS, database)),
       guarded(target, `dead-letter subscription ${target.names.deadLetterSubscription}`, () =>
