@@ -247,9 +247,15 @@ class TypePlan {
       }
       if (rule === undefined) {
         // A field the index does not list for this type (Braze adds fields over time): kept, unchecked.
+        // A JSON-string field (message_extras…) is parsed wherever it appears, as on the types that list it.
         const policy = this.policyOf(key);
         PROP_KEYS[st.n] = key;
-        PROP_VALUES[st.n++] = policy === P_NONE ? v : applyPolicy(policy, v);
+        PROP_VALUES[st.n++] =
+          policy !== P_NONE
+            ? applyPolicy(policy, v)
+            : JSON_FIELDS.has(key) && typeof v === 'string'
+              ? parseJsonString(v)
+              : v;
         continue;
       }
       const check = rule.check;

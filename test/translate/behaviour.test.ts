@@ -303,6 +303,11 @@ describe('the Segment call', () => {
     expect(call('{broken').properties.message_extras).toBe('{broken');
     expect(call('42').properties.message_extras).toBe('42');
     expect(call(null).properties).not.toHaveProperty('message_extras');
+    // Also on a type whose field list does not name it (Braze adds fields over time).
+    const open = all.translateMessage(
+      JSON.stringify(sampleEvent('users.messages.email.Open', { message_extras: '{"coupon":"WELCOME10"}' })),
+    ).send[0]!.call;
+    expect(open.properties.message_extras).toEqual({ coupon: 'WELCOME10' });
   });
 
   it('keeps fields the index does not list (unchecked), and platform in properties too', () => {
