@@ -1,0 +1,543 @@
+/**
+ * `npm run soak`: a bounded fault soak of the whole local path — Pub/Sub emulator → push subscription → the function
+ * (functions-framework, its own process) → the local Segment server — that stops by itself and proves that nothing is
+ * lost.
+ *
+ * While a seeded mix of Currents messages is published (runtime/core samples; some malformed, some not selected, some
+ * too large, some refused by Segment with 400, some bodies that are not JSON: local/soak-events.ts), the Segment server
+ * answers a fault mix (random 500/502/503, 429 with Retry-After, slow answers, connections closed before answering and
+ * after accepting) and the function process is killed (SIGKILL, mid-request) and restarted a few times. The delivery
+ * budget is short and the push subscription's backoff small, so that redeliveries happen within the soak.
+ *
+ * When every published event is accounted for (or a deadline passes), it reconciles, per event id:
+ * - deliverable events: accepted by the Segment server (one entry per messageId; repeats are counted as "redelivered
+ *   (deduplicated by Segment)", which at-least-once delivery allows), or in the dead-letter subscription;
+ * - events the product must dead-letter: in the dead-letter subscription with the expected reason (drained with
+ *   cli/ops/dead-letter-queue.ts), and never accepted;
+ * - events skipped on purpose: neither accepted nor dead-lettered;
+ * anything else is missing (an event without its outcome) or unexpected (accepted or dead-lettered without being
+ * published so, or with the wrong reason). Prints the counts as a table; exits 1 on any missing or unexpected event.
+ *
+ *   npm run soak [-- --events N] [--seconds S] [--kills K] [--seed N] [--drain-seconds S]
+ *
+ * `runSoak()` is the same soak as a function: the reliability tests run a short one on the test emulators.
+ */
+import { randomBytes } from 'node:crypto';
+import { table } from '../cli/table';
+import { acknowledge, createClients, leaseAll, type DeadLetterView } from '../cli/ops/dead-letter-queue';
+import { loadEnvironments, type Environment } from '../shared/connector';
+import { prng } from '../runtime/core/samples';
+import { killEmulatorGroupsSync, startEmulators, type Emulators } from './emulators';
+import { startSoakFrontEnd } from './soak-frontend';
+import { soakInput, type Expected, type SoakMessage } from './soak-events';
+import { startLocalStack, type LocalStack } from './stack';
+import type { FaultRule } from './segment-server';
+
+export interface SoakOptions {
+  /** Events to publish (default 20,000). */
+  readonly events?: number;
+  /** Seconds over which they are published (default 120); the function is killed within this window. */
+  readonly seconds?: number;
+  /** Times the function process is killed and restarted (default 3). */
+  readonly kills?: number;
+  /** Seed of the input mix, the kill times and the Segment server's faults (default 1). */
+  readonly seed?: number;
+  /** After publishing, how long to wait at most for the pipeline to go quiet (default max(60, seconds)). */
+  readonly drainSeconds?: number;
+  /** Running emulators to use (tests); otherwise fresh ones are started and stopped with the stack. */
+  readonly emulators?: Emulators;
+  /** Project id on the emulators (default a fresh one per run). */
+  readonly projectId?: string;
+  /** Delivery budget of one push (default 2,000 ms, so that slow answers make Pub/Sub redeliver). */
+  readonly deliveryBudgetMs?: number;
+  /** Progress lines (default: none). */
+  readonly progress?: (line: string) => void;
+  /** Every log line of the function. */
+  readonly onLog?: (line: string) => void;
+  /** Called once the stack is up (for Ctrl-C handling). */
+  readonly onStack?: (stack: LocalStack) => void;
+}
+
+export interface Reconciliation {
+  /** Deliverable events accepted by Segment (unique messageIds). */
+  readonly delivered: number;
+  /** Events Segment received more than once (deduplicated by messageId), and the extra receipts. */
+  readonly redeliveredEvents: number;
+  readonly redeliveredReceipts: number;
+  /** Dead letters by reason (unique events; bodies that are not JSON count one each). */
+  readonly deadLettered: Record<string, number>;
+  /** Dead letters of the same event written more than once (a redelivered message is translated again). */
+  readonly deadLetterRepeats: number;
+  readonly skipped: Record<string, number>;
+  /** Event ids (or garbage markers) with no outcome. */
+  readonly missing: readonly string[];
+  /** What should not be: accepted/dead-lettered ids never published so, dead letters with the wrong reason. */
+  readonly unexpected: readonly string[];
+}
+
+export interface SoakReport extends Reconciliation {
+  readonly published: number;
+  readonly messages: number;
+  readonly kills: number;
+  readonly restarts: number;
+  /** Faults the Segment server injected, by kind (a request can have a latency and a status). */
+  readonly faults: Record<string, number>;
+  /** Segment server: tracking requests by answer. */
+  readonly requestsByStatus: Record<string, number>;
+  /** Function: pushes handled, and pushes answered with a request to redeliver (from its batch_done log lines). */
+  readonly pushesHandled: number;
+  readonly pushesRedeliveryAsked: number;
+  /** Pushes the front end answered 503 because the function's process was down or died handling them. */
+  readonly frontEnd503: number;
+  /** For each Pub/Sub message with missing events: how often it was pushed and the last answer. */
+  readonly missingPushes: readonly string[];
+  /**
+   * Missing events whose message the function acknowledged (2xx): lost by the product. The other missing events belong
+   * to messages the function never acknowledged, which Pub/Sub owes a redelivery (the emulator sometimes stalls them).
+   */
+  readonly missingAcknowledged: readonly string[];
+  /** Whether every event was accounted for before the deadline. */
+  readonly quiet: boolean;
+  readonly publishSeconds: number;
+  readonly durationSeconds: number;
+  readonly eventsPerSecond: number;
+  /** No missing and no unexpected event. */
+  readonly ok: boolean;
+}
+
+/** The one connector of the soak: a write key in the US region, email and campaign events, no anonymous users. */
+export function soakEnvironment(projectId: string): Environment {
+  const [env] = loadEnvironments([
+    {
+      name: 'soak',
+      project: projectId,
+      region: 'europe-west1',
+      connectors: [
+        {
+          name: 'soak',
+          displayName: 'Reliability soak',
+          contactEmail: 'soak@example.com',
+          workspace: 'soak-workspace',
+          segment: { region: 'us', credential: { kind: 'writeKey' } },
+          events: ['email', 'campaigns'],
+        },
+      ],
+    },
+  ]);
+  return env!;
+}
+
+/** The Segment-side fault mix, one rule per kind (each rule fires on its own; see FaultRule). */
+export const SOAK_FAULTS: Readonly<Record<string, FaultRule>> = {
+  '5xx (500/502/503)': { status: [500, 502, 503], probability: 0.08 },
+  '429 with Retry-After 1 s': { status: 429, retryAfterSeconds: 1, probability: 0.04 },
+  'connection closed before answering': { destroyConnection: true, probability: 0.03 },
+  'connection closed after accepting': { destroyAfterAccept: true, probability: 0.03 },
+  'slow answer (+2.5 s, over the delivery budget)': { latencyMs: 2500, probability: 0.03 },
+};
+
+const EXHAUSTED = 'delivery_attempts_exhausted';
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function bump(map: Record<string, number>, key: string, by = 1): void {
+  map[key] = (map[key] ?? 0) + by;
+}
+
+export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
+  const events = options.events ?? 20_000;
+  const seconds = options.seconds ?? 120;
+  const kills = options.kills ?? 3;
+  const seed = options.seed ?? 1;
+  const drainSeconds = options.drainSeconds ?? Math.max(60, seconds);
+  const progress = options.progress ?? (() => undefined);
+  const projectId = options.projectId ?? `soak-${randomBytes(4).toString('hex')}`;
+  const environment = soakEnvironment(projectId);
+  const connector = environment.connectors[0]!;
+  const input = soakInput(connector, { events, seed, tag: `soak${seed}` });
+  const random = prng(seed ^ 0x5eed);
+
+  let pushesHandled = 0;
+  let pushesRedeliveryAsked = 0;
+  const onLog = (_connector: string, line: string) => {
+    options.onLog?.(line);
+    if (!line.includes('"batch_done"')) return;
+    try {
+      const entry = JSON.parse(line) as { event?: string; counts?: { retryLater?: number } };
+      if (entry.event !== 'batch_done') return;
+      if (entry.counts?.retryLater) pushesRedeliveryAsked++;
+      else pushesHandled++;
+    } catch {
+      /* not a JSON line */
+    }
+  };
+
+  const started = Date.now();
+  progress(`soak: ${input.events} events in ${input.messages.length} messages over ${seconds} s, ${kills} kill(s)`);
+  const stack = await startLocalStack({
+    environment,
+    emulators: options.emulators,
+    projectId,
+    deliveryBudgetMs: options.deliveryBudgetMs ?? 2000,
+    // Small backoffs so that redeliveries happen within the soak; the ack deadline fits the short delivery budget as
+    // production's (function timeout + 20 s) fits its own.
+    provision: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 5, maxDeliveryAttempts: 100, ackDeadlineSeconds: 15 },
+    onLog,
+  });
+  options.onStack?.(stack);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const previousEnv = { host: process.env.PUBSUB_EMULATOR_HOST, project: process.env.GOOGLE_CLOUD_PROJECT };
+  try {
+    const local = stack.connector(connector.name);
+    const server = stack.servers[connector.segment.region];
+    server.faults.rejectMessageIds(input.rejectIds);
+    // Pub/Sub pushes through a stand-in for Cloud Run's front end (see soak-frontend.ts for why).
+    const frontEnd = await startSoakFrontEnd(local.host.url);
+    cleanups.push(() => frontEnd.close());
+    await stack.pubsub
+      .subscription(local.names.pushSubscription)
+      .modifyPushConfig({ pushEndpoint: `${frontEnd.url}/` });
+    const kindOf = new Map<string, string>();
+    for (const [kind, rule] of Object.entries(SOAK_FAULTS)) kindOf.set(server.faults.add(rule), kind);
+
+    // The dead-letter queue tools read the emulator's host and the project from the environment.
+    process.env.PUBSUB_EMULATOR_HOST = stack.emulators.env.PUBSUB_EMULATOR_HOST;
+    process.env.GOOGLE_CLOUD_PROJECT = projectId;
+    const clients = await createClients();
+    const dlq = `projects/${projectId}/subscriptions/${local.names.deadLetterSubscription}`;
+    const letters: DeadLetterView[] = [];
+    const drainDeadLetters = async () => {
+      const got = await leaseAll(clients.subscriber, dlq, { max: 5000 });
+      await acknowledge(clients.subscriber, dlq, got);
+      letters.push(...got);
+    };
+
+    try {
+      // Kills at random moments of the publishing window (10%..90%), each followed by a restart after 0.3–2 s.
+      let killCount = 0;
+      let restartCount = 0;
+      const killAt = Array.from({ length: kills }, () => (0.1 + 0.8 * random()) * seconds * 1000).sort((a, b) => a - b);
+      const publishStart = Date.now();
+      const killer = (async () => {
+        for (const at of killAt) {
+          const wait = publishStart + at - Date.now();
+          if (wait > 0) await sleep(wait);
+          await local.host.kill();
+          killCount++;
+          progress(`soak: killed the function (${killCount}/${kills})`);
+          await sleep(300 + Math.floor(random() * 1700));
+          await local.host.restart();
+          restartCount++;
+        }
+      })();
+
+      // Publish, paced evenly over `seconds`.
+      let sent = 0;
+      const messageOf = new Map<string, string>();
+      let lastProgress = Date.now();
+      for (const m of input.messages) {
+        const wait = publishStart + (seconds * 1000 * sent) / input.events - Date.now();
+        if (wait > 0) await sleep(wait);
+        const pubsubId = await local.publish(m.data);
+        for (const id of m.ids.length ? m.ids : [m.garbageMarker!]) messageOf.set(id, pubsubId);
+        sent += Math.max(1, m.ids.length);
+        if (Date.now() - lastProgress > 10_000) {
+          lastProgress = Date.now();
+          progress(`soak: published ${sent}/${input.events}, accepted ${server.stats().acceptedUnique}`);
+        }
+      }
+      await killer;
+      const publishSeconds = (Date.now() - publishStart) / 1000;
+      progress(
+        `soak: published ${sent} events in ${publishSeconds.toFixed(1)} s; waiting for the pipeline to go quiet`,
+      );
+
+      // Wait until every event has its outcome (or the deadline), then give late arrivals a moment and look again.
+      const deadline = Date.now() + drainSeconds * 1000;
+      let quiet = false;
+      while (Date.now() < deadline) {
+        await drainDeadLetters();
+        const now = reconcile({ ...input, accepted: server.accepted(), letters });
+        if (now.missing.length === 0) {
+          quiet = true;
+          break;
+        }
+        await sleep(1000);
+      }
+      await sleep(3000);
+      await drainDeadLetters();
+
+      const faults: Record<string, number> = {};
+      for (const rule of server.faults.list()) faults[kindOf.get(rule.id) ?? rule.id] = rule.fired;
+      const result = reconcile({ ...input, accepted: server.accepted(), letters });
+      // Where the missing events' messages were last seen (pushed how often, last answer), to tell a lost push from
+      // a lost event.
+      const seen = frontEnd.pushes();
+      const missingMessages = new Map<string, number>();
+      const missingAcknowledged: string[] = [];
+      for (const m of result.missing) {
+        const pubsubId = messageOf.get(m.split(' ')[0]!) ?? '?';
+        missingMessages.set(pubsubId, (missingMessages.get(pubsubId) ?? 0) + 1);
+        if (seen.get(pubsubId)?.acknowledged) missingAcknowledged.push(m);
+      }
+      const missingPushes = [...missingMessages].map(([pubsubId, n]) => {
+        const p = seen.get(pubsubId);
+        const pushed = p ? `pushed ${p.count} time(s), last answer ${p.last}` : 'never pushed';
+        const acked = p?.acknowledged ? 'ACKNOWLEDGED by the function' : 'never acknowledged, so still owed by Pub/Sub';
+        return `Pub/Sub message ${pubsubId} (${n} missing event(s)): ${pushed}; ${acked}`;
+      });
+      const durationSeconds = (Date.now() - started) / 1000;
+      return {
+        ...result,
+        published: input.events,
+        messages: input.messages.length,
+        kills: killCount,
+        restarts: restartCount,
+        faults,
+        requestsByStatus: { ...server.stats().requestsByStatus },
+        pushesHandled,
+        pushesRedeliveryAsked,
+        frontEnd503: frontEnd.unavailable(),
+        missingPushes,
+        missingAcknowledged,
+        quiet,
+        publishSeconds,
+        durationSeconds,
+        eventsPerSecond: input.events / durationSeconds,
+        ok: result.missing.length === 0 && result.unexpected.length === 0,
+      };
+    } finally {
+      await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
+    }
+  } finally {
+    restoreEnv('PUBSUB_EMULATOR_HOST', previousEnv.host);
+    restoreEnv('GOOGLE_CLOUD_PROJECT', previousEnv.project);
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await stack.stop();
+  }
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+/** Event id (or garbage marker) → the reasons of its dead letters, one entry per dead letter. */
+export function deadLetterKeys(
+  letters: readonly Pick<DeadLetterView, 'eventId' | 'reason' | 'data' | 'messageId'>[],
+  messages: readonly SoakMessage[],
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (key: string, reason: string) => {
+    const list = out.get(key);
+    if (list) list.push(reason);
+    else out.set(key, [reason]);
+  };
+  const markers = new Map(messages.flatMap((m) => (m.garbageMarker ? [[m.data, m.garbageMarker] as const] : [])));
+  for (const l of letters) {
+    if (l.eventId) {
+      add(l.eventId, l.reason);
+      continue;
+    }
+    const text = l.data.toString('utf8');
+    const marker = markers.get(text);
+    if (marker) {
+      add(marker, l.reason);
+      continue;
+    }
+    if (l.reason === EXHAUSTED) {
+      // A whole message Pub/Sub gave up on: every event in it is there, replayable.
+      const ids = idsInMessage(text);
+      for (const id of ids) add(id, l.reason);
+      if (ids.length) continue;
+    }
+    add(`(dead letter ${l.messageId}: ${l.reason}, no event id)`, l.reason);
+  }
+  return out;
+}
+
+function idsInMessage(text: string): string[] {
+  try {
+    const parsed = JSON.parse(text) as { events?: unknown };
+    const list = Array.isArray(parsed.events) ? (parsed.events as { id?: unknown }[]) : [];
+    return list.flatMap((e) => (typeof e?.id === 'string' ? [e.id] : []));
+  } catch {
+    return [];
+  }
+}
+
+/** Compares what was published with what Segment accepted and what sits in the dead-letter subscription. */
+export function reconcile(input: {
+  expected: ReadonlyMap<string, Expected>;
+  messages: readonly SoakMessage[];
+  accepted: readonly { messageId: string; receipts: number }[];
+  letters: readonly Pick<DeadLetterView, 'eventId' | 'reason' | 'data' | 'messageId'>[];
+}): Reconciliation {
+  const accepted = new Map(input.accepted.map((a) => [a.messageId, a.receipts]));
+  const dead = deadLetterKeys(input.letters, input.messages);
+  const out = {
+    delivered: 0,
+    redeliveredEvents: 0,
+    redeliveredReceipts: 0,
+    deadLettered: {} as Record<string, number>,
+    deadLetterRepeats: 0,
+    skipped: {} as Record<string, number>,
+    missing: [] as string[],
+    unexpected: [] as string[],
+  };
+  for (const [id, receipts] of accepted) {
+    const exp = input.expected.get(id);
+    if (!exp) out.unexpected.push(`${id}: accepted by Segment but never published`);
+    else if (exp.outcome !== 'deliver') {
+      out.unexpected.push(`${id}: accepted by Segment but should have been ${exp.outcome} (${exp.reason})`);
+    } else {
+      out.delivered++;
+      if (receipts > 1) {
+        out.redeliveredEvents++;
+        out.redeliveredReceipts += receipts - 1;
+      }
+    }
+  }
+  const perEventLetter = new Set<string>();
+  for (const [key, reasons] of dead) {
+    const exp = input.expected.get(key);
+    // A whole message Pub/Sub gave up on may carry any published event: it is replayable, never wrong.
+    const perEvent = reasons.filter((reason) => reason !== EXHAUSTED);
+    if (perEvent.length) perEventLetter.add(key);
+    out.deadLetterRepeats += Math.max(0, perEvent.length - 1);
+    if (!exp) {
+      out.unexpected.push(`${key}: dead-lettered (${reasons.join(', ')}) but never published`);
+      continue;
+    }
+    const wrong = perEvent.filter((reason) => exp.outcome !== 'dead' || reason !== exp.reason);
+    if (wrong.length) {
+      out.unexpected.push(
+        `${key}: dead-lettered (${wrong.join(', ')}) but should have been ${exp.outcome}` +
+          ('reason' in exp ? ` (${exp.reason})` : ''),
+      );
+    } else if (exp.outcome === 'dead') bump(out.deadLettered, perEvent[0] ?? EXHAUSTED);
+    else if (exp.outcome === 'deliver' && !accepted.has(key)) bump(out.deadLettered, EXHAUSTED);
+  }
+  for (const [id, exp] of input.expected) {
+    if (exp.outcome === 'deliver' && !accepted.has(id) && !dead.has(id)) out.missing.push(id);
+    if (exp.outcome === 'dead' && !dead.has(id)) out.missing.push(`${id} (expected a dead letter: ${exp.reason})`);
+    if (exp.outcome === 'skip' && !accepted.has(id) && !perEventLetter.has(id)) bump(out.skipped, exp.reason);
+  }
+  return out;
+}
+
+/** The soak's figures as a plain text table (and the first missing/unexpected ids, if any). */
+export function formatSoakReport(r: SoakReport): string {
+  const rows: [string, string | number][] = [
+    ['published events', r.published],
+    ['  in Pub/Sub messages', r.messages],
+    ['delivered (accepted by Segment, once per messageId)', r.delivered],
+    ['redelivered (deduplicated by Segment): events', r.redeliveredEvents],
+    ['redelivered (deduplicated by Segment): extra receipts', r.redeliveredReceipts],
+  ];
+  for (const [reason, n] of Object.entries(r.deadLettered).sort()) rows.push([`dead-lettered: ${reason}`, n]);
+  rows.push(['dead letters written again (redelivered message)', r.deadLetterRepeats]);
+  for (const [reason, n] of Object.entries(r.skipped).sort()) rows.push([`skipped: ${reason}`, n]);
+  rows.push(
+    ['missing', r.missing.length],
+    ['  of which in messages the function acknowledged', r.missingAcknowledged.length],
+    ['unexpected', r.unexpected.length],
+  );
+  rows.push(['function kills / restarts', `${r.kills} / ${r.restarts}`]);
+  for (const [kind, n] of Object.entries(r.faults)) rows.push([`faults injected: ${kind}`, n]);
+  const statuses = Object.entries(r.requestsByStatus)
+    .sort()
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ');
+  rows.push(['Segment requests by answer', statuses]);
+  rows.push(['pushes handled / answered "redeliver"', `${r.pushesHandled} / ${r.pushesRedeliveryAsked}`]);
+  rows.push(['pushes answered 503 while the function was down', r.frontEnd503]);
+  rows.push(['publishing window (s)', r.publishSeconds.toFixed(1)]);
+  rows.push(['duration, start to reconciled (s)', r.durationSeconds.toFixed(1)]);
+  rows.push(['events/s (published / duration)', r.eventsPerSecond.toFixed(1)]);
+  rows.push(['result', r.ok ? (r.quiet ? 'PASS' : 'PASS (deadline)') : 'FAIL']);
+  const lines = [
+    table(
+      ['soak', 'count'],
+      rows.map(([k, v]) => [k, v]),
+    ),
+  ];
+  const show = (title: string, list: readonly string[]) => {
+    if (!list.length) return;
+    lines.push(`\n${title} (${list.length}, first 20):`, ...list.slice(0, 20).map((x) => `  ${x}`));
+  };
+  show('missing', r.missing);
+  show('messages of the missing events', r.missingPushes);
+  show('unexpected', r.unexpected);
+  return lines.join('\n');
+}
+
+const FLAGS: Readonly<Record<string, keyof SoakOptions>> = {
+  '--events': 'events',
+  '--seconds': 'seconds',
+  '--kills': 'kills',
+  '--seed': 'seed',
+  '--drain-seconds': 'drainSeconds',
+};
+
+export function parseSoakArgs(argv: readonly string[]): SoakOptions {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
+    const key = FLAGS[flag];
+    if (!key) throw new Error(`unknown option '${flag}' (options: ${Object.keys(FLAGS).join(', ')})`);
+    const text = inline ?? argv[++i];
+    const value = Number(text);
+    if (text === undefined || !Number.isInteger(value) || value < 0)
+      throw new Error(`${flag} needs a whole number ≥ 0`);
+    out[key] = value;
+  }
+  if (out.events === 0) throw new Error('--events must be at least 1');
+  if (out.seconds === 0) throw new Error('--seconds must be at least 1');
+  return out;
+}
+
+async function main(): Promise<number> {
+  let options: SoakOptions;
+  try {
+    options = parseSoakArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`soak: ${(err as Error).message}`);
+    return 2;
+  }
+  const emulators = await startEmulators({ projectId: 'currents-soak' });
+  // This process's own Google clients: no metadata-server probing (there is none here).
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const pids = [emulators.pubsub.pid, emulators.firestore.pid];
+  let stack: LocalStack | undefined;
+  process.once('exit', () => killEmulatorGroupsSync(pids));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`\nsoak: ${sig}: stopping`);
+      void Promise.race([stack?.stop(), sleep(5000)])
+        .then(() => emulators.stop())
+        .finally(() => process.exit(130));
+    });
+  }
+  try {
+    const report = await runSoak({
+      ...options,
+      emulators,
+      progress: (line) => console.error(line),
+      onStack: (s) => (stack = s),
+    });
+    console.log(formatSoakReport(report));
+    return report.ok ? 0 : 1;
+  } finally {
+    await emulators.stop();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`soak: ${(err as Error)?.stack ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,168 @@
+/**
+ * The fault soak, short (local/soak.ts; `npm run soak` runs the long one): every published event is accepted by the
+ * local Segment server once per messageId, dead-lettered with the reason it deserves, or skipped on purpose, while
+ * Segment misbehaves and the function is killed once. The reconciliation itself is checked first on made-up data, so
+ * that a soak that "passes" cannot be one that would pass anything.
+ */
+import { emulatorsFromEnv } from '../../local/emulators';
+import { formatSoakReport, parseSoakArgs, reconcile, runSoak, soakEnvironment } from '../../local/soak';
+import { soakInput, type Expected } from '../../local/soak-events';
+
+const letter = (eventId: string | undefined, reason: string, data = '') => ({
+  eventId,
+  reason,
+  data: Buffer.from(data),
+  messageId: `dl-${eventId ?? data}`,
+});
+
+describe('soak reconciliation', () => {
+  const expected = new Map<string, Expected>([
+    ['a', { outcome: 'deliver' }],
+    ['b', { outcome: 'deliver' }],
+    ['c', { outcome: 'skip', reason: 'not_selected' }],
+    ['d', { outcome: 'dead', reason: 'invalid' }],
+    ['g', { outcome: 'dead', reason: 'invalid' }],
+  ]);
+  const messages = [
+    {
+      data: JSON.stringify({ events: [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }] }),
+      ids: ['a', 'b', 'c', 'd'],
+    },
+    { data: 'not json g', ids: [], garbageMarker: 'g' },
+  ];
+
+  it('accounts for everything when each event has its outcome, counting repeats as deduplicated', () => {
+    const r = reconcile({
+      expected,
+      messages,
+      accepted: [
+        { messageId: 'a', receipts: 3 },
+        { messageId: 'b', receipts: 1 },
+      ],
+      letters: [letter('d', 'invalid'), letter('d', 'invalid'), letter(undefined, 'invalid', 'not json g')],
+    });
+    expect(r).toEqual({
+      delivered: 2,
+      redeliveredEvents: 1,
+      redeliveredReceipts: 2,
+      deadLettered: { invalid: 2 },
+      deadLetterRepeats: 1,
+      skipped: { not_selected: 1 },
+      missing: [],
+      unexpected: [],
+    });
+  });
+
+  it('reports a missing event, and a missing dead letter', () => {
+    const r = reconcile({ expected, messages, accepted: [{ messageId: 'a', receipts: 1 }], letters: [] });
+    expect(r.missing).toEqual(['b', 'd (expected a dead letter: invalid)', 'g (expected a dead letter: invalid)']);
+  });
+
+  it('reports what was accepted or dead-lettered without being published so', () => {
+    const r = reconcile({
+      expected,
+      messages,
+      accepted: [
+        { messageId: 'a', receipts: 1 },
+        { messageId: 'b', receipts: 1 },
+        { messageId: 'c', receipts: 1 },
+        { messageId: 'zz', receipts: 1 },
+      ],
+      letters: [letter('d', 'too_large'), letter('b', 'rejected'), letter('yy', 'invalid'), letter('g', 'invalid')],
+    });
+    expect([...r.unexpected].sort()).toEqual([
+      'b: dead-lettered (rejected) but should have been deliver',
+      'c: accepted by Segment but should have been skip (not_selected)',
+      'd: dead-lettered (too_large) but should have been dead (invalid)',
+      'yy: dead-lettered (invalid) but never published',
+      'zz: accepted by Segment but never published',
+    ]);
+  });
+
+  it('counts a message Pub/Sub gave up on as dead-lettered for each of its events not delivered', () => {
+    const r = reconcile({
+      expected,
+      messages,
+      accepted: [{ messageId: 'a', receipts: 1 }],
+      letters: [
+        letter(undefined, 'delivery_attempts_exhausted', messages[0]!.data),
+        letter(undefined, 'invalid', 'not json g'),
+      ],
+    });
+    expect(r.missing).toEqual([]);
+    expect(r.unexpected).toEqual([]);
+    expect(r.deadLettered).toEqual({ delivery_attempts_exhausted: 2, invalid: 1 });
+  });
+
+  it('parses its options and refuses unknown or bad ones', () => {
+    expect(parseSoakArgs(['--events', '100', '--seconds=5', '--kills', '0'])).toEqual({
+      events: 100,
+      seconds: 5,
+      kills: 0,
+    });
+    expect(() => parseSoakArgs(['--minutes', '3'])).toThrow(/unknown option '--minutes'/);
+    expect(() => parseSoakArgs(['--events', 'many'])).toThrow(/--events needs a whole number/);
+    expect(() => parseSoakArgs(['--events', '0'])).toThrow(/at least 1/);
+  });
+
+  it('builds an input with every kind of outcome', () => {
+    const connector = soakEnvironment('reliability-soak').connectors[0]!;
+    const input = soakInput(connector, { events: 1500, seed: 7, tag: 't' });
+    const kinds = new Set([...input.expected.values()].map((e) => ('reason' in e ? e.reason : e.outcome)));
+    expect([...kinds].sort()).toEqual(
+      ['deliver', 'invalid', 'no_external_user_id', 'not_selected', 'rejected', 'too_large'].sort(),
+    );
+    expect(input.messages.some((m) => m.garbageMarker)).toBe(true);
+    expect(input.events).toBe(1500);
+  });
+});
+
+describe('soak (short) on the local path', () => {
+  it('loses nothing and lets nothing in under Segment faults and a killed function', async () => {
+    const emulators = emulatorsFromEnv();
+    if (!emulators) throw new Error('the emulators are not running (jest global setup)');
+    const report = await runSoak({
+      events: 1500,
+      seconds: 30,
+      kills: 1,
+      seed: 11,
+      drainSeconds: 90,
+      emulators,
+      projectId: 'reliability-soak',
+    });
+    console.log(formatSoakReport(report));
+    // The product's promise: a message is acknowledged only when each of its events has its outcome. So no event may
+    // be missing from a message the function acknowledged, and nothing may arrive that was not published so.
+    expect(report.missingAcknowledged).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    // Events of messages the function never acknowledged are owed by Pub/Sub; the emulator (0.8.x) sometimes stops
+    // redelivering such a message after the process behind the push endpoint was killed. Shown, not hidden:
+    if (report.missing.length) console.warn(`Pub/Sub emulator stall:\n${report.missingPushes.join('\n')}`);
+    expect(report.missing.length).toBeLessThan(report.published * 0.05);
+    expect(report.kills).toBe(1);
+    expect(report.restarts).toBe(1);
+
+    // Every kind of outcome happened, as many as were published of each.
+    const input = soakInput(soakEnvironment('reliability-soak').connectors[0]!, {
+      events: 1500,
+      seed: 11,
+      tag: 'soak11',
+    });
+    const want = { deliver: 0, skipped: {} as Record<string, number>, dead: {} as Record<string, number> };
+    for (const e of input.expected.values()) {
+      if (e.outcome === 'deliver') want.deliver++;
+      else if (e.outcome === 'skip') want.skipped[e.reason] = (want.skipped[e.reason] ?? 0) + 1;
+      else want.dead[e.reason] = (want.dead[e.reason] ?? 0) + 1;
+    }
+    const stalled = new Set(report.missing.map((m) => m.split(' ')[0]));
+    const owed = (outcome: string) =>
+      [...input.expected].filter(([id, e]) => e.outcome === outcome && stalled.has(id)).length;
+    expect(report.delivered).toBe(want.deliver - owed('deliver'));
+    expect(report.skipped).toEqual(want.skipped);
+    const dead = Object.values(report.deadLettered).reduce((a, b) => a + b, 0);
+    expect(dead).toBe(Object.values(want.dead).reduce((a, b) => a + b, 0) - owed('dead'));
+    if (!report.missing.length) expect(report.deadLettered).toEqual(want.dead);
+    // The faults did happen.
+    expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  }, 200_000);
+});
