@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdktf.out/', 'coverage/', '.gen/'] },
+  { ignores: ['node_modules/', 'dist/', 'cdktf.out/', 'coverage/', '.gen/', '.local/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

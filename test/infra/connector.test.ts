@@ -149,7 +149,11 @@ describe('one connector (prod/messaging-us)', () => {
         expect(config.segmentBaseUrl).toBeUndefined();
         expect(config.segmentTokenUrl).toBeUndefined();
         expect(config.deliveryBudgetMs).toBeUndefined();
-        expect(Object.keys(vars).sort()).toEqual(['CURRENTS_CONNECTOR', 'CURRENTS_ENVIRONMENT', 'GOOGLE_CLOUD_PROJECT']);
+        expect(Object.keys(vars).sort()).toEqual([
+          'CURRENTS_CONNECTOR',
+          'CURRENTS_ENVIRONMENT',
+          'GOOGLE_CLOUD_PROJECT',
+        ]);
       }
     }
   });
