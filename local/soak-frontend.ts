@@ -1,19 +1,27 @@
 /**
  * A stand-in for Cloud Run's front end in the soak: the push subscription delivers to this loopback proxy, which
- * forwards each request to the function's process and, when the process is down or dies mid-request, answers 503, as
- * Cloud Run does for a crashed instance (it never refuses the connection).
+ * forwards each request to the function's process. While no process listens (killed, starting again) it holds the
+ * request and retries, as Cloud Run holds requests while an instance starts; a request whose process dies while
+ * handling it is answered 503 (or reset), as Cloud Run does for a crashed instance. It never refuses a connection.
  *
- * Why: the Pub/Sub emulator (0.8.x) stops pushing some messages that it tried to push while the endpoint refused
- * connections (a killed process) — it neither redelivers them nor gives them back to a pull — which real Pub/Sub does
- * not do. With this front end, a kill shows up as 503s and a reset, which the emulator retries properly.
+ * Why: pushes that fail while the endpoint is down make the Pub/Sub emulator (0.8.x) stop redelivering some of those
+ * messages for minutes (they are neither pushed again within the subscription's maximum backoff nor returned to a
+ * pull), which real Pub/Sub does not do. It also records, per Pub/Sub message, how often it was pushed and the last
+ * answer, so that a missing event can be told apart: in a message the function acknowledged (lost by the product) or
+ * in one it never acknowledged (still owed by Pub/Sub).
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** How long a request waits for the function's process to listen again before it is answered 503. */
+const HOLD_MS = 15_000;
+
 export interface SoakFrontEnd {
   readonly url: string;
-  /** Requests answered 503 because the function's process was down or died while handling them. */
+  /** Requests answered 503 (or reset) because the function's process died while handling them, or stayed down. */
   readonly unavailable: () => number;
+  /** Times a request was held because no process was listening (retried every 200 ms, up to 15 s). */
+  readonly held: () => number;
   /** Per Pub/Sub message id: how often it was pushed, the last answer (status, or 'reset'), and whether any was 2xx. */
   readonly pushes: () => ReadonlyMap<string, { count: number; last: string; acknowledged: boolean }>;
   close(): Promise<void>;
@@ -22,6 +30,7 @@ export interface SoakFrontEnd {
 export async function startSoakFrontEnd(upstream: string): Promise<SoakFrontEnd> {
   const target = new URL(upstream);
   let unavailable = 0;
+  let held = 0;
   const pushes = new Map<string, { count: number; last: string; acknowledged: boolean }>();
   const note = (id: string | undefined, answer: string) => {
     if (!id) return;
@@ -51,18 +60,29 @@ export async function startSoakFrontEnd(upstream: string): Promise<SoakFrontEnd>
         /* not a push */
       }
       const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
-      const up = request(
-        { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-          upRes.on('end', () => note(id, String(upRes.statusCode)));
-          upRes.on('error', () => fail(res, id));
-          upRes.on('aborted', () => fail(res, id));
-        },
-      );
-      up.on('error', () => fail(res, id));
-      up.end(body);
+      const holdUntil = Date.now() + HOLD_MS;
+      const forward = () => {
+        const up = request(
+          { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
+          (upRes) => {
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            upRes.pipe(res);
+            upRes.on('end', () => note(id, String(upRes.statusCode)));
+            upRes.on('error', () => fail(res, id));
+            upRes.on('aborted', () => fail(res, id));
+          },
+        );
+        up.on('error', (err: NodeJS.ErrnoException) => {
+          // No process listening (killed, starting again): hold the request as Cloud Run holds requests while an
+          // instance starts, then answer 503 if it does not come back in time.
+          if (err.code === 'ECONNREFUSED' && Date.now() < holdUntil) {
+            held++;
+            setTimeout(forward, 200);
+          } else fail(res, id);
+        });
+        up.end(body);
+      };
+      forward();
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -73,6 +93,7 @@ export async function startSoakFrontEnd(upstream: string): Promise<SoakFrontEnd>
   return {
     url: `http://127.0.0.1:${port}`,
     unavailable: () => unavailable,
+    held: () => held,
     pushes: () => pushes,
     close: () =>
       new Promise<void>((resolve) => {

@@ -87,8 +87,10 @@ export interface SoakReport extends Reconciliation {
   /** Function: pushes handled, and pushes answered with a request to redeliver (from its batch_done log lines). */
   readonly pushesHandled: number;
   readonly pushesRedeliveryAsked: number;
-  /** Pushes the front end answered 503 because the function's process was down or died handling them. */
+  /** Pushes the front end answered 503 (or reset) because the function's process died handling them. */
   readonly frontEnd503: number;
+  /** Times the front end held a push because the function's process was not listening (see soak-frontend.ts). */
+  readonly frontEndHeld: number;
   /** For each Pub/Sub message with missing events: how often it was pushed and the last answer. */
   readonly missingPushes: readonly string[];
   /**
@@ -297,6 +299,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         pushesHandled,
         pushesRedeliveryAsked,
         frontEnd503: frontEnd.unavailable(),
+        frontEndHeld: frontEnd.held(),
         missingPushes,
         missingAcknowledged,
         quiet,
@@ -450,7 +453,8 @@ export function formatSoakReport(r: SoakReport): string {
     .join(', ');
   rows.push(['Segment requests by answer', statuses]);
   rows.push(['pushes handled / answered "redeliver"', `${r.pushesHandled} / ${r.pushesRedeliveryAsked}`]);
-  rows.push(['pushes answered 503 while the function was down', r.frontEnd503]);
+  rows.push(['pushes held while the function restarted (retries)', r.frontEndHeld]);
+  rows.push(['pushes cut by a kill (answered 503 or reset)', r.frontEnd503]);
   rows.push(['publishing window (s)', r.publishSeconds.toFixed(1)]);
   rows.push(['duration, start to reconciled (s)', r.durationSeconds.toFixed(1)]);
   rows.push(['events/s (published / duration)', r.eventsPerSecond.toFixed(1)]);
