@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../local/stack';
 import { envelope, sampleFeed } from '../runtime/core/samples';
-import { loadEnvironments } from '../shared/connector';
+import { benchEnvironment } from './_environment';
 
 const { values } = parseArgs({
   options: {
@@ -26,24 +26,8 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  const [environment] = loadEnvironments([
-    {
-      name: 'bench',
-      project: 'bench-e2e',
-      region: 'us-central1',
-      connectors: [
-        {
-          name: 'bench-e2e',
-          displayName: 'e2e bench',
-          contactEmail: 'bench@example.com',
-          workspace: 'bench',
-          segment: { region: 'us', credential: { kind: 'writeKey' } },
-          events: ['behaviors', 'campaigns', 'canvas', 'messages'],
-        },
-      ],
-    },
-  ]);
-  const stack = await startLocalStack({ environment: environment!, recordCalls: false });
+  const environment = benchEnvironment('e2e');
+  const stack = await startLocalStack({ environment, recordCalls: false });
   try {
     const local = stack.connectors[0]!;
     const server = stack.servers.us;

@@ -18,8 +18,8 @@ import { startEmulators } from '../local/emulators';
 import { pushEnvelope } from '../runtime/core/push';
 import { envelope, sampleFeed } from '../runtime/core/samples';
 import { createRuntime } from '../runtime/runtime';
-import { loadEnvironments } from '../shared/connector';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../shared/runtime-config';
+import { benchEnvironment } from './_environment';
 import { admin, startServerProcess } from './_segment-server';
 
 const { values } = parseArgs({
@@ -50,24 +50,8 @@ function timeRequire(modulePath: string, env: Record<string, string>, runs = 7):
 }
 
 async function main() {
-  const [env] = loadEnvironments([
-    {
-      name: 'bench',
-      project: 'bench-runtime',
-      region: 'europe-west1',
-      connectors: [
-        {
-          name: 'bench',
-          displayName: 'bench',
-          contactEmail: 'bench@example.com',
-          workspace: 'bench',
-          segment: { region: 'us', credential: { kind: 'writeKey' } },
-          events: ['messages', 'canvas', 'campaigns', 'behaviors'],
-        },
-      ],
-    },
-  ]);
-  const connector = env!.connectors[0]!;
+  const env = benchEnvironment('runtime');
+  const connector = env.connectors[0]!;
 
   // 1. Cold import of the deployed bundle.
   const dir = join(ROOT, 'cdktf.out', '.bench-runtime');
@@ -90,7 +74,7 @@ async function main() {
     join(dir, 'eager.js'),
     "require('@google-cloud/firestore');require('@google-cloud/pubsub');require('@google-cloud/secret-manager');\n",
   );
-  const fnEnv = { ...functionEnvironment(env!, connector) };
+  const fnEnv = { ...functionEnvironment(env, connector) };
   const importMs = timeRequire(bundle, fnEnv);
   const frameworkMs = timeRequire('@google-cloud/functions-framework', {});
   const eagerClientsMs = timeRequire(join(dir, 'eager.js'), {}, 3);

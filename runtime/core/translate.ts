@@ -510,6 +510,8 @@ class CompiledTranslator implements Translator {
     const properties = plan.properties(st);
 
     const messageId = segmentMessageId(rawId);
+    // Three literals rather than one with optional keys: each has a fixed shape (fast property access and
+    // serialization in V8), and an absent id is never written as `"userId":undefined` work for JSON.stringify.
     const call: SegmentTrackCall =
       st.userId !== undefined
         ? st.anonymousId !== undefined
