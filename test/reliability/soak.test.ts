@@ -135,10 +135,9 @@ describe('soak (short) on the local path', () => {
     // be missing from a message the function acknowledged, and nothing may arrive that was not published so.
     expect(report.missingAcknowledged).toEqual([]);
     expect(report.unexpected).toEqual([]);
-    // Events of messages the function never acknowledged are owed by Pub/Sub; the emulator (0.8.x) sometimes stops
-    // redelivering such a message after the process behind the push endpoint was killed. Shown, not hidden:
-    if (report.missing.length) console.warn(`Pub/Sub emulator stall:\n${report.missingPushes.join('\n')}`);
-    expect(report.missing.length).toBeLessThan(report.published * 0.05);
+    // And none is missing at all (when one is, the report says how often its message was pushed and the answers).
+    expect({ missing: report.missing, messages: report.missingPushes }).toEqual({ missing: [], messages: [] });
+    expect(report.ok).toBe(true);
     expect(report.kills).toBe(1);
     expect(report.restarts).toBe(1);
 
@@ -154,14 +153,9 @@ describe('soak (short) on the local path', () => {
       else if (e.outcome === 'skip') want.skipped[e.reason] = (want.skipped[e.reason] ?? 0) + 1;
       else want.dead[e.reason] = (want.dead[e.reason] ?? 0) + 1;
     }
-    const stalled = new Set(report.missing.map((m) => m.split(' ')[0]));
-    const owed = (outcome: string) =>
-      [...input.expected].filter(([id, e]) => e.outcome === outcome && stalled.has(id)).length;
-    expect(report.delivered).toBe(want.deliver - owed('deliver'));
+    expect(report.delivered).toBe(want.deliver);
     expect(report.skipped).toEqual(want.skipped);
-    const dead = Object.values(report.deadLettered).reduce((a, b) => a + b, 0);
-    expect(dead).toBe(Object.values(want.dead).reduce((a, b) => a + b, 0) - owed('dead'));
-    if (!report.missing.length) expect(report.deadLettered).toEqual(want.dead);
+    expect(report.deadLettered).toEqual(want.dead);
     // The faults did happen.
     expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   }, 200_000);
