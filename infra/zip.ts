@@ -24,30 +24,26 @@ export function zip(entries: readonly ZipEntry[]): Buffer {
     const crc = crc32(entry.data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(8, 8); // deflate
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
+    // The fields a local header and its central-directory record share (from "version needed" on).
+    const shared = (buf: Buffer, at: number) => {
+      buf.writeUInt16LE(20, at); // version needed
+      buf.writeUInt16LE(0x0800, at + 2); // UTF-8 names
+      buf.writeUInt16LE(8, at + 4); // deflate
+      buf.writeUInt16LE(DOS_TIME, at + 6);
+      buf.writeUInt16LE(DOS_DATE, at + 8);
+      buf.writeUInt32LE(crc, at + 10);
+      buf.writeUInt32LE(compressed.length, at + 14);
+      buf.writeUInt32LE(entry.data.length, at + 18);
+      buf.writeUInt16LE(name.length, at + 22);
+    };
+    shared(local, 4);
     local.writeUInt16LE(0, 28);
     locals.push(local, name, compressed);
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
+    shared(central, 6);
     central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // -rw-r--r--
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);
