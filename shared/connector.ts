@@ -227,6 +227,22 @@ function connectorRules(c: Connector): Omit<ValidationError, 'environment' | 'co
       }
     }
   }
+  for (const f of c.fields.redact) {
+    if (f === 'user_id' || f === 'external_user_id') {
+      out.push({
+        field: 'fields.redact',
+        message: `'${f}' cannot be redacted: it becomes the Segment user id, and redacting it would merge every user into one; list it under hash instead`,
+      });
+    }
+  }
+  for (const kind of ['redact', 'hash'] as const) {
+    for (const f of c.fields[kind].filter((x) => x === 'id' || x === 'time' || x === 'time_ms')) {
+      out.push({
+        field: `fields.${kind}`,
+        message: `'${f}' cannot be ${kind === 'redact' ? 'redacted' : 'hashed'}: it becomes the Segment messageId or timestamp, which deduplication and ordering need; remove it`,
+      });
+    }
+  }
   const both = c.fields.redact.filter((f) => c.fields.hash.includes(f));
   if (both.length) {
     out.push({

@@ -100,6 +100,14 @@ describe('connector schema', () => {
       /fields.redact.*'emial_address' is not a Currents field/,
     ],
     [{ ...valid, fields: { redact: ['email_address'], hash: ['email_address'] } }, /both redact and hash/],
+    [
+      { ...valid, fields: { redact: ['external_user_id'], hash: [] } },
+      /fields.redact.*merge every user into one; list it under hash/,
+    ],
+    [
+      { ...valid, fields: { redact: [], hash: ['id'] } },
+      /fields.hash.*'id' cannot be hashed: it becomes the Segment messageId/,
+    ],
     [{ ...valid, credentialGracePeriod: '30m' }, /credentialGracePeriod.*between 1h and 7d/],
     [{ ...valid, credentialGracePeriod: '8d' }, /credentialGracePeriod.*between 1h and 7d/],
     [{ ...valid, credentialGracePeriod: 'two days' }, /credentialGracePeriod.*duration such as 48h/],
