@@ -193,6 +193,17 @@ export function createApp(deps: AppDeps) {
         } else if (admission.action === 'park') toPark = tr.send;
         else toDrop = tr.send;
       }
+      // Dead letters first, then parking, then counting drops last: a failure at any step nacks the message, and
+      // a redelivery repeats only what is idempotent (dead letters may repeat; parking is per message; drops are
+      // counted once, by the step that completes the message).
+      if (letters.length) {
+        const r = await deps.deadLetters.publish(letters);
+        counts.deadLettered = { ...r.byReason };
+        log.warning('dead_lettered', `${letters.length} event(s) written to the dead-letter topic`, {
+          counts: r.byReason,
+          ids: letters.slice(0, 20).map((l) => l.id ?? '?'),
+        });
+      }
       if (toPark.length) {
         const r = await store.park({ pubsubMessageId: msg.messageId, items: parkedItems(toPark) });
         counts.parked = toPark.length;
@@ -204,14 +215,6 @@ export function createApp(deps: AppDeps) {
       if (toDrop.length) {
         await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
         counts.dropped = toDrop.length;
-      }
-      if (letters.length) {
-        const r = await deps.deadLetters.publish(letters);
-        counts.deadLettered = { ...r.byReason };
-        log.warning('dead_lettered', `${letters.length} event(s) written to the dead-letter topic`, {
-          counts: r.byReason,
-          ids: letters.slice(0, 20).map((l) => l.id ?? '?'),
-        });
       }
       const final = counts.retryLater === 0;
       log.info('batch_done', final ? 'message handled' : 'message not fully delivered; asking Pub/Sub to redeliver', {
