@@ -9,7 +9,7 @@ import {
   type DeliveryItem,
 } from '../../core/types';
 import { resolveEndpoints } from './endpoints';
-import { CredentialRefusedError, parseRetryAfter, TokenManager, TransientError } from './oauth';
+import { CredentialRefusedError, parseRetryAfter, postWithTimeout, TokenManager, TransientError } from './oauth';
 
 export interface SegmentClientOptions {
   /** The connector's Segment region: picks the Tracking API and the token server. */
@@ -163,24 +163,16 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
     }
     const body = batchBody(items, new Date(clock.now()).toISOString());
     state.report.requests++;
-    // undici's own headers/body timeouts tick at about 1 s: a timer of our own keeps short timeouts exact.
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new TransientError(`timed out after ${timeoutMs} ms`)), timeoutMs);
     try {
-      const res = await (
-        await agent()
-      ).request({
-        signal: abort.signal,
-        origin: batchUrl.origin,
-        path: batchUrl.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: auth },
+      const res = await postWithTimeout(
+        agent,
+        batchUrl,
+        { 'content-type': 'application/json', authorization: auth },
         body,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const text = await res.body.text();
-      const status = res.statusCode;
+        timeoutMs,
+        '',
+      );
+      const status = res.status;
       if (status >= 200 && status < 300) return { kind: 'ok' };
       if (status === 401 || status === 403) {
         return { kind: 'credential', detail: `Segment answered ${status} (${options.region})`, generation: gen };
@@ -188,15 +180,13 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
       return {
         kind: 'status',
         status,
-        detail: `Segment answered ${status}: ${text.slice(0, 200)}`,
+        detail: `Segment answered ${status}: ${res.text.slice(0, 200)}`,
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], clock.now()),
       };
     } catch (err) {
       const detail =
         err instanceof TransientError ? err.message : ((err as { code?: string }).code ?? (err as Error).name);
       return { kind: 'network', detail: `request failed: ${detail}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -34,6 +34,50 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
+/** What `postWithTimeout` read of an answer. */
+export interface PostAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+/**
+ * POSTs `body` and reads the whole answer within `timeoutMs`. undici's own headers/body timeouts tick at about 1 s, so
+ * a timer of our own keeps short timeouts exact: when it fires the request is aborted with a TransientError saying
+ * `[what ]timed out after N ms`. Other failures (connection refused, reset…) are thrown as undici throws them.
+ */
+export async function postWithTimeout(
+  agent: () => Promise<Agent>,
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  what: string,
+): Promise<PostAnswer> {
+  const abort = new AbortController();
+  const timer = setTimeout(
+    () => abort.abort(new TransientError(`${what ? `${what} ` : ''}timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    const res = await (
+      await agent()
+    ).request({
+      signal: abort.signal,
+      origin: url.origin,
+      path: url.pathname,
+      method: 'POST',
+      headers,
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface TokenManagerOptions {
   /** The HTTP agent, created on first use (so that loading undici is not paid at import). */
   agent: () => Promise<Agent>;
@@ -110,37 +154,26 @@ export class TokenManager {
       client_assertion: assertion,
       scope: OAUTH_SCOPE,
     }).toString();
-    const url = tokenUrl;
     const requestedAt = clock.now();
     let statusCode: number;
     let text: string;
     let retryAfter: string | string[] | undefined;
-    const abort = new AbortController();
-    const timer = setTimeout(
-      () => abort.abort(new TransientError(`token request timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
     try {
-      const res = await (
-        await agent()
-      ).request({
-        signal: abort.signal,
-        origin: url.origin,
-        path: url.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      statusCode = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
+      ({
+        status: statusCode,
+        text,
+        headers: { 'retry-after': retryAfter },
+      } = await postWithTimeout(
+        agent,
+        tokenUrl,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        form,
+        timeoutMs,
+        'token request',
+      ));
     } catch (err) {
       if (err instanceof TransientError) throw err;
       throw new TransientError(`token request failed: ${(err as { code?: string }).code ?? (err as Error).name}`);
-    } finally {
-      clearTimeout(timer);
     }
     if (statusCode === 200) {
       let body: { access_token?: unknown; expires_in?: unknown };
