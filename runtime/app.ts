@@ -372,7 +372,7 @@ export function createApp(deps: AppDeps) {
     return r;
   }
 
-  return { handlePush, handleProbe, drain };
+  return { handlePush, handleProbe };
 }
 
 function mergeDrops(a: DropResult, b: DropResult): DropResult {
