@@ -20,6 +20,8 @@
  * | `delivery_retry`     | WARNING                     | a Segment call is retried (status, attempt)                        |
  * | `config_error`       | CRITICAL                    | the function's configuration is invalid                            |
  * | `internal_error`     | ERROR                       | an unexpected error (message nacked for redelivery)                |
+ * | `receiver_request`   | INFO (2xx) / WARNING (4xx)  | the receiver answered one request from Braze; `status`, `events`,  |
+ * |                      | / ERROR (5xx)               | `bytes`, `publishMs`, `outcome` (never the token or event content) |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -45,6 +47,7 @@ export const LOG_EVENTS = [
   'delivery_retry',
   'config_error',
   'internal_error',
+  'receiver_request',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 

@@ -14,15 +14,22 @@ export interface ConnectorResourceNames {
   readonly firestoreDatabase: string;
   readonly secret: string;
   readonly schedulerJob: string;
+  /** The receiver: the public 2nd-gen function that takes Braze's Custom Currents Export POSTs (one per connector). */
+  readonly receiverFunction: string;
+  /** Secret whose enabled versions are the bearer tokens Braze may send to the receiver. */
+  readonly ingestTokenSecret: string;
   /** Service account ids (the part before `@PROJECT.iam.gserviceaccount.com`). */
   readonly runtimeServiceAccount: string;
   readonly pushServiceAccount: string;
   readonly schedulerServiceAccount: string;
+  readonly receiverServiceAccount: string;
 }
 
 export const RESOURCE_PREFIX = 'currents';
 /** The HTTP function's name inside the runtime module (functions-framework target, Cloud Functions entry point). */
 export const FUNCTION_TARGET = 'currents';
+/** The receiver's functions-framework target / Cloud Functions entry point (runtime/receiver/function.ts). */
+export const RECEIVER_TARGET = 'receiver';
 /** Short prefix for service account ids, whose limit (30) is the tightest of all. */
 export const SERVICE_ACCOUNT_PREFIX = 'cs';
 
@@ -37,9 +44,12 @@ export function resourceNames(connectorName: string): ConnectorResourceNames {
     firestoreDatabase: base,
     secret: `${base}-segment-credential`,
     schedulerJob: `${base}-probe`,
+    receiverFunction: `${base}-receiver`,
+    ingestTokenSecret: `${base}-ingest-token`,
     runtimeServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-run`,
     pushServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-push`,
     schedulerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-sched`,
+    receiverServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-recv`,
   };
 }
 
@@ -53,9 +63,12 @@ export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: n
   firestoreDatabase: { min: 4, max: 63, what: 'Firestore database id' },
   secret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   schedulerJob: { min: 1, max: 500, what: 'Cloud Scheduler job name' },
+  receiverFunction: { min: 1, max: 63, what: 'Cloud Functions name' },
+  ingestTokenSecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   runtimeServiceAccount: { min: 6, max: 30, what: 'service account id' },
   pushServiceAccount: { min: 6, max: 30, what: 'service account id' },
   schedulerServiceAccount: { min: 6, max: 30, what: 'service account id' },
+  receiverServiceAccount: { min: 6, max: 30, what: 'service account id' },
 };
 
 /** Names derived from `connectorName` that fall outside GCP's limits, each with the limit it breaks. */

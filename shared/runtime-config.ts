@@ -22,6 +22,12 @@ export const ENV_VARS = {
   testClock: 'CURRENTS_TEST_CLOCK',
   /** Local runs and tests only: the delivery budget of one push, in ms (default: from shared/policy.ts). */
   deliveryBudgetMs: 'CURRENTS_DELIVERY_BUDGET_MS',
+  /**
+   * Receiver, local runs and tests only: `env` reads the accepted ingest tokens from CURRENTS_RECEIVER_TOKENS (one per
+   * line) instead of the enabled versions of the ingest-token secret. Never set by the infrastructure.
+   */
+  receiverTokenSource: 'CURRENTS_RECEIVER_TOKEN_SOURCE',
+  receiverTokens: 'CURRENTS_RECEIVER_TOKENS',
 } as const;
 
 export interface RuntimeConfig {
@@ -49,6 +55,12 @@ export function functionEnvironment(env: Pick<Environment, 'name' | 'project'>, 
     [ENV_VARS.project]: env.project,
   };
 }
+
+/**
+ * The environment variables the infrastructure gives the receiver of one connector: the same as the function's, so that
+ * the receiver validates the same definition and derives the same names (ingest topic, ingest-token secret).
+ */
+export const receiverEnvironment = functionEnvironment;
 
 export class RuntimeConfigError extends Error {
   constructor(message: string) {
