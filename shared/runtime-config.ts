@@ -28,6 +28,12 @@ export const ENV_VARS = {
    */
   receiverTokenSource: 'CURRENTS_RECEIVER_TOKEN_SOURCE',
   receiverTokens: 'CURRENTS_RECEIVER_TOKENS',
+  /** Receiver, with receiverTokenSource=file: a file holding the tokens, one per line, re-read every few seconds. */
+  receiverTokensFile: 'CURRENTS_RECEIVER_TOKENS_FILE',
+  /** Receiver, local runs and tests only: ms to wait for Pub/Sub to acknowledge a publish (default 10000). */
+  receiverPublishTimeoutMs: 'CURRENTS_RECEIVER_PUBLISH_TIMEOUT_MS',
+  /** Receiver, local runs and tests only: the Retry-After seconds of a 503 (default 10). */
+  receiverRetryAfterSeconds: 'CURRENTS_RECEIVER_RETRY_AFTER_SECONDS',
 } as const;
 
 export interface RuntimeConfig {

@@ -1,12 +1,12 @@
 /**
  * The receiver (2nd-gen Cloud Function, HTTP, functions-framework target `receiver`) of one connector: the public door
  * Braze's Custom Currents Export POSTs to. Configured by the same environment variables as the connector's function
- * (shared/runtime-config.ts `receiverEnvironment`), validated with the same schema.
+ * (shared/runtime-config.ts `receiverEnvironment`), validated with the same schema. See runtime.ts for how it is served.
  */
 import * as ff from '@google-cloud/functions-framework';
 import { RECEIVER_TARGET } from '../../shared/names';
 import { parseRuntimeConfig, type RuntimeConfig } from '../../shared/runtime-config';
-import { createReceiverHandler, createReceiverRuntime } from './runtime';
+import { createReceiverRuntime, frameworkHandler, serveBeforeFramework, type ReceiverRuntime } from './runtime';
 
 let config: RuntimeConfig;
 try {
@@ -18,9 +18,11 @@ try {
   throw err;
 }
 
-let handler: ReturnType<typeof createReceiverHandler> | undefined;
+let runtime: ReceiverRuntime | undefined;
+const get = () => (runtime ??= createReceiverRuntime(config, { env: process.env }));
 
-ff.http(RECEIVER_TARGET, (req, res) => {
-  handler ??= createReceiverHandler(createReceiverRuntime(config, { env: process.env }));
-  return handler(req, res);
-});
+serveBeforeFramework((req, res) => void get().handle(req, res));
+ff.http(RECEIVER_TARGET, (req, res) => frameworkHandler(get())(req, res));
+
+// Cloud Run sends SIGTERM before stopping an instance: answer 503 from then on, so Braze re-sends elsewhere.
+process.once('SIGTERM', () => get().beginShutdown());

@@ -1,20 +1,113 @@
-/** The receiver wired with its real adapters (placeholder: the handler lands in the next commit). */
+/**
+ * The receiver wired with its real adapters (Secret Manager tokens, Pub/Sub publisher, Cloud Logging JSON lines), and
+ * the way it is served.
+ *
+ * Served under functions-framework, as Cloud Functions does, but the receiver reads each request's body itself:
+ * functions-framework's body parsers would buffer and inflate up to 1 GB before any code of ours runs (a compressed
+ * bomb takes the instance's memory), and answer 400 to a body that is not JSON before it is authenticated (Braze would
+ * split the batch and drop events). So `serveBeforeFramework` hands the HTTP server that functions-framework creates
+ * our request listener instead of its Express app. Should a future functions-framework create its server some other
+ * way, the registered function still answers from the body the framework parsed (`req.rawBody`), with the same rules.
+ */
 import type * as ff from '@google-cloud/functions-framework';
-import type { RuntimeConfig } from '../../shared/runtime-config';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+// The module object itself (not an ES namespace copy), so that functions-framework sees the replaced createServer.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import http = require('node:http');
+import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
+import { systemClock, type Clock } from '../core/types';
+import { createLogger, type Logger } from '../log';
+import { decodeBody } from './body';
+import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
+import { createReceiver, type ReceiverHandler } from './handler';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, type IngestPublisher, PubSubIngestPublisher } from './publisher';
+import { tokenSourceFor, type TokenSource } from './tokens';
 
 export interface ReceiverRuntime {
   readonly config: RuntimeConfig;
+  readonly handle: ReceiverHandler;
+  readonly logger: Logger;
+  readonly tokens: TokenSource;
+  readonly publisher: IngestPublisher;
+  /** From now on, new requests are answered 503 (Braze re-sends them to another instance). */
+  beginShutdown(): void;
+  close(): Promise<void>;
+}
+
+function positiveInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number (got '${text}')`);
+  return n;
 }
 
 export function createReceiverRuntime(
   config: RuntimeConfig,
-  _opts: { env?: Record<string, string | undefined> } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    clock?: Clock;
+    logSink?: (line: string) => void;
+    tokens?: TokenSource;
+    publisher?: IngestPublisher;
+    maxBodyBytes?: number;
+  } = {},
 ): ReceiverRuntime {
-  return { config };
+  const env = opts.env ?? {};
+  const clock = opts.clock ?? systemClock;
+  const logger = createLogger({ connector: config.connector.name, sink: opts.logSink });
+  const tokens = opts.tokens ?? tokenSourceFor(config, env, { clock });
+  const publisher =
+    opts.publisher ??
+    new PubSubIngestPublisher({
+      projectId: config.project,
+      topic: config.names.ingestTopic,
+      timeoutMs: positiveInt(env, ENV_VARS.receiverPublishTimeoutMs, DEFAULT_PUBLISH_TIMEOUT_MS),
+    });
+  let shuttingDown = false;
+  const handle = createReceiver({
+    tokens,
+    publisher,
+    logger,
+    clock,
+    maxBodyBytes: opts.maxBodyBytes,
+    retryAfterSeconds: positiveInt(env, ENV_VARS.receiverRetryAfterSeconds, DEFAULT_RETRY_AFTER_SECONDS),
+    shuttingDown: () => shuttingDown,
+  });
+  return {
+    config,
+    handle,
+    logger,
+    tokens,
+    publisher,
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+    close: () => publisher.close(),
+  };
 }
 
-export function createReceiverHandler(_runtime: ReceiverRuntime): (req: ff.Request, res: ff.Response) => Promise<void> {
-  return async (_req, res) => {
-    res.status(503).set('Retry-After', '30').json({ error: 'receiver not ready' });
-  };
+/** The handler for functions-framework's parsed request (the fallback; see the module comment). */
+export function frameworkHandler(runtime: ReceiverRuntime): (req: ff.Request, res: ff.Response) => Promise<void> {
+  // The framework has already read and decompressed the body; only the limit is left to apply.
+  return (req, res) =>
+    runtime.handle(req, res, (r, limit) => decodeBody((r as ff.Request).rawBody ?? Buffer.alloc(0), undefined, limit));
+}
+
+let installed = false;
+
+/**
+ * Makes the next `http.createServer()` (functions-framework's) serve `listener` instead of the listener it is given.
+ * Called once, when the receiver's module is loaded, before functions-framework creates its server.
+ */
+export function serveBeforeFramework(listener: (req: IncomingMessage, res: ServerResponse) => void): void {
+  if (installed) return;
+  installed = true;
+  const original = http.createServer;
+  const patched = ((...args: unknown[]) => {
+    (http as { createServer: unknown }).createServer = original;
+    const options = args.length > 1 && typeof args[0] === 'object' ? (args[0] as http.ServerOptions) : {};
+    return original(options, listener as RequestListener);
+  }) as typeof http.createServer;
+  (http as { createServer: unknown }).createServer = patched;
 }

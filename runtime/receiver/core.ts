@@ -1,0 +1,168 @@
+/**
+ * The receiver's decisions, with no I/O: who may post (bearer token, compared in constant time), what each request is
+ * answered, and what is published. Braze acts on the answer alone, so every answer here is chosen for what Braze does
+ * with it:
+ *
+ * | answer | when                                                       | what Braze does                      |
+ * |--------|------------------------------------------------------------|--------------------------------------|
+ * | 200    | the body was published (Pub/Sub acknowledged), or is empty | done                                 |
+ * | 401    | no, malformed or unknown bearer token                      | stops; emails about the credential   |
+ * | 405    | not POST                                                   | (Braze only POSTs)                   |
+ * | 413    | body (after decompression) over what one message holds     | splits the batch and re-sends        |
+ * | 503    | our own fault: tokens unreadable, publish failed/timed out,| re-sends with backoff, for days      |
+ * |        | shutting down, no token configured                         |                                      |
+ *
+ * Never 400 for an authenticated body (Braze would split it and drop events): a body that is not JSON, or holds malformed
+ * events, is published as it came; the function dead-letters what it cannot translate, with a reason. Never 401/403/404
+ * for a fault of our own: Braze would stop and wait for a person.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Pub/Sub's limit for one message (data plus attributes). */
+export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
+/** Room kept for the message's attributes (a few short ones; see `publishAttributes`). */
+export const ATTRIBUTE_ALLOWANCE_BYTES = 8_192;
+/** Largest body (after decompression) the receiver publishes; over it → 413 and Braze splits the batch. */
+export const MAX_BODY_BYTES = PUBSUB_MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE_BYTES;
+/** Seconds Braze is asked to wait before re-sending after one of our faults (a hint: Braze has its own backoff). */
+export const DEFAULT_RETRY_AFTER_SECONDS = 10;
+
+export interface ReceiverAnswer {
+  readonly status: number;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Machine word for the log line (`outcome`). */
+  readonly outcome: ReceiverOutcome;
+}
+
+export type ReceiverOutcome =
+  | 'health'
+  | 'published'
+  | 'empty'
+  | 'unauthorized'
+  | 'method_not_allowed'
+  | 'too_large'
+  | 'tokens_unavailable'
+  | 'no_token_configured'
+  | 'publish_failed'
+  | 'shutting_down';
+
+/** The answers, in one place. Bodies never say anything about the token (not even whether one was sent). */
+export const answers = {
+  health: (): ReceiverAnswer => ({ status: 200, body: { ok: true }, outcome: 'health' }),
+  published: (events: number | undefined): ReceiverAnswer => ({
+    status: 200,
+    body: { ok: true, ...(events === undefined ? {} : { events }) },
+    outcome: 'published',
+  }),
+  empty: (): ReceiverAnswer => ({ status: 200, body: { ok: true, events: 0 }, outcome: 'empty' }),
+  unauthorized: (): ReceiverAnswer => ({
+    status: 401,
+    body: { error: 'unauthorized' },
+    headers: { 'WWW-Authenticate': 'Bearer' },
+    outcome: 'unauthorized',
+  }),
+  methodNotAllowed: (): ReceiverAnswer => ({
+    status: 405,
+    body: { error: 'only POST is accepted' },
+    headers: { Allow: 'POST' },
+    outcome: 'method_not_allowed',
+  }),
+  tooLarge: (limit: number = MAX_BODY_BYTES): ReceiverAnswer => ({
+    status: 413,
+    body: { error: `request body over ${limit} bytes (after decompression); send fewer events per request` },
+    outcome: 'too_large',
+  }),
+  unavailable: (
+    outcome: Extract<
+      ReceiverOutcome,
+      'tokens_unavailable' | 'no_token_configured' | 'publish_failed' | 'shutting_down'
+    >,
+    retryAfterSeconds: number = DEFAULT_RETRY_AFTER_SECONDS,
+  ): ReceiverAnswer => ({
+    status: 503,
+    body: { error: 'temporarily unavailable; retry later' },
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+    outcome,
+  }),
+} as const;
+
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750 b64token characters), or undefined. */
+export function bearerToken(header: string | readonly string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
+/** A token in the form it is compared in: its SHA-256, so that every comparison takes the same time whatever the length. */
+export type TokenDigest = Buffer;
+
+export function tokenDigest(token: string): TokenDigest {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/**
+ * True when `presented` is one of `accepted`. Constant time: every accepted digest is compared (no early exit), each
+ * with `timingSafeEqual`, so the answer's timing says nothing about which token, or how much of one, matched.
+ */
+export function tokenAccepted(presented: string | undefined, accepted: readonly TokenDigest[]): boolean {
+  if (presented === undefined || accepted.length === 0) return false;
+  const digest = tokenDigest(presented);
+  let match = false;
+  for (const a of accepted) match = timingSafeEqual(digest, a) || match;
+  return match;
+}
+
+/**
+ * What the body holds, for the decision (empty → no publish) and the log line (event count). Reads the JSON only to
+ * count; a body that is not JSON is still published (the function dead-letters it). `events` is undefined when the
+ * body is not the envelope (or not JSON at all).
+ */
+export function inspectBody(body: Buffer): { empty: boolean; events?: number } {
+  if (body.length === 0 || isBlank(body)) return { empty: true, events: 0 };
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { empty: false };
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const events = (value as { events?: unknown }).events;
+    if (Array.isArray(events)) return { empty: events.length === 0, events: events.length };
+  }
+  return { empty: false };
+}
+
+function isBlank(body: Buffer): boolean {
+  for (const b of body) if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
+  return true;
+}
+
+/** Pub/Sub attribute values are at most 1024 bytes; header values are cut to fit (they are never needed whole). */
+const MAX_ATTRIBUTE_VALUE = 256;
+
+/**
+ * The attributes of the message a request becomes. The body itself is published as it came (after decompression), so
+ * the function decodes Braze's envelope exactly as it would any other input.
+ */
+export function publishAttributes(request: {
+  readonly currentsVersion?: string;
+  readonly contentType?: string;
+  readonly receivedAt: number;
+  /** Set when a compressed body could not be decompressed (it is published as received, to be dead-lettered). */
+  readonly undecodedEncoding?: string;
+}): Record<string, string> {
+  const out: Record<string, string> = {
+    source: 'receiver',
+    received_at: new Date(request.receivedAt).toISOString(),
+  };
+  if (request.currentsVersion) out.braze_currents_version = request.currentsVersion.slice(0, MAX_ATTRIBUTE_VALUE);
+  if (request.contentType) out.content_type = request.contentType.slice(0, MAX_ATTRIBUTE_VALUE);
+  if (request.undecodedEncoding) out.content_encoding = request.undecodedEncoding.slice(0, MAX_ATTRIBUTE_VALUE);
+  return out;
+}
+
+/** Severity of the `receiver_request` log line for an answer. */
+export function severityFor(status: number): 'INFO' | 'WARNING' | 'ERROR' {
+  return status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
+}

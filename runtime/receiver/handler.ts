@@ -1,0 +1,133 @@
+/**
+ * The receiver's request handling on Node's own request and response objects (the body is read here, within its limit,
+ * not by a framework): authenticate, read, publish, answer, and log one `receiver_request` line per request with the
+ * status, events counted, bytes, publish latency and outcome — never the token, never event content.
+ *
+ *   GET  /healthz   200, nothing else (liveness; says nothing about the connector)
+ *   POST (any path) Braze's Custom Currents Export
+ *   anything else   405
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../core/types';
+import { describeError, type Logger } from '../log';
+import type { BodyResult } from './body';
+import { headerValue, readBody } from './body';
+import {
+  answers,
+  bearerToken,
+  inspectBody,
+  MAX_BODY_BYTES,
+  publishAttributes,
+  type ReceiverAnswer,
+  severityFor,
+  tokenAccepted,
+} from './core';
+import type { IngestPublisher } from './publisher';
+import type { TokenSource } from './tokens';
+
+export interface ReceiverDeps {
+  readonly tokens: TokenSource;
+  readonly publisher: IngestPublisher;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly maxBodyBytes?: number;
+  readonly retryAfterSeconds?: number;
+  /** True once the instance is shutting down: new requests are answered 503 (Braze re-sends them). */
+  readonly shuttingDown?: () => boolean;
+}
+
+/** How the body is had: read from the request stream here (normally), or already read by a framework. */
+export type BodyReader = (req: IncomingMessage, limit: number) => Promise<BodyResult>;
+
+export function createReceiver(deps: ReceiverDeps) {
+  const limit = deps.maxBodyBytes ?? MAX_BODY_BYTES;
+  const retryAfter = deps.retryAfterSeconds;
+
+  async function decide(
+    req: IncomingMessage,
+    read: BodyReader,
+    note: { bytes: number; events?: number; publishMs?: number },
+  ): Promise<ReceiverAnswer> {
+    const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
+    if (req.method === 'GET' && path === '/healthz') return answers.health();
+    if (deps.shuttingDown?.()) return answers.unavailable('shutting_down', retryAfter);
+    if (req.method !== 'POST') return answers.methodNotAllowed();
+    // 1. Authenticate first, every request, also an empty one.
+    let accepted;
+    try {
+      accepted = await deps.tokens.digests();
+    } catch (err) {
+      deps.logger.error('internal_error', `receiver: ${describeError(err)}`);
+      return answers.unavailable('tokens_unavailable', retryAfter);
+    }
+    if (accepted.length === 0) return answers.unavailable('no_token_configured', retryAfter);
+    if (!tokenAccepted(bearerToken(req.headers.authorization), accepted)) return answers.unauthorized();
+    // 2. Read (and decompress) within the limit.
+    const body = await read(req, limit);
+    note.bytes = body.receivedBytes;
+    if (body.kind === 'too_large') return answers.tooLarge(limit);
+    if (body.kind === 'aborted') return answers.unavailable('publish_failed', retryAfter);
+    const data = body.body;
+    const inspected = body.kind === 'ok' ? inspectBody(data) : { empty: false };
+    note.events = inspected.events;
+    if (inspected.empty) return answers.empty();
+    // 3. Publish as it came; answer 2xx only once Pub/Sub has acknowledged it.
+    const attributes = publishAttributes({
+      currentsVersion: headerValue(req, 'braze-currents-version'),
+      contentType: headerValue(req, 'content-type'),
+      receivedAt: deps.clock.now(),
+      undecodedEncoding: body.kind === 'undecodable' ? body.encoding : undefined,
+    });
+    const started = deps.clock.now();
+    try {
+      await deps.publisher.publish(data, attributes);
+    } catch (err) {
+      note.publishMs = deps.clock.now() - started;
+      deps.logger.error('internal_error', `receiver: publish to the ingest topic failed: ${describeError(err)}`);
+      return answers.unavailable('publish_failed', retryAfter);
+    }
+    note.publishMs = deps.clock.now() - started;
+    return answers.published(inspected.events);
+  }
+
+  /** Handles one request; never throws (an unexpected error is answered 503, so Braze re-sends). */
+  return async function handle(req: IncomingMessage, res: ServerResponse, read: BodyReader = readBody): Promise<void> {
+    const note: { bytes: number; events?: number; publishMs?: number } = { bytes: 0 };
+    let answer: ReceiverAnswer;
+    try {
+      answer = await decide(req, read, note);
+    } catch (err) {
+      deps.logger.error('internal_error', `receiver: request failed: ${describeError(err)}`);
+      answer = answers.unavailable('publish_failed', retryAfter);
+    }
+    if (!req.complete) {
+      // Answered before the body was read (refused, or too large): don't read the rest, close the connection after.
+      res.setHeader('Connection', 'close');
+      req.resume();
+    }
+    if (!res.headersSent && !res.destroyed) {
+      const payload = JSON.stringify(answer.body);
+      res.writeHead(answer.status, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(payload),
+        ...answer.headers,
+      });
+      res.end(payload);
+    }
+    if (answer.outcome === 'health') return;
+    deps.logger.log(
+      severityFor(answer.status),
+      'receiver_request',
+      `receiver answered ${answer.status} (${answer.outcome})`,
+      {
+        status: answer.status,
+        outcome: answer.outcome,
+        events: note.events,
+        bytes: note.bytes,
+        publishMs: note.publishMs,
+      },
+    );
+  };
+}
+
+export type ReceiverHandler = ReturnType<typeof createReceiver>;

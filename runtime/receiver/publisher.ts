@@ -1,0 +1,67 @@
+/**
+ * Publishes one request's body to the connector's ingest topic and resolves only when Pub/Sub has acknowledged it, or
+ * rejects when it failed or took longer than `timeoutMs` (the receiver then answers 503 and Braze re-sends). A publish
+ * that timed out may still complete later; the re-sent copy then reaches the function twice, and Segment deduplicates
+ * the events by messageId.
+ *
+ * Concurrent requests share one client whose batching groups their messages into few publish calls (up to 100 messages
+ * or 5 ms). The Pub/Sub client library is loaded on first publish, so that the receiver's cold start stays short.
+ */
+export interface IngestPublisher {
+  publish(data: Buffer, attributes: Record<string, string>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export class PublishTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Pub/Sub did not acknowledge the publish within ${timeoutMs} ms`);
+    this.name = 'PublishTimeoutError';
+  }
+}
+
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
+
+/** Publisher batching shared by the receiver and its benchmark's floor, so that the two are compared like for like. */
+export const RECEIVER_BATCHING = { maxMessages: 100, maxMilliseconds: 5, maxBytes: 9_000_000 } as const;
+
+interface TopicLike {
+  publishMessage(message: { data: Buffer; attributes: Record<string, string> }): Promise<string>;
+}
+
+export class PubSubIngestPublisher implements IngestPublisher {
+  private topic?: Promise<TopicLike>;
+  private client?: { close(): Promise<void> };
+
+  constructor(private readonly opts: { projectId: string; topic: string; timeoutMs?: number }) {}
+
+  private getTopic(): Promise<TopicLike> {
+    this.topic ??= import('@google-cloud/pubsub').then(({ PubSub }) => {
+      const pubsub = new PubSub({ projectId: this.opts.projectId });
+      this.client = pubsub;
+      return pubsub.topic(this.opts.topic, { batching: RECEIVER_BATCHING });
+    });
+    return this.topic;
+  }
+
+  async publish(data: Buffer, attributes: Record<string, string>): Promise<string> {
+    const timeoutMs = this.opts.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PublishTimeoutError(timeoutMs)), timeoutMs);
+    });
+    try {
+      const topic = await Promise.race([this.getTopic(), timeout]);
+      return await Promise.race([topic.publishMessage({ data, attributes }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.topic) return;
+    await this.topic.catch(() => undefined);
+    await this.client?.close();
+    this.topic = undefined;
+    this.client = undefined;
+  }
+}
