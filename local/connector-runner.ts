@@ -10,7 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
-import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
+import { ENV_VARS, functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { startFunctionHost, type FunctionHost } from './function-host';
 import { provisionConnector, type ProvisionOptions } from './provision';
 import type { OAuthAppRegistration } from './segment-server';
@@ -21,6 +21,11 @@ export interface LocalCredential {
   readonly secretValue: string;
   readonly writeKey?: string;
   readonly oauthApp?: OAuthAppRegistration;
+}
+
+/** A receiver token as `currents receiver-token new` makes one: 32 random bytes, base64url. */
+export function makeReceiverToken(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 /** Makes a fresh credential of the connector's declared kind. `label` makes write keys recognisable in tests. */
@@ -57,12 +62,23 @@ export interface LocalConnectorOptions {
   /** Subscription overrides for tests that cannot wait for production backoffs. */
   readonly provision?: Omit<ProvisionOptions, 'pushEndpoint'>;
   readonly onLog?: (line: string) => void;
+  /** Also serve the connector's receiver (Braze's door), accepting these bearer tokens. */
+  readonly receiver?: { readonly tokens: readonly string[]; readonly env?: Record<string, string> };
+}
+
+/** The connector's receiver, served by functions-framework like the function. */
+export interface LocalReceiver {
+  readonly url: string;
+  /** The first accepted token (what Braze would be given). */
+  readonly token: string;
+  readonly host: FunctionHost;
 }
 
 export interface LocalConnector {
   readonly connector: Connector;
   readonly names: ConnectorResourceNames;
   readonly host: FunctionHost;
+  readonly receiver?: LocalReceiver;
   /** The function's environment variables (to start another instance of the same function). */
   readonly env: Readonly<Record<string, string>>;
   /** Publishes one message to the connector's ingest topic; resolves with its Pub/Sub message id. */
@@ -86,10 +102,27 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
   };
-  const host = await startFunctionHost({ env, onLine: options.onLog && ((line) => options.onLog!(line)) });
+  const onLine = options.onLog && ((line: string) => options.onLog!(line));
+  const host = await startFunctionHost({ env, onLine });
   let names: ConnectorResourceNames;
+  let receiver: LocalReceiver | undefined;
   try {
     names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: `${host.url}/` });
+    if (options.receiver) {
+      const tokens = options.receiver.tokens;
+      const receiverHost = await startFunctionHost({
+        serve: 'receiver',
+        env: {
+          ...options.emulatorEnv,
+          ...receiverEnvironment(options.environment, connector),
+          [ENV_VARS.receiverTokenSource]: 'env',
+          [ENV_VARS.receiverTokens]: tokens.join('\n'),
+          ...options.receiver.env,
+        },
+        onLine,
+      });
+      receiver = { url: receiverHost.url, token: tokens[0] ?? '', host: receiverHost };
+    }
   } catch (err) {
     await host.stop();
     throw err;
@@ -109,6 +142,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     connector,
     names,
     host,
+    receiver,
     env,
     publish: (data, attributes) => topic.publishMessage({ data: Buffer.from(data), attributes }),
     probe: () => post('/probe', {}),
@@ -121,7 +155,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
         .subscription(names.pushSubscription)
         .delete()
         .catch(() => undefined);
-      await host.stop();
+      await Promise.all([host.stop(), receiver?.host.stop()]);
     },
   };
 }

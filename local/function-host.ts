@@ -6,18 +6,27 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { FUNCTION_TARGET } from '../shared/names';
+import { FUNCTION_TARGET, RECEIVER_TARGET } from '../shared/names';
 import { freePort } from './emulators';
 
 const ROOT = join(__dirname, '..');
 /** The framework's own command (its package exports do not expose the path, so it is found beside the main module). */
 const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 export const FUNCTION_SOURCE = join(ROOT, 'runtime', 'function.ts');
+export const RECEIVER_SOURCE = join(ROOT, 'runtime', 'receiver', 'function.ts');
+
+/** What a host serves: the connector's function (default) or its receiver. */
+export const SERVED = {
+  function: { source: FUNCTION_SOURCE, target: FUNCTION_TARGET },
+  receiver: { source: RECEIVER_SOURCE, target: RECEIVER_TARGET },
+} as const;
 
 export interface FunctionHostOptions {
   /** Environment variables for the function (functionEnvironment() plus local overrides and emulator hosts). */
   env: Record<string, string>;
   port?: number;
+  /** Which module and target to serve (default: the connector's function). */
+  serve?: keyof typeof SERVED;
   /** Receives every stdout/stderr line of the function (its structured logs). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readyTimeoutMs?: number;
@@ -58,6 +67,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number, ou
 export async function startFunctionHost(options: FunctionHostOptions): Promise<FunctionHost> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
+  const served = SERVED[options.serve ?? 'function'];
   let child: ChildProcess;
   let tail = '';
 
@@ -69,8 +79,8 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
         '--require',
         require.resolve('tsx/cjs'),
         FRAMEWORK_MAIN,
-        `--target=${FUNCTION_TARGET}`,
-        `--source=${FUNCTION_SOURCE}`,
+        `--target=${served.target}`,
+        `--source=${served.source}`,
         `--port=${port}`,
         '--signature-type=http',
       ],

@@ -9,6 +9,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment, SegmentRegion } from '../shared/connector';
 import {
   makeLocalCredential,
+  makeReceiverToken,
   startLocalConnector,
   type LocalConnector,
   type LocalCredential,
@@ -33,6 +34,8 @@ export interface LocalStackOptions {
   /** A label put into generated write keys, so that tests can recognise them. */
   readonly credentialLabel?: string;
   readonly onLog?: (connector: string, line: string) => void;
+  /** Also serve each connector's receiver, with a fresh token each (npm start; tests of the door). */
+  readonly receivers?: boolean;
 }
 
 export interface LocalStack {
@@ -94,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           testClock: options.testClock,
           deliveryBudgetMs: options.deliveryBudgetMs,
           provision: options.provision,
+          receiver: options.receivers ? { tokens: [makeReceiverToken()] } : undefined,
           onLog: options.onLog && ((line) => options.onLog!(connector.name, line)),
         });
         cleanups.push(() => local.stop());

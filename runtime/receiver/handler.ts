@@ -101,9 +101,11 @@ export function createReceiver(deps: ReceiverDeps) {
       answer = answers.unavailable('publish_failed', retryAfter);
     }
     if (!req.complete) {
-      // Answered before the body was read (refused, or too large): don't read the rest, close the connection after.
+      // Answered before the whole body was read (refused, or too large): read the rest without keeping it, so that the
+      // client gets the answer rather than a broken pipe (which Braze would take as a network error and re-send), then
+      // close the connection. Past DISCARD_LIMIT_BYTES the connection is cut instead.
       res.setHeader('Connection', 'close');
-      req.resume();
+      await discard(req, DISCARD_LIMIT_BYTES);
     }
     if (!res.headersSent && !res.destroyed) {
       const payload = JSON.stringify(answer.body);
@@ -128,6 +130,31 @@ export function createReceiver(deps: ReceiverDeps) {
       },
     );
   };
+}
+
+/** Cloud Run's own request size limit (HTTP/1): no client can send more through it. */
+export const DISCARD_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/** Reads and drops what is left of a request body, up to `limit` bytes; then cuts the connection. */
+function discard(req: IncomingMessage, limit: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      req.removeListener('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) {
+        req.destroy();
+        done();
+      }
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
+  });
 }
 
 export type ReceiverHandler = ReturnType<typeof createReceiver>;
