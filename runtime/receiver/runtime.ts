@@ -95,6 +95,7 @@ export function frameworkHandler(runtime: ReceiverRuntime): (req: ff.Request, re
 }
 
 let installed = false;
+const KEEP_ALIVE_TIMEOUT_MS = 620_000;
 
 /**
  * Makes the next `http.createServer()` (functions-framework's) serve `listener` instead of the listener it is given.
@@ -107,7 +108,12 @@ export function serveBeforeFramework(listener: (req: IncomingMessage, res: Serve
   const patched = ((...args: unknown[]) => {
     (http as { createServer: unknown }).createServer = original;
     const options = args.length > 1 && typeof args[0] === 'object' ? (args[0] as http.ServerOptions) : {};
-    return original(options, listener as RequestListener);
+    const server = original(options, listener as RequestListener);
+    // Idle keep-alive connections are kept longer than any client's (or front end's) own idle timeout, so that the
+    // server never closes a connection just as a client sends its next request on it (a reset Braze would re-send).
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+    return server;
   }) as typeof http.createServer;
   (http as { createServer: unknown }).createServer = patched;
 }

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench -- receiver [--requests N] [--levels 1,4,16,64]`
+ *
+ * Braze-shaped requests (100 events in the envelope, the version header, a bearer token) POSTed to the receiver (served
+ * by functions-framework in its own process) publishing to the Pub/Sub emulator, at increasing concurrency: requests/s,
+ * events/s, and the latency until the receiver answered (it answers 2xx only once Pub/Sub acknowledged the publish).
+ * The floor: the same bodies published with the Pub/Sub client alone, at the same concurrency and with the receiver's
+ * batching settings, in this process. Last line:
+ * {"bench":"receiver","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"p50Ms":…,"p99Ms":…} (best level of each).
+ */
+import { parseArgs } from 'node:util';
+import type { PubSub } from '@google-cloud/pubsub';
+import { table } from '../cli/table';
+import { makeReceiverToken } from '../local/connector-runner';
+import { startEmulators } from '../local/emulators';
+import { startFunctionHost } from '../local/function-host';
+import { envelope, sampleFeed } from '../runtime/core/samples';
+import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
+import { resourceNames } from '../shared/names';
+import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
+import { benchEnvironment } from './_environment';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '600' },
+    levels: { type: 'string', default: '1,4,16,64' },
+  },
+});
+const REQUESTS = Number(values.requests);
+const LEVELS = values.levels!.split(',').map(Number);
+const EVENTS_PER_REQUEST = 100;
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+
+interface Figures {
+  level: number;
+  requestsPerSec: number;
+  eventsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Runs `send` over `bodies` with `level` in flight at once; per-request latency and throughput. */
+async function measure(
+  level: number,
+  bodies: readonly string[],
+  send: (body: string) => Promise<void>,
+): Promise<Figures> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: level }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const t = performance.now();
+        await send(body);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    level,
+    requestsPerSec: Math.round(bodies.length / seconds),
+    eventsPerSec: Math.round((bodies.length * EVENTS_PER_REQUEST) / seconds),
+    p50Ms: Math.round(percentile(latencies, 0.5) * 10) / 10,
+    p99Ms: Math.round(percentile(latencies, 0.99) * 10) / 10,
+  };
+}
+
+async function main() {
+  const environment = benchEnvironment('receiver');
+  const connector = environment.connectors[0]!;
+  const names = resourceNames(connector.name);
+  const emulators = await startEmulators({ projectId: environment.project });
+  const token = makeReceiverToken();
+  let pubsub: PubSub | undefined;
+  const host = await startFunctionHost({
+    serve: 'receiver',
+    env: {
+      ...emulators.env,
+      ...receiverEnvironment(environment, connector),
+      [ENV_VARS.receiverTokenSource]: 'env',
+      [ENV_VARS.receiverTokens]: token,
+    },
+    onLine: (line) => {
+      if (!line.includes('"status":200')) console.error(`[receiver] ${line}`);
+    },
+  }).catch(async (err) => {
+    await emulators.stop();
+    throw err;
+  });
+  try {
+    const { PubSub } = await import('@google-cloud/pubsub');
+    pubsub = new PubSub({ projectId: environment.project, apiEndpoint: emulators.env.PUBSUB_EMULATOR_HOST });
+    await pubsub.createTopic(names.ingestTopic);
+    const topic = pubsub.topic(names.ingestTopic, { batching: RECEIVER_BATCHING });
+    const feed = sampleFeed({ count: REQUESTS * EVENTS_PER_REQUEST, seed: 7 });
+    const bodies = Array.from({ length: REQUESTS }, (_, i) =>
+      envelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST)),
+    );
+    const headers = {
+      'content-type': 'application/json',
+      'braze-currents-version': '1',
+      authorization: `Bearer ${token}`,
+    };
+    const viaReceiver = async (body: string) => {
+      const res = await fetch(`${host.url}/`, { method: 'POST', headers, body }).catch((e: unknown) => {
+        console.error('FAILED at', new Date().toISOString(), (e as Error).message, 'exited', host.exited);
+        throw e;
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`receiver answered ${res.status}`);
+    };
+    const floor = async (body: string) => {
+      await topic.publishMessage({ data: Buffer.from(body), attributes: { source: 'bench' } });
+    };
+    console.error('warm', new Date().toISOString());
+    // Warm-up (clients, connections, JIT): not measured.
+    await measure(8, bodies.slice(0, 50), viaReceiver);
+    await measure(8, bodies.slice(0, 50), floor);
+    const rows: { receiver: Figures; floor: Figures }[] = [];
+    console.error('levels', new Date().toISOString());
+    for (const level of LEVELS) {
+      rows.push({ receiver: await measure(level, bodies, viaReceiver), floor: await measure(level, bodies, floor) });
+    }
+    console.log(
+      table(
+        ['in flight', 'receiver req/s', 'events/s', 'p50 ms', 'p99 ms', 'floor events/s', 'p50 ms', 'p99 ms', 'ratio'],
+        rows.map(({ receiver: r, floor: f }) => [
+          String(r.level),
+          String(r.requestsPerSec),
+          String(r.eventsPerSec),
+          String(r.p50Ms),
+          String(r.p99Ms),
+          String(f.eventsPerSec),
+          String(f.p50Ms),
+          String(f.p99Ms),
+          (r.eventsPerSec / f.eventsPerSec).toFixed(2),
+        ]),
+      ),
+    );
+    const best = rows.reduce((a, b) => (b.receiver.eventsPerSec > a.receiver.eventsPerSec ? b : a));
+    const bestFloor = Math.max(...rows.map((r) => r.floor.eventsPerSec));
+    console.log(
+      JSON.stringify({
+        bench: 'receiver',
+        eventsPerSec: best.receiver.eventsPerSec,
+        floorEventsPerSec: bestFloor,
+        floorRatio: Math.round((best.receiver.eventsPerSec / bestFloor) * 100) / 100,
+        p50Ms: best.receiver.p50Ms,
+        p99Ms: best.receiver.p99Ms,
+        atConcurrency: best.receiver.level,
+        requestsPerLevel: REQUESTS,
+        eventsPerRequest: EVENTS_PER_REQUEST,
+      }),
+    );
+  } finally {
+    await pubsub?.close();
+    await host.stop();
+    await emulators.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
