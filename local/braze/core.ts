@@ -31,6 +31,8 @@ export interface Unit {
   readonly failures: number;
   /** Made by splitting a batch that got 400: another 400 drops its event. */
   readonly from400: boolean;
+  /** The answer that made it wait for a re-send (e.g. `503`, `network error (ECONNRESET)`). */
+  readonly lastAnswer?: string;
 }
 
 /** What one request got: an HTTP status (with `Retry-After` in ms when sent) or no answer at all. */
@@ -110,10 +112,16 @@ export function react(
   const jittered = backoffDelayMs(unit.failures, ctx.backoff, ctx.random);
   const retryAfterMs = answer.status !== 'network_error' ? (answer.retryAfterMs ?? 0) : 0;
   const delayMs = Math.max(jittered, retryAfterMs);
-  if (ctx.now + delayMs > ctx.deadline) {
-    return { kind: 'give-up', why: `gave up at the re-send deadline: last answer ${describe(answer)} (${sent} posts)` };
-  }
-  return { kind: 'retry', delayMs, unit: { ...unit, sent, failures: unit.failures + 1 } };
+  const next: Unit = { ...unit, sent, failures: unit.failures + 1, lastAnswer: describe(answer) };
+  if (ctx.now + delayMs > ctx.deadline) return { kind: 'give-up', why: gaveUpWhy(next) };
+  return { kind: 'retry', delayMs, unit: next };
+}
+
+/** Why a unit is given up at the deadline: its last answer, or that it was never sent. */
+export function gaveUpWhy(unit: Unit): string {
+  if (unit.sent === 0) return 'gave up: the re-send deadline passed before it was sent';
+  const last = unit.lastAnswer ? `last answer ${unit.lastAnswer}, ` : '';
+  return `gave up at the re-send deadline (${last}${unit.sent} post${unit.sent > 1 ? 's' : ''})`;
 }
 
 /**

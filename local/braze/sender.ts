@@ -3,7 +3,7 @@
  * Braze does (the rules are in core.ts). Up to `concurrency` requests are in flight; a re-send waits for its backoff,
  * the parts of a split batch go at once; every request, re-sends included, goes through the pacing at `rate`.
  */
-import { createPacer, firstBatches, react, Tally, type Answer, type Unit } from './core';
+import { createPacer, firstBatches, gaveUpWhy, react, Tally, type Answer, type Unit } from './core';
 import { createPoster } from './http';
 import type { BrazeSenderOptions, BrazeSendReport } from './types';
 
@@ -168,15 +168,7 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
     for (;;) {
       const now = Date.now();
       if (tally.stoppedBy === undefined && now >= deadline) {
-        for (const u of takeAllPending()) {
-          tally.lost(
-            u,
-            'gaveUp',
-            u.sent
-              ? `gave up at the re-send deadline (${u.sent} posts)`
-              : 'gave up: the deadline passed before it was sent',
-          );
-        }
+        for (const u of takeAllPending()) tally.lost(u, 'gaveUp', gaveUpWhy(u));
       }
       const pending = fresh.length - freshNext + waiting.length;
       if (pending === 0) {
