@@ -14,15 +14,86 @@ export class BrazeFileError extends Error {
   }
 }
 
-/** The reason of a JSON.parse error without the quoted input V8 may append, and its line and column when known. */
-function jsonProblem(err: unknown, text: string): { reason: string; line?: number; column?: number } {
-  const message = (err as Error).message;
-  const reason = message.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
-  const at = / at position (\d+)/.exec(message);
-  if (!at) return { reason };
-  const before = text.slice(0, Number(at[1]));
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * Where `text` stops being one JSON value: the offset of the first wrong character (text.length when it ends too
+ * soon), or -1 when it is valid or too deeply nested to tell. JSON.parse does not say where in every case.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw new ParseStop(i);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const string = () => {
+    for (i++; i < text.length; i++) {
+      const c = text[i]!;
+      if (c === '"') return void i++;
+      if (c === '\\') i++;
+      else if (c < ' ') fail();
+    }
+    fail();
+  };
+  const list = (close: string, item: () => void) => {
+    i++;
+    ws();
+    if (text[i] === close) return void i++;
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === close) return void i++;
+      if (text[i] !== ',') fail();
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      return list('}', () => {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+      });
+    }
+    if (c === '[') return list(']', value);
+    if (c === '"') return string();
+    for (const literal of ['true', 'false', 'null']) if (text.startsWith(literal, i)) return void (i += literal.length);
+    NUMBER.lastIndex = i;
+    const n = NUMBER.exec(text);
+    if (!n) fail();
+    i += n![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : -1;
+  } catch (err) {
+    if (err instanceof ParseStop) return err.offset;
+    return -1; // too deep for this scanner
+  }
+}
+
+class ParseStop {
+  constructor(readonly offset: number) {}
+}
+
+/** Where and why `text` is not JSON (line and column from 1, when known), without quoting it (it may hold personal
+ * data). */
+function jsonProblem(text: string): { line?: number; column?: number; reason: string } {
+  const at = jsonErrorOffset(text);
+  if (at < 0) return { reason: 'not JSON' };
+  const before = text.slice(0, at);
   const line = before.split('\n').length;
-  return { reason, line, column: before.length - before.lastIndexOf('\n') };
+  const column = before.length - before.lastIndexOf('\n');
+  return { line, column, reason: at >= text.length ? 'unexpected end' : `unexpected ${JSON.stringify(text[at])}` };
 }
 
 /** One parsed value → its events; `where` names the value's place for errors. */
@@ -41,13 +112,13 @@ export function parseBrazeFile(text: string, name: string): unknown[] {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') throw new BrazeFileError(`${name}: the file is empty`);
   let whole: unknown;
-  let wholeError: unknown;
+  let parsed = true;
   try {
     whole = JSON.parse(body);
-  } catch (err) {
-    wholeError = err;
+  } catch {
+    parsed = false;
   }
-  if (wholeError === undefined) return expand(whole, name);
+  if (parsed) return expand(whole, name);
 
   // Not one JSON value. JSON Lines when the first line is a value by itself; else one broken JSON document.
   const lines = body.split('\n');
@@ -59,9 +130,9 @@ export function parseBrazeFile(text: string, name: string): unknown[] {
     firstIsValue = false;
   }
   if (!firstIsValue) {
-    const p = jsonProblem(wholeError, body);
-    const where = p.line !== undefined ? `line ${p.line}, column ${p.column}` : 'somewhere';
-    throw new BrazeFileError(`${name}: not valid JSON (${where}: ${p.reason}), nor JSON Lines`);
+    const p = jsonProblem(body);
+    const where = p.line !== undefined ? `line ${p.line}, column ${p.column}: ` : '';
+    throw new BrazeFileError(`${name}: not valid JSON (${where}${p.reason}), nor JSON Lines`);
   }
   const events: unknown[] = [];
   for (let i = first; i < lines.length; i++) {
@@ -70,8 +141,8 @@ export function parseBrazeFile(text: string, name: string): unknown[] {
     let value: unknown;
     try {
       value = JSON.parse(line);
-    } catch (err) {
-      const p = jsonProblem(err, line);
+    } catch {
+      const p = jsonProblem(line);
       const column = p.column !== undefined ? `, column ${p.column}` : '';
       throw new BrazeFileError(`${name}: line ${i + 1}${column} is not JSON (${p.reason})`);
     }
