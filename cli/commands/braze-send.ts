@@ -4,8 +4,7 @@
  * Braze does (local/braze), prints progress, then a table of what was sent, re-sent, split, dropped and given up.
  * Exit 0 only when every event was answered 2xx. The token is never printed.
  */
-import { readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../../local/braze';
-import { DEFAULTS } from '../../local/braze/sender';
+import { DEFAULTS, readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../../local/braze';
 import { parse, UsageError } from '../args';
 import { table } from '../table';
 

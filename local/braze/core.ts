@@ -9,7 +9,7 @@
  *   (A batch of one event is "split" into itself: it is re-sent once before being dropped.)
  * - 413: the batch is split in halves, each re-sent; a single event that gets 413 is dropped for good.
  * - 401, 403, 404: nothing more is sent at all (Braze disables the Current until a person re-enables it); every event
- *   not yet answered 2xx is reported undelivered.
+ *   not yet answered 2xx is reported undelivered. Requests already in flight finish: a 2xx among them still counts.
  * - Anything else (5xx, 429, 3xx, other 4xx) and network errors: the same batch is re-sent after an exponential backoff
  *   with full jitter, and never sooner than the answer's `Retry-After`.
  * - Past the re-send deadline, what is still undelivered is given up.

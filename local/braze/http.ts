@@ -50,17 +50,18 @@ class TimeoutError extends Error {}
 export function createPoster(options: PosterOptions): Poster {
   const url = new URL(options.url);
   const headers = brazeHeaders(options);
-  let agentPromise: Promise<Agent> | undefined;
-  const agent = () =>
-    (agentPromise ??= import('undici').then(
-      ({ Agent: UndiciAgent }) =>
-        new UndiciAgent({ connections: options.connections, keepAliveTimeout: 10_000, pipelining: 1 }),
-    ));
+  // undici is loaded on first use; one agent per sender, closed with it, so no socket outlives a run.
+  let undiciPromise: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
+  const undici = () =>
+    (undiciPromise ??= import('undici').then(({ Agent: UndiciAgent, request }) => ({
+      agent: new UndiciAgent({ connections: options.connections, keepAliveTimeout: 10_000, pipelining: 1 }),
+      request,
+    })));
   return {
     async post(events) {
       const json = Buffer.from(JSON.stringify({ events }));
       const body = options.gzip ? await gzip(json) : json;
-      const { request } = await import('undici');
+      const { agent, request } = await undici();
       const abort = new AbortController();
       const timer = setTimeout(
         () => abort.abort(new TimeoutError(`timed out after ${options.timeoutMs} ms`)),
@@ -71,7 +72,7 @@ export function createPoster(options: PosterOptions): Poster {
           method: 'POST',
           headers,
           body,
-          dispatcher: await agent(),
+          dispatcher: agent,
           signal: abort.signal,
         });
         await res.body.arrayBuffer(); // the whole answer, within the timeout
@@ -85,7 +86,7 @@ export function createPoster(options: PosterOptions): Poster {
       }
     },
     async close() {
-      if (agentPromise) await (await agentPromise).close();
+      if (undiciPromise) await (await undiciPromise).agent.close();
     },
   };
 }

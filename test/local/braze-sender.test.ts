@@ -63,12 +63,20 @@ describe('requests like Braze makes them', () => {
     expect(sorted(report.acceptedIds)).toEqual(sorted(idsOf(input)));
   });
 
-  it('sends no Authorization without a token, honours a smaller batch size, and reports events without ids by position', async () => {
+  it('sends no Authorization without a token, adds extra headers, honours a smaller batch size, reports events without ids by position', async () => {
     const input = [...events(20), { event_type: 'x' }, 'not an object'];
-    const { report, requests } = await run(ok, input, { batchSize: 7 });
+    const { report, requests } = await run(ok, input, {
+      batchSize: 7,
+      headers: { 'Braze-Currents-Version': '2', 'X-Extra': 'yes' },
+    });
     expect(requests.map((r) => r.body.events.length)).toEqual(expect.arrayContaining([7, 7, 7, 1]));
     expect(requests).toHaveLength(4);
-    for (const r of requests) expect(r.headers.authorization).toBeUndefined();
+    for (const r of requests) {
+      expect(r.headers.authorization).toBeUndefined();
+      // Extra headers are added, and override the sender's own.
+      expect(r.headers['braze-currents-version']).toBe('2');
+      expect(r.headers['x-extra']).toBe('yes');
+    }
     expect(report.accepted).toBe(22);
     expect(report.acceptedIds).toEqual(expect.arrayContaining(['e-0', 'e-19', '#21', '#22']));
   });
