@@ -12,7 +12,7 @@
  *   not yet answered 2xx is reported undelivered. Requests already in flight finish: a 2xx among them still counts.
  * - Anything else (5xx, 429, 3xx, other 4xx) and network errors: the same batch is re-sent after an exponential backoff
  *   with full jitter, and never sooner than the answer's `Retry-After`.
- * - Past the re-send deadline, what is still undelivered is given up.
+ * - Past the re-send deadline, nothing is re-sent any more (first sends still go): what is left is given up.
  */
 import type { BrazeSendReport } from './types';
 
@@ -117,9 +117,8 @@ export function react(
   return { kind: 'retry', delayMs, unit: next };
 }
 
-/** Why a unit is given up at the deadline: its last answer, or that it was never sent. */
+/** Why a unit is given up at the re-send deadline: its last answer. */
 export function gaveUpWhy(unit: Unit): string {
-  if (unit.sent === 0) return 'gave up: the re-send deadline passed before it was sent';
   const last = unit.lastAnswer ? `last answer ${unit.lastAnswer}, ` : '';
   return `gave up at the re-send deadline (${last}${unit.sent} post${unit.sent > 1 ? 's' : ''})`;
 }

@@ -89,7 +89,7 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
       if (ms !== undefined) timer = setTimeout(wake, Math.max(0, ms));
     });
 
-  /** Everything not yet sent, taken out of the queues. */
+  /** Everything not yet sent, taken out of the queues (when sending stops). */
   const takeAllPending = (): Unit[] => {
     const rest = [...fresh.slice(freshNext), ...waiting.map((w) => w.unit)];
     freshNext = fresh.length;
@@ -167,20 +167,17 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
   try {
     for (;;) {
       const now = Date.now();
-      if (tally.stoppedBy === undefined && now >= deadline) {
-        for (const u of takeAllPending()) tally.lost(u, 'gaveUp', gaveUpWhy(u));
+      // Past the deadline, re-sends are given up; first sends still go (it is a re-send deadline).
+      if (now >= deadline && waiting.length) {
+        for (const w of waiting.splice(0)) tally.lost(w.unit, 'gaveUp', gaveUpWhy(w.unit));
       }
       const pending = fresh.length - freshNext + waiting.length;
-      if (pending === 0) {
-        if (inFlight === 0) break;
+      if (pending === 0 && inFlight === 0) break;
+      if (pending === 0 || inFlight >= o.concurrency) {
         await sleep();
         continue;
       }
-      if (inFlight >= o.concurrency) {
-        await sleep();
-        continue;
-      }
-      // The earliest ready re-send first, else the next first send; else sleep until one is ready.
+      // The earliest ready re-send first, else the next first send; else sleep until one is ready (or the deadline).
       let pick = -1;
       let nextReady = Infinity;
       for (let i = 0; i < waiting.length; i++) {
@@ -188,13 +185,14 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
         if (at <= now && (pick < 0 || at < waiting[pick]!.readyAt)) pick = i;
         nextReady = Math.min(nextReady, at);
       }
+      const wakeAt = (at: number) => Math.min(at, waiting.length ? deadline : Infinity);
       if (pick < 0 && freshNext >= fresh.length) {
-        await sleep(Math.min(nextReady, deadline) - now);
+        await sleep(wakeAt(nextReady) - now);
         continue;
       }
       const startAt = pacer.earliest(now);
       if (startAt > now) {
-        await sleep(Math.min(startAt, deadline) - now);
+        await sleep(wakeAt(startAt) - now);
         continue;
       }
       const unit = pick >= 0 ? waiting.splice(pick, 1)[0]!.unit : fresh[freshNext++]!;

@@ -15,7 +15,10 @@ export interface BrazeSenderOptions {
   gzip?: boolean;
   /** Exponential backoff with full jitter between re-sends of one batch (default 1 s doubling up to 60 s). */
   backoff?: { initialMs: number; maxMs: number };
-  /** Re-send deadline, counted from the call: events not answered 2xx by then are given up (default 300 s). */
+  /**
+   * Re-send deadline, counted from the call: past it nothing is re-sent (first sends still go, e.g. under slow pacing),
+   * and events not answered 2xx are given up (default 300 s; 0: every batch is sent once).
+   */
   giveUpAfterMs?: number;
   /** Time for one request to be answered in full; past it the request counts as a network error (default 30 s). */
   requestTimeoutMs?: number;
@@ -59,7 +62,7 @@ export interface BrazeSendReport {
   droppedOn413: number;
   /** The first 401/403/404, after which nothing more was sent, and how many events were not delivered because of it. */
   stoppedBy?: { status: number; events: number };
-  /** Events still undelivered at the re-send deadline. */
+  /** Events given up at the re-send deadline (they needed a re-send that the deadline no longer allowed). */
   gaveUp: number;
   /** ids (event `id` field) of events that were answered 2xx */
   acceptedIds: string[];

@@ -226,6 +226,17 @@ describe('reactions to answers', () => {
     for (const r of records) expect(r.startedAt - start).toBeLessThanOrEqual(300);
   });
 
+  it('the deadline is for re-sends: first sends still go after it, each batch is then sent once', async () => {
+    // Paced so that first sends run past the deadline: all delivered.
+    const paced = await run(ok, events(50), { batchSize: 10, rate: 500, giveUpAfterMs: 30 });
+    expect(paced.report).toMatchObject({ accepted: 50, requests: 5, gaveUp: 0 });
+    await receiver!.close();
+    // Deadline 0: every batch is sent once, none re-sent.
+    const once = await run(() => ({ status: 503 }), events(30), { batchSize: 10, giveUpAfterMs: 0 });
+    expect(once.report).toMatchObject({ accepted: 0, requests: 3, resentRequests: 0, gaveUp: 30 });
+    expect(once.requests).toHaveLength(3);
+  });
+
   it('gives up on a receiver that refuses connections, reporting network errors', async () => {
     const closed = await startScriptedReceiver();
     const url = closed.url;
