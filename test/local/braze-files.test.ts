@@ -2,7 +2,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { BrazeFileError, parseBrazeFile, readBrazeFiles } from '../../local/braze';
+import { jsonErrorOffset } from '../../local/braze/files';
 
 const a = { id: 'a', event_type: 'users.messages.email.Open', user: { external_user_id: 'u' } };
 const b = { id: 'b', event_type: 'users.messages.email.Click' };
@@ -45,6 +47,26 @@ describe('parseBrazeFile', () => {
     expect(() => parseBrazeFile('{"email": "someone@example.com",, }', 'f.json')).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('someone@example.com') }),
     );
+  });
+});
+
+describe('jsonErrorOffset', () => {
+  it('finds no error in any JSON', () => {
+    fc.assert(fc.property(fc.json(), (text) => jsonErrorOffset(text) === -1));
+  });
+
+  it.each([
+    ['{"a": }', 6],
+    ['[1,2', 4],
+    ['[1,,2]', 3],
+    ['[1,]', 3],
+    ['{} x', 3],
+    ['{"a" 1}', 5],
+    ['[01]', 2],
+    ['"ab\ncd"', 3],
+  ])('points at the first wrong character of %j', (text, offset) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(jsonErrorOffset(text)).toBe(offset);
   });
 });
 
