@@ -59,6 +59,7 @@ export function formatReport(r: BrazeSendReport): string {
     ['dropped on 413', r.droppedOn413],
     [`not delivered: stopped by ${r.stoppedBy?.status ?? '401/403/404'}`, r.stoppedBy?.events ?? 0],
     ['given up at the deadline', r.gaveUp],
+    ...(r.aborted ? [['aborted (interrupted)', r.aborted]] : []),
   ];
   const requests: (string | number)[][] = [
     ['requests', r.requests],
@@ -127,7 +128,15 @@ export async function run(argv: string[]): Promise<number> {
     `${Object.entries(answers)
       .map(([s, n]) => `${s}: ${n}`)
       .join(', ')}), ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  // Ctrl-C stops sending and still prints what happened; a second one ends the process at once.
+  const abort = new AbortController();
+  const interrupt = () => {
+    say('interrupted: sending stops, requests in flight finish (Ctrl-C again to quit at once)');
+    abort.abort();
+  };
+  process.once('SIGINT', interrupt);
   const report = await sendLikeBraze(events, {
+    signal: abort.signal,
     url,
     token,
     batchSize,
@@ -149,6 +158,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     },
   });
+  process.removeListener('SIGINT', interrupt);
   say(`done: ${progress()}`);
   if (values.json) console.log(JSON.stringify(report));
   else console.log(formatReport(report));

@@ -155,7 +155,7 @@ export function pacedSchedule(sizes: readonly number[], rate: number, startAt = 
 }
 
 /** Why undelivered events are reported, per cause. */
-export type Loss = 'dropped400' | 'dropped413' | 'stopped' | 'gaveUp';
+export type Loss = 'dropped400' | 'dropped413' | 'stopped' | 'gaveUp' | 'aborted';
 
 /** Counts answers and outcomes as they happen; `report` makes the final report. */
 export class Tally {
@@ -164,7 +164,7 @@ export class Tally {
   private readonly byStatus: Record<string, number> = {};
   private readonly acceptedIds: string[] = [];
   private readonly notDelivered: { id: string; why: string }[] = [];
-  private readonly losses: Record<Loss, number> = { dropped400: 0, dropped413: 0, stopped: 0, gaveUp: 0 };
+  private readonly losses: Record<Loss, number> = { dropped400: 0, dropped413: 0, stopped: 0, gaveUp: 0, aborted: 0 };
   private splits400 = 0;
   private splits413 = 0;
   private stopStatus: number | undefined;
@@ -214,6 +214,7 @@ export class Tally {
       droppedOn413: this.losses.dropped413,
       ...(this.stopStatus !== undefined ? { stoppedBy: { status: this.stopStatus, events: this.losses.stopped } } : {}),
       gaveUp: this.losses.gaveUp,
+      aborted: this.losses.aborted,
       acceptedIds: [...this.acceptedIds],
       notDelivered: [...this.notDelivered],
       durationMs,

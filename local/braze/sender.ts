@@ -97,6 +97,9 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
     return rest;
   };
 
+  const ABORTED = 'not sent: the run was aborted';
+  const onAbort = () => wake();
+  options.signal?.addEventListener('abort', onAbort);
   const stoppedWhy = (status: number) => `not sent: the receiver answered ${status}, so sending stopped`;
 
   function settle(unit: Unit, answer: Answer, endedAt: number): void {
@@ -104,6 +107,10 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
     const stopped = tally.stoppedBy;
     if (stopped !== undefined && reaction.kind !== 'accepted') {
       tally.lost(unit, 'stopped', stoppedWhy(stopped));
+      return;
+    }
+    if (options.signal?.aborted && reaction.kind !== 'accepted') {
+      tally.lost(unit, 'aborted', ABORTED);
       return;
     }
     switch (reaction.kind) {
@@ -167,6 +174,7 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
   try {
     for (;;) {
       const now = Date.now();
+      if (options.signal?.aborted) for (const u of takeAllPending()) tally.lost(u, 'aborted', ABORTED);
       // Past the deadline, re-sends are given up; first sends still go (it is a re-send deadline).
       if (now >= deadline && waiting.length) {
         for (const w of waiting.splice(0)) tally.lost(w.unit, 'gaveUp', gaveUpWhy(w.unit));
@@ -204,6 +212,7 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
       });
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     await poster.close();
   }
   if (callbackError !== undefined) throw callbackError;

@@ -26,6 +26,11 @@ export interface BrazeSenderOptions {
   headers?: Record<string, string>;
   /** called after every answer (or network error) of every request */
   onRequest?: (r: BrazeRequestRecord) => void;
+  /**
+   * Ends the run early (e.g. on shutdown): nothing more is sent, requests in flight finish (a 2xx among them counts),
+   * and every event not answered 2xx is reported as aborted.
+   */
+  signal?: AbortSignal;
   /** Random source in [0, 1) for the jitter (tests); default Math.random. */
   random?: () => number;
 }
@@ -64,6 +69,8 @@ export interface BrazeSendReport {
   stoppedBy?: { status: number; events: number };
   /** Events given up at the re-send deadline (they needed a re-send that the deadline no longer allowed). */
   gaveUp: number;
+  /** Events not delivered because the run was aborted (`signal`). */
+  aborted: number;
   /** ids (event `id` field) of events that were answered 2xx */
   acceptedIds: string[];
   /** ids of events that were never answered 2xx, with why */

@@ -57,6 +57,7 @@ describe('requests like Braze makes them', () => {
       accepted: 250,
       resentRequests: 0,
       gaveUp: 0,
+      aborted: 0,
       notDelivered: [],
     });
     expect(report.stoppedBy).toBeUndefined();
@@ -235,6 +236,19 @@ describe('reactions to answers', () => {
     const once = await run(() => ({ status: 503 }), events(30), { batchSize: 10, giveUpAfterMs: 0 });
     expect(once.report).toMatchObject({ accepted: 0, requests: 3, resentRequests: 0, gaveUp: 30 });
     expect(once.requests).toHaveLength(3);
+  });
+
+  it('an aborted run sends nothing more, lets requests in flight finish, and reports the rest as aborted', async () => {
+    const abort = new AbortController();
+    const rule: Rule = (_r, i) => {
+      if (i === 1) abort.abort();
+      return { status: 200 };
+    };
+    const { report, requests } = await run(rule, events(500), { concurrency: 1, signal: abort.signal });
+    expect(requests).toHaveLength(2);
+    expect(report).toMatchObject({ accepted: 200, aborted: 300, gaveUp: 0 });
+    expect(report.notDelivered).toHaveLength(300);
+    for (const n of report.notDelivered) expect(n.why).toMatch(/aborted/);
   });
 
   it('gives up on a receiver that refuses connections, reporting network errors', async () => {
