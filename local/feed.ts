@@ -26,17 +26,29 @@ export interface FeedMessage {
 /** Types Currents emits that are not exportable to Segment (skipped and counted). */
 const NON_EXPORTABLE = ['users.behaviors.CustomEvent', 'users.behaviors.Purchase', 'users.messages.email.Retry'];
 
-export function buildFeed(
-  connector: Connector,
-  options: { events: number; seed?: number; batchSize?: number; startTime?: number },
-): FeedMessage[] {
+/** One event of a feed: its body (flat), and what it is meant to become. */
+export interface FeedEvent {
+  readonly body: Record<string, unknown>;
+  readonly id: string;
+  readonly type: string;
+  readonly intent: Intent;
+}
+
+export interface FeedOptions {
+  events: number;
+  seed?: number;
+  batchSize?: number;
+  startTime?: number;
+}
+
+/** The feed's events with their intents (see the module comment), in the order they are sent. */
+export function feedEvents(connector: Connector, options: FeedOptions): FeedEvent[] {
   const seed = options.seed ?? 1;
-  const batchSize = options.batchSize ?? 100;
   const r = prng(seed);
   const selected = selectedTypes(connector);
   const unselected = CATALOG.map((e) => e.type).filter((t) => !selected.includes(t));
   const time = Math.floor((options.startTime ?? Date.now()) / 1000);
-  const events: { body: Record<string, unknown>; id: string; type: string; intent: Intent }[] = [];
+  const events: FeedEvent[] = [];
   for (let i = 0; i < options.events; i++) {
     const roll = r();
     const n = seed * 1_000_003 + i;
@@ -80,6 +92,25 @@ export function buildFeed(
       events.push({ body: e, id: e.id, type, intent: 'delivered' });
     }
   }
+  return events;
+}
+
+/**
+ * What Braze's Custom Currents Export sends for the feed: every event in the nested shape, in the order given (the
+ * local Braze puts them in envelopes of at most 100). The intents are those of `feedEvents`.
+ */
+export function brazeFeed(connector: Connector, options: FeedOptions): { events: FeedEvent[]; bodies: unknown[] } {
+  const events = feedEvents(connector, options);
+  return { events, bodies: events.map((e) => nestEvent(e.body)) };
+}
+
+/**
+ * The feed packed into Pub/Sub messages in the three input shapes (envelope of nested or flat events, a single nested
+ * event, a flat record with its type in the `event_type` attribute), for publishing straight to the ingest topic.
+ */
+export function buildFeed(connector: Connector, options: FeedOptions): FeedMessage[] {
+  const batchSize = options.batchSize ?? 100;
+  const events = feedEvents(connector, options);
   const messages: FeedMessage[] = [];
   let i = 0;
   let shape = 0;
@@ -107,13 +138,13 @@ export function buildFeed(
   return messages;
 }
 
-function strip(e: { id: string; type: string; intent: Intent }) {
+function strip(e: FeedEvent) {
   return { id: e.id, type: e.type, intent: e.intent };
 }
 
-/** Counts of a feed's intents. */
-export function intentCounts(messages: readonly FeedMessage[]): Record<Intent, number> {
+/** Counts of intents. */
+export function intentCounts(events: readonly { intent: Intent }[]): Record<Intent, number> {
   const out = {} as Record<Intent, number>;
-  for (const m of messages) for (const e of m.events) out[e.intent] = (out[e.intent] ?? 0) + 1;
+  for (const e of events) out[e.intent] = (out[e.intent] ?? 0) + 1;
   return out;
 }

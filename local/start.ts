@@ -11,18 +11,21 @@ import { parseArgs } from 'node:util';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
-import { buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
+import { sendLikeBraze } from './braze';
+import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
 import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
-                   [--scenario credential-failure] [--definitions PATH] [--timeout SECONDS]`;
+                   [--scenario credential-failure] [--definitions PATH] [--timeout SECONDS] [--via receiver|topic]`;
 
 interface Options {
   env: string;
   events: number;
   rate: number;
   keepRunning: boolean;
+  /** How the feed gets in: POSTed by the local Braze to each receiver (default), or published straight to the topic. */
+  via: 'receiver' | 'topic';
   scenario?: 'credential-failure';
   definitions?: string;
   timeoutSeconds: number;
@@ -46,8 +49,16 @@ export interface ConnectorSummary {
   parked: number;
   dropped: number;
   expected: Record<Intent, number>;
+  /** The receiver's view (runs through the door): requests, answers by status, events it accepted. */
+  receiver?: ReceiverView;
   reconciled: boolean;
   problems: string[];
+}
+
+export interface ReceiverView {
+  requests: number;
+  byStatus: Record<string, number>;
+  events: number;
 }
 
 interface LogCounts {
@@ -68,6 +79,7 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
       scenario: { type: 'string' },
       definitions: { type: 'string' },
       timeout: { type: 'string', default: '120' },
+      via: { type: 'string', default: 'receiver' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -82,10 +94,14 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
   if (values.scenario !== undefined && values.scenario !== 'credential-failure') {
     throw new Error(`unknown --scenario '${values.scenario}' (known: credential-failure)\n${USAGE}`);
   }
+  if (values.via !== 'receiver' && values.via !== 'topic') {
+    throw new Error(`--via must be receiver or topic (got '${values.via}')\n${USAGE}`);
+  }
   return {
     env: values.env!,
     events,
     rate,
+    via: values.via,
     keepRunning: values['keep-running']!,
     scenario: values.scenario as 'credential-failure' | undefined,
     definitions: values.definitions,
@@ -110,6 +126,9 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
   // Per Pub/Sub message id: the latest batch_done of each connector (redeliveries replace, never add).
   const batches = new Map<string, Map<string, LogCounts>>(connectors.map((c) => [c.name, new Map()]));
   const drained = new Map<string, number>();
+  const receivers = new Map<string, ReceiverView>(
+    connectors.map((c) => [c.name, { requests: 0, byStatus: {}, events: 0 }]),
+  );
   const stateLines: string[] = [];
   const onLog = (connector: string, line: string) => {
     if (!line.startsWith('{')) return;
@@ -127,6 +146,11 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
         dropped: c.dropped ?? 0,
         deadLettered: c.deadLettered ?? 0,
       });
+    } else if (entry.event === 'receiver_request' && typeof entry.status === 'number') {
+      const view = receivers.get(connector)!;
+      view.requests++;
+      view.byStatus[entry.status] = (view.byStatus[entry.status] ?? 0) + 1;
+      if (entry.status === 200 && typeof entry.events === 'number') view.events += entry.events;
     } else if (entry.event === 'state_change') {
       const text = `[${connector}] state ${entry.from} → ${entry.to}: ${entry.message}`;
       stateLines.push(text);
@@ -141,6 +165,7 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     environment,
     connectors,
     testClock: options.scenario === 'credential-failure',
+    receivers: options.via === 'receiver',
     emulators: options.emulators,
     projectId: options.projectId,
     onLog,
@@ -166,7 +191,25 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
         stack.connectors.map((l) => [l.connector.name, l.connector.segment.region, l.names.ingestTopic, l.host.url]),
       ),
     );
-    const feeds = new Map(connectors.map((c, i) => [c.name, buildFeed(c, { events: options.events, seed: i + 1 })]));
+    // Each connector's feed, and what each of its events is meant to become (by id), for the reconciliation.
+    const door = options.via === 'receiver';
+    interface Feed {
+      bodies: readonly unknown[];
+      messages: readonly FeedMessage[];
+      expected: readonly { id: string; intent: Intent }[];
+    }
+    const feeds = new Map<string, Feed>(
+      connectors.map((c, i): [string, Feed] => {
+        const opts = { events: options.events, seed: i + 1 };
+        if (door) {
+          const f = brazeFeed(c, opts);
+          return [c.name, { bodies: f.bodies, messages: [], expected: f.events }];
+        }
+        const messages = buildFeed(c, opts);
+        return [c.name, { bodies: [], messages, expected: messages.flatMap((m) => m.events) }];
+      }),
+    );
+    const expectations = new Map([...feeds].map(([name, f]) => [name, f.expected]));
     const failing = options.scenario === 'credential-failure' ? stack.connectors[0]! : undefined;
     if (failing) {
       const cred = stack.credentials.get(failing.connector.name)!;
@@ -186,13 +229,12 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
       }
     })();
 
-    // Publish, paced by --rate, interleaving connectors.
-    const total = [...feeds.values()].reduce((n, f) => n + f.reduce((m, msg) => m + msg.events.length, 0), 0);
+    // Send, paced by --rate: through each connector's receiver (the local Braze) or straight to its topic.
+    const total = [...expectations.values()].reduce((n, e) => n + e.length, 0);
     let published = 0;
     const publishStart = Date.now();
-    const queues = stack.connectors.map((l) => ({ local: l, messages: [...feeds.get(l.connector.name)!] }));
     const progress = () => {
-      const s = summarize(stack, feeds, batches, drained);
+      const s = summarize(stack, expectations, batches, drained);
       const delivered = s.reduce((n, x) => n + x.delivered, 0);
       const skipped = s.reduce((n, x) => n + sumOf(x.skipped), 0);
       const dl = s.reduce((n, x) => n + sumOf(x.deadLettered), 0);
@@ -207,29 +249,55 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
         out(progress());
       }
     };
-    const inflight: Promise<unknown>[] = [];
-    while (queues.some((q) => q.messages.length)) {
-      for (const q of queues) {
-        const msg = q.messages.shift();
-        if (!msg) continue;
-        inflight.push(q.local.publish(msg.data, msg.attributes));
-        published += msg.events.length;
-        if (options.rate > 0) {
-          const due = publishStart + (published / options.rate) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
+    if (door) {
+      const reports = await Promise.all(
+        stack.connectors.map((l) =>
+          sendLikeBraze(feeds.get(l.connector.name)!.bodies, {
+            url: l.receiver!.url,
+            token: l.receiver!.token,
+            rate: options.rate > 0 ? options.rate / stack.connectors.length : 0,
+            backoff: { initialMs: 250, maxMs: 5000 },
+            giveUpAfterMs: options.timeoutSeconds * 1000,
+            onRequest: (r) => {
+              if (r.status === 200) published += r.events.length;
+              show();
+            },
+          }),
+        ),
+      );
+      for (const [i, r] of reports.entries()) {
+        if (r.notDelivered.length) {
+          out(
+            `\n[${stack.connectors[i]!.connector.name}] Braze could not deliver ${r.notDelivered.length} event(s): ${r.notDelivered[0]!.why}`,
+          );
         }
-        show();
       }
-      if (inflight.length > 200) await Promise.all(inflight.splice(0));
+    } else {
+      const queues = stack.connectors.map((l) => ({ local: l, messages: [...feeds.get(l.connector.name)!.messages] }));
+      const inflight: Promise<unknown>[] = [];
+      while (queues.some((q) => q.messages.length)) {
+        for (const q of queues) {
+          const msg = q.messages.shift();
+          if (!msg) continue;
+          inflight.push(q.local.publish(msg.data, msg.attributes));
+          published += msg.events.length;
+          if (options.rate > 0) {
+            const due = publishStart + (published / options.rate) * 1000;
+            if (due > Date.now()) await sleep(due - Date.now());
+          }
+          show();
+        }
+        if (inflight.length > 200) await Promise.all(inflight.splice(0));
+      }
+      await Promise.all(inflight);
     }
-    await Promise.all(inflight);
     show(true);
 
     // Wait for the pipeline to go quiet: every connector reconciled (dead letters are read at the end), or the deadline.
     const deadline = Date.now() + options.timeoutSeconds * 1000;
     let restored = false;
     for (;;) {
-      const summaries = summarize(stack, feeds, batches, drained);
+      const summaries = summarize(stack, expectations, batches, drained);
       if (failing && !restored) {
         const s = summaries.find((x) => x.connector === failing.connector.name)!;
         const handled = s.parked + s.delivered + sumOf(s.skipped) + sumOf(s.deadLettered) >= s.published;
@@ -266,7 +334,7 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
       if (!options.keepRunning) await acknowledge(clients.subscriber, sub, letters);
     }
     await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
-    const summaries = summarize(stack, feeds, batches, drained, deadLetters);
+    const summaries = summarize(stack, expectations, batches, drained, deadLetters, door ? receivers : undefined);
     printSummary(summaries, out, (Date.now() - publishStart) / 1000);
     if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
     if (options.keepRunning) {
@@ -305,19 +373,21 @@ function pickSkipped(expected: Record<Intent, number>): Record<string, number> {
 
 function summarize(
   stack: LocalStack,
-  feeds: Map<string, FeedMessage[]>,
+  expectations: Map<string, readonly { id: string; intent: Intent }[]>,
   batches: Map<string, Map<string, LogCounts>>,
   drained: Map<string, number>,
   deadLetters?: Map<string, Record<string, number>>,
+  receivers?: Map<string, ReceiverView>,
 ): ConnectorSummary[] {
   return stack.connectors.map((l) => {
     const name = l.connector.name;
     const region = l.connector.segment.region;
     const other = region === 'us' ? 'eu' : 'us';
-    const feed = feeds.get(name)!;
+    const feed = expectations.get(name)!;
     const expected = intentCounts(feed);
-    const published = feed.reduce((n, m) => n + m.events.length, 0);
-    const ids = new Set(feed.flatMap((m) => m.events.map((e) => e.id)));
+    const published = feed.length;
+    const ids = new Set(feed.map((e) => e.id));
+    const receiver = receivers?.get(name);
     const delivered = stack.servers[region].accepted().filter((e) => ids.has(e.messageId)).length;
     const deliveredToOtherRegion = stack.servers[other].accepted().filter((e) => ids.has(e.messageId)).length;
     const skipped: Record<string, number> = {};
@@ -350,6 +420,9 @@ function summarize(
     if (dropped) problems.push(`${dropped} event(s) dropped`);
     const accounted = delivered + sumOf(skipped) + sumOf(dl) + parked + dropped;
     if (accounted !== published) problems.push(`accounted for ${accounted} of ${published} published`);
+    if (receiver && receiver.events < published) {
+      problems.push(`the receiver accepted ${receiver.events} of ${published} event(s)`);
+    }
     return {
       connector: name,
       region,
@@ -361,6 +434,7 @@ function summarize(
       parked,
       dropped,
       expected,
+      receiver,
       reconciled: problems.length === 0,
       problems,
     };
@@ -375,9 +449,36 @@ const fmt = (r: Record<string, number>) =>
 
 function printSummary(summaries: ConnectorSummary[], out: (l: string) => void, seconds: number) {
   out('');
+  const door = summaries.some((s) => s.receiver);
+  if (door) {
+    out(
+      table(
+        ['connector', 'receiver requests', 'answers', 'events received'],
+        summaries.map((s) => [
+          s.connector,
+          s.receiver?.requests ?? 0,
+          Object.entries(s.receiver?.byStatus ?? {})
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ') || '-',
+          s.receiver?.events ?? 0,
+        ]),
+      ),
+    );
+    out('');
+  }
   out(
     table(
-      ['connector', 'published', 'delivered (server)', 'skipped', 'dead-lettered', 'parked', 'dropped', 'reconciled'],
+      [
+        'connector',
+        door ? 'sent (Braze)' : 'published',
+        'delivered (server)',
+        'skipped',
+        'dead-lettered',
+        'parked',
+        'dropped',
+        'reconciled',
+      ],
       summaries.map((s) => [
         s.connector,
         s.published,
