@@ -40,7 +40,12 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 import { type Connector, DEFAULTS, type Environment, formatValidationError, parseConnector } from '../shared/connector';
 import { googleSeconds } from '../shared/duration';
-import { FIRESTORE_LAYOUT, resourceNames, type ConnectorResourceNames } from '../shared/names';
+import {
+  FIRESTORE_LAYOUT,
+  RECEIVER_REQUESTS_METRIC,
+  resourceNames,
+  type ConnectorResourceNames,
+} from '../shared/names';
 import { functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { ackDeadlineFor, connectorPolicy } from '../shared/policy';
 import { FUNCTION_TARGET, RECEIVER_TARGET } from './runtime-archive';
@@ -97,9 +102,9 @@ export type AlertedEvent = keyof typeof ALERTED_EVENTS;
  */
 export const RECEIVER_EVENTS = {
   receiver_request: {
-    metric: 'receiver-requests',
+    metric: RECEIVER_REQUESTS_METRIC.suffix,
     /** The metric label, extracted from `jsonPayload.status` (the HTTP status answered, e.g. "202", "401", "503"). */
-    label: 'status',
+    label: RECEIVER_REQUESTS_METRIC.label,
     alerts: {
       /**
        * 5xx means Braze is retrying (with backoff, for up to 5 days before it disables the Current): nothing is lost yet,

@@ -113,3 +113,11 @@ export function receiverUrl(env: { readonly project: string; readonly region: st
 
 /** Name of the stack output holding a connector's receiver URL. */
 export const receiverUrlOutput = (connectorName: string): string => `${connectorName}-receiver-url`;
+
+/**
+ * The log-based metric counting the receiver's answers (its `receiver_request` log lines), labelled by the HTTP status
+ * answered. The infrastructure declares it; `currents status` reads its time series.
+ */
+export const RECEIVER_REQUESTS_METRIC = { suffix: 'receiver-requests', label: 'status' } as const;
+export const receiverRequestsMetric = (connectorName: string): string =>
+  `${resourceNames(connectorName).function}-${RECEIVER_REQUESTS_METRIC.suffix}`;

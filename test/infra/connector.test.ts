@@ -18,12 +18,13 @@ import {
   CurrentsConnector,
   type CurrentsConnectorProps,
   firestoreDatabaseCondition,
+  metricName,
   RECEIVER_DEFAULTS,
   RECEIVER_EVENTS,
 } from '../../infra/connector-construct';
 import { LOG_EVENTS } from '../../runtime/log';
 import { loadEnvironments } from '../../shared/connector';
-import { FIRESTORE_LAYOUT, resourceNames } from '../../shared/names';
+import { FIRESTORE_LAYOUT, receiverRequestsMetric, resourceNames } from '../../shared/names';
 import { parseRuntimeConfig } from '../../shared/runtime-config';
 import { connectorResources, type Json, refOf, resources, synthEnvironments } from './helpers';
 
@@ -344,6 +345,11 @@ describe('the receiver (prod/messaging-us)', () => {
       }),
     ]);
     expect((refusals.documentation as Json).content).toMatch(/currents receiver-token new/);
+  });
+
+  it('declares the metric `currents status` reads (shared/names.ts)', () => {
+    expect(metricName('messaging-us', 'receiver_request')).toBe(receiverRequestsMetric('messaging-us'));
+    expect(metric.body.name).toBe(receiverRequestsMetric('messaging-us'));
   });
 
   it('ties every metric and alert to an event name the runtime logs', () => {
