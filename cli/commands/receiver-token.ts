@@ -85,8 +85,8 @@ async function newToken(
     // Belt and braces: no error message may carry the token, whatever the client put in it.
     throw new OpsError((err as Error).message.split(token).join('[REDACTED]'));
   }
-  const disabled = disable ? await guarded(t, what, () => disableOthers(client, secret, version)) : [];
   const url = receiverUrl(t.environment, t.connector.name);
+  // Printed before anything else can fail: a version whose token nobody saw would be a lock without a key.
   print(
     [
       `${t.connector.name}: new receiver token added as version ${versionNumber(version)} of ${t.names.ingestTokenSecret} (project ${t.project}).`,
@@ -97,12 +97,17 @@ async function newToken(
       '',
       ...brazeSteps(t),
       '',
-      disable
-        ? disabled.length
-          ? `Disabled the other version(s) ${versionsText(disabled)}: once the receiver's short token cache expires, only the new token is accepted; a Current still sending an old one is refused (401) and Braze stops it until re-enabled.`
-          : 'No other version was enabled: the new token is the only one.'
-        : 'Older enabled versions keep working until `disable-others` retires them.',
     ].join('\n'),
+  );
+  if (!disable) {
+    print('Older enabled versions keep working until `disable-others` retires them.');
+    return;
+  }
+  const disabled = await guarded(t, what, () => disableOthers(client, secret, version));
+  print(
+    disabled.length
+      ? `Disabled the other version(s) ${versionsText(disabled)}: once the receiver's short token cache expires, only the new token is accepted; a Current still sending an old one is refused (401) and Braze stops it until re-enabled.`
+      : 'No other version was enabled: the new token is the only one.',
   );
 }
 

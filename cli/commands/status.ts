@@ -40,7 +40,7 @@ import {
 } from '../ops/receiver';
 
 export const usage =
-  'currents status --env ENV [--connector NAME] [--json] [PATH]   credential state, grace left, parked events, dead letters, last delivery';
+  'currents status --env ENV [--connector NAME] [--json] [PATH]   credential state, grace left, parked events, dead letters, last delivery, receiver (URL, tokens, answers)';
 
 export interface StatusReport {
   readonly environment: string;

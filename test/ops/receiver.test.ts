@@ -145,6 +145,21 @@ describe('currents receiver-token new', () => {
     ]);
   });
 
+  it('prints the token before disabling the others, so a failure there never loses it', async () => {
+    const sm = new FakeSecretManager(SECRET, ['ENABLED']);
+    sm.disableSecretVersion = async () => {
+      throw Object.assign(new Error('14 UNAVAILABLE: try again'), { code: 14 });
+    };
+    const printed: string[] = [];
+    const err = await receiverToken(['new', '--disable-others', '--env', 'dev', '--connector', 'email-eu'], {
+      secrets: sm,
+      print: (s) => printed.push(s),
+    }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/ingest-token secret currents-email-eu-ingest-token did not answer/);
+    expect(tokenIn(printed.join('\n'))).toBe(sm.versions[1]!.data.toString('utf8'));
+    expect((err as Error).message).not.toContain(sm.versions[1]!.data.toString('utf8'));
+  });
+
   it('never puts the token in an error, even when the client echoes what it was given', async () => {
     const sm = new FakeSecretManager(SECRET);
     let echoed = '';
