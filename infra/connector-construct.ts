@@ -109,7 +109,8 @@ export const RECEIVER_EVENTS = {
       /**
        * 5xx means Braze is retrying (with backoff, for up to 5 days before it disables the Current): nothing is lost yet,
        * but the door is shut. One 503 (a deploy's shutdown, one slow publish) is normal; the alert wants 5xx in every
-       * 2-minute window for 5 minutes, which a busy Current produces within seconds of an outage and a blip never does.
+       * 2-minute window for 5 minutes, which a Current's batches and retries keep up through an outage and a blip never
+       * does (a single 5xx keeps one 2-minute window above zero, never 5 minutes of them).
        * A second condition counts Cloud Run's own 5xx for the service, which also sees crashes and timeouts the
        * receiver could not log.
        */
@@ -125,10 +126,12 @@ export const RECEIVER_EVENTS = {
           'nothing is lost yet. Check the receiver logs (event receiver_request, outcome) and `currents status`.',
       },
       /**
-       * 401s from Braze itself (token rotated in one place only) stop the Current: Braze re-sends nothing and waits for
-       * a person. Any public URL also gets stray requests (scanners, a curl without a token): a handful an hour. The
-       * alert wants more than `refusalsAlertThreshold` (default 20) refusals in a 5-minute window, held for 5 minutes:
-       * above 4 a minute, for 5 to 10 minutes, is the rhythm of a Current posting batches, not of strays.
+       * 401s to Braze itself (token rotated in one place only) stop the Current: Braze re-sends nothing and waits for
+       * a person. How many refusals it takes before it stops is not documented (it posts batches in parallel, and the
+       * Currents of several workspaces may share one URL), so the alert watches the rate. Any public URL also gets
+       * stray requests (scanners, a curl without a token): a handful an hour. The alert wants more than
+       * `refusalsAlertThreshold` (default 20) refusals in a 5-minute window, held for 5 minutes: above 4 a minute for 5
+       * to 10 minutes is the rhythm of Currents posting batches, not of strays. Braze also emails its own contact.
        */
       refusals: {
         title: 'receiver refusing requests (401)',
