@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Command> = {
   probe: () => require('./commands/probe'),
   'send-test': () => require('./commands/send-test'),
   'braze-send': () => require('./commands/braze-send'),
+  'receiver-token': () => require('./commands/receiver-token'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

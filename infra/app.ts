@@ -1,6 +1,7 @@
 /**
  * Builds the CDKTF app from the connector definitions: validates them with the shared schema (errors surface at synth,
- * with the schema's messages), builds the function's source archive once, and adds one stack per environment.
+ * with the schema's messages), builds the function's and the receiver's source archives once, and adds one stack per
+ * environment.
  */
 import { type App } from 'cdktf';
 import { type Environment, loadEnvironments } from '../shared/connector';
@@ -12,6 +13,10 @@ export interface DefineEnvironmentsOptions {
   readonly archive?: RuntimeArchive;
   /** Options of the archive build (entry point, output directory). */
   readonly runtime?: BuildRuntimeArchiveOptions;
+  /** A prebuilt receiver archive; default: built with `buildRuntimeArchive({ ...receiverRuntime, kind: 'receiver' })`. */
+  readonly receiverArchive?: RuntimeArchive;
+  /** Options of the receiver's archive build (entry point, output directory). */
+  readonly receiverRuntime?: Omit<BuildRuntimeArchiveOptions, 'kind'>;
   /** Only these environments (by name); default all. */
   readonly only?: readonly string[];
   readonly connectorDefaults?: EnvironmentStackProps['connectorDefaults'];
@@ -22,16 +27,24 @@ export function defineEnvironments(
   app: App,
   inputs: readonly unknown[],
   options: DefineEnvironmentsOptions = {},
-): { environments: Environment[]; stacks: EnvironmentStack[]; archive: RuntimeArchive } {
+): {
+  environments: Environment[];
+  stacks: EnvironmentStack[];
+  archive: RuntimeArchive;
+  receiverArchive: RuntimeArchive;
+} {
   const environments = loadEnvironments(inputs).filter((e) => !options.only || options.only.includes(e.name));
-  const archive = options.archive ?? buildRuntimeArchive(options.runtime);
+  const archive = options.archive ?? buildRuntimeArchive({ ...options.runtime, kind: 'function' });
+  const receiverArchive =
+    options.receiverArchive ?? buildRuntimeArchive({ ...options.receiverRuntime, kind: 'receiver' });
   const stacks = environments.map(
     (environment) =>
       new EnvironmentStack(app, environment.name, {
         environment,
         archive,
+        receiverArchive,
         connectorDefaults: options.connectorDefaults,
       }),
   );
-  return { environments, stacks, archive };
+  return { environments, stacks, archive, receiverArchive };
 }

@@ -2,14 +2,18 @@
  * `CurrentsConnector`: everything one connector becomes on Google Cloud, as one construct (in the manner of AWS
  * Solutions Constructs' aws-sqs-lambda and Cloud Foundation Fabric's cloud-function-v2 + pubsub modules):
  *
+ *   Braze ─HTTPS POST, bearer token─▶ receiver (public 2nd-gen function) ─publish─▶ ingest topic
  *   ingest topic ─push (OIDC, backoff, dead-letter policy)─▶ 2nd-gen function ─▶ Segment
  *        └─ after deadLetterMaxAttempts ─▶ dead-letter topic ─▶ retained pull subscription (replay)
  *   Cloud Scheduler ─(every few minutes, OIDC)─▶ function /probe
  *   function ─▶ its own Firestore database (state + parked events, TTL on the expiry field) and its credential secret
+ *   receiver ─▶ its ingest-token secret (every enabled version is a token Braze may send)
  *   log-based metrics ─▶ alert policies ─▶ email channel for contactEmail
  *
- * Every prop documents its default; the defaults are the secure ones (internal-only ingress, a dedicated service account
- * per workload with only the roles the infrastructure spec lists, delete protection on). Props are checked in ONE place
+ * Every prop documents its default; the defaults are the secure ones (internal-only ingress for the function, a
+ * dedicated service account per workload with only the roles the infrastructure spec lists, delete protection on). The
+ * one public member of the whole stack is `allUsers` as `run.invoker` of the receiver: Braze cannot present a Google
+ * identity, so the receiver's bearer token is its lock. Props are checked in ONE place
  * (`validateConnectorProps`) and every problem is reported at once.
  */
 import { type ITerraformDependable } from 'cdktf';
@@ -20,7 +24,10 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import { FirestoreDatabase } from '@cdktf/provider-google/lib/firestore-database';
 import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
-import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
+import {
+  MonitoringAlertPolicy,
+  type MonitoringAlertPolicyConditions,
+} from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
@@ -33,10 +40,15 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { ServiceAccountIamMember } from '@cdktf/provider-google/lib/service-account-iam-member';
 import { type Connector, DEFAULTS, type Environment, formatValidationError, parseConnector } from '../shared/connector';
 import { googleSeconds } from '../shared/duration';
-import { FIRESTORE_LAYOUT, resourceNames, type ConnectorResourceNames } from '../shared/names';
-import { functionEnvironment } from '../shared/runtime-config';
+import {
+  FIRESTORE_LAYOUT,
+  RECEIVER_REQUESTS_METRIC,
+  resourceNames,
+  type ConnectorResourceNames,
+} from '../shared/names';
+import { functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { ackDeadlineFor, connectorPolicy } from '../shared/policy';
-import { FUNCTION_TARGET } from './runtime-archive';
+import { FUNCTION_TARGET, RECEIVER_TARGET } from './runtime-archive';
 
 /** The APIs a connector's resources need; a stack passes the matching `google_project_service` for each. */
 export type ConnectorApi =
@@ -83,6 +95,107 @@ export const ALERTED_EVENTS = {
 } as const;
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;
 
+/**
+ * What the receiver logs once per request (`receiver_request`, with the HTTP `status` it answered) and the
+ * infrastructure counts: one log-based metric labelled by status, and the alerts on it. Keyed by the log event name,
+ * like ALERTED_EVENTS; each alert selects the statuses it watches with a Cloud Monitoring label filter.
+ */
+export const RECEIVER_EVENTS = {
+  receiver_request: {
+    metric: RECEIVER_REQUESTS_METRIC.suffix,
+    /** The metric label, extracted from `jsonPayload.status` (the HTTP status answered, e.g. "202", "401", "503"). */
+    label: RECEIVER_REQUESTS_METRIC.label,
+    alerts: {
+      /**
+       * 5xx means Braze is retrying (with backoff, for up to 5 days before it disables the Current): nothing is lost yet,
+       * but the door is shut. One 503 (a deploy's shutdown, one slow publish) is normal; the alert wants 5xx in every
+       * 2-minute window for 5 minutes, which a Current's batches and retries keep up through an outage and a blip never
+       * does (a single 5xx keeps one 2-minute window above zero, never 5 minutes of them).
+       * A second condition counts Cloud Run's own 5xx for the service, which also sees crashes and timeouts the
+       * receiver could not log.
+       */
+      'server-errors': {
+        title: 'receiver answering 5xx',
+        severity: 'ERROR',
+        status: 'starts_with("5")',
+        alignmentSeconds: 120,
+        durationSeconds: 300,
+        what:
+          'The receiver has been answering 5xx to Braze for more than 5 minutes: it cannot publish to the ingest topic, ' +
+          'cannot read its ingest-token secret, or is crashing. Braze keeps retrying with backoff (for up to 5 days), so ' +
+          'nothing is lost yet. Check the receiver logs (event receiver_request, outcome) and `currents status`.',
+      },
+      /**
+       * 401s to Braze itself (token rotated in one place only) stop the Current: Braze re-sends nothing and waits for
+       * a person. How many refusals it takes before it stops is not documented (it posts batches in parallel, and the
+       * Currents of several workspaces may share one URL), so the alert watches the rate. Any public URL also gets
+       * stray requests (scanners, a curl without a token): a handful an hour. The alert wants more than
+       * `refusalsAlertThreshold` (default 20) refusals in a 5-minute window, held for 5 minutes: above 4 a minute for 5
+       * to 10 minutes is the rhythm of Currents posting batches, not of strays. Braze also emails its own contact.
+       */
+      refusals: {
+        title: 'receiver refusing requests (401)',
+        severity: 'CRITICAL',
+        status: '"401"',
+        alignmentSeconds: 300,
+        durationSeconds: 300,
+        what:
+          'The receiver keeps refusing requests with 401 at the rate of a Braze Current: the token Braze sends is not an ' +
+          'enabled version of the ingest-token secret (rotated in one place only, or disabled too early). Braze stops ' +
+          'the Current on 401 and needs it re-enabled by hand. Make a token with `currents receiver-token new`, paste ' +
+          'it into the Current (Partner Integrations → Data Export), re-enable it, then check `currents status`.',
+      },
+    },
+  },
+} as const;
+export type ReceiverEvent = keyof typeof RECEIVER_EVENTS;
+export type ReceiverAlert = keyof (typeof RECEIVER_EVENTS)['receiver_request']['alerts'];
+/** Every log event a log-based metric counts. */
+export type MeteredEvent = AlertedEvent | ReceiverEvent;
+
+/** The receiver's scaling and alerting (`CurrentsConnectorProps.receiver`). */
+export interface ReceiverProps {
+  /**
+   * Requests one instance serves at once. The receiver is I/O-bound (it waits on Pub/Sub's acknowledgement and on the
+   * token cache), so one instance serves many requests; 80 is Cloud Run's default for such services. Above 1 needs at
+   * least 1 CPU.
+   * @default 80
+   */
+  readonly concurrency?: number;
+  /**
+   * CPUs per instance (Cloud Functions `availableCpu`).
+   * @default '1'
+   */
+  readonly cpu?: string;
+  /**
+   * Memory per instance: room for `concurrency` request bodies in flight (Braze's batches are ~100 KB; a body may be up
+   * to what one Pub/Sub message holds).
+   * @default '1Gi'
+   */
+  readonly memory?: string;
+  /**
+   * Upper bound of instances (80 concurrent requests each: far above what one Braze workspace sends; excess requests
+   * get 429, which Braze retries).
+   * @default 10
+   */
+  readonly maxInstances?: number;
+  /**
+   * Instances kept warm. 0 scales to zero; a cold start only delays Braze's request, which it waits for.
+   * @default 0
+   */
+  readonly minInstances?: number;
+  /**
+   * Request time budget in seconds (the receiver answers 503 before it when a publish hangs).
+   * @default 60
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * The 401 alert fires when more than this many requests are refused in a 5-minute window, for 5 minutes.
+   * @default 20
+   */
+  readonly refusalsAlertThreshold?: number;
+}
+
 export interface CurrentsConnectorProps {
   /** The connector, validated by the shared schema (`loadEnvironments`). Re-checked here with the same schema. */
   readonly connector: Connector;
@@ -90,6 +203,13 @@ export interface CurrentsConnectorProps {
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   /** The function's source archive in Cloud Storage (built and uploaded once per environment). */
   readonly source: { readonly bucket: string; readonly object: string };
+  /** The receiver's source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
+  readonly receiverSource: { readonly bucket: string; readonly object: string };
+  /**
+   * The receiver's scaling and alerting.
+   * @default RECEIVER_DEFAULTS
+   */
+  readonly receiver?: ReceiverProps;
   /** Email of the project's Pub/Sub service agent, `service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com`. */
   readonly pubsubServiceAgentEmail: string;
   /**
@@ -154,6 +274,16 @@ export const CONNECTOR_DEFAULTS = {
   deleteProtection: true,
 } as const;
 
+export const RECEIVER_DEFAULTS = {
+  concurrency: 80,
+  cpu: '1',
+  memory: '1Gi',
+  maxInstances: 10,
+  minInstances: 0,
+  timeoutSeconds: 60,
+  refusalsAlertThreshold: 20,
+} as const satisfies Required<ReceiverProps>;
+
 export class ConnectorPropsError extends Error {
   constructor(
     readonly connector: string,
@@ -206,19 +336,53 @@ export function validateConnectorProps(props: CurrentsConnectorProps): string[] 
   if (!/^[^@\s]+@[^@\s]+$/.test(props.pubsubServiceAgentEmail) && !props.pubsubServiceAgentEmail.includes('${')) {
     problems.push(`pubsubServiceAgentEmail '${props.pubsubServiceAgentEmail}' is not a service account email`);
   }
+  problems.push(...validateReceiverProps(props.receiver ?? {}));
   return problems;
 }
 
-/** Names of the log-based metrics of a connector (derived from the shared resource names). */
-export function metricName(connectorName: string, event: AlertedEvent): string {
-  return `${resourceNames(connectorName).function}-${ALERTED_EVENTS[event].metric}`;
+const isWhole = (n: number, min: number, max = Infinity) => Number.isInteger(n) && n >= min && n <= max;
+
+function validateReceiverProps(props: ReceiverProps): string[] {
+  const r = { ...RECEIVER_DEFAULTS, ...props };
+  const problems: string[] = [];
+  if (!isWhole(r.concurrency, 1, 1000))
+    problems.push(`receiver.concurrency ${r.concurrency} must be between 1 and 1000`);
+  const cpu = Number(r.cpu);
+  if (!/^\d+(\.\d+)?$/.test(r.cpu) || !(cpu > 0)) {
+    problems.push(`receiver.cpu '${r.cpu}' must be a number of CPUs such as '1' or '2'`);
+  } else if (r.concurrency > 1 && cpu < 1) {
+    problems.push(
+      `receiver.cpu '${r.cpu}' must be at least '1' when receiver.concurrency is above 1 (Cloud Run's rule)`,
+    );
+  }
+  if (!MEMORY.test(r.memory)) problems.push(`receiver.memory '${r.memory}' must look like 512Mi or 1Gi`);
+  if (!isWhole(r.maxInstances, 1)) problems.push(`receiver.maxInstances ${r.maxInstances} must be a whole number ≥ 1`);
+  if (!isWhole(r.minInstances, 0, r.maxInstances)) {
+    problems.push(`receiver.minInstances ${r.minInstances} must be a whole number between 0 and receiver.maxInstances`);
+  }
+  if (!isWhole(r.timeoutSeconds, 10, 3600)) {
+    problems.push(`receiver.timeoutSeconds ${r.timeoutSeconds} must be a whole number between 10 and 3600`);
+  }
+  if (!isWhole(r.refusalsAlertThreshold, 1)) {
+    problems.push(`receiver.refusalsAlertThreshold ${r.refusalsAlertThreshold} must be a whole number ≥ 1`);
+  }
+  return problems;
 }
 
-/** The Logging filter counting one runtime event of one connector. */
-export function metricFilter(connectorName: string, event: AlertedEvent): string {
+const isReceiverEvent = (event: MeteredEvent): event is ReceiverEvent => event in RECEIVER_EVENTS;
+
+/** Names of the log-based metrics of a connector (derived from the shared resource names). */
+export function metricName(connectorName: string, event: MeteredEvent): string {
+  const metric = isReceiverEvent(event) ? RECEIVER_EVENTS[event].metric : ALERTED_EVENTS[event].metric;
+  return `${resourceNames(connectorName).function}-${metric}`;
+}
+
+/** The Logging filter counting one event of one connector, logged by the service that logs it (function or receiver). */
+export function metricFilter(connectorName: string, event: MeteredEvent): string {
+  const names = resourceNames(connectorName);
   return [
     'resource.type="cloud_run_revision"',
-    `resource.labels.service_name="${resourceNames(connectorName).function}"`,
+    `resource.labels.service_name="${isReceiverEvent(event) ? names.receiverFunction : names.function}"`,
     `jsonPayload.connector="${connectorName}"`,
     `jsonPayload.event="${event}"`,
   ].join(' AND ');
@@ -242,17 +406,23 @@ export class CurrentsConnector extends Construct {
   readonly deadLetterSubscription: PubsubSubscription;
   readonly pushSubscription: PubsubSubscription;
   readonly function: Cloudfunctions2Function;
+  /** The public door Braze's Custom Currents Export posts to. */
+  readonly receiver: Cloudfunctions2Function;
   readonly database: FirestoreDatabase;
   readonly secret: SecretManagerSecret;
+  /** Every enabled version is a bearer token the receiver accepts; Terraform never creates one. */
+  readonly ingestTokenSecret: SecretManagerSecret;
   readonly probeJob: CloudSchedulerJob;
   readonly notificationChannel: MonitoringNotificationChannel;
   readonly serviceAccounts: {
     readonly runtime: ServiceAccount;
     readonly push: ServiceAccount;
     readonly scheduler: ServiceAccount;
+    readonly receiver: ServiceAccount;
   };
-  readonly metrics: Record<AlertedEvent, LoggingMetric>;
+  readonly metrics: Record<MeteredEvent, LoggingMetric>;
   readonly alerts: Record<AlertedEvent, MonitoringAlertPolicy>;
+  readonly receiverAlerts: Record<ReceiverAlert, MonitoringAlertPolicy>;
 
   constructor(scope: Construct, id: string, props: CurrentsConnectorProps) {
     super(scope, id);
@@ -272,7 +442,7 @@ export class CurrentsConnector extends Construct {
     const retention = googleSeconds(connector.retention);
 
     // --- Service accounts: one per workload, no keys.
-    const sa = (key: 'runtime' | 'push' | 'scheduler', accountId: string, what: string) =>
+    const sa = (key: 'runtime' | 'push' | 'scheduler' | 'receiver', accountId: string, what: string) =>
       new ServiceAccount(this, `${key}-sa`, {
         project,
         accountId,
@@ -288,8 +458,13 @@ export class CurrentsConnector extends Construct {
       ),
       push: sa('push', names.pushServiceAccount, `Pub/Sub push identity invoking '${names.function}'`),
       scheduler: sa('scheduler', names.schedulerServiceAccount, `Cloud Scheduler identity probing '${names.function}'`),
+      receiver: sa(
+        'receiver',
+        names.receiverServiceAccount,
+        `Runs '${names.receiverFunction}', publishing Braze's requests to '${names.ingestTopic}'`,
+      ),
     };
-    const { runtime: runtimeSa, push: pushSa, scheduler: schedulerSa } = this.serviceAccounts;
+    const { runtime: runtimeSa, push: pushSa, scheduler: schedulerSa, receiver: receiverSa } = this.serviceAccounts;
     const pubsubAgent = `serviceAccount:${props.pubsubServiceAgentEmail}`;
 
     // --- Pub/Sub topics.
@@ -343,6 +518,14 @@ export class CurrentsConnector extends Construct {
       replication: { auto: {} },
       ...dep('secretmanager'),
     });
+    // The receiver's tokens live here: `currents receiver-token new` adds versions, never Terraform.
+    this.ingestTokenSecret = new SecretManagerSecret(this, 'ingest-token-secret', {
+      project,
+      secretId: names.ingestTokenSecret,
+      labels: { ...labels, role: 'ingest-token' },
+      replication: { auto: {} },
+      ...dep('secretmanager'),
+    });
 
     // --- The function.
     this.function = new Cloudfunctions2Function(this, 'function', {
@@ -369,6 +552,34 @@ export class CurrentsConnector extends Construct {
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
     });
     const url = this.function.serviceConfig.uri;
+
+    // --- The receiver: public ingress (Braze posts from the internet), its own account, many requests per instance.
+    const receiver = { ...RECEIVER_DEFAULTS, ...props.receiver };
+    this.receiver = new Cloudfunctions2Function(this, 'receiver', {
+      project,
+      name: names.receiverFunction,
+      location: env.region,
+      description: `Braze Custom Currents Export → ${names.ingestTopic} for '${connector.displayName}'`,
+      labels: { ...labels, role: 'receiver' },
+      buildConfig: {
+        runtime: props.runtime ?? CONNECTOR_DEFAULTS.runtime,
+        entryPoint: RECEIVER_TARGET,
+        source: { storageSource: { bucket: props.receiverSource.bucket, object: props.receiverSource.object } },
+      },
+      serviceConfig: {
+        serviceAccountEmail: receiverSa.email,
+        ingressSettings: 'ALLOW_ALL',
+        allTrafficOnLatestRevision: true,
+        availableMemory: receiver.memory,
+        availableCpu: receiver.cpu,
+        maxInstanceRequestConcurrency: receiver.concurrency,
+        timeoutSeconds: receiver.timeoutSeconds,
+        minInstanceCount: receiver.minInstances,
+        maxInstanceCount: receiver.maxInstances,
+        environmentVariables: receiverEnvironment(env, connector),
+      },
+      ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+    });
 
     this.pushSubscription = new PubsubSubscription(this, 'push-subscription', {
       project,
@@ -431,17 +642,38 @@ export class CurrentsConnector extends Construct {
       condition: firestoreDatabaseCondition(project, names.firestoreDatabase),
       ...dep('cloudresourcemanager'),
     });
-    const invoker = (id: string, account: ServiceAccount) =>
+    const invoker = (id: string, fn: Cloudfunctions2Function, member: string) =>
       new CloudRunV2ServiceIamMember(this, id, {
         project,
         location: env.region,
-        name: this.function.name, // a 2nd-gen function's Cloud Run service has the function's name
+        name: fn.name, // a 2nd-gen function's Cloud Run service has the function's name
         role: 'roles/run.invoker',
-        member: account.member,
+        member,
         ...dep('run'),
       });
-    invoker('push-invoker', pushSa);
-    invoker('scheduler-invoker', schedulerSa);
+    invoker('push-invoker', this.function, pushSa.member);
+    invoker('scheduler-invoker', this.function, schedulerSa.member);
+    // The receiver: the ONE public member of the stack. Braze cannot present a Google identity; the bearer token
+    // (compared with the enabled versions of the ingest-token secret) is the receiver's lock.
+    invoker('receiver-public-invoker', this.receiver, 'allUsers');
+    new PubsubTopicIamMember(this, 'receiver-ingest-publisher', {
+      project,
+      topic: this.ingestTopic.name,
+      role: 'roles/pubsub.publisher',
+      member: receiverSa.member,
+    });
+    const tokenGrant = (id: string, role: string) =>
+      new SecretManagerSecretIamMember(this, id, {
+        project,
+        secretId: this.ingestTokenSecret.secretId,
+        role,
+        member: receiverSa.member,
+      });
+    tokenGrant('receiver-token-accessor', 'roles/secretmanager.secretAccessor');
+    // The receiver accepts EVERY enabled version (so a token is rotated without losing a request: add the new version,
+    // change it in Braze, disable the old one), so it lists the versions, which needs secretmanager.versions.list: not
+    // in secretAccessor. Viewer grants it (and reading the versions' metadata, never their data) on this one secret only.
+    tokenGrant('receiver-token-viewer', 'roles/secretmanager.viewer');
     new PubsubTopicIamMember(this, 'pubsub-agent-dead-letter-publisher', {
       project,
       topic: this.deadLetterTopic.name,
@@ -465,46 +697,60 @@ export class CurrentsConnector extends Construct {
       project,
       type: 'email',
       displayName: `Currents ${env.name}/${connector.name}: ${connector.contactEmail}`,
-      description: `Credential failures, expiry and dead letters of '${connector.displayName}'`,
+      description: `Credential failures, expiry, dead letters and receiver faults of '${connector.displayName}'`,
       labels: { email_address: connector.contactEmail },
       userLabels: labels,
       ...dep('monitoring'),
     });
-    const metrics = {} as Record<AlertedEvent, LoggingMetric>;
-    const alerts = {} as Record<AlertedEvent, MonitoringAlertPolicy>;
-    for (const event of Object.keys(ALERTED_EVENTS) as AlertedEvent[]) {
-      const info = ALERTED_EVENTS[event];
-      const metric = new LoggingMetric(this, `metric-${info.metric}`, {
+    const metrics = {} as Record<MeteredEvent, LoggingMetric>;
+    const metric = (event: MeteredEvent, id: string, label?: { key: string; from: string; description: string }) =>
+      (metrics[event] = new LoggingMetric(this, `metric-${id}`, {
         project,
         name: metricName(connector.name, event),
-        description: `Log entries of '${connector.name}' with event=${event}`,
+        description: `Log entries of '${connector.name}' with event=${event}${label ? `, by ${label.key}` : ''}`,
         filter: metricFilter(connector.name, event),
-        metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
+        metricDescriptor: {
+          metricKind: 'DELTA',
+          valueType: 'INT64',
+          unit: '1',
+          ...(label ? { labels: [{ key: label.key, valueType: 'STRING', description: label.description }] } : {}),
+        },
+        ...(label ? { labelExtractors: { [label.key]: `EXTRACT(${label.from})` } } : {}),
         ...dep('logging'),
-      });
-      metrics[event] = metric;
-      alerts[event] = new MonitoringAlertPolicy(this, `alert-${info.metric}`, {
+      }));
+    /** A threshold condition: the sum over `alignmentSeconds` above `threshold`, held for `durationSeconds`. */
+    const over = (
+      displayName: string,
+      filter: string,
+      threshold: number,
+      alignmentSeconds: number,
+      duration: number,
+    ): MonitoringAlertPolicyConditions => ({
+      displayName,
+      conditionThreshold: {
+        filter,
+        comparison: 'COMPARISON_GT',
+        thresholdValue: threshold,
+        duration: `${duration}s`,
+        aggregations: [
+          { alignmentPeriod: `${alignmentSeconds}s`, perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' },
+        ],
+        trigger: { count: 1 },
+      },
+    });
+    const alert = (
+      id: string,
+      info: { title: string; severity: string; what: string },
+      conditions: MonitoringAlertPolicyConditions[],
+    ) =>
+      new MonitoringAlertPolicy(this, `alert-${id}`, {
         project,
         displayName: `Currents ${env.name}/${connector.name}: ${info.title}`,
         combiner: 'OR',
         severity: info.severity,
         userLabels: labels,
         notificationChannels: [this.notificationChannel.name],
-        conditions: [
-          {
-            displayName: `${info.title} logged by ${names.function}`,
-            conditionThreshold: {
-              filter: `metric.type="logging.googleapis.com/user/${metric.name}" AND resource.type="cloud_run_revision"`,
-              comparison: 'COMPARISON_GT',
-              thresholdValue: 0,
-              duration: '0s',
-              aggregations: [
-                { alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' },
-              ],
-              trigger: { count: 1 },
-            },
-          },
-        ],
+        conditions,
         alertStrategy: { autoClose: '1800s' },
         documentation: {
           mimeType: 'text/markdown',
@@ -513,7 +759,55 @@ export class CurrentsConnector extends Construct {
         },
         ...dep('monitoring'),
       });
+    const userMetric = (m: LoggingMetric) =>
+      `metric.type="logging.googleapis.com/user/${m.name}" AND resource.type="cloud_run_revision"`;
+
+    const alerts = {} as Record<AlertedEvent, MonitoringAlertPolicy>;
+    for (const event of Object.keys(ALERTED_EVENTS) as AlertedEvent[]) {
+      const info = ALERTED_EVENTS[event];
+      const m = metric(event, info.metric);
+      alerts[event] = alert(info.metric, info, [
+        over(`${info.title} logged by ${names.function}`, userMetric(m), 0, 300, 0),
+      ]);
     }
+
+    const requests = RECEIVER_EVENTS.receiver_request;
+    const receiverMetric = metric('receiver_request', requests.metric, {
+      key: requests.label,
+      from: `jsonPayload.${requests.label}`,
+      description: 'HTTP status the receiver answered',
+    });
+    const byStatus = (status: string) => `${userMetric(receiverMetric)} AND metric.label.${requests.label}=${status}`;
+    const errors = requests.alerts['server-errors'];
+    const refusals = requests.alerts.refusals;
+    this.receiverAlerts = {
+      'server-errors': alert('receiver-server-errors', errors, [
+        over(
+          `${names.receiverFunction} answered 5xx (its log)`,
+          byStatus(errors.status),
+          0,
+          errors.alignmentSeconds,
+          errors.durationSeconds,
+        ),
+        over(
+          `${names.receiverFunction} answered 5xx (Cloud Run: also crashes and timeouts)`,
+          'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND ' +
+            `resource.label.service_name="${names.receiverFunction}" AND metric.label.response_code_class="5xx"`,
+          0,
+          errors.alignmentSeconds,
+          errors.durationSeconds,
+        ),
+      ]),
+      refusals: alert('receiver-refusals', refusals, [
+        over(
+          `${names.receiverFunction} refused more than ${receiver.refusalsAlertThreshold} requests in ${refusals.alignmentSeconds / 60} minutes`,
+          byStatus(refusals.status),
+          receiver.refusalsAlertThreshold,
+          refusals.alignmentSeconds,
+          refusals.durationSeconds,
+        ),
+      ]),
+    };
     this.metrics = metrics;
     this.alerts = alerts;
   }

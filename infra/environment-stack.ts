@@ -1,6 +1,7 @@
 /**
  * One CDKTF stack per environment (`cdktf deploy <env>`): the provider and state backend, the project services (APIs),
- * the bucket holding the function's source archive, the archive itself, and one `CurrentsConnector` per connector.
+ * the bucket holding the source archives, the archives themselves (the function's and the receiver's), and one
+ * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secrets, receiver URL).
  */
 import { join } from 'node:path';
 import { AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
@@ -11,6 +12,7 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
+import { receiverUrlOutput } from '../shared/names';
 import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
 import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
 
@@ -42,6 +44,8 @@ export interface EnvironmentStackProps {
   readonly environment: Environment;
   /** The function's built source archive (`buildRuntimeArchive`). */
   readonly archive: RuntimeArchive;
+  /** The receiver's built source archive (`buildRuntimeArchive({ kind: 'receiver' })`). */
+  readonly receiverArchive: RuntimeArchive;
   /**
    * Production environments get delete protection on their Firestore databases.
    * @default true when the environment is named 'prod' or 'production'
@@ -52,7 +56,10 @@ export interface EnvironmentStackProps {
    * @default the construct's defaults
    */
   readonly connectorDefaults?: Partial<
-    Omit<CurrentsConnectorProps, 'connector' | 'environment' | 'source' | 'pubsubServiceAgentEmail' | 'dependsOn'>
+    Omit<
+      CurrentsConnectorProps,
+      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn'
+    >
   >;
 }
 
@@ -61,6 +68,7 @@ export class EnvironmentStack extends TerraformStack {
   readonly connectors: Record<string, CurrentsConnector> = {};
   readonly sourceBucket: StorageBucket;
   readonly sourceObject: StorageBucketObject;
+  readonly receiverSourceObject: StorageBucketObject;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
@@ -100,17 +108,21 @@ export class EnvironmentStack extends TerraformStack {
       labels,
       dependsOn: [services.storage],
     });
-    const asset = new TerraformAsset(this, 'function-source-asset', {
-      path: props.archive.path,
-      type: AssetType.FILE,
-      assetHash: props.archive.sha256,
-    });
-    this.sourceObject = new StorageBucketObject(this, 'function-source-object', {
-      bucket: this.sourceBucket.name,
-      name: props.archive.objectName,
-      source: asset.path,
-      contentType: 'application/zip',
-    });
+    const upload = (kind: 'function' | 'receiver', archive: RuntimeArchive) => {
+      const asset = new TerraformAsset(this, `${kind}-source-asset`, {
+        path: archive.path,
+        type: AssetType.FILE,
+        assetHash: archive.sha256,
+      });
+      return new StorageBucketObject(this, `${kind}-source-object`, {
+        bucket: this.sourceBucket.name,
+        name: archive.objectName,
+        source: asset.path,
+        contentType: 'application/zip',
+      });
+    };
+    this.sourceObject = upload('function', props.archive);
+    this.receiverSourceObject = upload('receiver', props.receiverArchive);
 
     const production = props.production ?? isProduction(env);
     for (const connector of env.connectors) {
@@ -120,6 +132,7 @@ export class EnvironmentStack extends TerraformStack {
         connector,
         environment: env,
         source: { bucket: this.sourceBucket.name, object: this.sourceObject.name },
+        receiverSource: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
         pubsubServiceAgentEmail,
         dependsOn: services,
       });
@@ -135,6 +148,15 @@ export class EnvironmentStack extends TerraformStack {
       new TerraformOutput(this, `${connector.name}-secret`, {
         value: c.secret.id,
         description: `Secret to put '${connector.name}' credential into (gcloud secrets versions add)`,
+      });
+      // The URL Braze's Custom Currents Export posts to. Never a token: tokens are made by `currents receiver-token new`.
+      new TerraformOutput(this, receiverUrlOutput(connector.name), {
+        value: c.receiver.url,
+        description: `URL of '${connector.name}' receiver, to paste into Braze (Custom Currents Export)`,
+      });
+      new TerraformOutput(this, `${connector.name}-ingest-token-secret`, {
+        value: c.ingestTokenSecret.id,
+        description: `Secret holding '${connector.name}' receiver tokens (currents receiver-token new)`,
       });
     }
   }

@@ -1,6 +1,6 @@
 /**
- * Builds the function's source archive at synth time: esbuild bundles the runtime's entry point (and the shared/ code it
- * imports) into one CommonJS file with every npm package left external, next to a generated package.json that lists
+ * Builds the source archives at synth time, one per deployed entry point (the function, and the receiver): esbuild
+ * bundles the entry point (and the shared/ code it imports) into one CommonJS file with every npm package left external, next to a generated package.json that lists
  * only the runtime's dependencies (versions from the root package.json). The archive is a deterministic ZIP named by
  * the SHA-256 of its bytes, so a code change gives a new object name (the function redeploys) and an unchanged build
  * gives the same name and the same bytes (no change in the plan).
@@ -10,16 +10,38 @@ import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
-import { FUNCTION_TARGET } from '../shared/names';
+import { FUNCTION_TARGET, RECEIVER_TARGET } from '../shared/names';
 import { zip } from './zip';
 
-export { FUNCTION_TARGET };
+export { FUNCTION_TARGET, RECEIVER_TARGET };
 
 export const REPO_ROOT = resolve(__dirname, '..');
 /** The runtime's entry point: exports the HTTP function `currents` (functions-framework target). */
 export const DEFAULT_RUNTIME_ENTRY = join(REPO_ROOT, 'runtime', 'function.ts');
-/** The functions-framework target, i.e. the function's build entry point. */
-/** What the function's runtime may `require` at run time; everything else is bundled. */
+/** The receiver's entry point: exports the HTTP function `receiver` (functions-framework target). */
+export const DEFAULT_RECEIVER_ENTRY = join(REPO_ROOT, 'runtime', 'receiver', 'function.ts');
+
+/**
+ * The deployed entry points: where each is bundled from by default (and the variable that overrides it), the
+ * functions-framework target it must export, and the prefix of its archive's object name in the source bucket.
+ */
+export const ARCHIVE_KINDS = {
+  function: {
+    entry: DEFAULT_RUNTIME_ENTRY,
+    variable: 'CURRENTS_RUNTIME_ENTRY',
+    target: FUNCTION_TARGET,
+    what: 'function',
+  },
+  receiver: {
+    entry: DEFAULT_RECEIVER_ENTRY,
+    variable: 'CURRENTS_RECEIVER_ENTRY',
+    target: RECEIVER_TARGET,
+    what: 'receiver',
+  },
+} as const;
+export type ArchiveKind = keyof typeof ARCHIVE_KINDS;
+
+/** What the deployed code (function and receiver) may `require` at run time; everything else is bundled. */
 export const RUNTIME_DEPENDENCIES = [
   '@google-cloud/functions-framework',
   '@google-cloud/firestore',
@@ -41,7 +63,15 @@ export interface RuntimeArchive {
 }
 
 export interface BuildRuntimeArchiveOptions {
-  /** Entry point to bundle. Default: runtime/function.ts (or $CURRENTS_RUNTIME_ENTRY). */
+  /**
+   * Which entry point this archive deploys: its default entry, override variable, target and object name prefix.
+   * @default 'function'
+   */
+  readonly kind?: ArchiveKind;
+  /**
+   * Entry point to bundle. Default: the kind's variable ($CURRENTS_RUNTIME_ENTRY / $CURRENTS_RECEIVER_ENTRY) when set,
+   * else runtime/function.ts / runtime/receiver/function.ts.
+   */
   readonly entry?: string;
   /** Directory the ZIP is written to. Default: cdktf.out/.runtime under the repository root. */
   readonly outDir?: string;
@@ -50,11 +80,15 @@ export interface BuildRuntimeArchiveOptions {
 }
 
 export class RuntimeEntryMissingError extends Error {
-  constructor(readonly entry: string) {
+  constructor(
+    readonly entry: string,
+    readonly kind: ArchiveKind = 'function',
+  ) {
+    const k = ARCHIVE_KINDS[kind];
     super(
-      `the function's entry point ${relative(process.cwd(), entry) || entry} does not exist: the runtime must export the ` +
-        `HTTP function '${FUNCTION_TARGET}' from it before an environment can be synthesized ` +
-        '(set CURRENTS_RUNTIME_ENTRY to bundle another file)',
+      `the ${k.what}'s entry point ${relative(process.cwd(), entry) || entry} does not exist: the runtime must export the ` +
+        `HTTP function '${k.target}' from it before an environment can be synthesized ` +
+        `(set ${k.variable} to bundle another file)`,
     );
     this.name = 'RuntimeEntryMissingError';
   }
@@ -85,15 +119,17 @@ export function runtimePackageJson(rootPackageJson: string): string {
 
 const cache = new Map<string, RuntimeArchive>();
 
-/** Bundles and zips the runtime (once per entry and output directory in a process). */
+/** Bundles and zips one entry point of the runtime (once per entry and output directory in a process). */
 export function buildRuntimeArchive(options: BuildRuntimeArchiveOptions = {}): RuntimeArchive {
-  const entry = resolve(options.entry ?? process.env.CURRENTS_RUNTIME_ENTRY ?? DEFAULT_RUNTIME_ENTRY);
+  const kind = options.kind ?? 'function';
+  const k = ARCHIVE_KINDS[kind];
+  const entry = resolve(options.entry ?? process.env[k.variable] ?? k.entry);
   const outDir = resolve(options.outDir ?? join(REPO_ROOT, 'cdktf.out', '.runtime'));
   const packageJson = resolve(options.packageJson ?? join(REPO_ROOT, 'package.json'));
-  const key = `${entry}\0${outDir}\0${packageJson}`;
+  const key = `${kind}\0${entry}\0${outDir}\0${packageJson}`;
   const hit = cache.get(key);
   if (hit && existsSync(hit.path)) return hit;
-  if (!existsSync(entry)) throw new RuntimeEntryMissingError(entry);
+  if (!existsSync(entry)) throw new RuntimeEntryMissingError(entry, kind);
 
   const result = buildSync({
     entryPoints: [entry],
@@ -134,9 +170,9 @@ export function buildRuntimeArchive(options: BuildRuntimeArchiveOptions = {}): R
   ]);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   mkdirSync(outDir, { recursive: true });
-  const path = join(outDir, `function-${sha256.slice(0, 16)}.zip`);
+  const path = join(outDir, `${kind}-${sha256.slice(0, 16)}.zip`);
   if (!existsSync(path)) writeFileSync(path, bytes);
-  const archive = { path, sha256, objectName: `function-source/${sha256}.zip`, bytes: bytes.length };
+  const archive = { path, sha256, objectName: `${kind}-source/${sha256}.zip`, bytes: bytes.length };
   cache.set(key, archive);
   return archive;
 }

@@ -1,6 +1,6 @@
 /**
  * The pull-request summary of the connector definitions: per environment, each connector's region, credential kind,
- * events, grace period, anonymous flag and contact; the resources each connector becomes (from a real synth of the
+ * events, grace period, anonymous flag and contact; each connector's receiver URL (what to paste into Braze); the resources each connector becomes (from a real synth of the
  * construct, so the list cannot drift from the infrastructure); and, against a base, which connectors were added,
  * removed or changed, field by field.
  *
@@ -15,6 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { App, TerraformStack } from 'cdktf';
 import { isSelector, typesOfSelector } from '../shared/catalog';
 import { type Connector, type Environment, parseConnector, selectedTypes } from '../shared/connector';
+import { FUNCTION_TARGET, receiverUrl, receiverUrlOutput } from '../shared/names';
 import { ENV_VARS } from '../shared/runtime-config';
 import { CurrentsConnector } from './connector-construct';
 
@@ -116,7 +117,10 @@ export function baseFromSynthDir(dir: string): Base {
   const environments = names.sort().map((name) => {
     const json = JSON.parse(readFileSync(join(stacksDir, name, 'cdk.tf.json'), 'utf8')) as StackJson;
     const provider = json.provider?.google?.[0] ?? {};
-    const functions = Object.values(json.resource?.google_cloudfunctions2_function ?? {});
+    // One function per connector: the receivers carry the same environment, so only the `currents` entry point counts.
+    const functions = Object.values(json.resource?.google_cloudfunctions2_function ?? {}).filter(
+      (f) => (f.build_config as { entry_point?: string } | undefined)?.entry_point === FUNCTION_TARGET,
+    );
     const connectors = functions.flatMap((f) => {
       const vars = (f.service_config as { environment_variables?: Record<string, string> } | undefined)
         ?.environment_variables;
@@ -216,6 +220,7 @@ export function connectorResourceList(connector: Connector, env: Pick<Environmen
     connector,
     environment: env,
     source: { bucket: 'source-bucket', object: 'source.zip' },
+    receiverSource: { bucket: 'source-bucket', object: 'receiver.zip' },
     pubsubServiceAgentEmail: 'service-0@gcp-sa-pubsub.iam.gserviceaccount.com',
   });
   const json = stack.toTerraform() as { resource: Record<string, Record<string, Record<string, unknown>>> };
@@ -310,6 +315,17 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
       ),
       '',
     );
+    if (env.connectors.length) {
+      body.push(
+        `**Receiver URLs** (Braze's Custom Currents Export posts here; known after deploy as the stack output ` +
+          `\`<connector>-receiver-url\`, which has this form):`,
+        '',
+        ...env.connectors.map(
+          (c) => `- \`${c.name}\`: ${receiverUrl(env, c.name)} (output \`${receiverUrlOutput(c.name)}\`)`,
+        ),
+        '',
+      );
+    }
     if (base)
       body.push(
         changes.length ? '**Changes**' : '_No connector changes._',

@@ -30,9 +30,14 @@ function main(): number {
     throw err;
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  console.log(
-    `function source: ${relative(REPO_ROOT, result.archive.path)} (${result.archive.bytes} bytes, sha256 ${result.archive.sha256.slice(0, 12)}…)`,
-  );
+  for (const [what, archive] of [
+    ['function', result.archive],
+    ['receiver', result.receiverArchive],
+  ] as const) {
+    console.log(
+      `${what} source: ${relative(REPO_ROOT, archive.path)} (${archive.bytes} bytes, sha256 ${archive.sha256.slice(0, 12)}…)`,
+    );
+  }
   for (const env of result.environments) {
     const file = join(outdir, 'stacks', env.name, 'cdk.tf.json');
     const json = JSON.parse(readFileSync(file, 'utf8')) as { resource?: Record<string, Record<string, unknown>> };

@@ -101,3 +101,23 @@ export const FIRESTORE_LAYOUT = {
   /** Field of a parked group that the TTL policy expires on. */
   parkedExpiryField: 'expireAt',
 } as const;
+
+/**
+ * The HTTPS URL Braze posts to for one connector: a 2nd-gen function's `cloudfunctions.net` URL is predictable from the
+ * region, the project and the function's name (`https://REGION-PROJECT.cloudfunctions.net/NAME`). The deployed value is
+ * also the stack output `<connector>-receiver-url`, known after `cdktf deploy`.
+ */
+export function receiverUrl(env: { readonly project: string; readonly region: string }, connectorName: string): string {
+  return `https://${env.region}-${env.project}.cloudfunctions.net/${resourceNames(connectorName).receiverFunction}`;
+}
+
+/** Name of the stack output holding a connector's receiver URL. */
+export const receiverUrlOutput = (connectorName: string): string => `${connectorName}-receiver-url`;
+
+/**
+ * The log-based metric counting the receiver's answers (its `receiver_request` log lines), labelled by the HTTP status
+ * answered. The infrastructure declares it; `currents status` reads its time series.
+ */
+export const RECEIVER_REQUESTS_METRIC = { suffix: 'receiver-requests', label: 'status' } as const;
+export const receiverRequestsMetric = (connectorName: string): string =>
+  `${resourceNames(connectorName).function}-${RECEIVER_REQUESTS_METRIC.suffix}`;

@@ -1,30 +1,46 @@
 /**
  * `currents status`: per connector, the credential state (active / failing since when / expired), the time left in
- * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason) and the last
- * delivery. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is leased
- * for a few seconds and released at once: Pub/Sub has no peek).
+ * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason), the last
+ * delivery, and the receiver: its URL, how many token versions are enabled, and its answers by HTTP status over the
+ * last 15 minutes. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is
+ * leased for a few seconds and released at once: Pub/Sub has no peek), its ingest-token secret's versions (Secret
+ * Manager; metadata only, never a token) and its request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring
+ * have no emulator: against a local run the receiver's tokens and answers are "not available locally".
  */
 import { keyValues } from '../table';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { graceRemainingMs } from '../../runtime/core/expiry';
 import { durationMs, formatDurationMs } from '../../shared/duration';
+import { receiverUrl } from '../../shared/names';
 import { parse } from '../args';
 import {
   ago,
   checkAccess,
+  describeGoogleError,
   guarded,
   iso,
   type OpsTarget,
   resolveTargets,
   subscriptionPath,
   TARGET_OPTIONS,
+  usingEmulators,
   whereLabel,
   withTimeout,
 } from '../ops/context';
 import { countByReason, createClients, peekAll } from '../ops/dead-letter-queue';
+import {
+  answersByStatus,
+  ANSWERS_WINDOW_MINUTES,
+  createMonitoringAccess,
+  createTokenSecretClient,
+  enabledVersions,
+  ingestTokenSecretPath,
+  type MonitoringAccess,
+  type TokenSecretClient,
+} from '../ops/receiver';
 
 export const usage =
-  'currents status --env ENV [--connector NAME] [--json] [PATH]   credential state, grace left, parked events, dead letters, last delivery';
+  'currents status --env ENV [--connector NAME] [--json] [PATH]   credential state, grace left, parked events, dead letters, last delivery, receiver (URL, tokens, answers)';
 
 export interface StatusReport {
   readonly environment: string;
@@ -46,6 +62,105 @@ export interface StatusReport {
   /** Recorded at most once a minute per function instance. */
   readonly lastDeliveryAt?: string;
   readonly dropped: { readonly total: number; readonly byType: Readonly<Record<string, number>> };
+  readonly receiver: ReceiverReport;
+}
+
+/** A figure, or why it could not be had (no emulator locally, permission denied…). */
+export type Maybe<T> = T | { readonly unavailable: string };
+
+export interface ReceiverReport {
+  /** The URL Braze posts to (predicted from region, project and name; the stack output `<connector>-receiver-url`). */
+  readonly url: string;
+  /** True against a local run: the URL is the deployed one, tokens and answers cannot be read. */
+  readonly local?: true;
+  /** Enabled versions of the ingest-token secret: the tokens the receiver accepts. Never the tokens themselves. */
+  readonly tokenVersions: Maybe<{ readonly enabled: number }>;
+  /** The receiver's answers by HTTP status over the last `minutes` (its log-based metric). */
+  readonly answers: Maybe<{
+    readonly minutes: number;
+    readonly total: number;
+    readonly byStatus: Record<string, number>;
+  }>;
+}
+
+/** Where the receiver's figures come from; an absent source is "not available locally". */
+export interface ReceiverSources {
+  readonly secrets?: TokenSecretClient;
+  readonly monitoring?: MonitoringAccess;
+}
+
+export type StatusDeps = ReceiverSources;
+
+const NOT_LOCAL = (what: string) => ({ unavailable: `not available locally (${what} has no emulator)` });
+
+/** The receiver's part of the status; never rejects (a figure that cannot be had says why). */
+export async function receiverStatus(
+  target: OpsTarget,
+  sources: ReceiverSources,
+  now: number,
+): Promise<ReceiverReport> {
+  const secret = `ingest-token secret ${target.names.ingestTokenSecret}`;
+  const [tokenVersions, answers] = await Promise.all([
+    sources.secrets
+      ? guarded(target, secret, () =>
+          withTimeout(enabledVersions(sources.secrets!, ingestTokenSecretPath(target)), TIMEOUT_MS, secret),
+        ).then(
+          (versions) => ({ enabled: versions.length }),
+          (err: Error) => ({ unavailable: err.message }),
+        )
+      : NOT_LOCAL('Secret Manager'),
+    sources.monitoring
+      ? withTimeout(
+          answersByStatus(sources.monitoring, target.project, target.connector.name, now, ANSWERS_WINDOW_MINUTES),
+          TIMEOUT_MS,
+          'Cloud Monitoring',
+        ).then(
+          (byStatus) => ({
+            minutes: ANSWERS_WINDOW_MINUTES,
+            total: Object.values(byStatus).reduce((a, b) => a + b, 0),
+            byStatus,
+          }),
+          (err: Error) => ({ unavailable: describeGoogleError(err, target, 'the receiver’s request metric') }),
+        )
+      : NOT_LOCAL('Cloud Monitoring'),
+  ]);
+  return {
+    url: receiverUrl(target.environment, target.connector.name),
+    ...(sources.secrets || sources.monitoring ? {} : { local: true as const }),
+    tokenVersions,
+    answers,
+  };
+}
+
+/** The receiver's lines of the human status. */
+export function receiverLines(r: ReceiverReport): [string, string][] {
+  const lines: [string, string][] = [
+    ['receiver', r.local ? `${r.url} (when deployed; \`npm start\` prints the local one)` : r.url],
+  ];
+  const t = r.tokenVersions;
+  lines.push([
+    'tokens',
+    'unavailable' in t
+      ? t.unavailable
+      : t.enabled === 0
+        ? 'none enabled: Braze is refused; make one with `currents receiver-token new`'
+        : t.enabled === 1
+          ? '1 version enabled'
+          : `${t.enabled} versions enabled (a rotation in progress? \`receiver-token disable-others\` finishes it)`,
+  ]);
+  const a = r.answers;
+  lines.push([
+    `answers (${ANSWERS_WINDOW_MINUTES}m)`,
+    'unavailable' in a
+      ? a.unavailable
+      : a.total === 0
+        ? 'no requests'
+        : `${a.total} request(s): ${Object.entries(a.byStatus)
+            .sort(([x], [y]) => x.localeCompare(y))
+            .map(([status, n]) => `${status} ×${n}`)
+            .join(', ')}`,
+  ]);
+  return lines;
 }
 
 const TIMEOUT_MS = 30_000;
@@ -61,6 +176,7 @@ async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T
 async function statusOf(
   target: OpsTarget,
   clients: Awaited<ReturnType<typeof createClients>>,
+  sources: ReceiverSources,
   now: number,
 ): Promise<StatusReport> {
   const graceMs = durationMs(target.connector.credentialGracePeriod);
@@ -72,12 +188,13 @@ async function statusOf(
   try {
     const database = `Firestore database ${target.names.firestoreDatabase}`;
     // allSettled, not all: the store is closed below, so no read may still be running (or reject unheard) by then.
-    const [status, oldest, letters] = await settleAll([
+    const [status, oldest, letters, receiver] = await settleAll([
       guarded(target, database, () => withTimeout(store.readStatus(), TIMEOUT_MS, database)),
       guarded(target, database, () => withTimeout(store.listParked({ limit: 1 }), TIMEOUT_MS, database)),
       guarded(target, `dead-letter subscription ${target.names.deadLetterSubscription}`, () =>
         peekAll(clients.subscriber, subscriptionPath(target, target.names.deadLetterSubscription)),
       ),
+      receiverStatus(target, sources, now),
     ]);
     const s = status.state;
     const remaining = graceRemainingMs(s, now, graceMs);
@@ -102,6 +219,7 @@ async function statusOf(
       deadLetters: { total: letters.length, byReason: countByReason(letters) },
       lastDeliveryAt: iso(status.lastDeliveryAt),
       dropped: status.dropped,
+      receiver,
     };
   } finally {
     await store.close().catch(() => undefined);
@@ -150,17 +268,32 @@ function render(r: StatusReport, now: number): string {
       .join(', ');
     lines.push(['dropped', `${r.dropped.total} event(s) in total: ${byType}`]);
   }
+  lines.push(...receiverLines(r.receiver));
   return keyValues(`${r.connector}  (environment ${r.environment}, ${whereLabel(r.project)})`, lines);
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** The receiver's sources: injected (tests), none against the emulators, else the real clients (ADC). */
+async function receiverSources(deps: StatusDeps): Promise<ReceiverSources & { close(): Promise<void> }> {
+  if (deps.secrets || deps.monitoring || usingEmulators()) return { ...deps, close: async () => undefined };
+  const secrets = await createTokenSecretClient();
+  return {
+    secrets,
+    monitoring: await createMonitoringAccess(),
+    close: async () => {
+      await secrets.close?.();
+    },
+  };
+}
+
+export async function run(argv: string[], deps: StatusDeps = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } });
   const targets = resolveTargets(values, positionals[0]);
   await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);
+  const sources = await receiverSources(deps);
   const now = Date.now();
   try {
-    const results = await Promise.allSettled(targets.map((t) => statusOf(t, clients, now)));
+    const results = await Promise.allSettled(targets.map((t) => statusOf(t, clients, sources, now)));
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (values.json) {
       const out = results.map((r, i) =>
@@ -181,6 +314,6 @@ export async function run(argv: string[]): Promise<number> {
     });
     return failed ? 1 : 0;
   } finally {
-    await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
+    await Promise.allSettled([clients.subscriber.close(), clients.publisher.close(), sources.close()]);
   }
 }

@@ -8,6 +8,7 @@ import { buildRuntimeArchive, type RuntimeArchive } from '../../infra/runtime-ar
 import type { Environment } from '../../shared/connector';
 
 export const FIXTURE_ENTRY = join(__dirname, 'fixtures', 'function.ts');
+export const FIXTURE_RECEIVER_ENTRY = join(__dirname, 'fixtures', 'receiver.ts');
 
 export type Json = Record<string, unknown>;
 export interface SynthJson {
@@ -19,6 +20,7 @@ export interface SynthJson {
 }
 
 let archive: RuntimeArchive | undefined;
+let receiverArchive: RuntimeArchive | undefined;
 /** The fixture entry bundled once per test file (the tests never depend on the runtime's progress). */
 export function fixtureArchive(): RuntimeArchive {
   archive ??= buildRuntimeArchive({
@@ -27,6 +29,17 @@ export function fixtureArchive(): RuntimeArchive {
   });
   return archive;
 }
+/** The fixture receiver entry, bundled once per test file. */
+export function fixtureReceiverArchive(): RuntimeArchive {
+  receiverArchive ??= buildRuntimeArchive({
+    kind: 'receiver',
+    entry: FIXTURE_RECEIVER_ENTRY,
+    outDir: mkdtempSync(join(tmpdir(), 'currents-infra-test-')),
+  });
+  return receiverArchive;
+}
+/** Both fixture archives, as `defineEnvironments` options. */
+export const fixtureArchives = () => ({ archive: fixtureArchive(), receiverArchive: fixtureReceiverArchive() });
 
 export interface Synthesized {
   environments: Environment[];
@@ -37,7 +50,7 @@ export interface Synthesized {
 /** Synthesizes environment definitions the way `cdktf synth` does (validation included). */
 export function synthEnvironments(inputs: readonly unknown[]): Synthesized {
   const app = Testing.app();
-  const { environments, stacks } = defineEnvironments(app, inputs, { archive: fixtureArchive() });
+  const { environments, stacks } = defineEnvironments(app, inputs, fixtureArchives());
   const out: Synthesized['stacks'] = {};
   for (const stack of stacks) {
     const text = Testing.synth(stack);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
-import { fixtureArchive } from './helpers';
+import { fixtureArchives } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const bin = join(ROOT, 'bin', 'currents.js');
@@ -72,8 +72,16 @@ describe('currents plan-summary', () => {
       '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(27 resources\): .*google_cloudfunctions2_function \(`currents-journeys-us`\)/,
+      /\*\*`journeys-us`\*\* \(37 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
+    // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
+    expect(r.stdout).toContain(
+      '- `journeys-us`: https://us-central1-replace-me-prod.cloudfunctions.net/currents-journeys-us-receiver (output `journeys-us-receiver-url`)',
+    );
+    expect(r.stdout).toContain(
+      '- `email-eu`: https://europe-west1-replace-me-dev.cloudfunctions.net/currents-email-eu-receiver (output `email-eu-receiver-url`)',
+    );
+    expect(r.stdout).toMatch(/known after deploy as the stack output `<connector>-receiver-url`/);
     expect(r.stdout).not.toMatch(/change \|/);
   });
 
@@ -95,7 +103,7 @@ describe('currents plan-summary', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { environments } = require(join(ROOT, 'connectors')) as { environments: unknown[] };
     const app = new App({ outdir });
-    defineEnvironments(app, environments, { archive: fixtureArchive() });
+    defineEnvironments(app, environments, fixtureArchives());
     app.synth();
     const r = run(repo, definitions, '--base', outdir, '--no-resources');
     expect(r.status).toBe(0);

@@ -1,6 +1,7 @@
 /**
  * Least privilege and secrets, asserted on every synthesized stack of the example environments: exactly the IAM
- * bindings the infrastructure spec lists, nothing wider, nothing public, and no credential material anywhere.
+ * bindings the infrastructure spec lists, nothing wider, one public member only (`allUsers` invoking each receiver),
+ * and no credential material anywhere.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { App } from 'cdktf';
 import { environments } from '../../connectors';
 import { defineEnvironments } from '../../infra/app';
 import { resourceNames } from '../../shared/names';
-import { fixtureArchive, type Json, refOf, type SynthJson, synthEnvironments } from './helpers';
+import { fixtureArchives, type Json, refOf, type SynthJson, synthEnvironments } from './helpers';
 
 const synth = synthEnvironments(environments);
 
@@ -60,7 +61,14 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
       const ref = (type: string, name: string, attr: string, key = 'name') =>
         refOf(json, type, (r) => r[key] === name, attr);
       const fnName = ref('google_cloudfunctions2_function', n.function, 'name');
+      const receiverName = ref('google_cloudfunctions2_function', n.receiverFunction, 'name');
+      const tokenSecret = ref('google_secret_manager_secret', n.ingestTokenSecret, 'secret_id', 'secret_id');
+      const recv = sa(n.receiverServiceAccount, 'member');
       expected.push(
+        `google_cloud_run_v2_service_iam_member roles/run.invoker allUsers ${receiverName}`,
+        `google_pubsub_topic_iam_member roles/pubsub.publisher ${recv} ${ref('google_pubsub_topic', n.ingestTopic, 'name')}`,
+        `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${recv} ${tokenSecret}`,
+        `google_secret_manager_secret_iam_member roles/secretmanager.viewer ${recv} ${tokenSecret}`,
         `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${sa(n.runtimeServiceAccount, 'member')} ${ref('google_secret_manager_secret', n.secret, 'secret_id', 'secret_id')}`,
         `google_pubsub_topic_iam_member roles/pubsub.publisher ${sa(n.runtimeServiceAccount, 'member')} ${ref('google_pubsub_topic', n.deadLetterTopic, 'name')}`,
         `google_project_iam_member roles/datastore.user ${sa(n.runtimeServiceAccount, 'member')} ${env.project}`,
@@ -86,15 +94,59 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
     }
   });
 
-  it('uses additive members only: no authoritative policies or bindings, no basic roles, nothing public', () => {
+  it('uses additive members only: no authoritative policies or bindings, no basic roles', () => {
     for (const type of Object.keys(json.resource)) expect(type).not.toMatch(/_iam_(policy|binding)$/);
-    for (const b of all) {
-      expect(b.member).not.toMatch(/allUsers|allAuthenticatedUsers/);
+    for (const b of all.filter((x) => x.member !== 'allUsers')) {
       expect(b.member).toMatch(/^(serviceAccount:[^\s]+|\$\{google_service_account\.[\w-]+\.member\})$/);
+    }
+    for (const b of all) {
       expect(b.role).not.toMatch(/^roles\/(owner|editor|viewer)$/);
       expect(b.role).not.toMatch(/admin/i);
     }
-    expect(JSON.stringify(json)).not.toMatch(/allUsers|allAuthenticatedUsers/);
+  });
+
+  it('has one public member only: allUsers as run.invoker of each receiver, nowhere else', () => {
+    const receivers = env.connectors.map((c) =>
+      refOf(json, 'google_cloudfunctions2_function', (r) => r.name === resourceNames(c.name).receiverFunction, 'name'),
+    );
+    const publicGrants = all.filter((b) => /allUsers|allAuthenticatedUsers/.test(b.member));
+    expect(publicGrants.map((b) => `${b.type} ${b.role} ${b.member} ${b.target}`).sort()).toEqual(
+      receivers.map((r) => `google_cloud_run_v2_service_iam_member roles/run.invoker allUsers ${r}`).sort(),
+    );
+    // Nowhere in the whole stack either (not in a condition, a policy document or any other field).
+    const text = JSON.stringify(json);
+    expect(text).not.toMatch(/allAuthenticatedUsers/);
+    expect(text.match(/allUsers/g)).toHaveLength(env.connectors.length);
+    // The public services are exactly the receivers: every other function admits internal traffic only.
+    for (const f of Object.values(json.resource.google_cloudfunctions2_function!)) {
+      const isReceiver = env.connectors.some((c) => resourceNames(c.name).receiverFunction === f.name);
+      expect((f.service_config as Json).ingress_settings).toBe(isReceiver ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY');
+    }
+  });
+
+  it('gives each receiver account exactly: publish to its ingest topic, read and list its token secret', () => {
+    for (const c of env.connectors) {
+      const n = resourceNames(c.name);
+      const granted = all.filter((b) => b.member === sa(n.receiverServiceAccount, 'member'));
+      const topic = refOf(json, 'google_pubsub_topic', (r) => r.name === n.ingestTopic, 'name');
+      const secret = refOf(
+        json,
+        'google_secret_manager_secret',
+        (r) => r.secret_id === n.ingestTokenSecret,
+        'secret_id',
+      );
+      expect(granted.map((b) => `${b.role} ${b.target}`).sort()).toEqual(
+        [
+          `roles/pubsub.publisher ${topic}`,
+          `roles/secretmanager.secretAccessor ${secret}`,
+          `roles/secretmanager.viewer ${secret}`,
+        ].sort(),
+      );
+      const fn = Object.values(json.resource.google_cloudfunctions2_function!).find(
+        (f) => f.name === n.receiverFunction,
+      )!;
+      expect((fn.service_config as Json).service_account_email).toBe(sa(n.receiverServiceAccount, 'email'));
+    }
   });
 
   it('lets only the push and scheduler accounts invoke each function, whose ingress is internal only', () => {
@@ -111,15 +163,23 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
     expect(json.resource.google_cloudfunctions2_function_iam_member).toBeUndefined();
   });
 
-  it('lets only the runtime account read each secret', () => {
+  it('lets only the runtime account read each credential secret, and only the receiver account each token secret', () => {
     const secretRoles = all.filter((b) => /secretmanager/.test(b.role));
-    expect(secretRoles).toHaveLength(env.connectors.length);
+    expect(secretRoles).toHaveLength(3 * env.connectors.length);
     for (const c of env.connectors) {
       const n = resourceNames(c.name);
-      const secret = refOf(json, 'google_secret_manager_secret', (r) => r.secret_id === n.secret, 'secret_id');
-      expect(secretRoles.filter((b) => b.target === secret).map((b) => b.member)).toEqual([
+      const secretRef = (id: string) =>
+        refOf(json, 'google_secret_manager_secret', (r) => r.secret_id === id, 'secret_id');
+      expect(secretRoles.filter((b) => b.target === secretRef(n.secret)).map((b) => b.member)).toEqual([
         sa(n.runtimeServiceAccount, 'member'),
       ]);
+      expect(
+        secretRoles.filter((b) => b.target === secretRef(n.ingestTokenSecret)).map((b) => `${b.member} ${b.role}`),
+      ).toEqual(
+        ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer'].map(
+          (role) => `${sa(n.receiverServiceAccount, 'member')} ${role}`,
+        ),
+      );
     }
   });
 
@@ -139,7 +199,7 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
 describe('secret material', () => {
   it('appears nowhere in a full synth output (every file of every stack)', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'currents-synth-')) });
-    defineEnvironments(app, environments, { archive: fixtureArchive() });
+    defineEnvironments(app, environments, fixtureArchives());
     app.synth();
     const files: string[] = [];
     const walk = (dir: string) => {

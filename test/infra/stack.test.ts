@@ -16,9 +16,16 @@ import {
   runtimePackageJson,
 } from '../../infra/runtime-archive';
 import { ConnectorValidationError, formatValidationError, validateEnvironments } from '../../shared/connector';
-import { MAX_CONNECTOR_NAME_LENGTH } from '../../shared/names';
+import { MAX_CONNECTOR_NAME_LENGTH, receiverUrlOutput, resourceNames } from '../../shared/names';
 import { environments as broken } from '../fixtures/broken-connectors';
-import { FIXTURE_ENTRY, fixtureArchive, type Json, resources, synthEnvironments } from './helpers';
+import {
+  FIXTURE_ENTRY,
+  fixtureArchive,
+  fixtureReceiverArchive,
+  type Json,
+  resources,
+  synthEnvironments,
+} from './helpers';
 
 const synth = synthEnvironments(environments);
 const prod = synth.stacks.prod!.json;
@@ -76,15 +83,44 @@ describe('environment stacks', () => {
     ]);
   });
 
-  it('uploads the archive under a name that is its content hash', () => {
-    const [object] = resources(prod, 'google_storage_bucket_object');
-    const archive = fixtureArchive();
-    expect(object).toMatchObject({
-      name: `function-source/${archive.sha256}.zip`,
-      bucket: '${google_storage_bucket.function-source-bucket.name}',
-      content_type: 'application/zip',
-      source: expect.stringContaining(archive.sha256),
-    });
+  it('uploads the function’s and the receiver’s archives, each under a name that is its content hash', () => {
+    const objects = prod.resource.google_storage_bucket_object!;
+    expect(Object.keys(objects).sort()).toEqual(['function-source-object', 'receiver-source-object']);
+    for (const [id, archive, prefix] of [
+      ['function-source-object', fixtureArchive(), 'function-source'],
+      ['receiver-source-object', fixtureReceiverArchive(), 'receiver-source'],
+    ] as const) {
+      expect(objects[id]).toMatchObject({
+        name: `${prefix}/${archive.sha256}.zip`,
+        bucket: '${google_storage_bucket.function-source-bucket.name}',
+        content_type: 'application/zip',
+        source: expect.stringContaining(archive.sha256),
+      });
+    }
+    expect(fixtureReceiverArchive().sha256).not.toBe(fixtureArchive().sha256);
+  });
+
+  it('outputs per connector its topic, dead-letter subscription, secrets and receiver URL; nothing secret', () => {
+    const env = synth.environments.find((e) => e.name === 'prod')!;
+    const expected: Record<string, string> = {};
+    for (const c of env.connectors) {
+      const id = (type: string, key: string, value: string) =>
+        Object.entries(prod.resource[type]!).find(([, r]) => r[key] === value)![0];
+      const n = resourceNames(c.name);
+      expected[`${c.name}-ingest-topic`] =
+        `\${google_pubsub_topic.${id('google_pubsub_topic', 'name', n.ingestTopic)}.id}`;
+      expected[`${c.name}-dead-letter-subscription`] =
+        `\${google_pubsub_subscription.${id('google_pubsub_subscription', 'name', n.deadLetterSubscription)}.id}`;
+      expected[`${c.name}-secret`] =
+        `\${google_secret_manager_secret.${id('google_secret_manager_secret', 'secret_id', n.secret)}.id}`;
+      expected[`${c.name}-ingest-token-secret`] =
+        `\${google_secret_manager_secret.${id('google_secret_manager_secret', 'secret_id', n.ingestTokenSecret)}.id}`;
+      expected[receiverUrlOutput(c.name)] =
+        `\${google_cloudfunctions2_function.${id('google_cloudfunctions2_function', 'name', n.receiverFunction)}.url}`;
+    }
+    const outputs = Object.fromEntries(Object.entries(prod.output!).map(([k, o]) => [k, o.value]));
+    expect(outputs).toEqual(expected);
+    expect(prod.output!['messaging-us-receiver-url']!.description).toMatch(/paste into Braze/);
   });
 });
 
@@ -123,6 +159,22 @@ describe('the runtime archive', () => {
     expect(Object.keys(pkg.dependencies).sort()).toEqual([...RUNTIME_DEPENDENCIES].sort());
     for (const d of RUNTIME_DEPENDENCIES) expect(pkg.dependencies[d]).toBe(root.dependencies[d]);
     expect(pkg.devDependencies).toBeUndefined();
+  });
+
+  it('bundles the receiver from its own entry point, exporting the receiver target', () => {
+    const archive = fixtureReceiverArchive();
+    expect(archive.objectName).toBe(`receiver-source/${archive.sha256}.zip`);
+    const index = spawnSync('unzip', ['-p', archive.path, 'index.js'], { encoding: 'utf8' }).stdout;
+    expect(index).toMatch(/http\)\("receiver"|http\("receiver"/);
+    expect(index).toContain('receiverFunction:');
+  });
+
+  it('names a missing receiver entry point and the variable that overrides it', () => {
+    expect(() =>
+      buildRuntimeArchive({ kind: 'receiver', entry: join(dir, 'runtime', 'receiver', 'function.ts') }),
+    ).toThrow(
+      /the receiver's entry point .*runtime\/receiver\/function\.ts does not exist: the runtime must export the HTTP function 'receiver' from it .*CURRENTS_RECEIVER_ENTRY/,
+    );
   });
 
   it('names a missing entry point', () => {

@@ -4,6 +4,8 @@
  * drained) → failing → expired (function clock moved past the grace period) → recovered. The steps share one stack and
  * run in order.
  */
+import { run as statusCommand } from '../../cli/commands/status';
+import type { FetchLike, TokenSecretClient } from '../../cli/ops/receiver';
 import { envelope } from '../../runtime/core/samples';
 import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
 
@@ -48,6 +50,13 @@ describe('currents status', () => {
     });
     expect(before!.lastDeliveryAt).toBeUndefined();
     expect(before!.graceRemainingMs).toBeUndefined();
+    // The receiver's URL when deployed; its tokens and answers live in Secret Manager and Cloud Monitoring only.
+    expect(before!.receiver).toEqual({
+      url: `https://europe-west1-${f.projectId}.cloudfunctions.net/currents-${ST}-receiver`,
+      local: true,
+      tokenVersions: { unavailable: 'not available locally (Secret Manager has no emulator)' },
+      answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },
+    });
 
     await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-ok-1')]));
     await waitFor('the event in Segment', () =>
@@ -67,6 +76,57 @@ describe('currents status', () => {
     expect(human.stdout).toMatch(/^ {2}state\s+active$/m);
     expect(human.stdout).toMatch(/^ {2}grace period\s+48h$/m);
     expect(human.stdout).toMatch(/^ {2}last delivery\s+\d{4}-\d\d-\d\dT.*\(\d+s ago\)$/m);
+    expect(human.stdout).toMatch(
+      /^ {2}receiver\s+https:\/\/europe-west1-ops-status-\w+\.cloudfunctions\.net\/currents-st-receiver \(when deployed/m,
+    );
+    expect(human.stdout).toMatch(/^ {2}tokens\s+not available locally \(Secret Manager has no emulator\)$/m);
+    expect(human.stdout).toMatch(/^ {2}answers \(15m\)\s+not available locally \(Cloud Monitoring has no emulator\)$/m);
+  });
+
+  it('shows the receiver’s enabled token versions and answers by status from Secret Manager and Cloud Monitoring', async () => {
+    const secret = `projects/${f.projectId}/secrets/currents-${ST}-ingest-token`;
+    const secrets: TokenSecretClient = {
+      addSecretVersion: async () => {
+        throw new Error('status must not add versions');
+      },
+      disableSecretVersion: async () => {
+        throw new Error('status must not disable versions');
+      },
+      listSecretVersions: async (req) => {
+        expect(req.parent).toBe(secret);
+        return [[1, 2, 3].map((n) => ({ name: `${secret}/versions/${n}`, state: n === 1 ? 'DISABLED' : 'ENABLED' }))];
+      },
+    };
+    const urls: string[] = [];
+    const fetch: FetchLike = async (url) => {
+      urls.push(url);
+      const series = (status: string, n: number) => ({
+        metric: { labels: { status } },
+        points: [{ value: { int64Value: String(n) } }],
+      });
+      const body = { timeSeries: [series('202', 57), series('401', 1)] };
+      return { ok: true, status: 200, json: async () => body, text: async () => JSON.stringify(body) };
+    };
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+    let code: number;
+    try {
+      const args = ['--env', f.environment.name, '--connector', ST, f.definitions];
+      code = await statusCommand([...args, '--json'], { secrets, monitoring: { fetch, accessToken: async () => 't' } });
+      code += await statusCommand(args, { secrets, monitoring: { fetch, accessToken: async () => 't' } });
+    } finally {
+      log.mockRestore();
+    }
+    expect(code).toBe(0);
+    const [json] = JSON.parse(lines[0]!) as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(json!.receiver).toEqual({
+      url: `https://europe-west1-${f.projectId}.cloudfunctions.net/currents-${ST}-receiver`,
+      tokenVersions: { enabled: 2 },
+      answers: { minutes: 15, total: 58, byStatus: { '202': 57, '401': 1 } },
+    });
+    expect(urls[0]).toContain(encodeURIComponent(`logging.googleapis.com/user/currents-${ST}-receiver-requests`));
+    expect(lines[1]).toMatch(/^ {2}tokens\s+2 versions enabled/m);
+    expect(lines[1]).toMatch(/^ {2}answers \(15m\)\s+58 request\(s\): 202 ×57, 401 ×1$/m);
   });
 
   it('shows a failing connector: since when, grace left, parked events (count, oldest), dead letters by reason', async () => {
