@@ -7,7 +7,10 @@
  * functions-framework. It publishes a realistic sample feed, shows progress, and ends with a table per connector that
  * reconciles what was published with what the pipeline did. Exit code 0 only when every connector reconciles.
  */
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { selectedTypes } from '../shared/connector';
+import type { LocalConnector } from './connector-runner';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
@@ -17,13 +20,16 @@ import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
-                   [--scenario credential-failure] [--definitions PATH] [--timeout SECONDS] [--via receiver|topic]`;
+                   [--scenario credential-failure] [--definitions PATH] [--timeout SECONDS] [--via receiver|topic]
+                   [--keep-running --json]`;
 
 interface Options {
   env: string;
   events: number;
   rate: number;
   keepRunning: boolean;
+  /** With keepRunning: stdout carries only JSON lines (the ready object, then each accepted event); the rest → stderr. */
+  json: boolean;
   /** How the feed gets in: POSTed by the local Braze to each receiver (default), or published straight to the topic. */
   via: 'receiver' | 'topic';
   scenario?: 'credential-failure';
@@ -80,6 +86,7 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
       definitions: { type: 'string' },
       timeout: { type: 'string', default: '120' },
       via: { type: 'string', default: 'receiver' },
+      json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -94,6 +101,7 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
   if (values.scenario !== undefined && values.scenario !== 'credential-failure') {
     throw new Error(`unknown --scenario '${values.scenario}' (known: credential-failure)\n${USAGE}`);
   }
+  if (values.json && !values['keep-running']) throw new Error(`--json goes with --keep-running\n${USAGE}`);
   if (values.via !== 'receiver' && values.via !== 'topic') {
     throw new Error(`--via must be receiver or topic (got '${values.via}')\n${USAGE}`);
   }
@@ -103,6 +111,7 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
     rate,
     via: values.via,
     keepRunning: values['keep-running']!,
+    json: values.json!,
     scenario: values.scenario as 'credential-failure' | undefined,
     definitions: values.definitions,
     timeoutSeconds,
@@ -508,9 +517,15 @@ function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   );
   out(`  Segment US server   ${stack.servers.us.url}/__admin/events`);
   out(`  Segment EU server   ${stack.servers.eu.url}/__admin/events`);
-  for (const l of stack.connectors)
+  for (const l of stack.connectors) {
     out(`  ${l.connector.name.padEnd(18)}  topic ${l.names.ingestTopic}, function ${l.host.url}`);
+    if (l.receiver) out(`  ${''.padEnd(18)}  receiver ${l.receiver.url}  token ${l.receiver.token}`);
+  }
   const first = stack.connectors[0]!;
+  if (first.receiver) {
+    out(`\nPost an event through ${first.connector.name}'s receiver, as Braze does, and watch it arrive below:`);
+    out(`  ${curlLine(first)}`);
+  }
   out(`\nPublish an event yourself, and watch it arrive below:`);
   out(
     `  CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=http://${ps}/ gcloud pubsub topics publish ` +
@@ -522,17 +537,58 @@ function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   );
 }
 
+/** An event of a type the connector selects, for the hints and the curl line. */
+function tryEvent(local: LocalConnector, id: string): Record<string, unknown> {
+  const type = selectedTypes(local.connector)[0] ?? 'users.messages.email.Open';
+  return {
+    event_type: type,
+    id,
+    time: Math.floor(Date.now() / 1000),
+    user: { user_id: 'braze-try-1', external_user_id: 'try-user-1' },
+    properties: {},
+  };
+}
+
+/** A `curl` command that posts one event through the connector's receiver exactly as Braze does. */
+export function curlLine(local: LocalConnector, id = `try-${randomUUID()}`): string {
+  const body = JSON.stringify({ events: [tryEvent(local, id)] });
+  return (
+    `curl -sS -X POST ${local.receiver!.url}/ -H 'Authorization: Bearer ${local.receiver!.token}' ` +
+    `-H 'Braze-Currents-Version: 1' -H 'Content-Type: application/json' --data '${body}'`
+  );
+}
+
+/** The first JSON line of `--keep-running --json`: where everything is, for scripts. */
+export function readyObject(stack: LocalStack) {
+  return {
+    environment: stack.environment.name,
+    projectId: stack.projectId,
+    pubsubHost: stack.emulators.pubsub.host,
+    firestoreHost: stack.emulators.firestore.host,
+    segment: { us: stack.servers.us.url, eu: stack.servers.eu.url },
+    connectors: stack.connectors.map((l) => ({
+      name: l.connector.name,
+      region: l.connector.segment.region,
+      ingestTopic: l.names.ingestTopic,
+      receiverUrl: l.receiver?.url,
+      receiverToken: l.receiver?.token,
+    })),
+  };
+}
+
 /** Prints events as the Segment servers accept them, until the process is stopped. */
-async function tail(stack: LocalStack, out: (l: string) => void): Promise<never> {
+async function tail(stack: LocalStack, out: (l: string) => void, json: boolean): Promise<never> {
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
   for (;;) {
-    await sleep(500);
+    await sleep(json ? 100 : 500);
     for (const region of ['us', 'eu'] as const) {
       const all = stack.servers[region].accepted();
       for (const e of all.slice(seen[region])) {
         const call = e.call as { event?: string; userId?: string; anonymousId?: string } | undefined;
         out(
-          `[${region}] accepted ${call?.event ?? '?'} for ${call?.userId ?? call?.anonymousId ?? '?'} (messageId ${e.messageId})`,
+          json
+            ? JSON.stringify({ region, messageId: e.messageId, call: e.call })
+            : `[${region}] accepted ${call?.event ?? '?'} for ${call?.userId ?? call?.anonymousId ?? '?'} (messageId ${e.messageId})`,
         );
       }
       seen[region] = all.length;
@@ -548,12 +604,17 @@ async function main() {
     console.error((err as Error).message);
     process.exit(2);
   }
+  // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.
+  const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
   const { summaries, stack } = await runLocal({
     ...opts,
-    out: (l) => console.log(l),
-    tty: Boolean(process.stdout.isTTY),
+    out: human,
+    tty: !opts.json && Boolean(process.stdout.isTTY),
   });
-  if (stack) await tail(stack, (l) => console.log(l));
+  if (stack) {
+    if (opts.json) console.log(JSON.stringify(readyObject(stack)));
+    await tail(stack, (l) => console.log(l), opts.json);
+  }
   process.exit(summaries.every((s) => s.reconciled) ? 0 : 1);
 }
 

@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { emulatorsFromEnv } from '../../local/emulators';
-import { parseOptions, runLocal } from '../../local/start';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { curlLine, parseOptions, readyObject, runLocal } from '../../local/start';
 
 const run = (extra: Partial<Parameters<typeof runLocal>[0]>) => {
   const lines: string[] = [];
@@ -53,7 +55,50 @@ describe('the local end-to-end run', () => {
     expect(text).toMatch(/\[email-eu\] probe: drained \d+ parked event\(s\)/);
   });
 
+  it('goes through the door: the receivers count every event Braze sent, and every request was answered 200', async () => {
+    const { lines, result } = run({});
+    const { summaries } = await result;
+    for (const s of summaries) {
+      expect(s.receiver).toEqual({ requests: 3, byStatus: { 200: 3 }, events: 300 });
+    }
+    expect(lines.join('\n')).toMatch(/^email-eu\s+3\s+200: 3\s+300$/m);
+  });
+
+  it('keeps running: the ready object names everything, and the printed curl line posts through the receiver', async () => {
+    const { lines, result } = run({ keepRunning: true, events: 20 });
+    const { summaries, stack } = await result;
+    try {
+      expect(summaries.every((s) => s.reconciled)).toBe(true);
+      const ready = readyObject(stack!);
+      expect(ready).toMatchObject({
+        environment: 'dev',
+        pubsubHost: stack!.emulators.pubsub.host,
+        segment: { us: stack!.servers.us.url, eu: stack!.servers.eu.url },
+      });
+      expect(ready.connectors.map((c) => c.name)).toEqual(['email-eu', 'engagement-us']);
+      for (const c of ready.connectors) {
+        expect(c.receiverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(c.receiverToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      }
+      const first = stack!.connectors[0]!;
+      const printed = lines.find((l) => l.trim().startsWith('curl '))!.trim();
+      expect(printed).toContain(first.receiver!.url);
+      const line = curlLine(first, 'curl-try-1');
+      const { stdout } = await promisify(execFile)('bash', ['-c', line]);
+      expect(JSON.parse(stdout)).toEqual({ ok: true, events: 1 });
+      const deadline = Date.now() + 20_000;
+      while (!stack!.servers.eu.accepted().some((e) => e.messageId === 'curl-try-1') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stack!.servers.eu.accepted().map((e) => e.messageId)).toContain('curl-try-1');
+    } finally {
+      await stack?.stop();
+    }
+  });
+
   it('refuses unknown options with the usage', () => {
+    expect(() => parseOptions(['--json'])).toThrow(/--json goes with --keep-running/);
+    expect(() => parseOptions(['--via', 'carrier-pigeon'])).toThrow(/--via must be receiver or topic/);
     expect(() => parseOptions(['--events', 'many'])).toThrow(/--events must be a whole number/);
     expect(() => parseOptions(['--scenario', 'meteor'])).toThrow(/unknown --scenario 'meteor'/);
   });
