@@ -1,106 +1,150 @@
 /**
- * `npm run bench -- e2e [--events N] [--batch B] [--rate R]`
+ * `npm run bench -- e2e [--events N] [--concurrency C] [--rate R] [--paced-events N]`
  *
- * End to end on this machine: events published to the connector's ingest topic on the Pub/Sub emulator, pushed by the
- * emulator to the function (functions-framework, its own process), delivered to the local Segment server. Reports
- * events/s (first publish to last acceptance) and the p50/p99 latency from publish to acceptance, per event.
- * Last line: {"bench":"e2e","eventsPerSec":…,"p50Ms":…,"p99Ms":…}.
+ * End to end on this machine, through the door: the local Braze POSTs envelopes of 100 events to the connector's
+ * receiver (functions-framework, its own process), which publishes to the ingest topic on the Pub/Sub emulator; the
+ * emulator pushes to the function (functions-framework, its own process), which delivers to the local Segment server.
+ * Reports events/s (first send to last acceptance) and the p50/p99 latency per event from Braze's first send of it to
+ * Segment's acceptance. Then the same at half that peak rate (paced; `--rate` sets the rate of the first run instead).
+ * Last line: {"bench":"e2e","eventsPerSec":…,"p50Ms":…,"p99Ms":…,"paced":{"rate":…,"p50Ms":…,"p99Ms":…}}.
  */
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '../local/stack';
-import { envelope, sampleFeed } from '../runtime/core/samples';
+import { sendLikeBraze } from '../local/braze';
+import { startLocalStack, type LocalStack } from '../local/stack';
+import { sampleFeed } from '../runtime/core/samples';
 import { benchEnvironment } from './_environment';
 
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '100000' },
-    batch: { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '16' },
     rate: { type: 'string', default: '0' },
+    'paced-events': { type: 'string', default: '30000' },
   },
 });
 const EVENTS = Number(values.events);
-const BATCH = Number(values.batch);
+const CONCURRENCY = Number(values.concurrency);
 const RATE = Number(values.rate);
+const PACED_EVENTS = Number(values['paced-events']);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface Run {
+  events: number;
+  accepted: number;
+  eventsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  sendSeconds: number;
+  totalSeconds: number;
+  receiverRequests: number;
+  resentRequests: number;
+}
+
+/** Sends `events` through the receiver like Braze and waits until Segment accepted them all (or went quiet). */
+async function run(stack: LocalStack, events: readonly { id: string }[], rate: number): Promise<Run> {
+  const local = stack.connectors[0]!;
+  const server = stack.servers.us;
+  const before = server.accepted().length;
+  const sentAt = new Map<string, number>();
+  const start = Date.now();
+  const report = await sendLikeBraze(events, {
+    url: local.receiver!.url,
+    token: local.receiver!.token,
+    concurrency: CONCURRENCY,
+    rate,
+    backoff: { initialMs: 100, maxMs: 2000 },
+    onRequest: (r) => {
+      for (const e of r.events) {
+        const id = (e as { id: string }).id;
+        if (!sentAt.has(id)) sentAt.set(id, r.startedAt);
+      }
+    },
+  });
+  const sendSeconds = (Date.now() - start) / 1000;
+  const deadline = Date.now() + 300_000;
+  let last = -1;
+  let lastChange = Date.now();
+  for (;;) {
+    const n = server.accepted().length - before;
+    if (n >= events.length || Date.now() > deadline) break;
+    if (n !== last) {
+      last = n;
+      lastChange = Date.now();
+      if (process.stdout.isTTY) process.stdout.write(`\raccepted ${n}/${events.length}   `);
+    } else if (Date.now() - lastChange > 60_000) break;
+    await sleep(100);
+  }
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  const latencies: number[] = [];
+  let lastAccept = start;
+  for (const e of server.accepted().slice(before)) {
+    const at = sentAt.get(e.messageId);
+    if (at === undefined) continue;
+    latencies.push(e.receivedAt - at);
+    lastAccept = Math.max(lastAccept, e.receivedAt);
+  }
+  latencies.sort((a, b) => a - b);
+  const totalSeconds = (lastAccept - start) / 1000;
+  return {
+    events: events.length,
+    accepted: latencies.length,
+    eventsPerSec: Math.round(latencies.length / totalSeconds),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    maxMs: latencies[latencies.length - 1]!,
+    sendSeconds: Math.round(sendSeconds * 100) / 100,
+    totalSeconds: Math.round(totalSeconds * 100) / 100,
+    receiverRequests: report.requests,
+    resentRequests: report.resentRequests,
+  };
+}
+
+function describe(label: string, r: Run): string {
+  return (
+    `${label}: ${r.accepted} of ${r.events} events accepted in ${r.totalSeconds} s (Braze sent for ${r.sendSeconds} s, ` +
+    `${r.receiverRequests} requests, ${r.resentRequests} re-sent): ${r.eventsPerSec} events/s; latency Braze send → ` +
+    `Segment accept p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`
+  );
+}
+
 async function main() {
   const environment = benchEnvironment('e2e');
-  const stack = await startLocalStack({ environment, recordCalls: false });
+  const stack = await startLocalStack({ environment, recordCalls: false, receivers: true });
   try {
-    const local = stack.connectors[0]!;
-    const server = stack.servers.us;
-    const feed = sampleFeed({ count: EVENTS + 1000, seed: 3 });
-    // Warm-up: the function's first requests load its clients; not measured.
-    for (let i = 0; i < 10; i++) await local.publish(envelope(feed.slice(EVENTS + i * 100, EVENTS + i * 100 + 100)));
-    const warm = Date.now() + 30_000;
-    while (server.stats().acceptedUnique < 900 && Date.now() < warm) await sleep(50);
-    const warmAccepted = server.accepted().length;
-
-    const messages = Math.ceil(EVENTS / BATCH);
-    const publishedAt = new Map<string, number>();
-    const start = Date.now();
-    const pending: Promise<string>[] = [];
-    for (let m = 0; m < messages; m++) {
-      const part = feed.slice(m * BATCH, Math.min(EVENTS, (m + 1) * BATCH));
-      const at = Date.now();
-      for (const e of part) publishedAt.set((e as { id: string }).id, at);
-      pending.push(local.publish(envelope(part)));
-      if (RATE > 0) {
-        const due = start + (((m + 1) * BATCH) / RATE) * 1000;
-        if (due > Date.now()) await sleep(due - Date.now());
-      } else if (pending.length >= 50) await Promise.all(pending.splice(0));
-    }
-    await Promise.all(pending);
-    const publishSeconds = (Date.now() - start) / 1000;
-    const deadline = Date.now() + 300_000;
-    let last = -1;
-    let lastChange = Date.now();
-    for (;;) {
-      const n = server.stats().acceptedUnique - warmAccepted;
-      if (n >= EVENTS || Date.now() > deadline) break;
-      if (n !== last) {
-        last = n;
-        lastChange = Date.now();
-        if (process.stdout.isTTY) process.stdout.write(`\raccepted ${n}/${EVENTS}   `);
-      } else if (Date.now() - lastChange > 60_000) break;
-      await sleep(100);
-    }
-    if (process.stdout.isTTY) process.stdout.write('\n');
-    const accepted = server.accepted().slice(warmAccepted);
-    const latencies: number[] = [];
-    let lastAccept = start;
-    for (const e of accepted) {
-      const at = publishedAt.get(e.messageId);
-      if (at === undefined) continue;
-      latencies.push(e.receivedAt - at);
-      lastAccept = Math.max(lastAccept, e.receivedAt);
-    }
-    latencies.sort((a, b) => a - b);
-    const seconds = (lastAccept - start) / 1000;
-    const stats = server.stats();
-    const result = {
-      bench: 'e2e',
-      eventsPerSec: Math.round(latencies.length / seconds),
-      p50Ms: percentile(latencies, 0.5),
-      p99Ms: percentile(latencies, 0.99),
-      maxMs: latencies[latencies.length - 1],
-      events: EVENTS,
-      accepted: latencies.length,
-      missing: EVENTS - latencies.length,
-      duplicates: stats.duplicates,
-      messages,
-      eventsPerMessage: BATCH,
-      publishSeconds: Math.round(publishSeconds * 100) / 100,
-      totalSeconds: Math.round(seconds * 100) / 100,
-      segmentRequests: stats.requests,
-    };
+    const feed = sampleFeed({ count: EVENTS + PACED_EVENTS + 1000, seed: 3 }) as unknown as { id: string }[];
+    // Warm-up: the receiver's and the function's first requests load their clients; not measured.
+    await run(stack, feed.slice(EVENTS + PACED_EVENTS), 0);
+    const peak = await run(stack, feed.slice(0, EVENTS), RATE);
+    console.log(describe(RATE ? `at ${RATE} events/s` : 'as fast as Braze can send', peak));
+    const pacedRate = Math.max(100, Math.round(peak.eventsPerSec / 2));
+    const paced = await run(stack, feed.slice(EVENTS, EVENTS + PACED_EVENTS), pacedRate);
+    console.log(describe(`paced at ${pacedRate} events/s (half the peak)`, paced));
     console.log(
-      `${result.accepted} of ${EVENTS} events accepted in ${result.totalSeconds} s (publishing took ${result.publishSeconds} s): ` +
-        `${result.eventsPerSec} events/s; latency publish → Segment p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+      JSON.stringify({
+        bench: 'e2e',
+        eventsPerSec: peak.eventsPerSec,
+        p50Ms: peak.p50Ms,
+        p99Ms: peak.p99Ms,
+        maxMs: peak.maxMs,
+        events: EVENTS,
+        accepted: peak.accepted,
+        missing: EVENTS - peak.accepted,
+        eventsPerRequest: 100,
+        concurrency: CONCURRENCY,
+        totalSeconds: peak.totalSeconds,
+        paced: {
+          rate: pacedRate,
+          events: paced.events,
+          missing: paced.events - paced.accepted,
+          p50Ms: paced.p50Ms,
+          p99Ms: paced.p99Ms,
+        },
+        path: 'local Braze → receiver → Pub/Sub emulator → push → function → local Segment server',
+      }),
     );
-    console.log(JSON.stringify(result));
   } finally {
     await stack.stop();
   }
