@@ -9,6 +9,7 @@
  * {"bench":"receiver","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"p50Ms":…,"p99Ms":…} (best level of each).
  */
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import type { PubSub } from '@google-cloud/pubsub';
 import { table } from '../cli/table';
 import { makeReceiverToken } from '../local/connector-runner';
@@ -77,6 +78,7 @@ async function main() {
   const emulators = await startEmulators({ projectId: environment.project });
   const token = makeReceiverToken();
   let pubsub: PubSub | undefined;
+  let pool: Pool | undefined;
   const host = await startFunctionHost({
     serve: 'receiver',
     env: {
@@ -159,6 +161,7 @@ async function main() {
     );
   } finally {
     await pubsub?.close();
+    await pool?.close();
     await host.stop();
     await emulators.stop();
   }

@@ -79,3 +79,49 @@ it('answers 503 while Pub/Sub is unreachable; Braze re-sends; every event reache
   // Nothing was answered 2xx and then lost; repeats (a publish that timed out but completed) are deduplicated.
   expect(receiverLines.join('\n')).not.toContain(token);
 });
+
+it('accepts bad bodies and bad events (never a 400); the function dead-letters or skips each with a reason', async () => {
+  const post = (body: string, type = 'application/json') =>
+    fetch(`${receiver.url}/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': type, 'braze-currents-version': '1' },
+      body,
+    });
+  const good = sampleFeed({ count: 2, seed: 12 }) as unknown as { id: string }[];
+  const bodies: [string, string?][] = [
+    ['{"events":[{"id":"broken-json",'],
+    ['"just a string"'],
+    ['<xml>not json</xml>', 'text/xml'],
+    [
+      JSON.stringify({
+        events: [
+          { event_type: 'users.future.NewThing', id: 'future-1', time: 1_764_000_000, user: { external_user_id: 'u' } },
+        ],
+      }),
+    ],
+    [JSON.stringify({ events: [{ ...good[0]!, time: 'yesterday' }, good[1]] })],
+  ];
+  for (const [body, type] of bodies) expect((await post(body, type)).status).toBe(200);
+
+  expect(await f.waitFor(() => f.stack.servers.eu.accepted().some((a) => a.messageId === good[1]!.id), 30_000)).toBe(
+    true,
+  );
+  const letters: Awaited<ReturnType<Fixture['takeDeadLetters']>> = [];
+  await f.waitFor(async () => {
+    letters.push(...(await f.takeDeadLetters()));
+    return letters.length >= 4;
+  }, 30_000);
+  expect(letters.map((l) => l.reason).sort()).toEqual(['invalid', 'invalid', 'invalid', 'invalid']);
+  expect(letters.map((l) => l.data.toString())).toEqual(
+    expect.arrayContaining(['{"events":[{"id":"broken-json",', '<xml>not json</xml>']),
+  );
+  expect(letters.find((l) => l.eventId === good[0]!.id)?.detail).toMatch(/time/);
+  // The unknown type is skipped and counted (not_exportable), not lost silently and not dead-lettered.
+  expect(
+    await f.waitFor(
+      () => f.logs.some((l) => l.event === 'batch_done' && (l.skipped as Record<string, number>)?.not_exportable === 1),
+      20_000,
+    ),
+  ).toBe(true);
+  expect(f.stack.servers.eu.accepted().map((a) => a.messageId)).not.toContain(good[0]!.id);
+});

@@ -121,7 +121,9 @@ describe('token rotation through Secret Manager versions', () => {
     sm = new FakeSecretManager();
     clock = new OffsetClock();
     tokens = new SecretManagerTokenSource({ secretName: SECRET, client: sm, clock, cacheMs: 30_000, staleMs: 300_000 });
-    ({ url, server } = await serve(createReceiverRuntime(configFor('rcv-project'), { tokens, publisher, clock })));
+    ({ url, server } = await serve(
+      createReceiverRuntime(configFor('rcv-project'), { tokens, publisher, clock, logSink: () => undefined }),
+    ));
   });
   afterEach(() => new Promise<void>((r) => server.close(() => r())));
 
