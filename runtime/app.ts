@@ -9,6 +9,7 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { ConnectorPolicy } from '../shared/policy';
+import type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
 import type { AdmitAction, Decision, FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
 import type { Translator } from './core/translate';
@@ -65,7 +66,16 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly policy: Pick<ConnectorPolicy, 'deliveryBudgetMs' | 'probeBudgetMs'>;
   readonly traces?: TraceSink;
+  /**
+   * The write-key source check through Segment's Public API (connectors with `segment.sourceId`), run by the probe before
+   * it sends anything, and once per instance before its first delivery (never per push). A failed check is a credential
+   * failure; an inconclusive one changes nothing and is logged as `credential_unverified` (alerted).
+   */
+  readonly credentialCheck?: CredentialCheck;
 }
+
+/** Longest wait for the source check an instance runs once before its first delivery. */
+export const START_CHECK_BUDGET_MS = 5_000;
 
 export interface HttpResult {
   readonly status: number;
@@ -133,6 +143,32 @@ export function createApp(deps: AppDeps) {
     return d;
   }
 
+  /** Runs the source check (when the connector has one); logs an inconclusive answer. Never throws. */
+  async function checkSource(budgetMs: number, when: 'probe' | 'start'): Promise<CredentialCheckResult | undefined> {
+    if (!deps.credentialCheck) return undefined;
+    const r: CredentialCheckResult = await deps.credentialCheck
+      .check({ budgetMs: Math.max(1, budgetMs) })
+      .catch((err: unknown) => ({ status: 'inconclusive', detail: describeError(err) }));
+    if (r.status === 'inconclusive') {
+      logger.warning('credential_unverified', `${when}: the Segment credential cannot be verified: ${r.detail}`, {
+        detail: r.detail,
+        when,
+      });
+    }
+    return r;
+  }
+
+  let startCheck: Promise<void> | undefined;
+  /** Once per instance, before its first delivery: a failed source check is recorded as a credential failure. */
+  function checkAtStart(): Promise<void> {
+    startCheck ??= checkSource(START_CHECK_BUDGET_MS, 'start')
+      .then(async (r) => {
+        if (r?.status === 'failed') await credentialFailed(r.detail);
+      })
+      .catch((err: unknown) => logger.error('internal_error', `start check not recorded: ${describeError(err)}`));
+    return startCheck;
+  }
+
   async function drop(events: readonly { eventType: string }[], log: Logger, why: string): Promise<void> {
     if (!events.length) return;
     const byType = countBy(events, (e) => e.eventType);
@@ -168,6 +204,7 @@ export function createApp(deps: AppDeps) {
       let toPark: TranslatedEvent[] = [];
       let toDrop: TranslatedEvent[] = [];
       if (tr.send.length) {
+        await checkAtStart();
         const admission = await store.admit();
         transition(admission);
         if (admission.action === 'send') {
@@ -292,7 +329,15 @@ export function createApp(deps: AppDeps) {
       let firstGroupEvents = 0;
       let firstGroupDelivered = false;
       const { groups } = status === 'expired' ? { groups: [] } : await store.listParked({ limit: 1 });
-      if (groups[0]) {
+      // A write key is checked through the Public API first: sending with a bad one is answered 200 and lost.
+      const check = await checkSource(Math.min(10_000, deadline - deps.clock.now()), 'probe');
+      if (check && check.status !== 'ok') {
+        outcome = {
+          ok: false,
+          detail: check.detail,
+          ...(check.status === 'inconclusive' ? { inconclusive: true } : {}),
+        };
+      } else if (groups[0]) {
         const report = await deps.segment.deliver(groups[0].items, { budgetMs: deadline - deps.clock.now() });
         if (report.credentialFailure.length) {
           outcome = { ok: false, detail: report.credentialError ?? 'credential refused' };
