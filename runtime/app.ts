@@ -9,7 +9,7 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { ConnectorPolicy } from '../shared/policy';
-import type { AdmitAction, Decision, FollowUp, ProbeOutcome } from './core/expiry';
+import type { AdmitAction, FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
 import type { Translator } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
@@ -21,17 +21,20 @@ import type {
   ParkedItem,
   ParkGroupInput,
   ParkResult,
+  StoredDecision,
 } from './adapters/firestore-state';
 import type { DeliveryReport } from './adapters/segment';
 import { describeError, logTransition, type Logger } from './log';
 
-/** What the handler needs of the Firestore state store (FirestoreStateStore fits). */
+/**
+ * What the handler needs of the Firestore state store (FirestoreStateStore fits). Every credential observation names its
+ * basis: the state version the handler decided on before it tried the credential (compare-and-set, runtime/core/expiry.ts).
+ */
 export interface StateStore {
-  admit(): Promise<Decision<AdmitAction>>;
-  recordFailure(detail: string): Promise<Decision<FollowUp>>;
-  recordSuccess(): Promise<Decision<FollowUp>>;
-  probe(outcome: ProbeOutcome): Promise<Decision<FollowUp>>;
-  expire(): Promise<Decision<FollowUp>>;
+  admit(): Promise<StoredDecision<AdmitAction>>;
+  recordFailure(detail: string, basis: number): Promise<StoredDecision<FollowUp>>;
+  probe(outcome: ProbeOutcome, basis: number): Promise<StoredDecision<FollowUp>>;
+  expire(): Promise<StoredDecision<FollowUp>>;
   noteDelivery(): Promise<boolean>;
   recordDropped(byType: Readonly<Record<string, number>>): Promise<void>;
   park(group: ParkGroupInput): Promise<ParkResult>;
@@ -125,9 +128,10 @@ export function createApp(deps: AppDeps) {
     if (d.transition) logTransition(logger, d.transition);
   };
 
-  async function credentialFailed(detail: string): Promise<Decision<FollowUp>> {
+  /** Records a credential failure seen while the state was at version `basis` (logged, with its transition if any). */
+  async function credentialFailed(detail: string, basis: number): Promise<StoredDecision<FollowUp>> {
     deps.credentials.invalidate();
-    const d = await store.recordFailure(detail);
+    const d = await store.recordFailure(detail, basis);
     logger.error('credential_failure', `Segment credential failed: ${detail}`, { detail, state: d.next.status });
     transition(d);
     return d;
@@ -177,7 +181,7 @@ export function createApp(deps: AppDeps) {
           letters.push(...rejectedLetters(report, (e) => e.raw));
           if (report.delivered.length) await store.noteDelivery();
           if (report.credentialFailure.length) {
-            const d = await credentialFailed(report.credentialError ?? 'credential refused');
+            const d = await credentialFailed(report.credentialError ?? 'credential refused', admission.version);
             if (d.next.status === 'expired') toDrop = report.credentialFailure;
             else toPark = report.credentialFailure;
           }
@@ -239,8 +243,11 @@ export function createApp(deps: AppDeps) {
     }
   }
 
-  /** Delivers parked groups oldest first within the budget, deleting each only after all its events are final. */
-  async function drain(deadline: number) {
+  /**
+   * Delivers parked groups oldest first within the budget, deleting each only after all its events are final. `basis`:
+   * the state version the drain was decided on.
+   */
+  async function drain(deadline: number, basis: number) {
     const result = { groups: 0, delivered: 0, deadLettered: 0, stoppedBy: undefined as string | undefined };
     while (deps.clock.now() < deadline) {
       const { groups } = await store.listParked({ limit: 10 });
@@ -253,7 +260,7 @@ export function createApp(deps: AppDeps) {
         }
         const report = await deps.segment.deliver(group.items, { budgetMs });
         if (report.credentialFailure.length) {
-          await credentialFailed(report.credentialError ?? 'credential refused');
+          await credentialFailed(report.credentialError ?? 'credential refused', basis);
           result.stoppedBy = 'credential_failure';
           return result;
         }
@@ -286,8 +293,11 @@ export function createApp(deps: AppDeps) {
       transition(expiry);
       let dropped: DropResult | undefined;
       if (expiry.action === 'drop_parked') dropped = await dropParked();
-      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event.
+      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event. What is
+      //    tried is decided on the state `expire()` read (the basis): an active connector with nothing parked is not
+      //    tried, and that outcome (untested) can never recover a connector another instance moved to failing meanwhile.
       const status = expiry.next.status;
+      const basis = expiry.version;
       let outcome: ProbeOutcome & { inconclusive?: boolean };
       let firstGroupEvents = 0;
       let firstGroupDelivered = false;
@@ -308,16 +318,16 @@ export function createApp(deps: AppDeps) {
           firstGroupEvents = report.delivered.length;
         }
       } else if (status === 'active') {
-        outcome = { ok: true };
+        outcome = { untested: true };
       } else {
         outcome = await deps.segment.verifyCredential({ budgetMs: Math.min(10_000, deadline - deps.clock.now()) });
       }
       // 3. Apply the outcome (an inconclusive try — Segment down — changes nothing).
-      let decision: Decision<FollowUp> | undefined;
+      let decision: StoredDecision<FollowUp> | undefined;
       if (!outcome.inconclusive) {
-        decision = await store.probe(outcome);
+        decision = await store.probe(outcome, basis);
         transition(decision);
-        if (!outcome.ok) {
+        if (outcome.ok === false) {
           logger.error('credential_failure', `probe: Segment credential still failing: ${outcome.detail}`, {
             detail: outcome.detail,
             state: decision.next.status,
@@ -328,13 +338,13 @@ export function createApp(deps: AppDeps) {
           dropped = dropped ? mergeDrops(dropped, more) : more;
         }
       }
-      const drained = decision?.action === 'drain' ? await drain(deadline) : undefined;
+      const drained = decision?.action === 'drain' ? await drain(deadline, decision.version) : undefined;
       const final = await store.readStatus();
       const body = {
         state: final.state.status,
         failingSince: 'failingSince' in final.state ? new Date(final.state.failingSince).toISOString() : undefined,
-        credential: outcome.ok ? 'ok' : outcome.inconclusive ? 'unknown' : 'failing',
-        detail: outcome.ok ? undefined : outcome.detail,
+        credential: outcome.ok ? 'ok' : outcome.ok === false && !outcome.inconclusive ? 'failing' : 'unknown',
+        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : 'not tried: active, nothing parked',
         drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
         drainedEvents: (drained?.delivered ?? 0) + firstGroupEvents,
         droppedEvents: dropped?.events ?? 0,
