@@ -10,7 +10,7 @@
  */
 import type { ConnectorPolicy } from '../shared/policy';
 import type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
-import type { AdmitAction, Decision, FollowUp, ProbeOutcome } from './core/expiry';
+import type { AdmitAction, FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
 import type { Translator } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
@@ -22,17 +22,20 @@ import type {
   ParkedItem,
   ParkGroupInput,
   ParkResult,
+  StoredDecision,
 } from './adapters/firestore-state';
 import type { DeliveryReport } from './adapters/segment';
 import { describeError, logTransition, type Logger } from './log';
 
-/** What the handler needs of the Firestore state store (FirestoreStateStore fits). */
+/**
+ * What the handler needs of the Firestore state store (FirestoreStateStore fits). Every credential observation names its
+ * basis: the state version the handler decided on before it tried the credential (compare-and-set, runtime/core/expiry.ts).
+ */
 export interface StateStore {
-  admit(): Promise<Decision<AdmitAction>>;
-  recordFailure(detail: string): Promise<Decision<FollowUp>>;
-  recordSuccess(): Promise<Decision<FollowUp>>;
-  probe(outcome: ProbeOutcome): Promise<Decision<FollowUp>>;
-  expire(): Promise<Decision<FollowUp>>;
+  admit(): Promise<StoredDecision<AdmitAction>>;
+  recordFailure(detail: string, basis: number): Promise<StoredDecision<FollowUp>>;
+  probe(outcome: ProbeOutcome, basis: number): Promise<StoredDecision<FollowUp>>;
+  expire(): Promise<StoredDecision<FollowUp>>;
   noteDelivery(): Promise<boolean>;
   recordDropped(byType: Readonly<Record<string, number>>): Promise<void>;
   park(group: ParkGroupInput): Promise<ParkResult>;
@@ -135,9 +138,10 @@ export function createApp(deps: AppDeps) {
     if (d.transition) logTransition(logger, d.transition);
   };
 
-  async function credentialFailed(detail: string): Promise<Decision<FollowUp>> {
+  /** Records a credential failure seen while the state was at version `basis` (logged, with its transition if any). */
+  async function credentialFailed(detail: string, basis: number): Promise<StoredDecision<FollowUp>> {
     deps.credentials.invalidate();
-    const d = await store.recordFailure(detail);
+    const d = await store.recordFailure(detail, basis);
     logger.error('credential_failure', `Segment credential failed: ${detail}`, { detail, state: d.next.status });
     transition(d);
     return d;
@@ -158,14 +162,22 @@ export function createApp(deps: AppDeps) {
     return r;
   }
 
-  let startCheck: Promise<void> | undefined;
-  /** Once per instance, before its first delivery: a failed source check is recorded as a credential failure. */
-  function checkAtStart(): Promise<void> {
+  let startCheck: Promise<boolean> | undefined;
+  /**
+   * Once per instance, before its first delivery: a failed source check is recorded as a credential failure, decided on
+   * state version `basis`. Resolves true when a failure was recorded (the caller then admits again).
+   */
+  function checkAtStart(basis: number): Promise<boolean> {
     startCheck ??= checkSource(START_CHECK_BUDGET_MS, 'start')
       .then(async (r) => {
-        if (r?.status === 'failed') await credentialFailed(r.detail);
+        if (r?.status !== 'failed') return false;
+        await credentialFailed(r.detail, basis);
+        return true;
       })
-      .catch((err: unknown) => logger.error('internal_error', `start check not recorded: ${describeError(err)}`));
+      .catch((err: unknown) => {
+        logger.error('internal_error', `start check not recorded: ${describeError(err)}`);
+        return false;
+      });
     return startCheck;
   }
 
@@ -204,9 +216,12 @@ export function createApp(deps: AppDeps) {
       let toPark: TranslatedEvent[] = [];
       let toDrop: TranslatedEvent[] = [];
       if (tr.send.length) {
-        await checkAtStart();
-        const admission = await store.admit();
+        let admission = await store.admit();
         transition(admission);
+        if (deps.credentialCheck && (await checkAtStart(admission.version))) {
+          admission = await store.admit();
+          transition(admission);
+        }
         if (admission.action === 'send') {
           const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
           counts.delivered = report.delivered.length;
@@ -214,7 +229,7 @@ export function createApp(deps: AppDeps) {
           letters.push(...rejectedLetters(report, (e) => e.raw));
           if (report.delivered.length) await store.noteDelivery();
           if (report.credentialFailure.length) {
-            const d = await credentialFailed(report.credentialError ?? 'credential refused');
+            const d = await credentialFailed(report.credentialError ?? 'credential refused', admission.version);
             if (d.next.status === 'expired') toDrop = report.credentialFailure;
             else toPark = report.credentialFailure;
           }
@@ -276,8 +291,11 @@ export function createApp(deps: AppDeps) {
     }
   }
 
-  /** Delivers parked groups oldest first within the budget, deleting each only after all its events are final. */
-  async function drain(deadline: number) {
+  /**
+   * Delivers parked groups oldest first within the budget, deleting each only after all its events are final. `basis`:
+   * the state version the drain was decided on.
+   */
+  async function drain(deadline: number, basis: number) {
     const result = { groups: 0, delivered: 0, deadLettered: 0, stoppedBy: undefined as string | undefined };
     while (deps.clock.now() < deadline) {
       const { groups } = await store.listParked({ limit: 10 });
@@ -290,7 +308,7 @@ export function createApp(deps: AppDeps) {
         }
         const report = await deps.segment.deliver(group.items, { budgetMs });
         if (report.credentialFailure.length) {
-          await credentialFailed(report.credentialError ?? 'credential refused');
+          await credentialFailed(report.credentialError ?? 'credential refused', basis);
           result.stoppedBy = 'credential_failure';
           return result;
         }
@@ -323,8 +341,11 @@ export function createApp(deps: AppDeps) {
       transition(expiry);
       let dropped: DropResult | undefined;
       if (expiry.action === 'drop_parked') dropped = await dropParked();
-      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event.
+      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event. What is
+      //    tried is decided on the state `expire()` read (the basis): an active connector with nothing parked is not
+      //    tried, and that outcome (untested) can never recover a connector another instance moved to failing meanwhile.
       const status = expiry.next.status;
+      const basis = expiry.version;
       let outcome: ProbeOutcome & { inconclusive?: boolean };
       let firstGroupEvents = 0;
       let firstGroupDelivered = false;
@@ -353,16 +374,16 @@ export function createApp(deps: AppDeps) {
           firstGroupEvents = report.delivered.length;
         }
       } else if (status === 'active') {
-        outcome = { ok: true };
+        outcome = check ? { ok: true } : { untested: true }; // a source check that passed did test the write key
       } else {
         outcome = await deps.segment.verifyCredential({ budgetMs: Math.min(10_000, deadline - deps.clock.now()) });
       }
       // 3. Apply the outcome (an inconclusive try — Segment down — changes nothing).
-      let decision: Decision<FollowUp> | undefined;
+      let decision: StoredDecision<FollowUp> | undefined;
       if (!outcome.inconclusive) {
-        decision = await store.probe(outcome);
+        decision = await store.probe(outcome, basis);
         transition(decision);
-        if (!outcome.ok) {
+        if (outcome.ok === false) {
           logger.error('credential_failure', `probe: Segment credential still failing: ${outcome.detail}`, {
             detail: outcome.detail,
             state: decision.next.status,
@@ -373,13 +394,13 @@ export function createApp(deps: AppDeps) {
           dropped = dropped ? mergeDrops(dropped, more) : more;
         }
       }
-      const drained = decision?.action === 'drain' ? await drain(deadline) : undefined;
+      const drained = decision?.action === 'drain' ? await drain(deadline, decision.version) : undefined;
       const final = await store.readStatus();
       const body = {
         state: final.state.status,
         failingSince: 'failingSince' in final.state ? new Date(final.state.failingSince).toISOString() : undefined,
-        credential: outcome.ok ? 'ok' : outcome.inconclusive ? 'unknown' : 'failing',
-        detail: outcome.ok ? undefined : outcome.detail,
+        credential: outcome.ok ? 'ok' : outcome.ok === false && !outcome.inconclusive ? 'failing' : 'unknown',
+        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : 'not tried: active, nothing parked',
         drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
         drainedEvents: (drained?.delivered ?? 0) + firstGroupEvents,
         droppedEvents: dropped?.events ?? 0,
