@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Command> = {
   'dead-letters': () => require('./commands/dead-letters'),
   probe: () => require('./commands/probe'),
   'send-test': () => require('./commands/send-test'),
+  verify: () => require('./commands/verify'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
