@@ -39,7 +39,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same 27 resources for every connector', () => {
+  it('declares the same 29 resources for every connector', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -55,8 +55,8 @@ describe('one connector (prod/messaging-us)', () => {
       google_secret_manager_secret: 1,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 3,
-      google_monitoring_alert_policy: 3,
+      google_logging_metric: 4,
+      google_monitoring_alert_policy: 4,
       google_secret_manager_secret_iam_member: 1,
       google_pubsub_topic_iam_member: 2,
       google_project_iam_member: 1,
@@ -213,7 +213,7 @@ describe('one connector (prod/messaging-us)', () => {
     expect(channel!.body).toMatchObject({ type: 'email', labels: { email_address: messaging.contactEmail } });
     const metrics = connectorResources(prod, 'messaging-us').filter((r) => r.type === 'google_logging_metric');
     const events = metrics.map((m) => /jsonPayload\.event="([a-z_]+)"/.exec(m.body.filter as string)![1]).sort();
-    expect(events).toEqual(['credential_failure', 'dead_lettered', 'events_dropped']);
+    expect(events).toEqual(['credential_failure', 'credential_unverified', 'dead_lettered', 'events_dropped']);
     for (const m of metrics) {
       expect(m.body.filter).toContain('jsonPayload.connector="messaging-us"');
       expect(m.body.filter).toContain('resource.type="cloud_run_revision"');

@@ -72,9 +72,15 @@ describe('currents plan-summary', () => {
       '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(27 resources\): .*google_cloudfunctions2_function \(`currents-journeys-us`\)/,
+      /\*\*`journeys-us`\*\* \(29 resources\): .*google_cloudfunctions2_function \(`currents-journeys-us`\)/,
     );
     expect(r.stdout).not.toMatch(/change \|/);
+    // A write key without a source check is said plainly; dev's email-eu names its source.
+    expect(r.stdout).toContain(
+      '- ⚠️ `journeys-us`: write key without a source check (segment.sourceId): a revoked write key would be invisible: Segment answers 200',
+    );
+    expect(r.stdout).not.toMatch(/`messaging-us`: write key without/);
+    expect(r.stdout).not.toMatch(/`email-eu`: write key without[^\n]*\n[\s\S]*### Environment `prod`/);
   });
 
   it('lists connectors added, removed and changed (field by field) against a git ref', () => {
