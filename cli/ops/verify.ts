@@ -6,6 +6,9 @@
  *    the environment's Public API token), or the OAuth app gets a token for its key and Segment accepts it; a write key
  *    without `segment.sourceId` cannot be checked (a warning: Segment answers 200 to any write key);
  *  - `ingest token`: once the receiver's ingest-token secret exists, its latest version is enabled.
+ * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
+ * environment) is created, without a version, by the deploy: that check is skipped, saying so, so that the first deploy
+ * can run; a secret that exists without an enabled version fails.
  * Every detail names what is wrong and never a secret value. Secret Manager is reached through an injected client (the
  * real one in the command; tests pass a fake, as there is no emulator).
  */
@@ -62,23 +65,42 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   const source = new SecretManagerSource({ secretName, client: options.secrets, cacheMs: 60_000 });
   const rows: VerifyRow[] = [];
 
+  /** Whether a secret exists (getSecret); NOT_FOUND → false, other errors say what is wrong. */
+  const exists = async (name: string): Promise<boolean> => {
+    try {
+      await options.secrets.getSecret({ name });
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
+      throw mapSecretManagerError(err, name);
+    }
+  };
+  const created =
+    'does not exist yet: the deploy creates it (without a version); then add a version (README, "Deploying") and run verify again';
+
   let readable = false;
-  try {
-    const parsed = parseSegmentSecret(await source.read(), credential, source.label);
-    readable = true;
-    rows.push(
-      row('credential secret', 'ok', `${names.secret}: latest version enabled, holds ${kindLabel(parsed.kind)}`),
-    );
-  } catch (err) {
-    rows.push(row('credential secret', 'FAIL', (err as Error).message));
+  if (!(await exists(secretName))) {
+    rows.push(row('credential secret', 'skip', `${names.secret} ${created}`));
+  } else {
+    try {
+      const parsed = parseSegmentSecret(await source.read(), credential, source.label);
+      readable = true;
+      rows.push(
+        row('credential secret', 'ok', `${names.secret}: latest version enabled, holds ${kindLabel(parsed.kind)}`),
+      );
+    } catch (err) {
+      rows.push(row('credential secret', 'FAIL', (err as Error).message));
+    }
   }
 
+  const tokenName = `projects/${project}/secrets/${publicApiTokenSecret(environment.name)}`;
   if (!readable) {
     rows.push(row('segment', 'skip', 'not checked: the credential secret cannot be read'));
+  } else if (credential.kind === 'writeKey' && sourceId !== undefined && !(await exists(tokenName))) {
+    rows.push(row('segment', 'skip', `not checked: ${publicApiTokenSecret(environment.name)} ${created}`));
   } else if (credential.kind === 'writeKey' && sourceId === undefined) {
     rows.push(row('segment', 'warn', `not checked: ${NO_SOURCE_CHECK_WARNING}`));
   } else if (credential.kind === 'writeKey') {
-    const tokenName = `projects/${project}/secrets/${publicApiTokenSecret(environment.name)}`;
     const check = createSourceCheck({
       region,
       sourceId: sourceId!,
@@ -114,17 +136,7 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   }
 
   const ingestName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
-  let ingestExists = true;
-  try {
-    await options.secrets.getSecret({ name: ingestName });
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== GRPC_NOT_FOUND) {
-      rows.push(row('ingest token', 'FAIL', mapSecretManagerError(err, ingestName).message));
-      return rows;
-    }
-    ingestExists = false;
-  }
-  if (!ingestExists) {
+  if (!(await exists(ingestName))) {
     rows.push(row('ingest token', 'skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`));
   } else {
     try {

@@ -159,18 +159,36 @@ describe('currents verify', () => {
     expect(eu.stats().publicApiRequestsByStatus).toEqual({}); // the us connector asked the us host only
   });
 
-  it('cannot verify a write key when the Public API token is refused or missing: a failure, not a pass', async () => {
+  it('cannot verify a write key when the Public API token is refused or has no version: a failure, not a pass', async () => {
     const refused = fresh();
     refused.secrets.set(publicApiTokenSecret('vt'), { value: 'papi_not_valid_000000' });
     expect((await verify(['--connector', 'wk-ok'], refused.client)).rows.get('wk-ok segment')).toMatch(
       /^FAIL cannot verify: the Public API refused its own token \(401\)/,
     );
-    const missing = fresh();
-    missing.secrets.delete(publicApiTokenSecret('vt'));
-    const r = await verify(['--connector', 'wk-ok'], missing.client);
+    const noVersion = fresh();
+    noVersion.secrets.set(publicApiTokenSecret('vt'), {});
+    const r = await verify(['--connector', 'wk-ok'], noVersion.client);
     expect(r.code).toBe(1);
     expect(r.rows.get('wk-ok segment')).toMatch(
       /^FAIL cannot verify: the Public API token: .*vt-segment-public-api-token/,
+    );
+  });
+
+  it('skips, saying so, the secrets a first deploy creates (a new connector, a new environment), so that it can run', async () => {
+    const first = fresh();
+    first.secrets.delete(secretId('wk-ok'));
+    let r = await verify(['--connector', 'wk-ok'], first.client);
+    expect(r.code).toBe(0);
+    expect(r.rows.get('wk-ok credential secret')).toMatch(
+      /^skip currents-wk-ok-segment-credential does not exist yet: the deploy creates it .*run verify again/,
+    );
+    expect(r.rows.get('wk-ok segment')).toBe('skip not checked: the credential secret cannot be read');
+    const newEnv = fresh();
+    newEnv.secrets.delete(publicApiTokenSecret('vt'));
+    r = await verify(['--connector', 'wk-ok'], newEnv.client);
+    expect(r.code).toBe(0);
+    expect(r.rows.get('wk-ok segment')).toMatch(
+      /^skip not checked: currents-vt-segment-public-api-token does not exist yet/,
     );
   });
 
