@@ -51,6 +51,15 @@ describe('the local end-to-end run', () => {
     expect(text).toMatch(/\[email-eu\] \d+ event\(s\) parked in Firestore; the credential works again now/);
     expect(text).toMatch(/\[email-eu\] state failing → active/);
     expect(text).toMatch(/\[email-eu\] probe: drained \d+ parked event\(s\)/);
+    // One failure episode, one clean pair of transitions: no flapping back to active while the credential is refused.
+    const live = lines.filter((l) => l.startsWith('[email-eu] state '));
+    expect(live.map((l) => l.slice(0, l.indexOf(':')))).toEqual([
+      '[email-eu] state active → failing',
+      '[email-eu] state failing → active',
+    ]);
+    const restored = lines.findIndex((l) => /the credential works again now/.test(l));
+    expect(lines.indexOf(live[1]!)).toBeGreaterThan(restored);
+    expect(lines.filter((l) => l.startsWith('[engagement-us] state '))).toEqual([]);
   });
 
   it('refuses unknown options with the usage', () => {
