@@ -48,6 +48,8 @@ const T0 = Date.UTC(2026, 4, 1);
 const EVENT_TYPE = 'users.messages.email.Open';
 const RUNS = Number(process.env.CREDENTIAL_MODEL_RUNS ?? 300);
 const APP_ID = 'model-app';
+/** Runs going on at the same time, each in its own world. */
+const LANES = 4;
 
 jest.setTimeout(600_000);
 
@@ -100,6 +102,8 @@ interface Instance {
 }
 
 interface World {
+  /** The world's own local Segment server (its faults are the world's), on the world's model clock. */
+  readonly server: LocalSegmentServer;
   readonly instances: Instance[];
   readonly db: Firestore;
   /** `state_change` entries logged during the current step. */
@@ -108,22 +112,15 @@ interface World {
   close(): Promise<void>;
 }
 
-let server: LocalSegmentServer;
 let config: RuntimeConfig;
-/** The run in progress: the Segment server's clock is its model clock (token lifetimes, JWT checks, revocations). */
-let current: World | undefined;
 let secretEnv: Record<string, string>;
+let publicKeyPem: string;
+/** One world per lane: runs in different lanes go on at the same time (each its own database and Segment server). */
+const lanes: World[] = [];
 
-beforeAll(async () => {
+beforeAll(() => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  server = await startSegmentServer({
-    region: 'eu',
-    oauthApps: [
-      { appId: APP_ID, keyId: 'model-key', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
-    ],
-    recordCalls: false,
-    now: () => current?.t ?? T0,
-  });
+  publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const [env] = loadEnvironments([
     {
       name: 'test',
@@ -139,8 +136,6 @@ beforeAll(async () => {
   ]);
   secretEnv = {
     ...functionEnvironment(env!, env!.connectors[0]!),
-    CURRENTS_SEGMENT_BASE_URL: server.url,
-    CURRENTS_SEGMENT_TOKEN_URL: server.tokenUrl,
     CURRENTS_SECRET_SOURCE: 'env',
     CURRENTS_SECRET_VALUE: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
@@ -148,8 +143,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await current?.close();
-  await server?.close();
+  await Promise.all(lanes.map((w) => w.close()));
 });
 
 /** Runs are days apart in model time, so that no state cache or token of an earlier run is still valid. */
@@ -157,7 +151,7 @@ const RUN_SPACING_MS = 10 * 24 * 60 * MIN;
 
 /** Empties the database (state document, parked events) and the Segment server before a run; returns its start time. */
 async function startRun(world: World, index: number): Promise<number> {
-  server.reset();
+  world.server.reset();
   const parked = await world.db.collection(FIRESTORE_LAYOUT.parkedCollection).get();
   const batch = world.db.batch();
   for (const d of parked.docs) batch.delete(d.ref);
@@ -174,17 +168,32 @@ const noDeadLetters: DeadLetterSink = {
   close: () => Promise.resolve(),
 };
 
-/** The instances, on one database for the whole file: each run starts from an empty database (see `startRun`). */
-function startWorld(): World {
+/** A world: its instances share one database for the whole file; each run starts it empty (see `startRun`). */
+async function startWorld(): Promise<World> {
   const databaseId = `model-${randomUUID().slice(0, 12)}`;
+  let t = T0;
+  const server = await startSegmentServer({
+    region: 'eu',
+    oauthApps: [{ appId: APP_ID, keyId: 'model-key', publicKeyPem }],
+    recordCalls: false,
+    // The server's clock (token lifetimes, JWT checks, revocations) is the model clock.
+    now: () => t,
+  });
   const world: World = {
+    server,
     instances: [],
     db: new Firestore({ projectId, databaseId }),
     transitions: [],
-    t: T0,
+    get t() {
+      return t;
+    },
+    set t(v: number) {
+      t = v;
+    },
     close: async () => {
       await Promise.allSettled([
         world.db.terminate(),
+        server.close(),
         ...world.instances.flatMap((i) => [i.store.close(), i.segment.close()]),
       ]);
     },
@@ -369,9 +378,8 @@ async function step(
         `${where}: expired ${overdue} ms after failingSince (grace ${GRACE_MS}, probe interval ${PROBE_INTERVAL_MS})`,
       );
     }
-    m.lastExpiredAt = t;
   }
-  if (before.status === 'expired') m.lastExpiredAt = t;
+  if ([before.status, actual.status].includes('expired') || logged.includes('expired')) m.lastExpiredAt = t;
   // Events are dropped only while expired (or by an instance whose cached state, at most one cache period old, says so).
   if (stored.dropped > m.dropped && t - m.lastExpiredAt >= CACHE_MS) {
     throw new Error(`${where}: ${stored.dropped - m.dropped} event(s) dropped, but the connector was not expired`);
@@ -386,7 +394,7 @@ async function step(
 
 /** Every event published is delivered, parked, awaiting redelivery or counted dropped: exactly one of them. */
 async function checkEvents(world: World, m: Model, where: string, dropped: number): Promise<void> {
-  const delivered = new Set(server.accepted().map((e) => e.messageId));
+  const delivered = new Set(world.server.accepted().map((e) => e.messageId));
   const parked = await parkedMessageIds(world);
   const parkedSet = new Set(parked);
   if (parkedSet.size !== parked.length) throw new Error(`${where}: an event is parked twice`);
@@ -395,13 +403,13 @@ async function checkEvents(world: World, m: Model, where: string, dropped: numbe
   for (const [id, events] of m.messages) {
     for (const e of events) {
       published++;
-      const where2 = [
+      const outcomes = [
         delivered.has(e) && 'delivered',
         parkedSet.has(e) && 'parked',
         m.pending.has(id) && 'pending',
       ].filter(Boolean);
-      if (where2.length > 1) throw new Error(`${where}: event ${e} is ${where2.join(' and ')}`);
-      if (where2.length === 0) unaccounted++;
+      if (outcomes.length > 1) throw new Error(`${where}: event ${e} is ${outcomes.join(' and ')}`);
+      if (outcomes.length === 0) unaccounted++;
     }
   }
   if (unaccounted !== dropped) {
@@ -414,19 +422,19 @@ async function checkEvents(world: World, m: Model, where: string, dropped: numbe
 async function runStep(world: World, m: Model, s: Step, run: string): Promise<void> {
   switch (s.kind) {
     case 'revoke':
-      server.faults.revokeCredentials({ appId: APP_ID });
+      world.server.faults.revokeCredentials({ appId: APP_ID });
       m.credentialValid = false;
       return;
     case 'restore':
-      server.faults.restoreCredentials();
+      world.server.faults.restoreCredentials();
       m.credentialValid = true;
       return;
     case 'down':
-      if (m.segmentUp) server.faults.add({ status: 503, target: 'all' });
+      if (m.segmentUp) world.server.faults.add({ status: 503, target: 'all' });
       m.segmentUp = false;
       return;
     case 'up':
-      server.faults.clear();
+      world.server.faults.clear();
       m.segmentUp = true;
       return;
     case 'advance': {
@@ -483,33 +491,46 @@ async function settle(world: World, m: Model, run: string): Promise<void> {
   if (parked.length) throw new Error(`${parked.length} event(s) still parked after everything was restored`);
 }
 
+/** One generated run in a world: its steps, checked one by one, then the settling at the end. */
+async function run(world: World, steps: Step[], index: number): Promise<void> {
+  const start = await startRun(world, index);
+  const m: Model = {
+    state: { status: 'active' },
+    credentialValid: true,
+    segmentUp: true,
+    startedAt: start,
+    lastScheduledProbe: start,
+    lastExpiredAt: -Infinity,
+    dropped: 0,
+    nextMessage: 0,
+    messages: new Map(),
+    pending: new Set(),
+  };
+  const name = `r${index}`;
+  try {
+    for (const s of steps) await runStep(world, m, s, name);
+    await settle(world, m, name);
+  } catch (err) {
+    throw new Error(`run ${name} (lane ${lanes.indexOf(world)}): ${(err as Error).message}`);
+  }
+}
+
 describe('the credential state machine under concurrency (model-based)', () => {
   it(`keeps one truth across ${INSTANCES} instances over ${RUNS} generated runs`, async () => {
+    while (lanes.length < LANES) lanes.push(await startWorld());
     let runs = 0;
     const seed = process.env.CREDENTIAL_MODEL_SEED;
+    const runArb = fc.array(stepArb, { minLength: 2, maxLength: 6 });
+    // Each property run is LANES generated runs, one per lane, at the same time (the emulator is mostly waited on).
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 2, maxLength: 6 }), async (steps) => {
-        const run = `r${runs}`;
-        current ??= startWorld();
-        const world = current;
-        const start = await startRun(world, runs++);
-        const m: Model = {
-          state: { status: 'active' },
-          credentialValid: true,
-          segmentUp: true,
-          startedAt: start,
-          lastScheduledProbe: start,
-          lastExpiredAt: -Infinity,
-          dropped: 0,
-          nextMessage: 0,
-          messages: new Map(),
-          pending: new Set(),
-        };
-        for (const s of steps) await runStep(world, m, s, run);
-        await settle(world, m, run);
+      fc.asyncProperty(fc.array(runArb, { minLength: LANES, maxLength: LANES }), async (batch) => {
+        const first = runs;
+        runs += batch.length;
+        const results = await Promise.allSettled(batch.map((steps, lane) => run(lanes[lane]!, steps, first + lane)));
+        for (const r of results) if (r.status === 'rejected') throw r.reason;
       }),
       {
-        numRuns: RUNS,
+        numRuns: Math.ceil(RUNS / LANES),
         ...(seed ? { seed: Number(seed), path: process.env.CREDENTIAL_MODEL_PATH } : {}),
         endOnFailure: true,
       },
