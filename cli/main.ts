@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Command> = {
   'send-test': () => require('./commands/send-test'),
   'braze-send': () => require('./commands/braze-send'),
   'receiver-token': () => require('./commands/receiver-token'),
+  verify: () => require('./commands/verify'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -11,7 +11,8 @@ export const dev = defineEnvironment({
       displayName: 'Braze EU email engagement (dev)',
       contactEmail: 'platform-team@example.com',
       workspace: 'braze-workspace-dev-eu',
-      segment: { region: 'eu', credential: { kind: 'writeKey' } },
+      // sourceId: the Segment source the write key belongs to (replace with yours), checked through the Public API.
+      segment: { region: 'eu', credential: { kind: 'writeKey' }, sourceId: 'replace-me-email-eu-source' },
       events: ['email'],
     },
     {

@@ -42,6 +42,7 @@ import { type Connector, DEFAULTS, type Environment, formatValidationError, pars
 import { googleSeconds } from '../shared/duration';
 import {
   FIRESTORE_LAYOUT,
+  publicApiTokenSecret,
   RECEIVER_REQUESTS_METRIC,
   resourceNames,
   type ConnectorResourceNames,
@@ -83,6 +84,15 @@ export const ALERTED_EVENTS = {
     what:
       'The credential has been failing for longer than the grace period: parked and new events are being dropped and ' +
       'are permanently lost until a probe succeeds. Fix the credential now.',
+  },
+  credential_unverified: {
+    metric: 'credential-unverified',
+    severity: 'WARNING',
+    title: 'credential cannot be verified',
+    what:
+      "The write key's source check could not get an answer from Segment's Public API (down, rate-limited, or its " +
+      'own token refused). Nothing changes while it lasts, but a revoked or rotated write key would go unseen (Segment ' +
+      "answers 200 and discards the events). Check the environment's Public API token secret and Segment's status.",
   },
   dead_lettered: {
     metric: 'dead-lettered',
@@ -250,6 +260,12 @@ export interface CurrentsConnectorProps {
    * @default the environment's region
    */
   readonly firestoreLocation?: string;
+  /**
+   * The environment's Segment Public API token secret (shared/names.ts `publicApiTokenSecret`), declared once per
+   * environment by its stack. A connector with `segment.sourceId` gets read access to it; default: the secret of that
+   * name, declared elsewhere.
+   */
+  readonly publicApiTokenSecret?: SecretManagerSecret;
   /**
    * The API enablements each resource waits for (`google_project_service` per API).
    * @default none (the APIs are assumed enabled)
@@ -628,6 +644,14 @@ export class CurrentsConnector extends Construct {
       role: 'roles/secretmanager.secretAccessor',
       member: runtimeSa.member,
     });
+    if (connector.segment.sourceId !== undefined) {
+      new SecretManagerSecretIamMember(this, 'runtime-public-api-token-accessor', {
+        project,
+        secretId: props.publicApiTokenSecret?.secretId ?? publicApiTokenSecret(env.name),
+        role: 'roles/secretmanager.secretAccessor',
+        member: runtimeSa.member,
+      });
+    }
     new PubsubTopicIamMember(this, 'runtime-dead-letter-publisher', {
       project,
       topic: this.deadLetterTopic.name,

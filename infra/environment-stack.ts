@@ -8,11 +8,12 @@ import { AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, T
 import { type Construct } from 'constructs';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
+import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
-import { receiverUrlOutput } from '../shared/names';
+import { publicApiTokenSecret, receiverUrlOutput } from '../shared/names';
 import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
 import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
 
@@ -124,6 +125,25 @@ export class EnvironmentStack extends TerraformStack {
     this.sourceObject = upload('function', props.archive);
     this.receiverSourceObject = upload('receiver', props.receiverArchive);
 
+    // The Segment Public API token of the environment (for the write-key source checks): declared when a connector has a
+    // source check; like the credential secrets, Terraform never creates a version.
+    const tokenSecret = env.connectors.some((c) => c.segment.sourceId !== undefined)
+      ? new SecretManagerSecret(this, 'public-api-token-secret', {
+          project,
+          secretId: publicApiTokenSecret(env.name),
+          labels: { ...labels, credential: 'segment-public-api-token' },
+          replication: { auto: {} },
+          dependsOn: [services.secretmanager],
+        })
+      : undefined;
+    if (tokenSecret) {
+      new TerraformOutput(this, 'public-api-token-secret-id', {
+        value: tokenSecret.id,
+        description:
+          'Secret to put the Segment Public API token (source read access) into (gcloud secrets versions add)',
+      });
+    }
+
     const production = props.production ?? isProduction(env);
     for (const connector of env.connectors) {
       const c = new CurrentsConnector(this, `connector-${connector.name}`, {
@@ -134,6 +154,7 @@ export class EnvironmentStack extends TerraformStack {
         source: { bucket: this.sourceBucket.name, object: this.sourceObject.name },
         receiverSource: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
         pubsubServiceAgentEmail,
+        publicApiTokenSecret: tokenSecret,
         dependsOn: services,
       });
       this.connectors[connector.name] = c;

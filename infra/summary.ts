@@ -14,7 +14,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { App, TerraformStack } from 'cdktf';
 import { isSelector, typesOfSelector } from '../shared/catalog';
-import { type Connector, type Environment, parseConnector, selectedTypes } from '../shared/connector';
+import {
+  type Connector,
+  connectorWarnings,
+  type Environment,
+  parseConnector,
+  selectedTypes,
+} from '../shared/connector';
 import { FUNCTION_TARGET, receiverUrl, receiverUrlOutput } from '../shared/names';
 import { ENV_VARS } from '../shared/runtime-config';
 import { CurrentsConnector } from './connector-construct';
@@ -313,6 +319,8 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
           `${c.includeAnonymousUsers ? 'yes' : 'no'} | ${c.contactEmail} |` +
           (base ? ` ${status.get(c.name) ?? ''} |` : ''),
       ),
+      '',
+      ...env.connectors.flatMap(connectorWarnings).map((w) => `- ⚠️ \`${w.connector}\`: ${w.message}`),
       '',
     );
     if (env.connectors.length) {

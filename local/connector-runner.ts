@@ -2,11 +2,16 @@
  * Runs one connector locally, end to end, exactly as it is deployed: its Pub/Sub resources created on the emulator
  * from the same names and policy as the infrastructure (local/provision.ts), its function served by the real
  * functions-framework in its own process with the environment variables the infrastructure would give it (plus the
- * local-only overrides: the local Segment server's URL, the credential from the environment, the movable clock).
+ * local-only overrides: the local Segment server's URL for the Tracking API and the Public API, the credential in a
+ * local secret file (changed or removed with `setSecret`, as a person would add or disable a secret version), the
+ * Public API token, the movable clock).
  *
  * Used by the function's end-to-end tests, `npm start`, the soak and the end-to-end benchmark.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
@@ -20,6 +25,8 @@ export interface LocalCredential {
   /** The value that would be in Secret Manager (write key, or the OAuth app's PEM private key). */
   readonly secretValue: string;
   readonly writeKey?: string;
+  /** The local Segment source the write key belongs to: the connector's `segment.sourceId`, or one made up. */
+  readonly sourceId?: string;
   readonly oauthApp?: OAuthAppRegistration;
 }
 
@@ -33,7 +40,8 @@ export function makeLocalCredential(connector: Connector, label = 'local'): Loca
   const cred = connector.segment.credential;
   if (cred.kind === 'writeKey') {
     const writeKey = `wk_${label}_${connector.name}_${randomBytes(12).toString('hex')}`;
-    return { secretValue: writeKey, writeKey };
+    const sourceId = connector.segment.sourceId ?? `src_${connector.name.replace(/-/g, '_')}`;
+    return { secretValue: writeKey, writeKey, sourceId };
   }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
@@ -55,6 +63,8 @@ export interface LocalConnectorOptions {
   /** The local Segment server of the connector's region. */
   readonly segment: { url: string; tokenUrl: string };
   readonly credential: LocalCredential;
+  /** The environment's Public API token (the local Segment server accepts it at `GET /sources/{id}`). */
+  readonly publicApiToken?: string;
   /** Let the clock be moved through POST /__clock (expiry scenarios). */
   readonly testClock?: boolean;
   /** Delivery budget of one push in ms (tests that want Pub/Sub to redeliver soon). */
@@ -85,6 +95,11 @@ export interface LocalConnector {
   publish(data: string | Buffer, attributes?: Record<string, string>): Promise<string>;
   /** Calls the function's probe route, as Cloud Scheduler does. */
   probe(): Promise<Record<string, unknown>>;
+  /**
+   * Puts a new value into the connector's (local) secret, or removes it (`undefined`): what the function reads next
+   * time it re-reads the secret (after a credential failure, at each probe, or when its cache expires).
+   */
+  setSecret(value: string | undefined): void;
   /** Moves the function's clock (requires testClock). */
   setClockOffset(offsetMs: number): Promise<void>;
   stop(): Promise<void>;
@@ -92,13 +107,20 @@ export interface LocalConnector {
 
 export async function startLocalConnector(options: LocalConnectorOptions): Promise<LocalConnector> {
   const { connector, pubsub } = options;
+  const secretDir = mkdtempSync(join(tmpdir(), `currents-secret-${connector.name}-`));
+  const secretFile = join(secretDir, 'secret');
+  const setSecret = (value: string | undefined) =>
+    value === undefined ? rmSync(secretFile, { force: true }) : writeFileSync(secretFile, value, { mode: 0o600 });
+  setSecret(options.credential.secretValue);
   const env: Record<string, string> = {
     ...options.emulatorEnv,
     ...functionEnvironment(options.environment, connector),
     [ENV_VARS.segmentBaseUrl]: options.segment.url,
     [ENV_VARS.segmentTokenUrl]: options.segment.tokenUrl,
-    [ENV_VARS.secretSource]: 'env',
-    [ENV_VARS.secretValue]: options.credential.secretValue,
+    [ENV_VARS.publicApiBaseUrl]: options.segment.url,
+    ...(options.publicApiToken ? { [ENV_VARS.publicApiToken]: options.publicApiToken } : {}),
+    [ENV_VARS.secretSource]: 'file',
+    [ENV_VARS.secretFile]: secretFile,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
   };
@@ -146,6 +168,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     env,
     publish: (data, attributes) => topic.publishMessage({ data: Buffer.from(data), attributes }),
     probe: () => post('/probe', {}),
+    setSecret,
     setClockOffset: async (offsetMs) => {
       await post('/__clock', { offsetMs });
     },
@@ -156,6 +179,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
         .delete()
         .catch(() => undefined);
       await Promise.all([host.stop(), receiver?.host.stop()]);
+      rmSync(secretDir, { recursive: true, force: true });
     },
   };
 }

@@ -5,6 +5,7 @@
  *
  * Used by `npm start`, the soak and the end-to-end benchmark; tests build the same pieces per test.
  */
+import { randomBytes } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment, SegmentRegion } from '../shared/connector';
 import {
@@ -46,6 +47,8 @@ export interface LocalStack {
   readonly servers: Readonly<Record<SegmentRegion, LocalSegmentServer>>;
   readonly connectors: readonly LocalConnector[];
   readonly credentials: ReadonlyMap<string, LocalCredential>;
+  /** The environment's Segment Public API token, accepted by both local Segment servers. */
+  readonly publicApiToken: string;
   connector(name: string): LocalConnector;
   /** Stops everything the stack started, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
@@ -66,11 +69,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const connectors = options.connectors ?? options.environment.connectors;
     const credentials = new Map(connectors.map((c) => [c.name, makeLocalCredential(c, options.credentialLabel)]));
     const forRegion = (region: SegmentRegion) => connectors.filter((c) => c.segment.region === region);
+    const publicApiToken = `papi_${options.credentialLabel ?? 'local'}_${randomBytes(12).toString('hex')}`;
     const startServer = async (region: SegmentRegion) => {
       const creds = forRegion(region).map((c) => credentials.get(c.name)!);
       const server = await startSegmentServer({
         region,
-        writeKeys: creds.flatMap((c) => (c.writeKey ? [c.writeKey] : [])),
+        sources: creds.flatMap((c) => (c.writeKey ? [{ id: c.sourceId!, writeKeys: [c.writeKey] }] : [])),
+        publicApiTokens: [publicApiToken],
         oauthApps: creds.flatMap((c) => (c.oauthApp ? [c.oauthApp] : [])),
         recordCalls: options.recordCalls ?? true,
       });
@@ -94,6 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           emulatorEnv: emulators.env,
           segment: servers[connector.segment.region],
           credential: credentials.get(connector.name)!,
+          publicApiToken,
           testClock: options.testClock,
           deliveryBudgetMs: options.deliveryBudgetMs,
           provision: options.provision,
@@ -112,6 +118,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       servers,
       connectors: locals,
       credentials,
+      publicApiToken,
       connector: (name) => {
         const found = locals.find((l) => l.connector.name === name);
         if (!found) throw new Error(`no connector '${name}' in the local stack`);

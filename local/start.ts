@@ -1,27 +1,35 @@
 /**
- * `npm start [-- --env dev --events 1000 --rate 0 --keep-running --scenario credential-failure]`
+ * `npm start [-- --env dev --events 1000 --rate 0 --keep-running --scenario credential-failure|write-key-rotated]`
  *
  * The product end to end on this machine, with no Google Cloud account: the Pub/Sub and Firestore emulators, a local
  * Segment server per region, and every connector of the environment created on the emulators exactly as the
  * infrastructure declares it (same names, same subscription policy, from the same code), each function served by
  * functions-framework. It publishes a realistic sample feed, shows progress, and ends with a table per connector that
  * reconciles what was published with what the pipeline did. Exit code 0 only when every connector reconciles.
+ *
+ * Scenarios use failures a deployed connector really sees (Segment answers 200 to a bad write key, so revoking one on
+ * the Tracking API would show nothing): `credential-failure` removes the first connector's secret, then puts it back;
+ * `write-key-rotated` rotates the write key of the first write-key connector's Segment source, waits for the probe's
+ * source check to see it, publishes (the events are parked), then puts the new key into the secret.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { selectedTypes } from '../shared/connector';
-import type { LocalConnector } from './connector-runner';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
 import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
 import type { Emulators } from './emulators';
+import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
-                   [--scenario credential-failure] [--definitions PATH] [--timeout SECONDS] [--via receiver|topic]
-                   [--keep-running --json]`;
+                   [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
+                   [--via receiver|topic] [--keep-running --json]`;
+
+export const SCENARIOS = ['credential-failure', 'write-key-rotated'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
   env: string;
@@ -32,7 +40,7 @@ interface Options {
   json: boolean;
   /** How the feed gets in: POSTed by the local Braze to each receiver (default), or published straight to the topic. */
   via: 'receiver' | 'topic';
-  scenario?: 'credential-failure';
+  scenario?: Scenario;
   definitions?: string;
   timeoutSeconds: number;
   /** Reuse running emulators under this project id (tests); by default they are started and stopped here. */
@@ -98,8 +106,8 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
   if (!Number.isInteger(events) || events < 1) throw new Error(`--events must be a whole number ≥ 1\n${USAGE}`);
   if (!(rate >= 0)) throw new Error(`--rate must be events per second (0 = as fast as possible)\n${USAGE}`);
   if (!(timeoutSeconds > 0)) throw new Error(`--timeout must be a number of seconds\n${USAGE}`);
-  if (values.scenario !== undefined && values.scenario !== 'credential-failure') {
-    throw new Error(`unknown --scenario '${values.scenario}' (known: credential-failure)\n${USAGE}`);
+  if (values.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(values.scenario)) {
+    throw new Error(`unknown --scenario '${values.scenario}' (known: ${SCENARIOS.join(', ')})\n${USAGE}`);
   }
   if (values.json && !values['keep-running']) throw new Error(`--json goes with --keep-running\n${USAGE}`);
   if (values.via !== 'receiver' && values.via !== 'topic') {
@@ -112,7 +120,7 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
     via: values.via,
     keepRunning: values['keep-running']!,
     json: values.json!,
-    scenario: values.scenario as 'credential-failure' | undefined,
+    scenario: values.scenario as Scenario | undefined,
     definitions: values.definitions,
     timeoutSeconds,
   };
@@ -139,6 +147,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     connectors.map((c) => [c.name, { requests: 0, byStatus: {}, events: 0 }]),
   );
   const stateLines: string[] = [];
+  /** `connector:status` of every state a connector moved to (the scenarios wait on them). */
+  const reached = new Set<string>();
   const onLog = (connector: string, line: string) => {
     if (!line.startsWith('{')) return;
     let entry: Record<string, unknown>;
@@ -161,6 +171,7 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
       view.byStatus[entry.status] = (view.byStatus[entry.status] ?? 0) + 1;
       if (entry.status === 200 && typeof entry.events === 'number') view.events += entry.events;
     } else if (entry.event === 'state_change') {
+      reached.add(`${connector}:${String(entry.to)}`);
       const text = `[${connector}] state ${entry.from} → ${entry.to}: ${entry.message}`;
       stateLines.push(text);
       out(text);
@@ -219,14 +230,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
       }),
     );
     const expectations = new Map([...feeds].map(([name, f]) => [name, f.expected]));
-    const failing = options.scenario === 'credential-failure' ? stack.connectors[0]! : undefined;
-    if (failing) {
-      const cred = stack.credentials.get(failing.connector.name)!;
-      out(`\nScenario credential-failure: '${failing.connector.name}' loses its Segment credential now.`);
-      stack.servers[failing.connector.segment.region].faults.revokeCredentials(
-        cred.writeKey ? { writeKey: cred.writeKey } : { appId: cred.oauthApp!.appId },
-      );
-    }
+    const scenario = options.scenario ? startScenario(options.scenario, stack, out) : undefined;
+    const failing = scenario?.local;
 
     // The scheduler's job, locally: probe every connector every few seconds (Cloud Scheduler does it every 3 minutes).
     let probing = true;
@@ -237,6 +242,12 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
         await Promise.all(stack.connectors.map((l) => l.probe().catch(() => undefined)));
       }
     })();
+    if (options.scenario === 'write-key-rotated' && failing) {
+      // Publish only once the probe has seen it: events sent before would be answered 200 and discarded by Segment.
+      const seenBy = Date.now() + options.timeoutSeconds * 1000;
+      while (!reached.has(`${failing.connector.name}:failing`) && Date.now() < seenBy) await sleep(100);
+      out(`[${failing.connector.name}] the probe's source check saw the rotation; events are parked from now on.`);
+    }
 
     // Send, paced by --rate: through each connector's receiver (the local Braze) or straight to its topic.
     const total = [...expectations.values()].reduce((n, e) => n + e.length, 0);
@@ -311,10 +322,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
         const s = summaries.find((x) => x.connector === failing.connector.name)!;
         const handled = s.parked + s.delivered + sumOf(s.skipped) + sumOf(s.deadLettered) >= s.published;
         if (handled) {
-          out(
-            `\n[${failing.connector.name}] ${s.parked} event(s) parked in Firestore; the credential works again now.`,
-          );
-          stack.servers[failing.connector.segment.region].faults.restoreCredentials();
+          out(`\n[${failing.connector.name}] ${s.parked} event(s) parked in Firestore; ${scenario!.fixWhat}.`);
+          scenario!.fix();
           restored = true;
         }
       } else if (summaries.every((s) => s.delivered === (s.expected.delivered ?? 0) && s.parked === 0 && quiet(s))) {
@@ -346,6 +355,12 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     const summaries = summarize(stack, expectations, batches, drained, deadLetters, door ? receivers : undefined);
     printSummary(summaries, out, (Date.now() - publishStart) / 1000);
     if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
+    for (const region of ['us', 'eu'] as const) {
+      const discarded = sumOf(stack.servers[region].stats().discarded);
+      if (discarded || options.scenario === 'write-key-rotated') {
+        out(`Segment (${region}) discarded ${discarded} event(s) sent with a write key it does not take.`);
+      }
+    }
     if (options.keepRunning) {
       printEndpoints(stack, out);
       return { summaries, stack };
@@ -361,6 +376,44 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
       process.removeListener('SIGTERM', stopOnSignal);
     }
   }
+}
+
+/**
+ * Breaks a credential the way a deployed connector sees it break, and says how to fix it:
+ *  - `credential-failure`: the first connector's secret is removed (a secret version disabled or destroyed), then put back;
+ *  - `write-key-rotated`: the write key of the first write-key connector with a source check is rotated in its Segment
+ *    source (the old key's batches would be answered 200 and discarded), then the new key is put into the secret.
+ */
+function startScenario(
+  scenario: Scenario,
+  stack: LocalStack,
+  out: (l: string) => void,
+): { local: LocalConnector; fix: () => void; fixWhat: string } {
+  if (scenario === 'credential-failure') {
+    const local = stack.connectors[0]!;
+    out(`\nScenario credential-failure: the secret of '${local.connector.name}' is removed now (no enabled version).`);
+    local.setSecret(undefined);
+    const value = stack.credentials.get(local.connector.name)!.secretValue;
+    return { local, fix: () => local.setSecret(value), fixWhat: 'the credential is put back into the secret now' };
+  }
+  const local = stack.connectors.find(
+    (l) => l.connector.segment.credential.kind === 'writeKey' && l.connector.segment.sourceId !== undefined,
+  );
+  if (!local) {
+    throw new Error(
+      `--scenario write-key-rotated needs a write-key connector with segment.sourceId in environment '${stack.environment.name}'`,
+    );
+  }
+  const { region, sourceId } = local.connector.segment;
+  const newKey = stack.servers[region].sources.rotateWriteKey(sourceId!);
+  out(
+    `\nScenario write-key-rotated: the write key of Segment source ${sourceId} ('${local.connector.name}', ${region}) is rotated now; the Tracking API would answer 200 to the old key and discard its events.`,
+  );
+  return {
+    local,
+    fix: () => local.setSecret(newKey),
+    fixWhat: "the source's new write key is put into the secret now",
+  };
 }
 
 function sumOf(r: Record<string, number>): number {

@@ -9,7 +9,8 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { ConnectorPolicy } from '../shared/policy';
-import type { AdmitAction, Decision, FollowUp, ProbeOutcome } from './core/expiry';
+import type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
+import type { AdmitAction, FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
 import type { Translator } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
@@ -21,17 +22,20 @@ import type {
   ParkedItem,
   ParkGroupInput,
   ParkResult,
+  StoredDecision,
 } from './adapters/firestore-state';
 import type { DeliveryReport } from './adapters/segment';
 import { describeError, logTransition, type Logger } from './log';
 
-/** What the handler needs of the Firestore state store (FirestoreStateStore fits). */
+/**
+ * What the handler needs of the Firestore state store (FirestoreStateStore fits). Every credential observation names its
+ * basis: the state version the handler decided on before it tried the credential (compare-and-set, runtime/core/expiry.ts).
+ */
 export interface StateStore {
-  admit(): Promise<Decision<AdmitAction>>;
-  recordFailure(detail: string): Promise<Decision<FollowUp>>;
-  recordSuccess(): Promise<Decision<FollowUp>>;
-  probe(outcome: ProbeOutcome): Promise<Decision<FollowUp>>;
-  expire(): Promise<Decision<FollowUp>>;
+  admit(): Promise<StoredDecision<AdmitAction>>;
+  recordFailure(detail: string, basis: number): Promise<StoredDecision<FollowUp>>;
+  probe(outcome: ProbeOutcome, basis: number): Promise<StoredDecision<FollowUp>>;
+  expire(): Promise<StoredDecision<FollowUp>>;
   noteDelivery(): Promise<boolean>;
   recordDropped(byType: Readonly<Record<string, number>>): Promise<void>;
   park(group: ParkGroupInput): Promise<ParkResult>;
@@ -65,7 +69,16 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly policy: Pick<ConnectorPolicy, 'deliveryBudgetMs' | 'probeBudgetMs'>;
   readonly traces?: TraceSink;
+  /**
+   * The write-key source check through Segment's Public API (connectors with `segment.sourceId`), run by the probe before
+   * it sends anything, and once per instance before its first delivery (never per push). A failed check is a credential
+   * failure; an inconclusive one changes nothing and is logged as `credential_unverified` (alerted).
+   */
+  readonly credentialCheck?: CredentialCheck;
 }
+
+/** Longest wait for the source check an instance runs once before its first delivery. */
+export const START_CHECK_BUDGET_MS = 5_000;
 
 export interface HttpResult {
   readonly status: number;
@@ -125,12 +138,47 @@ export function createApp(deps: AppDeps) {
     if (d.transition) logTransition(logger, d.transition);
   };
 
-  async function credentialFailed(detail: string): Promise<Decision<FollowUp>> {
+  /** Records a credential failure seen while the state was at version `basis` (logged, with its transition if any). */
+  async function credentialFailed(detail: string, basis: number): Promise<StoredDecision<FollowUp>> {
     deps.credentials.invalidate();
-    const d = await store.recordFailure(detail);
+    const d = await store.recordFailure(detail, basis);
     logger.error('credential_failure', `Segment credential failed: ${detail}`, { detail, state: d.next.status });
     transition(d);
     return d;
+  }
+
+  /** Runs the source check (when the connector has one); logs an inconclusive answer. Never throws. */
+  async function checkSource(budgetMs: number, when: 'probe' | 'start'): Promise<CredentialCheckResult | undefined> {
+    if (!deps.credentialCheck) return undefined;
+    const r: CredentialCheckResult = await deps.credentialCheck
+      .check({ budgetMs: Math.max(1, budgetMs) })
+      .catch((err: unknown) => ({ status: 'inconclusive', detail: describeError(err) }));
+    if (r.status === 'inconclusive') {
+      logger.warning('credential_unverified', `${when}: the Segment credential cannot be verified: ${r.detail}`, {
+        detail: r.detail,
+        when,
+      });
+    }
+    return r;
+  }
+
+  let startCheck: Promise<boolean> | undefined;
+  /**
+   * Once per instance, before its first delivery: a failed source check is recorded as a credential failure, decided on
+   * state version `basis`. Resolves true when a failure was recorded (the caller then admits again).
+   */
+  function checkAtStart(basis: number): Promise<boolean> {
+    startCheck ??= checkSource(START_CHECK_BUDGET_MS, 'start')
+      .then(async (r) => {
+        if (r?.status !== 'failed') return false;
+        await credentialFailed(r.detail, basis);
+        return true;
+      })
+      .catch((err: unknown) => {
+        logger.error('internal_error', `start check not recorded: ${describeError(err)}`);
+        return false;
+      });
+    return startCheck;
   }
 
   async function drop(events: readonly { eventType: string }[], log: Logger, why: string): Promise<void> {
@@ -168,8 +216,12 @@ export function createApp(deps: AppDeps) {
       let toPark: TranslatedEvent[] = [];
       let toDrop: TranslatedEvent[] = [];
       if (tr.send.length) {
-        const admission = await store.admit();
+        let admission = await store.admit();
         transition(admission);
+        if (deps.credentialCheck && (await checkAtStart(admission.version))) {
+          admission = await store.admit();
+          transition(admission);
+        }
         if (admission.action === 'send') {
           const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
           counts.delivered = report.delivered.length;
@@ -177,7 +229,7 @@ export function createApp(deps: AppDeps) {
           letters.push(...rejectedLetters(report, (e) => e.raw));
           if (report.delivered.length) await store.noteDelivery();
           if (report.credentialFailure.length) {
-            const d = await credentialFailed(report.credentialError ?? 'credential refused');
+            const d = await credentialFailed(report.credentialError ?? 'credential refused', admission.version);
             if (d.next.status === 'expired') toDrop = report.credentialFailure;
             else toPark = report.credentialFailure;
           }
@@ -239,8 +291,11 @@ export function createApp(deps: AppDeps) {
     }
   }
 
-  /** Delivers parked groups oldest first within the budget, deleting each only after all its events are final. */
-  async function drain(deadline: number) {
+  /**
+   * Delivers parked groups oldest first within the budget, deleting each only after all its events are final. `basis`:
+   * the state version the drain was decided on.
+   */
+  async function drain(deadline: number, basis: number) {
     const result = { groups: 0, delivered: 0, deadLettered: 0, stoppedBy: undefined as string | undefined };
     while (deps.clock.now() < deadline) {
       const { groups } = await store.listParked({ limit: 10 });
@@ -253,7 +308,7 @@ export function createApp(deps: AppDeps) {
         }
         const report = await deps.segment.deliver(group.items, { budgetMs });
         if (report.credentialFailure.length) {
-          await credentialFailed(report.credentialError ?? 'credential refused');
+          await credentialFailed(report.credentialError ?? 'credential refused', basis);
           result.stoppedBy = 'credential_failure';
           return result;
         }
@@ -286,13 +341,24 @@ export function createApp(deps: AppDeps) {
       transition(expiry);
       let dropped: DropResult | undefined;
       if (expiry.action === 'drop_parked') dropped = await dropParked();
-      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event.
+      // 2. Try the credential: on the oldest parked group when there is one, otherwise without sending an event. What is
+      //    tried is decided on the state `expire()` read (the basis): an active connector with nothing parked is not
+      //    tried, and that outcome (untested) can never recover a connector another instance moved to failing meanwhile.
       const status = expiry.next.status;
+      const basis = expiry.version;
       let outcome: ProbeOutcome & { inconclusive?: boolean };
       let firstGroupEvents = 0;
       let firstGroupDelivered = false;
       const { groups } = status === 'expired' ? { groups: [] } : await store.listParked({ limit: 1 });
-      if (groups[0]) {
+      // A write key is checked through the Public API first: sending with a bad one is answered 200 and lost.
+      const check = await checkSource(Math.min(10_000, deadline - deps.clock.now()), 'probe');
+      if (check && check.status !== 'ok') {
+        outcome = {
+          ok: false,
+          detail: check.detail,
+          ...(check.status === 'inconclusive' ? { inconclusive: true } : {}),
+        };
+      } else if (groups[0]) {
         const report = await deps.segment.deliver(groups[0].items, { budgetMs: deadline - deps.clock.now() });
         if (report.credentialFailure.length) {
           outcome = { ok: false, detail: report.credentialError ?? 'credential refused' };
@@ -308,16 +374,16 @@ export function createApp(deps: AppDeps) {
           firstGroupEvents = report.delivered.length;
         }
       } else if (status === 'active') {
-        outcome = { ok: true };
+        outcome = check ? { ok: true } : { untested: true }; // a source check that passed did test the write key
       } else {
         outcome = await deps.segment.verifyCredential({ budgetMs: Math.min(10_000, deadline - deps.clock.now()) });
       }
       // 3. Apply the outcome (an inconclusive try — Segment down — changes nothing).
-      let decision: Decision<FollowUp> | undefined;
+      let decision: StoredDecision<FollowUp> | undefined;
       if (!outcome.inconclusive) {
-        decision = await store.probe(outcome);
+        decision = await store.probe(outcome, basis);
         transition(decision);
-        if (!outcome.ok) {
+        if (outcome.ok === false) {
           logger.error('credential_failure', `probe: Segment credential still failing: ${outcome.detail}`, {
             detail: outcome.detail,
             state: decision.next.status,
@@ -328,13 +394,13 @@ export function createApp(deps: AppDeps) {
           dropped = dropped ? mergeDrops(dropped, more) : more;
         }
       }
-      const drained = decision?.action === 'drain' ? await drain(deadline) : undefined;
+      const drained = decision?.action === 'drain' ? await drain(deadline, decision.version) : undefined;
       const final = await store.readStatus();
       const body = {
         state: final.state.status,
         failingSince: 'failingSince' in final.state ? new Date(final.state.failingSince).toISOString() : undefined,
-        credential: outcome.ok ? 'ok' : outcome.inconclusive ? 'unknown' : 'failing',
-        detail: outcome.ok ? undefined : outcome.detail,
+        credential: outcome.ok ? 'ok' : outcome.ok === false && !outcome.inconclusive ? 'failing' : 'unknown',
+        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : 'not tried: active, nothing parked',
         drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
         drainedEvents: (drained?.delivered ?? 0) + firstGroupEvents,
         droppedEvents: dropped?.events ?? 0,

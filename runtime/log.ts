@@ -22,6 +22,8 @@
  * | `internal_error`     | ERROR                       | an unexpected error (message nacked for redelivery)                |
  * | `receiver_request`   | INFO (2xx) / WARNING (4xx)  | the receiver answered one request from Braze; `status`, `events`,  |
  * |                      | / ERROR (5xx)               | `bytes`, `publishMs`, `outcome` (never the token or event content) |
+ * | `credential_unverified` | WARNING                  | the write-key source check got no answer from the Public API (down, |
+ * |                      |                             | 429, its token refused); `detail`, `when`; no state change         |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -48,6 +50,7 @@ export const LOG_EVENTS = [
   'config_error',
   'internal_error',
   'receiver_request',
+  'credential_unverified',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 

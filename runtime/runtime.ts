@@ -20,8 +20,8 @@ import { systemClock, type Clock } from './core/types';
 import { PubSubDeadLetters } from './adapters/dead-letters';
 import { FirestoreStateStore } from './adapters/firestore-state';
 import { FirestoreTraces } from './adapters/firestore-trace';
-import { credentialSourceFor, secretSourceFor } from './adapters/secrets';
-import { createSegmentClient } from './adapters/segment';
+import { credentialSourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
+import { createSegmentClient, createSourceCheck } from './adapters/segment';
 import { createLogger, describeError, type Logger } from './log';
 
 export interface Runtime {
@@ -51,6 +51,21 @@ export function createRuntime(
     tokenUrl: config.segmentTokenUrl,
     clock,
   });
+  const { region, sourceId, credential } = config.connector.segment;
+  const credentialCheck =
+    sourceId !== undefined && credential.kind === 'writeKey'
+      ? createSourceCheck({
+          region,
+          sourceId,
+          credentials,
+          baseUrl: config.publicApiBaseUrl,
+          token: publicApiTokenSourceFor(config, {
+            clock,
+            env: opts.env,
+            onSecretValue: (v) => logger.registerSecret(v),
+          }),
+        })
+      : undefined;
   const store = FirestoreStateStore.forConfig(config, { clock });
   const deadLetters = new PubSubDeadLetters({
     projectId: config.project,
@@ -68,6 +83,7 @@ export function createRuntime(
     clock,
     policy: withBudget(connectorPolicy(config.connector), config.deliveryBudgetMs),
     traces: new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase }),
+    credentialCheck,
   });
   return {
     config,

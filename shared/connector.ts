@@ -64,6 +64,18 @@ export const ConnectorSchema = z.strictObject({
   segment: z.strictObject({
     region: z.enum(REGIONS, { error: "must be 'us' or 'eu' (the region of the Segment workspace)" }),
     credential: CredentialSchema,
+    /**
+     * The Segment source the write key belongs to (its id, as in the source's settings or the Public API). With it, the
+     * probe and each function instance at start ask Segment's Public API whether the source exists in this region, is
+     * enabled and still has this write key: the only way to see a revoked or rotated write key, since the Tracking API
+     * answers 200 and discards the events. Write-key connectors only; recommended for every one of them.
+     */
+    sourceId: z
+      .string({ error: 'must be a string' })
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, {
+        error: "must be a Segment source id (letters, digits, '_' or '-', as shown in the source's settings)",
+      })
+      .optional(),
   }),
   events: z.array(z.string(), { error: 'must be a list of event types or groups' }).min(1, {
     error: 'must select at least one event type or group',
@@ -250,6 +262,13 @@ function connectorRules(c: Connector): Omit<ValidationError, 'environment' | 'co
       message: `${both.map((f) => `'${f}'`).join(', ')} listed in both redact and hash; choose one`,
     });
   }
+  if (c.segment.sourceId !== undefined && c.segment.credential.kind !== 'writeKey') {
+    out.push({
+      field: 'segment.sourceId',
+      message:
+        "the source check is for write-key connectors; an OAuth credential's failures are seen at Segment's token server: remove it",
+    });
+  }
   const grace = parseDuration(c.credentialGracePeriod);
   if (grace !== undefined && (grace < GRACE_PERIOD_MIN_MS || grace > GRACE_PERIOD_MAX_MS)) {
     out.push({
@@ -267,6 +286,17 @@ function connectorRules(c: Connector): Omit<ValidationError, 'environment' | 'co
 /** The canonical event types a connector selects. */
 export function selectedTypes(c: Pick<Connector, 'events'>): string[] {
   return resolveSelection(c.events).types;
+}
+
+/** The warning for a write-key connector without `segment.sourceId` (validate and plan-summary print it). */
+export const NO_SOURCE_CHECK_WARNING =
+  "write key without a source check (segment.sourceId): a revoked write key would be invisible: Segment answers 200 and discards the events; set segment.sourceId and the environment's Public API token";
+
+/** Warnings (not errors) about a valid connector: today, a write-key connector that nothing can see failing. */
+export function connectorWarnings(c: Connector): Omit<ValidationError, 'environment'>[] {
+  return c.segment.credential.kind === 'writeKey' && c.segment.sourceId === undefined
+    ? [{ connector: c.name, field: 'segment.sourceId', message: NO_SOURCE_CHECK_WARNING }]
+    : [];
 }
 
 /** Parses and checks one connector on its own (no cross-connector rules). */

@@ -53,6 +53,15 @@ export function resourceNames(connectorName: string): ConnectorResourceNames {
   };
 }
 
+/**
+ * The Secret Manager secret (one per environment, in its project) holding the Segment Public API token the source check
+ * uses (a workspace token with read access to sources). Created by the infrastructure without a version, like the
+ * credential secrets; the runtime account of every connector of the environment may read it.
+ */
+export function publicApiTokenSecret(environmentName: string): string {
+  return `${RESOURCE_PREFIX}-${environmentName}-segment-public-api-token`;
+}
+
 /** GCP's length limits for each derived name (inclusive). */
 export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: number; max: number; what: string }>> = {
   ingestTopic: { min: 3, max: 255, what: 'Pub/Sub topic id' },

@@ -3,7 +3,7 @@
  * definition and the runtime parses back with the SAME schema: the two cannot disagree (a round-trip test holds them to it).
  */
 import { type Connector, type Environment, formatValidationError, parseConnector } from './connector';
-import { resourceNames, type ConnectorResourceNames } from './names';
+import { publicApiTokenSecret, resourceNames, type ConnectorResourceNames } from './names';
 
 export const ENV_VARS = {
   connector: 'CURRENTS_CONNECTOR',
@@ -13,6 +13,10 @@ export const ENV_VARS = {
   segmentBaseUrl: 'CURRENTS_SEGMENT_BASE_URL',
   /** Local runs and tests only: base URL of the OAuth token server. Never set by the infrastructure. */
   segmentTokenUrl: 'CURRENTS_SEGMENT_TOKEN_URL',
+  /** Local runs and tests only: base URL of Segment's Public API (the local Segment server). Never set by the infrastructure. */
+  publicApiBaseUrl: 'CURRENTS_SEGMENT_PUBLIC_API_URL',
+  /** Local runs and tests only (secret source env or file): the Public API token itself. */
+  publicApiToken: 'CURRENTS_SEGMENT_PUBLIC_API_TOKEN',
   /** `secret-manager` (default, deployed) | `env` | `file` (local runs and tests). */
   secretSource: 'CURRENTS_SECRET_SOURCE',
   /** With secretSource=env: the credential value; with secretSource=file: a path to a file holding it. */
@@ -45,6 +49,10 @@ export interface RuntimeConfig {
   readonly secretName: string;
   readonly segmentBaseUrl?: string;
   readonly segmentTokenUrl?: string;
+  /** Full Secret Manager resource name of the environment's Public API token secret (used with `segment.sourceId`). */
+  readonly publicApiTokenSecretName: string;
+  /** Local runs and tests only: the Public API base URL (default: the region's real host). */
+  readonly publicApiBaseUrl?: string;
   readonly secretSource: 'secret-manager' | 'env' | 'file';
   readonly secretFile?: string;
   /** Local runs and tests only: the function's clock can be moved (POST /__clock). */
@@ -114,6 +122,8 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     secretName: `projects/${project}/secrets/${names.secret}`,
     segmentBaseUrl: vars[ENV_VARS.segmentBaseUrl] || undefined,
     segmentTokenUrl: vars[ENV_VARS.segmentTokenUrl] || undefined,
+    publicApiTokenSecretName: `projects/${project}/secrets/${publicApiTokenSecret(environment)}`,
+    publicApiBaseUrl: vars[ENV_VARS.publicApiBaseUrl] || undefined,
     secretSource: source,
     secretFile: vars[ENV_VARS.secretFile] || undefined,
     testClock: vars[ENV_VARS.testClock] === '1',

@@ -4,7 +4,7 @@ import { REGIONS, type SegmentRegion } from '../../shared/connector';
 import { parse, UsageError } from '../args';
 
 export const usage =
-  'currents segment-server [--port P] [--region us|eu] [--write-key KEY]... [--oauth-app APP_ID:KEY_ID:PUBLIC_PEM_FILE]... [--token-ttl S] [--ids-only]   run the local Segment server';
+  'currents segment-server [--port P] [--region us|eu] [--write-key KEY]... [--source SOURCE_ID:WRITE_KEY]... [--public-api-token T]... [--oauth-app APP_ID:KEY_ID:PUBLIC_PEM_FILE]... [--token-ttl S] [--ids-only]   run the local Segment server';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -13,6 +13,8 @@ export async function run(argv: string[]): Promise<number> {
       port: { type: 'string', default: '0' },
       region: { type: 'string', default: 'us' },
       'write-key': { type: 'string', multiple: true },
+      source: { type: 'string', multiple: true },
+      'public-api-token': { type: 'string', multiple: true },
       'oauth-app': { type: 'string', multiple: true },
       'ids-only': { type: 'boolean', default: false },
       'token-ttl': { type: 'string', default: '3600' },
@@ -28,6 +30,12 @@ export async function run(argv: string[]): Promise<number> {
   const tokenTtlSeconds = Number(values['token-ttl']);
   if (!(tokenTtlSeconds > 0)) throw new UsageError(`--token-ttl must be a positive number of seconds`);
   const writeKeys = values['write-key'] ?? [];
+  const sources = (values.source ?? []).map((spec) => {
+    const i = spec.indexOf(':');
+    if (i <= 0 || i === spec.length - 1) throw new UsageError(`--source must be SOURCE_ID:WRITE_KEY`);
+    return { id: spec.slice(0, i), writeKeys: [spec.slice(i + 1)] };
+  });
+  const publicApiTokens = values['public-api-token'] ?? [];
   const oauthApps: OAuthAppRegistration[] = (values['oauth-app'] ?? []).map((spec) => {
     const [appId, keyId, ...file] = spec.split(':');
     if (!appId || !keyId || !file.length) throw new UsageError(`--oauth-app must be APP_ID:KEY_ID:PUBLIC_PEM_FILE`);
@@ -38,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
     port,
     region: values.region as SegmentRegion,
     writeKeys,
+    sources,
+    publicApiTokens,
     tokenTtlSeconds,
     recordCalls: !values['ids-only'],
   });
@@ -46,6 +56,10 @@ export async function run(argv: string[]): Promise<number> {
     `  Tracking API: POST ${server.url}/v1/batch  (${writeKeys.length} write key(s), ${oauthApps.length} OAuth app(s))`,
   );
   if (oauthApps.length) console.log(`  OAuth token server: POST ${server.tokenUrl}/token`);
+  console.log(
+    `  Public API: GET ${server.url}/sources/{id}  (${writeKeys.length + sources.length} source(s), ${publicApiTokens.length} token(s)); a write key no enabled source has is answered 200 and discarded, as Segment does`,
+  );
+  console.log(`  sources: POST ${server.url}/__admin/sources/{id}/disable|enable|write-keys/rotate|write-keys/remove`);
   console.log(`  accepted events: GET ${server.url}/__admin/events   counts: GET ${server.url}/__admin/stats`);
   console.log(
     `  faults: POST ${server.url}/__admin/faults {"status":503,"times":2}   clear: DELETE ${server.url}/__admin/faults`,

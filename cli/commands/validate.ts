@@ -1,4 +1,4 @@
-import { formatValidationError, selectedTypes } from '../../shared/connector';
+import { connectorWarnings, formatValidationError, selectedTypes } from '../../shared/connector';
 import { parse } from '../args';
 import { loadValidated } from '../definitions';
 import { table } from '../table';
@@ -27,6 +27,13 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`\n${errors.length} problem${errors.length === 1 ? '' : 's'} found:`);
     for (const e of errors) console.error(`  - ${formatValidationError(e)}`);
     return 1;
+  }
+  const warnings = environments.flatMap((env) =>
+    env.connectors.flatMap(connectorWarnings).map((w) => ({ ...w, environment: env.name })),
+  );
+  if (warnings.length) {
+    console.log(`\n${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`);
+    for (const w of warnings) console.log(`  - ${formatValidationError(w)}`);
   }
   const count = environments.reduce((n, e) => n + e.connectors.length, 0);
   console.log(`\nOK: ${environments.length} environment(s), ${count} connector(s), all valid.`);

@@ -1,5 +1,5 @@
 /**
- * The project's local Segment server (Tracking API + OAuth token server + inspection + fault injection), used by tests,
+ * The project's local Segment server (Tracking API + OAuth token server + the Public API's get-source route + inspection + fault injection), used by tests,
  * the local run and the benchmarks. Start it in process with {@link startSegmentServer}, or alone with
  * `npx currents segment-server --port P --region us|eu`.
  */
@@ -7,9 +7,12 @@ export { startSegmentServer, type LocalSegmentServer } from './server';
 export type {
   AcceptedEvent,
   CredentialRevocation,
+  DiscardReason,
   FaultControls,
   FaultRule,
+  LocalSourceDefinition,
   OAuthAppRegistration,
   SegmentServerOptions,
   SegmentServerStats,
+  SourceControls,
 } from './types';

@@ -15,10 +15,12 @@ import type { SegmentRegion } from '../../shared/connector';
 import type {
   AcceptedEvent,
   CredentialRevocation,
+  DiscardReason,
   FaultControls,
   FaultRule,
   SegmentServerOptions,
   SegmentServerStats,
+  SourceControls,
 } from './types';
 
 /** The handle of a running local Segment server. See {@link startSegmentServer}. */
@@ -35,7 +37,9 @@ export interface LocalSegmentServer {
   stats(): SegmentServerStats;
   /** Fault injection. */
   readonly faults: FaultControls;
-  /** Forgets events, counters, fault rules, rejected ids, revocations and tokens. */
+  /** The workspace's sources: disable one, rotate or remove its write keys. */
+  readonly sources: SourceControls;
+  /** Forgets events, counters, fault rules, rejected ids, revocations and tokens; sources return to how they started. */
   reset(): void;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
@@ -59,7 +63,21 @@ interface Revocation extends Required<Pick<CredentialRevocation, 'at'>> {
   appId?: string;
 }
 
-type Source = { kind: 'writeKey'; key: string; index: number } | { kind: 'oauth'; appId: string };
+/** A source of the local workspace; `index` labels its events (`writeKey:<index>`). */
+interface SourceRecord {
+  readonly id: string;
+  readonly index: number;
+  enabled: boolean;
+  writeKeys: string[];
+}
+
+type Source =
+  | { kind: 'writeKey'; index: number; discard?: undefined }
+  | { kind: 'writeKey'; discard: DiscardReason }
+  | { kind: 'oauth'; appId: string; discard?: undefined };
+
+/** The Public API's error body (`{"errors":[{type, message}]}`). */
+const apiError = (type: string, message: string) => ({ errors: [{ type, message }] });
 
 class AuthError extends Error {}
 
@@ -69,8 +87,12 @@ class AuthError extends Error {}
  *
  * Tracking API (what Segment does, as far as it is documented):
  * - `POST /v1/batch` (`{"batch":[call,...],"sentAt":...}`) and `POST /v1/track` (one call).
- * - Auth: `Authorization: Basic base64(writeKey + ":")` with a registered write key, or `Authorization: Bearer <token>`
- *   with a token this server issued and that has not expired (server clock). Otherwise 401.
+ * - Auth: `Authorization: Basic base64(writeKey + ":")`, or `Authorization: Bearer <token>` with a token this server
+ *   issued and that has not expired (server clock; otherwise 401, as Segment refuses bad OAuth tokens). A write key
+ *   is NOT checked the way a token is: as Segment does, a well-formed batch sent with a key that no source of this
+ *   region has (unknown, rotated or removed, revoked, or a key of the other region), or with a key of a disabled
+ *   source, is answered 200 `{"success":true}` and its events are discarded (`stats().discarded`, by reason), never
+ *   accepted. No Authorization header, or another scheme, gets 401.
  * - 400 for a body that is not JSON, not an object, a `batch` that is not an array of objects, a request over 500 KiB
  *   (512,000 bytes; /v1/track: over 32 KiB), more than 2,500 events, or any call over 32 KiB (its compact JSON), and
  *   for any request carrying a messageId given to `faults.rejectMessageIds`. A 400 accepts nothing of the request.
@@ -86,11 +108,18 @@ class AuthError extends Error {}
  * `{"access_token","token_type":"Bearer","expires_in","scope"}`; 400 for a malformed request, 401 (`invalid_client`)
  * for an assertion that does not verify or a revoked app. Tokens are opaque random strings.
  *
+ * Public API (a subset): `GET /sources/{id}` with `Authorization: Bearer <a publicApiTokens entry>` →
+ * `{"data":{"source":{id, slug, name, workspaceId, enabled, writeKeys, metadata, settings, labels}}}`; 404 for a source
+ * this region's workspace does not have (a source of the other region included); 401 for another token; faults with
+ * target `publicApi` apply.
+ *
  * Inspection (HTTP; no auth, loopback only): `GET /__admin/stats`, `GET /__admin/events?offset=&limit=` →
  * `{total, events}`, `POST /__admin/reset`.
  * Faults (HTTP): `POST /__admin/faults` with a {@link FaultRule} → `{id}`, `GET /__admin/faults`, `DELETE /__admin/faults`
  * (all) or `DELETE /__admin/faults/<id>`, `POST /__admin/reject` `{"messageIds":[...]}`, `POST /__admin/credentials/revoke`
  * with a {@link CredentialRevocation}, `POST /__admin/credentials/restore`, `POST /__admin/tokens/expire`.
+ * Sources (HTTP): `POST /__admin/sources/<id>/disable`, `.../enable`, `.../write-keys/rotate` `{newKey?, keepOld?}` →
+ * `{writeKey}`, `.../write-keys/remove` `{writeKey}`; in process: `server.sources.*`.
  * The same controls in process: `server.faults.*`. Admin requests are not counted in the stats.
  *
  * @example
@@ -107,7 +136,21 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
   const now = options.now ?? Date.now;
   const recordCalls = options.recordCalls ?? true;
   const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
-  const writeKeys = [...(options.writeKeys ?? [])];
+  const initialSources = () => [
+    ...(options.writeKeys ?? []).map((key, index) => ({
+      id: `source-${index}`,
+      index,
+      enabled: true,
+      writeKeys: [key],
+    })),
+    ...(options.sources ?? []).map((s, i) => ({
+      id: s.id,
+      index: (options.writeKeys ?? []).length + i,
+      enabled: s.enabled ?? true,
+      writeKeys: [...s.writeKeys],
+    })),
+  ];
+  const publicApiTokens = new Set(options.publicApiTokens ?? []);
   const apps = new Map<string, { appId: string; key: Promise<KeyLike> }>();
   for (const app of options.oauthApps ?? []) {
     const key = importSPKI(app.publicKeyPem, 'RS256');
@@ -126,6 +169,9 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
   let tokens = new Map<string, { appId: string; expiresAt: number }>();
   let usedJti = new Set<string>();
   let counters = freshCounters();
+  let sources: SourceRecord[] = initialSources();
+  /** Every write key a source of this server ever had: a key no longer among them was rotated or removed. */
+  let retiredKeys = new Set<string>();
 
   function freshCounters() {
     return {
@@ -135,6 +181,8 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       eventsReceived: 0,
       duplicates: 0,
       droppedInvalid: 0,
+      discarded: {} as Record<string, number>,
+      publicApiRequestsByStatus: {} as Record<string, number>,
       tokenRequestsByStatus: {} as Record<string, number>,
       tokensIssued: 0,
       faultsInjected: 0,
@@ -161,10 +209,12 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const sep = decoded.indexOf(':');
       const key = sep < 0 ? decoded : decoded.slice(0, sep);
-      const index = writeKeys.indexOf(key);
-      if (index < 0) throw new AuthError('unknown write key');
-      if (isRevoked({ writeKey: key })) throw new AuthError('write key revoked');
-      return { kind: 'writeKey', key, index };
+      const source = sources.find((s) => s.writeKeys.includes(key));
+      if (!source)
+        return { kind: 'writeKey', discard: retiredKeys.has(key) ? 'revoked_write_key' : 'unknown_write_key' };
+      if (isRevoked({ writeKey: key })) return { kind: 'writeKey', discard: 'revoked_write_key' };
+      if (!source.enabled) return { kind: 'writeKey', discard: 'source_disabled' };
+      return { kind: 'writeKey', index: source.index };
     }
     if (scheme === 'Bearer') {
       const token = tokens.get(value);
@@ -188,7 +238,7 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
 
   /** Returns the fault decision for this request (after applying latency). */
   async function applyFaults(
-    target: 'tracking' | 'token',
+    target: 'tracking' | 'token' | 'publicApi',
   ): Promise<{ status?: number; retryAfter?: number; destroy?: 'before' | 'after' } | undefined> {
     let latency = 0;
     let decision: { status?: number; retryAfter?: number; destroy?: 'before' | 'after' } | undefined;
@@ -303,6 +353,11 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       const id = (call as { messageId?: unknown }).messageId;
       if (typeof id === 'string' && rejected.has(id)) return answer(400, { error: `batch[${i}] rejected (injected)` });
     }
+    if (source.discard) {
+      // What Segment does with a write key it does not take: 200, and the events are gone.
+      counters.discarded[source.discard] = (counters.discarded[source.discard] ?? 0) + calls.length;
+      return answer(200, { success: true });
+    }
     const sourceLabel = source.kind === 'writeKey' ? `writeKey:${source.index}` : `oauth:${source.appId}`;
     const receivedAt = now();
     for (const raw of calls) {
@@ -334,6 +389,73 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     }
     return answer(200, { success: true });
   }
+
+  async function handlePublicApi(req: IncomingMessage, res: ServerResponse, sourceId: string) {
+    req.resume();
+    const answer = (status: number, payload: unknown, headers?: Record<string, string>) => {
+      bump(counters.publicApiRequestsByStatus, status);
+      send(res, status, payload, headers);
+    };
+    const fault = await applyFaults('publicApi');
+    if (fault?.destroy) {
+      bump(counters.publicApiRequestsByStatus, 'closed');
+      return destroy(res);
+    }
+    if (fault?.status !== undefined) {
+      const headers: Record<string, string> = {};
+      if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+      return answer(fault.status, apiError('injected', `injected fault ${fault.status}`), headers);
+    }
+    const [scheme, token = ''] = (req.headers.authorization ?? '').split(' ', 2);
+    if (scheme !== 'Bearer' || !publicApiTokens.has(token)) {
+      return answer(401, apiError('unauthorized', 'the Public API token is missing or not valid'));
+    }
+    const source = sources.find((s) => s.id === sourceId);
+    if (!source) return answer(404, apiError('not-found', `source ${sourceId} not found in this workspace`));
+    return answer(200, {
+      data: {
+        source: {
+          id: source.id,
+          slug: source.id,
+          name: source.id,
+          workspaceId: `local-${region}`,
+          enabled: source.enabled,
+          writeKeys: [...source.writeKeys],
+          metadata: { id: 'http-api', slug: 'http-api', name: 'HTTP API', categories: ['Server'] },
+          settings: {},
+          labels: [],
+        },
+      },
+    });
+  }
+
+  const sourceById = (id: string) => {
+    const found = sources.find((s) => s.id === id);
+    if (!found) throw new Error(`no source '${id}' in the local ${region} workspace`);
+    return found;
+  };
+  const sourceControls: SourceControls = {
+    get(id) {
+      const s = sources.find((x) => x.id === id);
+      return s && { id: s.id, enabled: s.enabled, writeKeys: [...s.writeKeys] };
+    },
+    setEnabled(id, enabled) {
+      sourceById(id).enabled = enabled;
+    },
+    rotateWriteKey(id, opts = {}) {
+      const source = sourceById(id);
+      const key = opts.newKey ?? `wk_rotated_${randomBytes(12).toString('hex')}`;
+      if (!opts.keepOld) for (const old of source.writeKeys) retiredKeys.add(old);
+      source.writeKeys = opts.keepOld ? [...source.writeKeys, key] : [key];
+      retiredKeys.delete(key);
+      return key;
+    },
+    removeWriteKey(id, writeKey) {
+      const source = sourceById(id);
+      source.writeKeys = source.writeKeys.filter((k) => k !== writeKey);
+      retiredKeys.add(writeKey);
+    },
+  };
 
   async function handleToken(req: IncomingMessage, res: ServerResponse) {
     const body = (await readBody(req)) ?? Buffer.alloc(0);
@@ -426,6 +548,8 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     region,
     ...counters,
     requestsByStatus: { ...counters.requestsByStatus },
+    discarded: { ...counters.discarded },
+    publicApiRequestsByStatus: { ...counters.publicApiRequestsByStatus },
     tokenRequestsByStatus: { ...counters.tokenRequestsByStatus },
     acceptedUnique: order.length,
   });
@@ -438,6 +562,8 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     tokens = new Map();
     usedJti = new Set();
     counters = freshCounters();
+    sources = initialSources();
+    retiredKeys = new Set();
     random = prng(options.seed ?? 1);
   };
 
@@ -484,6 +610,30 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
         faults.expireTokens();
         return send(res, 200, { ok: true });
     }
+    const sourceRoute = /^\/__admin\/sources\/([^/]+)\/(disable|enable|write-keys\/rotate|write-keys\/remove)$/.exec(
+      url.pathname,
+    );
+    if (req.method === 'POST' && sourceRoute) {
+      const id = decodeURIComponent(sourceRoute[1]!);
+      if (!sourceControls.get(id)) return send(res, 404, { error: `no source '${id}'` });
+      switch (sourceRoute[2]) {
+        case 'disable':
+        case 'enable':
+          sourceControls.setEnabled(id, sourceRoute[2] === 'enable');
+          return send(res, 200, { ok: true });
+        case 'write-keys/rotate': {
+          const writeKey = sourceControls.rotateWriteKey(id, {
+            newKey: typeof input.newKey === 'string' ? input.newKey : undefined,
+            keepOld: input.keepOld === true,
+          });
+          return send(res, 200, { writeKey });
+        }
+        default:
+          if (typeof input.writeKey !== 'string') return send(res, 400, { error: 'writeKey must be a string' });
+          sourceControls.removeWriteKey(id, input.writeKey);
+          return send(res, 200, { ok: true });
+      }
+    }
     if (req.method === 'DELETE' && url.pathname.startsWith('/__admin/faults/')) {
       faults.remove(url.pathname.slice('/__admin/faults/'.length));
       return send(res, 200, { ok: true });
@@ -498,6 +648,8 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
       work = handleTracking(req, res, url.pathname as '/v1/batch' | '/v1/track');
     } else if (req.method === 'POST' && url.pathname === TOKEN_PATH) {
       work = handleToken(req, res);
+    } else if (req.method === 'GET' && /^\/sources\/[^/]+$/.test(url.pathname)) {
+      work = handlePublicApi(req, res, decodeURIComponent(url.pathname.slice('/sources/'.length)));
     } else if (url.pathname.startsWith('/__admin/')) {
       work = handleAdmin(req, res, url);
     } else {
@@ -526,6 +678,7 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     accepted,
     stats,
     faults,
+    sources: sourceControls,
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -17,8 +17,15 @@ export interface SegmentServerOptions {
   host?: string;
   /** Which Segment region this instance stands for (a label, echoed in stats and accepted audiences). Default 'us'. */
   region?: SegmentRegion;
-  /** Write keys accepted with HTTP Basic auth (key as user name, empty password). */
+  /**
+   * Write keys of this region's workspace, each the one key of its own enabled source (id `source-<n>`, n its index
+   * here). A batch sent with any other key is answered 200 and its events discarded, as Segment does.
+   */
   writeKeys?: readonly string[];
+  /** More sources (after those of `writeKeys`), each with its id, write keys and enabled flag (default true). */
+  sources?: readonly LocalSourceDefinition[];
+  /** Bearer tokens the Public API route (`GET /sources/{id}`) accepts; any other token gets 401. */
+  publicApiTokens?: readonly string[];
   /** OAuth apps whose JWT client assertions the token endpoint accepts. */
   oauthApps?: readonly OAuthAppRegistration[];
   /** Lifetime of issued access tokens, in seconds. Default 3,600. */
@@ -31,10 +38,24 @@ export interface SegmentServerOptions {
   seed?: number;
 }
 
+/** A Segment source of the local workspace: what the Public API's `GET /sources/{id}` describes. */
+export interface LocalSourceDefinition {
+  readonly id: string;
+  readonly writeKeys: readonly string[];
+  /** Default true. A disabled source's events are answered 200 and discarded. */
+  readonly enabled?: boolean;
+}
+
+/** Why events answered 200 were discarded (as Segment does, without telling the client). */
+export type DiscardReason = 'unknown_write_key' | 'revoked_write_key' | 'source_disabled';
+
 /** An event the server accepted (first receipt; later receipts of the same messageId only count). */
 export interface AcceptedEvent {
   readonly messageId: string;
-  /** Which credential sent it: `writeKey:<index in writeKeys>` or `oauth:<appId>`. Never the secret itself. */
+  /**
+   * Which credential sent it: `writeKey:<n>` (the n-th source: the source of `writeKeys[n]`, then those of `sources`;
+   * a rotated key keeps its source's label) or `oauth:<appId>`. Never the secret itself.
+   */
   readonly source: string;
   readonly path: '/v1/batch' | '/v1/track';
   /** Server clock at first receipt. */
@@ -61,6 +82,13 @@ export interface SegmentServerStats {
   readonly duplicates: number;
   /** Events answered 200 but dropped as Segment does (no userId/anonymousId, or a track without `event`). */
   readonly droppedInvalid: number;
+  /**
+   * Events answered 200 but discarded because of the write key, by reason: a key no source of this region has (unknown,
+   * or a key of the other region), a key removed or rotated away or revoked, or a disabled source. Never accepted.
+   */
+  readonly discarded: Readonly<Partial<Record<DiscardReason, number>>>;
+  /** Public API (`GET /sources/{id}`) requests by answer, as `requestsByStatus`. */
+  readonly publicApiRequestsByStatus: Readonly<Record<string, number>>;
   /** Token endpoint requests by answer, as `requestsByStatus`. */
   readonly tokenRequestsByStatus: Readonly<Record<string, number>>;
   readonly tokensIssued: number;
@@ -94,8 +122,8 @@ export interface FaultRule {
   probability?: number;
   /** Fire at most this many times. Default unlimited. */
   times?: number;
-  /** Which requests: Tracking API (default), the token endpoint, or both. */
-  target?: 'tracking' | 'token' | 'all';
+  /** Which requests: Tracking API (default), the token endpoint, the Public API, or all of them. */
+  target?: 'tracking' | 'token' | 'publicApi' | 'all';
 }
 
 export interface CredentialRevocation {
@@ -116,10 +144,29 @@ export interface FaultControls {
   list(): (FaultRule & { id: string; fired: number })[];
   /** Answer 400 to any request that carries one of these messageIds (as Segment does for a malformed event). */
   rejectMessageIds(ids: Iterable<string>): void;
-  /** A credential (or all, when neither writeKey nor appId is given) stops working from time `at`: 401 from then on. */
+  /**
+   * A credential (or all, when neither writeKey nor appId is given) stops working from time `at`. An OAuth app's token
+   * requests and tokens get 401 from then on; a write key's batches are answered 200 and discarded (as Segment does: a
+   * write key failure is visible only through the Public API, see `SourceControls`).
+   */
   revokeCredentials(revocation?: CredentialRevocation): void;
   /** Lift every revocation. */
   restoreCredentials(): void;
   /** Forget every issued access token (clients then get 401 and must fetch a new one). */
   expireTokens(): void;
+}
+
+/** The local workspace's sources, as a person changes them in Segment's app (the Public API then shows the change). */
+export interface SourceControls {
+  /** The source as the Public API describes it, or undefined. */
+  get(id: string): { id: string; enabled: boolean; writeKeys: string[] } | undefined;
+  /** Enables or disables a source (a disabled source's events are answered 200 and discarded). */
+  setEnabled(id: string, enabled: boolean): void;
+  /**
+   * Gives the source a new write key (`newKey`, or a generated one) and, unless `keepOld`, removes its other keys (their
+   * batches are then discarded). Returns the new key.
+   */
+  rotateWriteKey(id: string, options?: { newKey?: string; keepOld?: boolean }): string;
+  /** Removes one write key from the source (its batches are then discarded). */
+  removeWriteKey(id: string, writeKey: string): void;
 }

@@ -3,8 +3,9 @@
  * state machine's state, and the events parked while the credential fails.
  *
  * Layout (shared/names.ts FIRESTORE_LAYOUT):
- *  - `connector/state`: { status, failingSince?, lastFailureAt?, detail?, expiredAt?, recoveredAt?, updatedAt,
- *    dropped: { total, byType: { <event type>: n } }, lastDeliveryAt?, lastDropAt? } (times are Timestamps);
+ *  - `connector/state`: { status, failingSince?, lastFailureAt?, detail?, expiredAt?, recoveredAt?, version, updatedAt,
+ *    dropped: { total, byType: { <event type>: n } }, lastDeliveryAt?, lastDropAt? } (times are Timestamps). `version`
+ *    counts the writes of the credential state (absent = 0): the basis a credential observation names;
  *  - `parked/<group>-<part>`: one incoming Pub/Sub message's events, split into parts under ~800 KB (documents are at most
  *    1 MiB): { group, pubsubMessageId, part, parts, count, createdAt, expireAt, items: [{ messageId, eventType, json }] }.
  *    `expireAt` (the TTL policy's field) = failingSince + grace + margin (24 h), so that the probe, which counts what it
@@ -15,17 +16,20 @@
  *    shared by concurrent callers, and write NOTHING per event; `noteDelivery()` writes `lastDeliveryAt` at most once a
  *    minute per instance;
  *  - state changes run the pure decisions of runtime/core/expiry.ts in a transaction on the fresh state, so that
- *    concurrent instances agree on one `failingSince` and report each transition once.
+ *    concurrent instances agree on one `failingSince` and report each transition once. A credential observation (a
+ *    failure, the probe's outcome) names the `version` it was decided on (its basis: from `admit()` for a push, from
+ *    `expire()` for the probe); the transaction tells the decision whether the stored version is still that basis
+ *    (compare-and-set), so that a decision made on a stale read never undoes a change made meanwhile.
  *  - `stats` counts this instance's document reads, writes and deletes (transaction retries included).
  *
  * The Firestore client library is loaded lazily, on first use, so that importing this module stays cheap.
  *
  * How the function uses it (sketch):
- *  - per incoming message: `admit()` → send | park | drop. On a credential failure while sending: `recordFailure(detail)`
- *    (log its transition), then `park()` what was not delivered. `park` → `park({ pubsubMessageId, items })`.
+ *  - per incoming message: `admit()` → send | park | drop. On a credential failure while sending:
+ *    `recordFailure(detail, admission.version)` (log its transition), then `park()` what was not delivered. `park` → `park({ pubsubMessageId, items })`.
  *    `drop` → `recordDropped(countsByType)` and log `events_dropped`. After deliveries: `noteDelivery()`.
- *  - the scheduled probe: re-read the secret (`invalidate()`), try the oldest group from `listParked({ limit: 1 })`, then
- *    `probe({ ok })`; on `drain`: `listParked` page by page, send, `deleteGroup` each delivered group; on `drop_parked`:
+ *  - the scheduled probe: re-read the secret (`invalidate()`), `expire()` (its version is the basis), try the oldest group
+ *    from `listParked({ limit: 1 })`, then `probe(outcome, basis)`; on `drain`: `listParked` page by page, send, `deleteGroup` each delivered group; on `drop_parked`:
  *    `dropAllParked()` and log its counts. A `failing` state cached by another instance may park for up to one cache
  *    period after a recovery; the next probe (action `drain` even when already active) delivers those groups.
  */
@@ -164,6 +168,12 @@ export interface FirestoreStateOptions {
   readonly settings?: Settings;
 }
 
+/**
+ * A decision as the store made it: `version` is the stored state's version after it (the one `next` is stored with).
+ * A caller that goes on to try the credential names it as the basis of what it then observes.
+ */
+export type StoredDecision<A extends string> = Decision<A> & { readonly version: number };
+
 export const DEFAULT_STATE_CACHE_MS = 5_000;
 export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_PARKED_DOC_BYTES = 800_000;
@@ -235,6 +245,12 @@ export function stateFromDoc(data: Record<string, unknown> | undefined): Credent
   return recoveredAt !== undefined ? { status: 'active', recoveredAt } : INITIAL_STATE;
 }
 
+/** The version of the stored credential state (0 before its first write). */
+export function versionFromDoc(data: Record<string, unknown> | undefined): number {
+  const v = data?.version;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0;
+}
+
 function droppedFromDoc(data: Record<string, unknown> | undefined): DroppedTotals {
   const d = (data?.dropped ?? {}) as { total?: unknown; byType?: unknown };
   const byType: Record<string, number> = {};
@@ -254,8 +270,8 @@ export class FirestoreStateStore {
   private readonly maxDocBytes: number;
   private readonly dropPageDocs: number;
   private ready?: Promise<{ db: Firestore; fs: FirestoreModule }>;
-  private cached?: { state: CredentialState; at: number };
-  private inflight?: Promise<CredentialState>;
+  private cached?: { state: CredentialState; version: number; at: number };
+  private inflight?: Promise<{ state: CredentialState; version: number }>;
   private cacheGeneration = 0;
   private lastDeliveryNoted?: number;
 
@@ -315,18 +331,24 @@ export class FirestoreStateStore {
   /**
    * The state, read at most once per cache period (concurrent callers share one read). This is the hot path: no write.
    */
-  current(): Promise<CredentialState> {
+  async current(): Promise<CredentialState> {
+    return (await this.currentVersioned()).state;
+  }
+
+  /** `current()` with the version it was read at. */
+  private currentVersioned(): Promise<{ state: CredentialState; version: number }> {
     const now = this.clock.now();
-    if (this.cached && now - this.cached.at < this.cacheMs) return Promise.resolve(this.cached.state);
+    if (this.cached && now - this.cached.at < this.cacheMs) return Promise.resolve(this.cached);
     if (!this.inflight) {
       const gen = this.cacheGeneration;
       const p = (async () => {
         const { stateRef } = await this.refs();
         const snap = await stateRef.get();
         this.stats.reads++;
-        const state = stateFromDoc(snap.data());
-        if (gen === this.cacheGeneration) this.cached = { state, at: this.clock.now() };
-        return state;
+        const data = snap.data();
+        const read = { state: stateFromDoc(data), version: versionFromDoc(data) };
+        if (gen === this.cacheGeneration) this.cached = { ...read, at: this.clock.now() };
+        return read;
       })();
       this.inflight = p;
       const clear = () => {
@@ -345,22 +367,30 @@ export class FirestoreStateStore {
   }
 
   /**
-   * Runs a pure decision on the FRESH state inside a Firestore transaction and persists its `next` state when it changed.
-   * The decision may run more than once (transaction retries); the one returned is the one committed. Concurrent callers
-   * therefore see each other's commits: only one of them reports a given transition.
+   * Runs a pure decision on the FRESH state inside a Firestore transaction and persists its `next` state when it changed,
+   * with the version incremented. The decision may run more than once (transaction retries); the one returned is the one
+   * committed. Concurrent callers therefore see each other's commits: only one of them reports a given transition.
+   * `basis` is the version the caller decided on before it tried the credential: the decision is told whether the stored
+   * state is still that one (`basisHolds`; always true without a basis).
    */
-  async transact<A extends string>(decide: (state: CredentialState, now: number) => Decision<A>): Promise<Decision<A>> {
+  async transact<A extends string>(
+    decide: (state: CredentialState, now: number, basisHolds: boolean) => Decision<A>,
+    basis?: number,
+  ): Promise<StoredDecision<A>> {
     const { db, fs, stateRef } = await this.refs();
     const decision = await db.runTransaction(async (tx) => {
       this.stats.transactions++;
       const snap = (await tx.get(stateRef)) as DocumentSnapshot;
       this.stats.reads++;
-      const d = decide(stateFromDoc(snap.data()), this.clock.now());
-      if (d.changed) tx.set(stateRef, this.stateFields(fs, d.next), { merge: true });
-      return d;
+      const data = snap.data();
+      const stored = versionFromDoc(data);
+      const d = decide(stateFromDoc(data), this.clock.now(), basis === undefined || basis === stored);
+      if (!d.changed) return { ...d, version: stored };
+      tx.set(stateRef, { ...this.stateFields(fs, d.next), version: stored + 1 }, { merge: true });
+      return { ...d, version: stored + 1 };
     });
     if (decision.changed) this.stats.writes++;
-    this.cached = { state: decision.next, at: this.clock.now() };
+    this.cached = { state: decision.next, version: decision.version, at: this.clock.now() };
     this.cacheGeneration++;
     this.inflight = undefined;
     return decision;
@@ -382,38 +412,41 @@ export class FirestoreStateStore {
   /**
    * What to do with a new event batch (send / park / drop), decided on the cached state. Only when the decision changes
    * the state (failing past the grace period → expired) is it re-decided and written in a transaction, so that the
-   * `expired` transition is reported once across instances.
+   * `expired` transition is reported once across instances. Its `version` is the basis of a failure seen sending.
    */
-  async admit(): Promise<Decision<AdmitAction>> {
-    const state = await this.current();
+  async admit(): Promise<StoredDecision<AdmitAction>> {
+    const { state, version } = await this.currentVersioned();
     const d = admit(state, this.clock.now(), this.graceMs);
-    if (!d.changed) return d;
+    if (!d.changed) return { ...d, version };
     return this.transact((s, now) => admit(s, now, this.graceMs));
   }
 
-  /** A credential failure was seen (transaction: failing_started only for the first of all instances). */
-  recordFailure(detail: string): Promise<Decision<FollowUp>> {
-    return this.transact((s, now) => onCredentialFailure(s, now, detail));
+  /**
+   * A credential failure was seen (transaction: failing_started only for the first of all instances). `basis`: the
+   * version the sender decided on (from `admit()`); without it the failure is taken as seen on the current state.
+   */
+  recordFailure(detail: string, basis?: number): Promise<StoredDecision<FollowUp>> {
+    return this.transact((s, now, holds) => onCredentialFailure(s, now, detail, holds), basis);
   }
 
   /**
    * The credential worked. When the cached state is `active` this costs nothing (no read, no write); otherwise the
-   * recovery is decided in a transaction.
+   * recovery is decided in a transaction (on `basis`, as `recordFailure`).
    */
-  async recordSuccess(): Promise<Decision<FollowUp>> {
-    const state = await this.current();
+  async recordSuccess(basis?: number): Promise<StoredDecision<FollowUp>> {
+    const { state, version } = await this.currentVersioned();
     const d = onCredentialSuccess(state, this.clock.now());
-    if (!d.changed) return d;
-    return this.transact((s, now) => onCredentialSuccess(s, now));
+    if (!d.changed) return { ...d, version };
+    return this.transact((s, now, holds) => onCredentialSuccess(s, now, holds), basis);
   }
 
-  /** The scheduled probe's outcome (transaction). */
-  probe(outcome: ProbeOutcome): Promise<Decision<FollowUp>> {
-    return this.transact((s, now) => onProbe(s, now, this.graceMs, outcome));
+  /** The scheduled probe's outcome (transaction), decided on `basis` (the version `expire()` returned). */
+  probe(outcome: ProbeOutcome, basis?: number): Promise<StoredDecision<FollowUp>> {
+    return this.transact((s, now, holds) => onProbe(s, now, this.graceMs, outcome, holds), basis);
   }
 
-  /** failing → expired once past the grace period (transaction). */
-  expire(): Promise<Decision<FollowUp>> {
+  /** failing → expired once past the grace period (transaction). Its `version` is the probe's basis. */
+  expire(): Promise<StoredDecision<FollowUp>> {
     return this.transact((s, now) => expire(s, now, this.graceMs));
   }
 

@@ -262,6 +262,35 @@ export function secretSourceFor(
   }
 }
 
+/**
+ * Where the environment's Segment Public API token comes from (the source check): its Secret Manager secret when the
+ * credential comes from Secret Manager, otherwise (local runs and tests) the CURRENTS_SEGMENT_PUBLIC_API_TOKEN variable.
+ * Each newly read value goes to `onSecretValue` (the logger's redaction), like the credential.
+ */
+export function publicApiTokenSourceFor(
+  config: Pick<RuntimeConfig, 'secretSource' | 'publicApiTokenSecretName'>,
+  opts: {
+    env?: Record<string, string | undefined>;
+    clock?: Clock;
+    client?: SecretVersionAccessor;
+    onSecretValue?: (value: string) => void;
+  } = {},
+): SecretSource {
+  const inner: SecretSource =
+    config.secretSource === 'secret-manager'
+      ? new SecretManagerSource({ secretName: config.publicApiTokenSecretName, clock: opts.clock, client: opts.client })
+      : new EnvSecretSource(opts.env ?? process.env, ENV_VARS.publicApiToken);
+  return {
+    label: inner.label,
+    read: async () => {
+      const value = await inner.read();
+      opts.onSecretValue?.(value);
+      return value;
+    },
+    invalidate: () => inner.invalidate(),
+  };
+}
+
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/;
 
 function normalizePem(value: string): string {

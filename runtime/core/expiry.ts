@@ -18,6 +18,17 @@
  *  - `expired`         failing → expired, severity ALERT (parked events must be dropped, counted, reported);
  *  - `recovered`       failing/expired → active, severity NOTICE (parked events must be drained, oldest first).
  * Later failures while failing keep `failingSince` unchanged (no transition; logged as `credential_failure` at ERROR).
+ *
+ * Compare-and-set: an observation of the credential (a failure seen by a push or a drain, the probe's outcome) is decided
+ * on the state its observer read BEFORE trying the credential (its basis). The adapter applies it inside a transaction
+ * and says whether the stored state is still that basis (`basisHolds`). When another instance changed the state in
+ * between, the observation may be older than that change, and it is re-decided on the current state:
+ *  - a failure on a failing/expired connector is a failure of the same episode (failingSince kept, as always);
+ *  - a failure on an active connector is ignored: the connector recovered after the observer's read, so the failure may
+ *    predate the recovery (the caller parks its events; the next probe tries them and so finds a real failure again);
+ *  - a success is ignored: a failure recorded since may be newer than it (the next probe tries again).
+ * Only the time rule (`expire`) still applies, as it depends on `now` alone. So `failing → active` happens only on a
+ * credential check that succeeded after the failure it ends, and a late or stale decision never moves `failingSince`.
  */
 
 export type CredentialStatus = 'active' | 'failing' | 'expired';
@@ -180,10 +191,17 @@ export function admit(state: CredentialState, now: number, graceMs: number): Dec
  * A credential failure was seen (401/403, token request refused, secret missing/disabled/destroyed). From `active`:
  * failing with failingSince = now (transition `failing_started`, ALERT). While failing or expired: failingSince is kept,
  * only lastFailureAt and detail are updated (no transition). This never expires the connector by itself; the caller (or
- * `onProbe`) applies `expire` for that.
+ * `onProbe`) applies `expire` for that. When the basis no longer holds (see the header), a failure on an active connector
+ * is ignored.
  */
-export function onCredentialFailure(state: CredentialState, now: number, detail: string): Decision<FollowUp> {
+export function onCredentialFailure(
+  state: CredentialState,
+  now: number,
+  detail: string,
+  basisHolds = true,
+): Decision<FollowUp> {
   if (state.status === 'active') {
+    if (!basisHolds) return unchanged(state, 'none');
     const next: FailingState = { status: 'failing', failingSince: now, lastFailureAt: now, detail };
     return {
       next,
@@ -214,10 +232,11 @@ export function onCredentialFailure(state: CredentialState, now: number, detail:
 
 /**
  * The credential worked (a probe, or a delivery). From `failing` or `expired`: back to `active` (transition `recovered`,
- * NOTICE) and drain the parked groups. From `active`: no change, no write.
+ * NOTICE) and drain the parked groups. From `active`: no change, no write. When the basis no longer holds (see the
+ * header), nothing changes: the success may be older than the failure now stored.
  */
-export function onCredentialSuccess(state: CredentialState, now: number): Decision<FollowUp> {
-  if (state.status === 'active') return unchanged(state, 'none');
+export function onCredentialSuccess(state: CredentialState, now: number, basisHolds = true): Decision<FollowUp> {
+  if (state.status === 'active' || !basisHolds) return unchanged(state, 'none');
   const failedForMs = Math.max(0, now - state.failingSince);
   return {
     next: { status: 'active', recoveredAt: now },
@@ -238,26 +257,39 @@ export function onCredentialSuccess(state: CredentialState, now: number): Decisi
   };
 }
 
-/** Outcome of the scheduled probe's attempt (re-read the secret, try the oldest parked group or an empty call). */
-export type ProbeOutcome = { readonly ok: true } | { readonly ok: false; readonly detail: string };
+/**
+ * Outcome of the scheduled probe's attempt (re-read the secret, try the oldest parked group or an empty call):
+ *  - `{ ok: true }` / `{ ok: false, detail }`: the credential was tried and worked / was refused;
+ *  - `{ untested: true }`: the credential was not tried (the connector read as active and nothing was parked). It proves
+ *    nothing: it never recovers a failing or expired connector, whatever another instance wrote meanwhile.
+ */
+export type ProbeOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly detail: string }
+  | { readonly ok?: undefined; readonly untested: true };
 
 /**
  * The scheduled probe's decision. Success → `onCredentialSuccess` (drain; from active the action is still `drain`, so that
  * parked groups left behind by a race are delivered). Failure → `onCredentialFailure`, then `expire` when the grace period
  * has passed; the action is `drop_parked` whenever the result is expired (dropping is idempotent, so repeating it catches
- * groups parked late by instances that still had `failing` cached).
+ * groups parked late by instances that still had `failing` cached). Untested, or a success whose basis no longer holds →
+ * only the time rule: `drain` on active (leftovers), `expire` otherwise, never a recovery.
  */
 export function onProbe(
   state: CredentialState,
   now: number,
   graceMs: number,
   outcome: ProbeOutcome,
+  basisHolds = true,
 ): Decision<FollowUp> {
-  if (outcome.ok) {
+  if (outcome.ok === true && basisHolds) {
     const d = onCredentialSuccess(state, now);
     return { ...d, action: 'drain' };
   }
-  const failed = onCredentialFailure(state, now, outcome.detail);
+  if (outcome.ok !== false) {
+    return state.status === 'active' ? unchanged(state, 'drain') : expire(state, now, graceMs);
+  }
+  const failed = onCredentialFailure(state, now, outcome.detail, basisHolds);
   const expired = expire(failed.next, now, graceMs);
   const transition = failed.transition ?? expired.transition;
   return {

@@ -14,6 +14,20 @@ describe('currents validate', () => {
     expect(r.stdout).toMatch(/OK: 2 environment\(s\), 5 connector\(s\), all valid\./);
   });
 
+  it('warns (without failing) on a write-key connector without a source check: a revoked key would be invisible', () => {
+    const r = run('validate');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^2 warnings:$/m);
+    for (const c of ['email-eu', 'journeys-us']) {
+      expect(r.stdout).toContain(
+        `  - environment 'prod', connector '${c}', field 'segment.sourceId': write key without a source check (segment.sourceId): a revoked write key would be invisible: Segment answers 200`,
+      );
+    }
+    // dev's write-key connector names its source; OAuth connectors need no check.
+    expect(r.stdout).not.toMatch(/environment 'dev'.*segment\.sourceId/);
+    expect(r.stdout).not.toMatch(/messaging-us', field 'segment\.sourceId/);
+  });
+
   it('fails on broken definitions with every problem listed', () => {
     const r = run('validate', join(__dirname, '..', 'fixtures', 'broken-connectors.ts'));
     expect(r.status).toBe(1);

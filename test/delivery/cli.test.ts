@@ -8,7 +8,10 @@ describe('currents segment-server', () => {
   it('starts on a free port, prints its URL, answers, and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      [bin, 'segment-server', '--port', '0', '--region', 'eu', '--write-key', 'wk-cli'],
+      [
+        ...[bin, 'segment-server', '--port', '0', '--region', 'eu', '--write-key', 'wk-cli'],
+        ...['--source', 'src_cli:wk-cli-src', '--public-api-token', 'papi-cli'],
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -41,7 +44,11 @@ describe('currents segment-server', () => {
       const events = (await (await fetch(`${url}/__admin/events`)).json()) as { events: { messageId: string }[] };
       expect(events.events.map((e) => e.messageId)).toEqual(['cli-1']);
       expect(lines.join('\n')).toContain(`GET ${url}/__admin/events`);
+      const source = await fetch(`${url}/sources/src_cli`, { headers: { authorization: 'Bearer papi-cli' } });
+      expect(await source.json()).toMatchObject({ data: { source: { enabled: true, writeKeys: ['wk-cli-src'] } } });
+      expect(lines.join('\n')).toContain(`Public API: GET ${url}/sources/{id}  (2 source(s), 1 token(s))`);
       expect(lines.join('\n')).not.toContain('wk-cli');
+      expect(lines.join('\n')).not.toContain('papi-cli');
     } finally {
       child.kill('SIGTERM');
     }

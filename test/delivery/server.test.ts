@@ -58,11 +58,25 @@ describe('local Segment server: Tracking API', () => {
     });
   });
 
-  it('answers 401 to an unknown write key or no credential, and accepts nothing', async () => {
-    expect((await batch(makeItems(1), basic('nope'))).status).toBe(401);
+  it('answers 200 to an unknown write key, as Segment does, and discards the events (counted, never accepted)', async () => {
+    expect(await batch(makeItems(2), basic('nope'))).toMatchObject({ status: 200, body: { success: true } });
+    expect(server.accepted()).toEqual([]);
+    expect(server.stats()).toMatchObject({
+      requestsByStatus: { '200': 1 },
+      acceptedUnique: 0,
+      discarded: { unknown_write_key: 2 },
+    });
+  });
+
+  it('still answers 400 to a malformed batch sent with an unknown write key (only well-formed ones get 200)', async () => {
+    expect((await post(`${server.url}/v1/batch`, '{nope', basic('nope'))).status).toBe(400);
+    expect(server.stats().discarded).toEqual({});
+  });
+
+  it('answers 401 to no credential and to an OAuth token it did not issue, and accepts nothing', async () => {
     expect((await batch(makeItems(1), '')).status).toBe(401);
     expect((await batch(makeItems(1), 'Bearer made-up')).status).toBe(401);
-    expect(server.stats()).toMatchObject({ requests: 3, requestsByStatus: { '401': 3 }, acceptedUnique: 0 });
+    expect(server.stats()).toMatchObject({ requests: 2, requestsByStatus: { '401': 2 }, acceptedUnique: 0 });
   });
 
   it('deduplicates on messageId and counts every duplicate receipt', async () => {
@@ -180,14 +194,47 @@ describe('local Segment server: Tracking API', () => {
     expect(server.accepted().map((e) => e.messageId)).toEqual(['m-0', 'm-2']);
   });
 
-  it('revokes one write key or all of them, and restores them', async () => {
+  it('revokes one write key or all of them (200, discarded), and restores them', async () => {
     server.faults.revokeCredentials({ writeKey: 'wk-1' });
-    expect((await batch([makeItem(1)], basic('wk-1'))).status).toBe(401);
+    expect((await batch([makeItem(1)], basic('wk-1'))).status).toBe(200);
     expect((await batch([makeItem(1)], basic('wk-0'))).status).toBe(200);
     server.faults.revokeCredentials();
-    expect((await batch([makeItem(2)], basic('wk-0'))).status).toBe(401);
+    expect((await batch([makeItem(2)], basic('wk-0'))).status).toBe(200);
+    expect(server.accepted().map((e) => `${e.source}/${e.messageId}`)).toEqual(['writeKey:0/m-1']);
+    expect(server.stats().discarded).toEqual({ revoked_write_key: 2 });
     server.faults.restoreCredentials();
     expect((await batch([makeItem(2)], basic('wk-1'))).status).toBe(200);
+    expect(server.accepted().map((e) => `${e.source}/${e.messageId}`)).toEqual(['writeKey:0/m-1', 'writeKey:1/m-2']);
+  });
+
+  it('discards the events of a rotated-away or removed write key and of a disabled source; the new key is accepted', async () => {
+    const fresh = server.sources.rotateWriteKey('source-1');
+    expect(fresh).not.toBe('wk-1');
+    expect(await batch([makeItem(1)], basic('wk-1'))).toMatchObject({ status: 200, body: { success: true } });
+    expect((await batch([makeItem(2)], basic(fresh))).status).toBe(200);
+    expect(server.accepted().map((e) => `${e.source}/${e.messageId}`)).toEqual(['writeKey:1/m-2']);
+    server.sources.removeWriteKey('source-0', 'wk-0');
+    expect((await batch([makeItem(3)], basic('wk-0'))).status).toBe(200);
+    server.sources.setEnabled('source-1', false);
+    expect((await batch([makeItem(4), makeItem(5)], basic(fresh))).status).toBe(200);
+    expect(server.stats()).toMatchObject({
+      acceptedUnique: 1,
+      discarded: { revoked_write_key: 2, source_disabled: 2 },
+    });
+    expect(server.sources.get('source-1')).toEqual({ id: 'source-1', enabled: false, writeKeys: [fresh] });
+  });
+
+  it('answers 200 to a key of the other region and discards it there; the right region accepts it', async () => {
+    const us = await startSegmentServer({ region: 'us', writeKeys: ['wk-us'] });
+    try {
+      expect((await batch([makeItem(1)], basic('wk-us'))).status).toBe(200); // sent to the eu server
+      expect(server.stats()).toMatchObject({ acceptedUnique: 0, discarded: { unknown_write_key: 1 } });
+      const res = await post(`${us.url}/v1/batch`, batchBody([makeItem(1)], SENT_AT), basic('wk-us'));
+      expect(res.status).toBe(200);
+      expect(us.stats()).toMatchObject({ acceptedUnique: 1, discarded: {} });
+    } finally {
+      await us.close();
+    }
   });
 
   it('is driven over HTTP too: faults, stats, events, reset', async () => {
@@ -202,7 +249,7 @@ describe('local Segment server: Tracking API', () => {
     await admin('POST', 'reject', { messageIds: ['m-9'] });
     expect((await batch([makeItem(9)])).status).toBe(400);
     await admin('POST', 'credentials/revoke', { writeKey: 'wk-1' });
-    expect((await batch([makeItem(1)])).status).toBe(401);
+    expect((await batch([makeItem(1)], 'Bearer not-issued')).status).toBe(401);
     await admin('POST', 'credentials/restore');
     expect((await batch(makeItems(3))).status).toBe(200);
     expect((await admin('GET', 'stats')).body).toMatchObject({
@@ -333,5 +380,73 @@ describe('local Segment server: OAuth token endpoint', () => {
     expect((await post(`${server.url}/v1/batch`, batchBody([makeItem(1)], SENT_AT), `Bearer ${token}`)).status).toBe(
       401,
     );
+  });
+});
+
+describe("local Segment server: the Public API's get-source route", () => {
+  let server: LocalSegmentServer;
+  const TOKEN = 'papi-token-local-test';
+  const getSource = async (id: string, token = TOKEN, on = server) => {
+    const res = await fetch(`${on.url}/sources/${id}`, { headers: { authorization: `Bearer ${token}` } });
+    type SourceBody = { data: { source: { enabled: boolean; writeKeys: string[] } }; errors?: unknown };
+    return { status: res.status, body: (await res.json()) as SourceBody };
+  };
+  const admin = (path: string, body?: unknown) =>
+    fetch(`${server.url}/__admin/sources/${path}`, {
+      method: 'POST',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+  beforeAll(async () => {
+    server = await startSegmentServer({
+      region: 'us',
+      writeKeys: ['wk-0'],
+      sources: [{ id: 'src_braze', writeKeys: ['wk-braze'] }],
+      publicApiTokens: [TOKEN],
+    });
+  });
+  afterAll(() => server.close());
+  beforeEach(() => server.reset());
+
+  it('describes a source: enabled and its write keys, in the Public API shape', async () => {
+    const res = await getSource('src_braze');
+    expect(res.status).toBe(200);
+    expect(res.body.data.source).toMatchObject({ id: 'src_braze', enabled: true, writeKeys: ['wk-braze'] });
+    expect((await getSource('source-0')).body.data.source.writeKeys).toEqual(['wk-0']);
+    expect(server.stats().publicApiRequestsByStatus).toEqual({ '200': 2 });
+  });
+
+  it('answers 404 to a source this region does not have (one of the other region included) and 401 to another token', async () => {
+    const eu = await startSegmentServer({ region: 'eu', sources: [{ id: 'src_eu', writeKeys: ['k'] }] });
+    try {
+      expect((await getSource('src_eu')).status).toBe(404);
+      expect((await getSource('src_nope')).body).toEqual({ errors: [expect.objectContaining({ type: 'not-found' })] });
+      expect((await getSource('src_braze', 'wrong')).status).toBe(401);
+      expect((await getSource('src_eu', TOKEN, eu)).status).toBe(401); // eu was given no token
+    } finally {
+      await eu.close();
+    }
+  });
+
+  it('shows what the admin controls changed: disabled, rotated, removed; reset restores them', async () => {
+    expect((await admin('src_braze/disable')).status).toBe(200);
+    expect((await getSource('src_braze')).body.data.source.enabled).toBe(false);
+    await admin('src_braze/enable');
+    const { body } = await admin('src_braze/write-keys/rotate', { newKey: 'wk-braze-2' });
+    expect(body).toEqual({ writeKey: 'wk-braze-2' });
+    expect((await getSource('src_braze')).body.data.source.writeKeys).toEqual(['wk-braze-2']);
+    await admin('src_braze/write-keys/rotate', { newKey: 'wk-braze-3', keepOld: true });
+    await admin('src_braze/write-keys/remove', { writeKey: 'wk-braze-2' });
+    expect((await getSource('src_braze')).body.data.source).toMatchObject({ enabled: true, writeKeys: ['wk-braze-3'] });
+    expect((await admin('src_nope/disable')).status).toBe(404);
+    server.reset();
+    expect((await getSource('src_braze')).body.data.source.writeKeys).toEqual(['wk-braze']);
+  });
+
+  it('takes faults aimed at the Public API only', async () => {
+    server.faults.add({ status: 503, times: 1, target: 'publicApi' });
+    expect((await getSource('src_braze')).status).toBe(503);
+    expect((await getSource('src_braze')).status).toBe(200);
+    expect(server.stats()).toMatchObject({ requests: 0, publicApiRequestsByStatus: { '503': 1, '200': 1 } });
   });
 });

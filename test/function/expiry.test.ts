@@ -2,6 +2,9 @@
  * The credential expiry rule end to end, with the function's clock moved through the grace period (POST /__clock,
  * enabled for local runs only): 47h59m of failure then recovery delivers everything parked; 48h01m drops parked and new
  * events, counts them by type, alerts, and recovers when the credential works again.
+ *
+ * The failures are ones a deployed write-key connector really sees (Segment answers 200 to a bad write key): its source
+ * disabled, as the Public API source check reports it, and its secret removed.
  */
 import { pushEnvelope } from '../../runtime/core/push';
 import { sampleEvent, envelope } from '../../runtime/core/samples';
@@ -19,21 +22,29 @@ async function failAndPark(f: Fixture, seeds: number[]) {
 const transitions = (logs: LogEntry[], type: string) =>
   logs.filter((l) => l.event === 'state_change' && l.transition === type);
 
+const SOURCE = 'src_fn_test';
+
 describe('credential failure for just under the grace period, then recovery', () => {
   let f: Fixture;
   beforeAll(async () => {
-    f = await startFixture({ testClock: true });
+    f = await startFixture({
+      testClock: true,
+      connector: { segment: { region: 'eu', credential: { kind: 'writeKey' }, sourceId: SOURCE } },
+    });
   });
   afterAll(() => f.stop());
 
   it('parks everything while failing (47h59m) and delivers all of it when the credential works again', async () => {
     const server = f.stack.servers.eu;
     const local = f.stack.connector('fn-test');
-    server.faults.revokeCredentials();
+    server.sources.setEnabled(SOURCE, false);
     const first = await failAndPark(f, [1, 2, 3]);
     expect(await f.waitFor(() => f.logs.some((l) => l.event === 'events_parked'))).toBe(true);
     const failing = await f.store.current();
-    expect(failing).toMatchObject({ status: 'failing', detail: 'Segment answered 401 (eu)' });
+    expect(failing).toMatchObject({
+      status: 'failing',
+      detail: expect.stringMatching(/src_fn_test \(eu\) is disabled/),
+    });
     const [alert] = transitions(f.logs, 'failing_started');
     expect(alert).toMatchObject({ severity: 'ALERT', from: 'active', to: 'failing' });
 
@@ -49,8 +60,9 @@ describe('credential failure for just under the grace period, then recovery', ()
       failingSince: (failing as { failingSince: number }).failingSince,
     });
     expect(server.accepted()).toEqual([]);
+    expect(server.stats().discarded).toEqual({}); // nothing was sent into the void
 
-    server.faults.restoreCredentials();
+    server.sources.setEnabled(SOURCE, true);
     const recovered = await local.probe();
     expect(recovered).toMatchObject({ state: 'active', credential: 'ok', parkedEvents: 0, droppedEvents: 0 });
     expect(
@@ -80,7 +92,8 @@ describe('credential failure past the grace period', () => {
   it('drops parked and arriving events (counted by type, reported), then recovers to active', async () => {
     const server = f.stack.servers.eu;
     const local = f.stack.connector('fn-test');
-    server.faults.revokeCredentials();
+    const secret = f.stack.credentials.get('fn-test')!.secretValue;
+    local.setSecret(undefined); // the secret's version disabled or destroyed
     await failAndPark(f, [11, 12, 13]); // email.Open, canvas.Entry, email.Open
     expect(await f.waitFor(() => f.logs.some((l) => l.event === 'events_parked'))).toBe(true);
 
@@ -108,7 +121,7 @@ describe('credential failure past the grace period', () => {
     expect(status.dropped).toEqual({ total: 5, byType: { 'users.messages.email.Open': 3, 'users.canvas.Entry': 2 } });
     expect(server.accepted()).toEqual([]);
 
-    server.faults.restoreCredentials();
+    local.setSecret(secret);
     expect(await local.probe()).toMatchObject({ state: 'active', credential: 'ok' });
     expect(transitions(f.logs, 'recovered')).toHaveLength(1);
     const after = sampleEvent('users.canvas.Entry', {}, 16);
@@ -139,7 +152,7 @@ describe('two function instances hitting the first failure at once', () => {
       },
     });
     try {
-      f.stack.servers.eu.faults.revokeCredentials();
+      local.setSecret(undefined);
       const push = (url: string, n: number) =>
         fetch(`${url}/`, {
           method: 'POST',

@@ -45,7 +45,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same 37 resources for every connector', () => {
+  it('declares the same 39 resources for every connector', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -61,8 +61,8 @@ describe('one connector (prod/messaging-us)', () => {
       google_secret_manager_secret: 2,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 4,
-      google_monitoring_alert_policy: 5,
+      google_logging_metric: 5,
+      google_monitoring_alert_policy: 6,
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
       google_project_iam_member: 1,
@@ -221,7 +221,13 @@ describe('one connector (prod/messaging-us)', () => {
     expect(channel!.body).toMatchObject({ type: 'email', labels: { email_address: messaging.contactEmail } });
     const metrics = connectorResources(prod, 'messaging-us').filter((r) => r.type === 'google_logging_metric');
     const events = metrics.map((m) => /jsonPayload\.event="([a-z_]+)"/.exec(m.body.filter as string)![1]).sort();
-    expect(events).toEqual(['credential_failure', 'dead_lettered', 'events_dropped', 'receiver_request']);
+    expect(events).toEqual([
+      'credential_failure',
+      'credential_unverified',
+      'dead_lettered',
+      'events_dropped',
+      'receiver_request',
+    ]);
     for (const m of metrics) {
       const service = (m.body.filter as string).includes('receiver_request') ? names.receiverFunction : names.function;
       expect(m.body.filter).toContain(`resource.labels.service_name="${service}"`);

@@ -72,7 +72,7 @@ describe('currents plan-summary', () => {
       '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(37 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(39 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
@@ -83,6 +83,12 @@ describe('currents plan-summary', () => {
     );
     expect(r.stdout).toMatch(/known after deploy as the stack output `<connector>-receiver-url`/);
     expect(r.stdout).not.toMatch(/change \|/);
+    // A write key without a source check is said plainly; dev's email-eu names its source.
+    expect(r.stdout).toContain(
+      '- ⚠️ `journeys-us`: write key without a source check (segment.sourceId): a revoked write key would be invisible: Segment answers 200',
+    );
+    expect(r.stdout).not.toMatch(/`messaging-us`: write key without/);
+    expect(r.stdout).not.toMatch(/`email-eu`: write key without[^\n]*\n[\s\S]*### Environment `prod`/);
   });
 
   it('lists connectors added, removed and changed (field by field) against a git ref', () => {

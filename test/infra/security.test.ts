@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { App } from 'cdktf';
 import { environments } from '../../connectors';
 import { defineEnvironments } from '../../infra/app';
-import { resourceNames } from '../../shared/names';
+import { publicApiTokenSecret, resourceNames } from '../../shared/names';
 import { fixtureArchives, type Json, refOf, type SynthJson, synthEnvironments } from './helpers';
 
 const synth = synthEnvironments(environments);
@@ -78,6 +78,11 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
         `google_pubsub_subscription_iam_member roles/pubsub.subscriber ${PUBSUB_AGENT} ${ref('google_pubsub_subscription', n.pushSubscription, 'name')}`,
         `google_service_account_iam_member roles/iam.serviceAccountTokenCreator ${PUBSUB_AGENT} ${sa(n.pushServiceAccount, 'name')}`,
       );
+      if (c.segment.sourceId !== undefined) {
+        expected.push(
+          `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${sa(n.runtimeServiceAccount, 'member')} ${refOf(json, 'google_secret_manager_secret', (r) => r.secret_id === publicApiTokenSecret(env.name), 'secret_id')}`,
+        );
+      }
     }
     const actual = all.map((b) => `${b.type} ${b.role} ${b.member} ${b.target}`);
     expect(actual.sort()).toEqual(expected.sort());
@@ -163,9 +168,28 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
     expect(json.resource.google_cloudfunctions2_function_iam_member).toBeUndefined();
   });
 
-  it('lets only the runtime account read each credential secret, and only the receiver account each token secret', () => {
+  it('lets only the runtime account read each credential secret, the receiver account each token secret, and the runtimes with a source check the Public API token', () => {
     const secretRoles = all.filter((b) => /secretmanager/.test(b.role));
-    expect(secretRoles).toHaveLength(3 * env.connectors.length);
+    const checked = env.connectors.filter((c) => c.segment.sourceId !== undefined);
+    expect(secretRoles).toHaveLength(3 * env.connectors.length + checked.length);
+    if (checked.length) {
+      const token = refOf(
+        json,
+        'google_secret_manager_secret',
+        (r) => r.secret_id === publicApiTokenSecret(env.name),
+        'secret_id',
+      );
+      expect(
+        secretRoles
+          .filter((b) => b.target === token)
+          .map((b) => b.member)
+          .sort(),
+      ).toEqual(checked.map((c) => sa(resourceNames(c.name).runtimeServiceAccount, 'member')).sort());
+    } else {
+      expect(Object.values(json.resource.google_secret_manager_secret!).map((s) => s.secret_id)).not.toContain(
+        publicApiTokenSecret(env.name),
+      );
+    }
     for (const c of env.connectors) {
       const n = resourceNames(c.name);
       const secretRef = (id: string) =>

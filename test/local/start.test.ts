@@ -50,9 +50,44 @@ describe('the local end-to-end run', () => {
     expect(summaries.every((s) => s.reconciled)).toBe(true);
     const text = lines.join('\n');
     expect(text).toMatch(/\[email-eu\] state active → failing/);
-    expect(text).toMatch(/\[email-eu\] \d+ event\(s\) parked in Firestore; the credential works again now/);
+    expect(text).toMatch(
+      /\[email-eu\] \d+ event\(s\) parked in Firestore; the credential is put back into the secret now/,
+    );
     expect(text).toMatch(/\[email-eu\] state failing → active/);
     expect(text).toMatch(/\[email-eu\] probe: drained \d+ parked event\(s\)/);
+    // One failure episode, one clean pair of transitions: no flapping back to active while the credential is refused.
+    const live = lines.filter((l) => l.startsWith('[email-eu] state '));
+    expect(live.map((l) => l.slice(0, l.indexOf(':')))).toEqual([
+      '[email-eu] state active → failing',
+      '[email-eu] state failing → active',
+    ]);
+    const restored = lines.findIndex((l) => /the credential is put back into the secret now/.test(l));
+    expect(lines.indexOf(live[1]!)).toBeGreaterThan(restored);
+    expect(lines.filter((l) => l.startsWith('[engagement-us] state '))).toEqual([]);
+  });
+
+  it('shows a rotated write key seen by the source check: parked, the new key in the secret, drained, reconciled', async () => {
+    const { lines, result } = run({ scenario: 'write-key-rotated' });
+    const { summaries } = await result;
+    const text = lines.join('\n');
+    expect(summaries.map((s) => [s.connector, s.reconciled, s.problems])).toEqual([
+      ['email-eu', true, []],
+      ['engagement-us', true, []],
+    ]);
+    expect(text).toMatch(/Scenario write-key-rotated: the write key of Segment source replace-me-email-eu-source/);
+    expect(text).toMatch(/\[email-eu\] state active → failing: .*does not have the write key/);
+    expect(text).toMatch(/\[email-eu\] \d+ event\(s\) parked in Firestore; the source's new write key is put into/);
+    expect(text).toMatch(/\[email-eu\] state failing → active/);
+    expect(text).toMatch(/\[email-eu\] probe: drained \d+ parked event\(s\)/);
+    expect(text).toMatch(/Segment \(eu\) discarded 0 event\(s\)/);
+    const live = lines.filter((l) => l.startsWith('[email-eu] state '));
+    expect(live.map((l) => l.slice(0, l.indexOf(':')))).toEqual([
+      '[email-eu] state active → failing',
+      '[email-eu] state failing → active',
+    ]);
+    const fixed = lines.findIndex((l) => /the source's new write key is put into the secret now/.test(l));
+    expect(lines.indexOf(live[1]!)).toBeGreaterThan(fixed);
+    expect(summaries[0]!.delivered).toBe(summaries[0]!.expected.delivered);
   });
 
   it('goes through the door: the receivers count every event Braze sent, and every request was answered 200', async () => {
@@ -100,6 +135,8 @@ describe('the local end-to-end run', () => {
     expect(() => parseOptions(['--json'])).toThrow(/--json goes with --keep-running/);
     expect(() => parseOptions(['--via', 'carrier-pigeon'])).toThrow(/--via must be receiver or topic/);
     expect(() => parseOptions(['--events', 'many'])).toThrow(/--events must be a whole number/);
-    expect(() => parseOptions(['--scenario', 'meteor'])).toThrow(/unknown --scenario 'meteor'/);
+    expect(() => parseOptions(['--scenario', 'meteor'])).toThrow(
+      /unknown --scenario 'meteor' \(known: credential-failure, write-key-rotated\)/,
+    );
   });
 });

@@ -79,8 +79,9 @@ describe('currents send-test', () => {
   });
 
   it('reports a parked event (credential failing) and exits 1', async () => {
-    const writeKey = f.stack.credentials.get(TX)!.writeKey!;
-    us().faults.revokeCredentials({ writeKey });
+    const local = f.stack.connector(TX);
+    local.setSecret(undefined); // the secret's version disabled
+    await local.probe(); // the scheduled probe re-reads the secret from now on
     try {
       const r = await f.run(['send-test'], ['--connector', TX]);
       expect(r.status).toBe(1);
@@ -88,7 +89,7 @@ describe('currents send-test', () => {
         /^tx: parked: the Segment credential is failing; .*currents status --env ops-send --connector tx/m,
       );
     } finally {
-      us().faults.restoreCredentials();
+      local.setSecret(f.stack.credentials.get(TX)!.secretValue);
     }
     const probe = await f.stack.connector(TX).probe();
     expect(probe).toMatchObject({ state: 'active', parkedEvents: 0 });

@@ -11,12 +11,16 @@ import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from '
 
 const ST = 'st';
 const OTHER = 'quiet';
+const SOURCE = 'src_st';
 let f: OpsFixture;
 
 beforeAll(async () => {
   f = await startOpsFixture(
     'status',
-    [connectorDef(ST), connectorDef(OTHER, { segment: { region: 'eu', credential: { kind: 'writeKey' } } })],
+    [
+      connectorDef(ST, { segment: { region: 'us', credential: { kind: 'writeKey' }, sourceId: SOURCE } }),
+      connectorDef(OTHER, { segment: { region: 'eu', credential: { kind: 'writeKey' } } }),
+    ],
     {
       testClock: true,
     },
@@ -26,7 +30,11 @@ afterAll(async () => {
   await f?.stop();
 });
 
-const writeKey = () => f.stack.credentials.get(ST)!.writeKey!;
+/** The source disabled in Segment (its batches are answered 200 and discarded), seen by the scheduled probe's check. */
+const disableSource = async () => {
+  f.stack.servers.us.sources.setEnabled(SOURCE, false);
+  expect(await f.stack.connector(ST).probe()).toMatchObject({ state: 'failing', credential: 'failing' });
+};
 const us = () => f.stack.servers.us;
 const status = async (args: string[] = ['--connector', ST]) => {
   const r = await f.run(['status'], [...args, '--json']);
@@ -130,8 +138,8 @@ describe('currents status', () => {
   });
 
   it('shows a failing connector: since when, grace left, parked events (count, oldest), dead letters by reason', async () => {
-    us().faults.revokeCredentials({ writeKey: writeKey() });
     const started = Date.now();
+    await disableSource();
     await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-p-1')]));
     await waitFor('first group parked', async () => (await parkedEvents()) === 1);
     await f.stack
@@ -148,7 +156,7 @@ describe('currents status', () => {
       deadLetters: { total: 1, byReason: { invalid: 1 } },
       gracePeriod: '48h',
     });
-    expect(s!.detail).toMatch(/401/);
+    expect(s!.detail).toMatch(/src_st \(us\) is disabled/);
     const since = Date.parse(s!.failingSince);
     expect(since).toBeGreaterThanOrEqual(started - 1000);
     expect(s!.graceRemainingMs).toBeGreaterThan(47 * 3_600_000);
@@ -160,7 +168,7 @@ describe('currents status', () => {
     const human = await f.run(['status'], ['--connector', ST]);
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/^ {2}state\s+FAILING: failing since \d{4}-.*ago\)$/m);
-    expect(human.stdout).toMatch(/^ {2}detail\s+.*401/m);
+    expect(human.stdout).toMatch(/^ {2}detail\s+.*is disabled/m);
     expect(human.stdout).toMatch(/^ {2}grace left\s+(1d 23h \d+m|2d) of 48h \(expires \d{4}-/m);
     expect(human.stdout).toMatch(/^ {2}parked events\s+3 \(oldest parked \d{4}-/m);
     expect(human.stdout).toMatch(/^ {2}dead letters\s+1 waiting: invalid 1$/m);
@@ -181,14 +189,14 @@ describe('currents probe', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`^${ST}: probe ran in`, 'm'));
     expect(r.stdout).toMatch(/^ {2}state\s+failing \(failing since/m);
-    expect(r.stdout).toMatch(/^ {2}credential\s+failing: .*401/m);
+    expect(r.stdout).toMatch(/^ {2}credential\s+failing: .*is disabled/m);
     expect(r.stdout).toMatch(/^ {2}drained\s+0 parked message\(s\) delivered$/m);
     expect(r.stdout).toMatch(/^ {2}still parked\s+3$/m);
     expect(await parkedEvents()).toBe(3);
   });
 
   it('recovers a failing connector once the credential works and drains the parked events', async () => {
-    us().faults.restoreCredentials();
+    us().sources.setEnabled(SOURCE, true);
     const r = await f.run(['probe'], ['--connector', ST, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -207,7 +215,7 @@ describe('currents probe', () => {
 
 describe('an expired connector', () => {
   it('probe drops the parked events past the grace period; status shows it expired with the drops', async () => {
-    us().faults.revokeCredentials({ writeKey: writeKey() });
+    await disableSource();
     await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-x-1')]));
     await waitFor('the event parked', async () => (await parkedEvents()) === 1);
     await f.stack.connector(ST).setClockOffset(49 * 3_600_000);
@@ -234,7 +242,7 @@ describe('an expired connector', () => {
   });
 
   it('comes back to active with a probe once the credential works', async () => {
-    us().faults.restoreCredentials();
+    us().sources.setEnabled(SOURCE, true);
     const r = await f.run(['probe'], ['--connector', ST]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ {2}state\s+active$/m);

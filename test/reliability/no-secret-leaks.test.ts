@@ -1,6 +1,7 @@
 /**
  * Secrets never leak: the local path runs with recognisable credential values (a write key containing SECRETCANARY,
- * an OAuth app's RSA private key, and a malformed secret value) through normal delivery, credential failures, a secret
+ * an OAuth app's RSA private key, the Public API token, and a malformed secret value) through normal delivery, credential
+ * failures (a rotated write key seen by the source check, a refused OAuth token), a secret
  * that does not fit its kind, dead letters and probes; then every function log line, every HTTP answer of the
  * functions, every dead letter, the operator commands' output and the synthesized Terraform JSON are searched for them.
  */
@@ -63,7 +64,7 @@ describe('no credential value leaks', () => {
         displayName: 'write key',
         contactEmail: 'team@example.com',
         workspace: 'ws-a',
-        segment: { region: 'eu', credential: { kind: 'writeKey' } },
+        segment: { region: 'eu', credential: { kind: 'writeKey' }, sourceId: 'src_leak' },
         events: ['email'],
       },
       {
@@ -100,9 +101,11 @@ describe('no credential value leaks', () => {
       stack.credentials.get('leak-wk')!.secretValue,
       stack.credentials.get('leak-oauth')!.secretValue,
       BAD_SECRET,
+      stack.publicApiToken,
     ];
     expect(secrets[0]).toMatch(/SECRETCANARY/);
     expect(secrets[1]).toMatch(/BEGIN PRIVATE KEY/);
+    expect(secrets[3]).toMatch(/SECRETCANARY/);
     const push = async (url: string, events: unknown[], id: string) => {
       const res = await fetch(`${url}/`, {
         method: 'POST',
@@ -124,8 +127,10 @@ describe('no credential value leaks', () => {
     expect(stack.servers.eu.accepted()).toHaveLength(1);
     expect(stack.servers.us.accepted()).toHaveLength(1);
 
-    // Credential failures (401 from the Tracking API, a refused OAuth token), parked events, probes while failing.
-    stack.servers.eu.faults.revokeCredentials();
+    // Credential failures (the write key rotated away, seen by the source check; a refused OAuth token), parked events,
+    // probes while failing.
+    stack.servers.eu.sources.rotateWriteKey('src_leak');
+    await probe(wk.host.url);
     stack.servers.us.faults.revokeCredentials();
     stack.servers.us.faults.expireTokens();
     expect(await push(wk.host.url, [sampleEvent('users.messages.email.Open', {}, 4)], 'm3')).toBe(204);
@@ -137,11 +142,11 @@ describe('no credential value leaks', () => {
     // A secret value that does not fit the declared kind, read by another instance of the write-key function.
     const badLines: string[] = [];
     const bad = await startFunctionHost({
-      env: { ...wk.env, [ENV_VARS.secretValue]: BAD_SECRET },
+      env: { ...wk.env, [ENV_VARS.secretSource]: 'env', [ENV_VARS.secretValue]: BAD_SECRET },
       onLine: (l) => badLines.push(l),
     });
     try {
-      stack.servers.eu.faults.restoreCredentials();
+      stack.servers.eu.sources.rotateWriteKey('src_leak', { newKey: secrets[0] });
       expect(await push(bad.url, [sampleEvent('users.messages.email.Open', {}, 6)], 'm5')).toBe(204);
       await probe(bad.url);
     } finally {

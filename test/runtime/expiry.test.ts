@@ -16,6 +16,7 @@ import {
   onCredentialSuccess,
   onProbe,
   parkedExpireAt,
+  type ProbeOutcome,
 } from '../../runtime/core/expiry';
 
 const MIN = 60_000;
@@ -208,6 +209,89 @@ describe('onProbe', () => {
   });
 });
 
+describe('compare-and-set: an observation decided on a state that changed since', () => {
+  const refused = { ok: false as const, detail: 'still 401' };
+
+  it('a failure on an active connector whose basis no longer holds is ignored (it may predate the recovery)', () => {
+    const recovered: CredentialState = { status: 'active', recoveredAt: T0 + HOUR };
+    expect(onCredentialFailure(recovered, T0 + 2 * HOUR, 'Segment answered 401', false)).toEqual({
+      next: recovered,
+      changed: false,
+      action: 'none',
+    });
+    expect(onProbe(recovered, T0 + 2 * HOUR, DEFAULT_GRACE_MS, refused, false)).toEqual({
+      next: recovered,
+      changed: false,
+      action: 'none',
+    });
+    // with its basis holding it starts the episode, as always
+    expect(onCredentialFailure(recovered, T0 + 2 * HOUR, 'x', true).transition?.type).toBe('failing_started');
+  });
+
+  it('a failure on a failing or expired connector whose basis changed is the same episode: failingSince stays', () => {
+    const f = onCredentialFailure(failing(), T0 + 3 * HOUR, 'OAuth token request refused', false);
+    expect(f.next).toEqual({
+      status: 'failing',
+      failingSince: T0,
+      lastFailureAt: T0 + 3 * HOUR,
+      detail: 'OAuth token request refused',
+    });
+    expect(f.transition).toBeUndefined();
+    const e = onProbe(expired(), T0 + 60 * HOUR, DEFAULT_GRACE_MS, refused, false);
+    expect(e.next).toMatchObject({ status: 'expired', failingSince: T0 });
+    expect(e.action).toBe('drop_parked');
+  });
+
+  it.each([
+    ['failing', failing()],
+    ['expired', expired()],
+  ])('a success whose basis no longer holds never recovers a %s connector', (_name, s) => {
+    expect(onCredentialSuccess(s, T0 + HOUR, false)).toEqual({ next: s, changed: false, action: 'none' });
+    const d = onProbe(s, T0 + HOUR, DEFAULT_GRACE_MS, { ok: true }, false);
+    expect(d.next.status).toBe(s.status);
+    expect(d.transition).toBeUndefined();
+    expect(d.action).toBe(s.status === 'expired' ? 'drop_parked' : 'none');
+  });
+
+  it('a stale success still lets the time rule expire a failing connector past the grace period', () => {
+    const d = onProbe(failing(), T0 + DEFAULT_GRACE_MS + 1, DEFAULT_GRACE_MS, { ok: true }, false);
+    expect(d.next).toMatchObject({ status: 'expired', failingSince: T0 });
+    expect(d.transition?.type).toBe('expired');
+    expect(d.action).toBe('drop_parked');
+  });
+
+  it('a stale success on an active connector changes nothing and still drains leftovers', () => {
+    expect(onProbe(INITIAL_STATE, T0, DEFAULT_GRACE_MS, { ok: true }, false)).toEqual({
+      next: INITIAL_STATE,
+      changed: false,
+      action: 'drain',
+    });
+  });
+});
+
+describe('onProbe with an untested outcome (active, nothing parked: the credential was not tried)', () => {
+  it('on active: no change, drain leftovers', () => {
+    expect(onProbe(INITIAL_STATE, T0, DEFAULT_GRACE_MS, { untested: true })).toEqual({
+      next: INITIAL_STATE,
+      changed: false,
+      action: 'drain',
+    });
+  });
+
+  it.each([true, false])('never recovers a failing or expired connector (basis holds: %s)', (holds) => {
+    const f = onProbe(failing(), T0 + HOUR, DEFAULT_GRACE_MS, { untested: true }, holds);
+    expect(f).toEqual({ next: failing(), changed: false, action: 'none' });
+    const e = onProbe(expired(), T0 + 60 * HOUR, DEFAULT_GRACE_MS, { untested: true }, holds);
+    expect(e).toEqual({ next: expired(), changed: false, action: 'drop_parked' });
+  });
+
+  it('only applies the time rule: failing past the grace period expires', () => {
+    const d = onProbe(failing(), T0 + DEFAULT_GRACE_MS + 1, DEFAULT_GRACE_MS, { untested: true });
+    expect(d.next.status).toBe('expired');
+    expect(d.transition?.type).toBe('expired');
+  });
+});
+
 describe('helpers', () => {
   it('graceRemainingMs counts down to 0 while failing and is undefined otherwise', () => {
     expect(graceRemainingMs(failing(), T0 + HOUR, DEFAULT_GRACE_MS)).toBe(47 * HOUR);
@@ -338,6 +422,95 @@ describe('properties', () => {
         expect(d.action).toBe('send');
         expect(d.changed).toBe(false);
       }),
+    );
+  });
+});
+
+// ---- a quick model of several instances interleaving (no I/O): reads, credential checks and compare-and-set writes ----
+
+type Action =
+  | { a: 'push'; instance: number; cacheLag: number }
+  | { a: 'probe'; instance: number; parked: boolean }
+  | { a: 'finish'; instance: number }
+  | { a: 'toggle' }
+  | { a: 'tick'; dt: number };
+
+const instanceArb = fc.integer({ min: 0, max: 1 });
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { arbitrary: fc.record({ a: fc.constant('push' as const), instance: instanceArb, cacheLag: fc.nat(2) }), weight: 3 },
+  {
+    arbitrary: fc.record({ a: fc.constant('probe' as const), instance: instanceArb, parked: fc.boolean() }),
+    weight: 3,
+  },
+  { arbitrary: fc.record({ a: fc.constant('finish' as const), instance: instanceArb }), weight: 4 },
+  { arbitrary: fc.record({ a: fc.constant('toggle' as const) }), weight: 2 },
+  { arbitrary: fc.record({ a: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 90 * MIN }) }), weight: 1 },
+);
+
+describe('interleaved instances (pure model of the compare-and-set)', () => {
+  it('failing → active only on a credential check that worked after the failure it ends; failingSince never moves', () => {
+    const grace = 2 * HOUR;
+    fc.assert(
+      fc.property(fc.array(actionArb, { maxLength: 30 }), (actions) => {
+        // The stored document, its versions over time (instances may act on an older read, as a cache does), and what
+        // each instance is in the middle of: the basis it read, what it saw of the credential, and when it saw it.
+        let stored = { state: INITIAL_STATE as CredentialState, version: 0 };
+        const history = [stored];
+        let now = T0;
+        let valid = true;
+        let seq = 0;
+        let failureSeenAt = -1; // when the failure evidence the stored episode holds was seen (sequence number)
+        const busy = new Map<number, { basis: number; seenAt: number; outcome: ProbeOutcome | 'failure' }>();
+        const write = (next: CredentialState) => {
+          stored = { state: next, version: stored.version + 1 };
+          history.push(stored);
+        };
+        for (const act of actions) {
+          seq++;
+          if (act.a === 'toggle') valid = !valid;
+          else if (act.a === 'tick') now += act.dt;
+          else if (act.a === 'push' && !busy.has(act.instance)) {
+            const read = history[Math.max(0, history.length - 1 - act.cacheLag)]!;
+            // An instance sends only when it read `active`; a failure is what it can see (a success changes nothing).
+            if (read.state.status === 'active' && !valid) {
+              busy.set(act.instance, { basis: read.version, seenAt: seq, outcome: 'failure' });
+            }
+          } else if (act.a === 'probe' && !busy.has(act.instance)) {
+            const e = expire(stored.state, now, grace);
+            if (e.changed) write(e.next);
+            const tested = stored.state.status !== 'active' || act.parked;
+            const outcome: ProbeOutcome = !tested
+              ? { untested: true }
+              : valid
+                ? { ok: true }
+                : { ok: false, detail: 'refused' };
+            busy.set(act.instance, { basis: stored.version, seenAt: seq, outcome });
+          } else if (act.a === 'finish' && busy.has(act.instance)) {
+            const op = busy.get(act.instance)!;
+            busy.delete(act.instance);
+            const holds = op.basis === stored.version;
+            const before = stored.state;
+            const d =
+              op.outcome === 'failure'
+                ? onCredentialFailure(before, now, 'refused', holds)
+                : onProbe(before, now, grace, op.outcome, holds);
+            if (d.transition?.type === 'recovered') {
+              // a real check that worked, and newer than the failure evidence the episode holds
+              expect(op.outcome).toEqual({ ok: true });
+              expect(op.seenAt).toBeGreaterThan(failureSeenAt);
+            }
+            if (before.status !== 'active' && d.next.status !== 'active') {
+              expect(d.next.failingSince).toBe(before.failingSince);
+            }
+            const failed = op.outcome === 'failure' || op.outcome.ok === false;
+            if (failed && d.next.status !== 'active') {
+              failureSeenAt = before.status === 'active' ? op.seenAt : Math.max(failureSeenAt, op.seenAt);
+            }
+            if (d.changed) write(d.next);
+          }
+        }
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -197,6 +197,46 @@ describe('credential state transitions', () => {
   });
 });
 
+describe('compare-and-set on the state version', () => {
+  it('every state write bumps the version; a decision on an older version is re-decided, never undoing a change', async () => {
+    const db = newDatabaseId();
+    const clock = manualClock();
+    const a = store(db, clock, { cacheMs: 0 });
+    const b = store(db, clock, { cacheMs: 0 });
+    const basis = (await a.admit()).version; // active, read before a push tries the credential
+    expect(basis).toBe(0);
+    // The probe reads the state (its basis) and tries the credential; meanwhile a push sees a failure.
+    const probeBasis = (await b.expire()).version;
+    clock.advance(MIN);
+    const failed = await a.recordFailure('Segment answered 401', basis);
+    expect(failed.transition?.type).toBe('failing_started');
+    expect(failed.version).toBe(1);
+    // A success decided on the older (active) version does not recover; nor does an untested outcome.
+    const stale = await b.probe({ ok: true }, probeBasis);
+    expect(stale.next).toMatchObject({ status: 'failing', failingSince: T0 + MIN });
+    expect(stale.changed).toBe(false);
+    expect(stale.version).toBe(1);
+    expect((await b.probe({ untested: true }, 1)).next.status).toBe('failing');
+    const raw = (await inspect(db).doc(FIRESTORE_LAYOUT.stateDocument).get()).data()!;
+    expect(raw.version).toBe(1);
+    // A success decided on the current version recovers (version 2); a failure seen before it is then ignored.
+    clock.advance(MIN);
+    const recovered = await b.probe({ ok: true }, 1);
+    expect(recovered.transition?.type).toBe('recovered');
+    expect(recovered.version).toBe(2);
+    const late = await a.recordFailure('Segment answered 401', 1);
+    expect(late.changed).toBe(false);
+    expect(late.next).toEqual({ status: 'active', recoveredAt: T0 + 2 * MIN });
+    // A failure on a failing state decided on an older version keeps failingSince (same episode).
+    clock.advance(MIN);
+    await a.recordFailure('Segment answered 401', 2);
+    clock.advance(MIN);
+    const again = await b.recordFailure('OAuth token request refused', 0);
+    expect(again.next).toMatchObject({ status: 'failing', failingSince: T0 + 3 * MIN, lastFailureAt: T0 + 4 * MIN });
+    expect(again.transition).toBeUndefined();
+  });
+});
+
 describe('parking', () => {
   it('stores one group per Pub/Sub message with createdAt, messageId, items and the TTL field; idempotent on redelivery', async () => {
     const db = newDatabaseId();

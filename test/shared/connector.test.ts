@@ -1,10 +1,12 @@
 import { environments as examples } from '../../connectors';
 import { CATALOG } from '../../shared/catalog';
 import {
+  connectorWarnings,
   ConnectorValidationError,
   DEFAULTS,
   formatValidationError,
   loadEnvironments,
+  NO_SOURCE_CHECK_WARNING,
   parseConnector,
   selectedTypes,
   validateEnvironments,
@@ -125,6 +127,28 @@ describe('connector schema', () => {
     [{ ...valid, deadLetterMaxAttempts: 2 }, /deadLetterMaxAttempts.*between 5 and 100/],
   ])('refuses a bad connector with a message that says what to do (%#)', (connector, pattern) => {
     expect(messages(env([connector])).join('\n')).toMatch(pattern);
+  });
+
+  it('takes segment.sourceId for a write key only, as a Segment source id, and warns on a write key without it', () => {
+    const withSource = { ...valid, segment: { ...valid.segment, sourceId: 'qQEHquLrjRDN9j1ByrChyn' } };
+    expect(parseConnector(withSource).connector?.segment.sourceId).toBe('qQEHquLrjRDN9j1ByrChyn');
+    expect(connectorWarnings(parseConnector(withSource).connector!)).toEqual([]);
+    expect(connectorWarnings(parseConnector(valid).connector!)).toEqual([
+      { connector: 'email-eu', field: 'segment.sourceId', message: NO_SOURCE_CHECK_WARNING },
+    ]);
+    expect(NO_SOURCE_CHECK_WARNING).toMatch(/a revoked write key would be invisible: Segment answers 200/);
+    const oauth = { kind: 'oauth', appId: 'a', keyId: 'k' };
+    expect(messages(env([{ ...valid, segment: { region: 'eu', credential: oauth, sourceId: 'src1' } }]))).toEqual([
+      expect.stringMatching(
+        /connector 'email-eu', field 'segment.sourceId': the source check is for write-key connectors/,
+      ),
+    ]);
+    expect(
+      connectorWarnings(parseConnector({ ...valid, segment: { region: 'eu', credential: oauth } }).connector!),
+    ).toEqual([]);
+    expect(messages(env([{ ...valid, segment: { ...valid.segment, sourceId: 'has space' } }]))).toEqual([
+      expect.stringMatching(/field 'segment.sourceId': must be a Segment source id/),
+    ]);
   });
 
   it('refuses two environments sharing a project with the same connector name', () => {
