@@ -101,7 +101,6 @@ export class SecretManagerSource implements SecretSource {
   /** Number of accessSecretVersion calls made (to check the cache). */
   accessCount = 0;
   private readonly cache: Cached;
-  private client?: Promise<SecretVersionAccessor>;
 
   constructor(private readonly opts: SecretManagerSourceOptions) {
     if (!/^projects\/[^/]+\/secrets\/[^/]+$/.test(opts.secretName)) {
@@ -120,11 +119,7 @@ export class SecretManagerSource implements SecretSource {
   }
 
   private getClient(): Promise<SecretVersionAccessor> {
-    if (this.opts.client) return Promise.resolve(this.opts.client);
-    this.client ??= import('@google-cloud/secret-manager').then(
-      (m) => new m.SecretManagerServiceClient() as unknown as SecretVersionAccessor,
-    );
-    return this.client;
+    return this.opts.client ? Promise.resolve(this.opts.client) : secretManagerClient();
   }
 
   private async access(): Promise<string> {
@@ -146,6 +141,17 @@ export class SecretManagerSource implements SecretSource {
     }
     return value;
   }
+}
+
+let sharedClient: Promise<unknown> | undefined;
+
+/**
+ * The process's one `SecretManagerServiceClient` (created on first use: the library loads lazily), typed as the subset
+ * of its calls the caller uses.
+ */
+export function secretManagerClient<T>(): Promise<T> {
+  sharedClient ??= import('@google-cloud/secret-manager').then((m) => new m.SecretManagerServiceClient());
+  return sharedClient as Promise<T>;
 }
 
 /** Maps a Secret Manager error to CredentialUnavailableError (missing / disabled / destroyed / no access) or a plain Error. */

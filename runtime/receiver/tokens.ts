@@ -13,6 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
+import { secretManagerClient } from '../adapters/secrets';
 import { type Clock, systemClock } from '../core/types';
 import { type TokenDigest, tokenDigest } from './core';
 
@@ -100,7 +101,6 @@ export class SecretManagerTokenSource implements TokenSource {
   /** Secret Manager calls made (list + access), to check the cache. */
   calls = 0;
   private readonly cache: CachedList;
-  private client?: Promise<SecretVersionLister>;
 
   constructor(private readonly opts: SecretManagerTokenSourceOptions) {
     this.label = `Secret Manager secret ${opts.secretName}`;
@@ -117,11 +117,7 @@ export class SecretManagerTokenSource implements TokenSource {
   }
 
   private getClient(): Promise<SecretVersionLister> {
-    if (this.opts.client) return Promise.resolve(this.opts.client);
-    this.client ??= import('@google-cloud/secret-manager').then(
-      (m) => new m.SecretManagerServiceClient() as unknown as SecretVersionLister,
-    );
-    return this.client;
+    return this.opts.client ? Promise.resolve(this.opts.client) : secretManagerClient();
   }
 
   private async load(): Promise<readonly TokenDigest[]> {
