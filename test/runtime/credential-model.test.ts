@@ -470,7 +470,7 @@ async function runStep(world: World, m: Model, s: Step, run: string): Promise<vo
 
 /**
  * The end of a run: credential restored, Segment up, a probe while every message still answered 503 is redelivered, then
- * a probe that drains what was parked meanwhile. Nothing may be left but delivered events and counted drops.
+ * (if something was parked meanwhile) a probe that drains it. Nothing may be left but delivered events and counted drops.
  */
 async function settle(world: World, m: Model, run: string): Promise<void> {
   await runStep(world, m, { kind: 'restore' }, run);
@@ -484,11 +484,14 @@ async function settle(world: World, m: Model, run: string): Promise<void> {
   }));
   await runStep(world, m, { kind: 'ops', ops: [{ kind: 'probe', instance: 0 }, ...redeliveries] }, run);
   if (m.pending.size) throw new Error(`${m.pending.size} message(s) still answered 503 after everything was restored`);
-  world.t += CACHE_MS;
-  await runStep(world, m, { kind: 'ops', ops: [{ kind: 'probe', instance: 1 }] }, run);
   if (m.state.status !== 'active') throw new Error(`state ${m.state.status} after everything was restored`);
-  const parked = await parkedMessageIds(world);
-  if (parked.length) throw new Error(`${parked.length} event(s) still parked after everything was restored`);
+  if ((await parkedMessageIds(world)).length) {
+    // parked by a redelivery that read the state before the recovery: the next probe delivers them
+    world.t += CACHE_MS;
+    await runStep(world, m, { kind: 'ops', ops: [{ kind: 'probe', instance: 1 }] }, run);
+    const parked = await parkedMessageIds(world);
+    if (parked.length) throw new Error(`${parked.length} event(s) still parked after everything was restored`);
+  }
 }
 
 /** One generated run in a world: its steps, checked one by one, then the settling at the end. */
@@ -520,7 +523,7 @@ describe('the credential state machine under concurrency (model-based)', () => {
     while (lanes.length < LANES) lanes.push(await startWorld());
     let runs = 0;
     const seed = process.env.CREDENTIAL_MODEL_SEED;
-    const runArb = fc.array(stepArb, { minLength: 2, maxLength: 6 });
+    const runArb = fc.array(stepArb, { minLength: 1, maxLength: 5 });
     // Each property run is LANES generated runs, one per lane, at the same time (the emulator is mostly waited on).
     await fc.assert(
       fc.asyncProperty(fc.array(runArb, { minLength: LANES, maxLength: LANES }), async (batch) => {
