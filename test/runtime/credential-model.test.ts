@@ -16,8 +16,10 @@
  * and counted drops.
  *
  * Time is the model's: it moves only by `advance` steps (and, during Segment-down retries, by each instance's own backoff
- * sleeps, which take no real time). fast-check prints the seed and path of a failing run; replay it with
- * CREDENTIAL_MODEL_SEED=<seed> CREDENTIAL_MODEL_PATH=<path>. CREDENTIAL_MODEL_RUNS sets the number of runs.
+ * sleeps, which take no real time). Runs go on four at a time, each in its own world (database, Segment server,
+ * instances). fast-check prints the seed and path of a failing batch; replay it with CREDENTIAL_MODEL_SEED=<seed>
+ * CREDENTIAL_MODEL_PATH=<path> (the same steps; the interleavings inside a step are the machine's). CREDENTIAL_MODEL_RUNS
+ * sets the number of runs.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
@@ -470,7 +472,7 @@ async function runStep(world: World, m: Model, s: Step, run: string): Promise<vo
 
 /**
  * The end of a run: credential restored, Segment up, a probe while every message still answered 503 is redelivered, then
- * a probe that drains what was parked meanwhile. Nothing may be left but delivered events and counted drops.
+ * (if something was parked meanwhile) a probe that drains it. Nothing may be left but delivered events and counted drops.
  */
 async function settle(world: World, m: Model, run: string): Promise<void> {
   await runStep(world, m, { kind: 'restore' }, run);
@@ -484,11 +486,14 @@ async function settle(world: World, m: Model, run: string): Promise<void> {
   }));
   await runStep(world, m, { kind: 'ops', ops: [{ kind: 'probe', instance: 0 }, ...redeliveries] }, run);
   if (m.pending.size) throw new Error(`${m.pending.size} message(s) still answered 503 after everything was restored`);
-  world.t += CACHE_MS;
-  await runStep(world, m, { kind: 'ops', ops: [{ kind: 'probe', instance: 1 }] }, run);
   if (m.state.status !== 'active') throw new Error(`state ${m.state.status} after everything was restored`);
-  const parked = await parkedMessageIds(world);
-  if (parked.length) throw new Error(`${parked.length} event(s) still parked after everything was restored`);
+  if ((await parkedMessageIds(world)).length) {
+    // parked by a redelivery that read the state before the recovery: the next probe delivers them
+    world.t += CACHE_MS;
+    await runStep(world, m, { kind: 'ops', ops: [{ kind: 'probe', instance: 1 }] }, run);
+    const parked = await parkedMessageIds(world);
+    if (parked.length) throw new Error(`${parked.length} event(s) still parked after everything was restored`);
+  }
 }
 
 /** One generated run in a world: its steps, checked one by one, then the settling at the end. */
@@ -520,7 +525,8 @@ describe('the credential state machine under concurrency (model-based)', () => {
     while (lanes.length < LANES) lanes.push(await startWorld());
     let runs = 0;
     const seed = process.env.CREDENTIAL_MODEL_SEED;
-    const runArb = fc.array(stepArb, { minLength: 2, maxLength: 6 });
+    const path = process.env.CREDENTIAL_MODEL_PATH;
+    const runArb = fc.array(stepArb, { minLength: 1, maxLength: 5 });
     // Each property run is LANES generated runs, one per lane, at the same time (the emulator is mostly waited on).
     await fc.assert(
       fc.asyncProperty(fc.array(runArb, { minLength: LANES, maxLength: LANES }), async (batch) => {
@@ -530,8 +536,9 @@ describe('the credential state machine under concurrency (model-based)', () => {
         for (const r of results) if (r.status === 'rejected') throw r.reason;
       }),
       {
-        numRuns: Math.ceil(RUNS / LANES),
-        ...(seed ? { seed: Number(seed), path: process.env.CREDENTIAL_MODEL_PATH } : {}),
+        // A replay (seed and path of a failure) runs that one batch of runs again.
+        numRuns: seed && path ? 1 : Math.ceil(RUNS / LANES),
+        ...(seed ? { seed: Number(seed), path } : {}),
         endOnFailure: true,
       },
     );
