@@ -112,6 +112,13 @@ function unchanged<A extends string>(state: CredentialState, action: A): Decisio
   return { next: state, changed: false, action };
 }
 
+/** A duration for people: seconds under a minute, minutes under two hours, then hours. */
+export function describeDuration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round((ms / 3_600_000) * 10) / 10} h`;
+}
+
 /** True when a failing episode that began at `failingSince` is past the grace period at `now` (strictly). */
 export function isPastGrace(failingSince: number, now: number, graceMs: number): boolean {
   return now - failingSince > graceMs;
@@ -250,7 +257,7 @@ export function onCredentialSuccess(state: CredentialState, now: number, basisHo
       failingSince: state.failingSince,
       severity: 'NOTICE',
       message:
-        `credential works again after ${Math.round(failedForMs / 60_000)} min` +
+        `credential works again after ${describeDuration(failedForMs)}` +
         (state.status === 'expired' ? ' (events dropped while expired are lost)' : '') +
         ': parked events are drained',
     },

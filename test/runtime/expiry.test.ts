@@ -17,6 +17,7 @@ import {
   onProbe,
   parkedExpireAt,
   type ProbeOutcome,
+  describeDuration,
 } from '../../runtime/core/expiry';
 
 const MIN = 60_000;
@@ -512,5 +513,15 @@ describe('interleaved instances (pure model of the compare-and-set)', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('describeDuration', () => {
+  it('says seconds under a minute, minutes under two hours, then hours', () => {
+    expect(describeDuration(0)).toBe('0 s');
+    expect(describeDuration(42_400)).toBe('42 s');
+    expect(describeDuration(60_000)).toBe('1 min');
+    expect(describeDuration(119 * 60_000)).toBe('119 min');
+    expect(describeDuration(49 * 3_600_000 + 6 * 60_000)).toBe('49.1 h');
   });
 });
