@@ -563,6 +563,10 @@ export class CurrentsConnector extends Construct {
         timeoutSeconds,
         minInstanceCount: 0,
         maxInstanceCount: connector.maxInstances,
+        // Concurrent pushes overlap their Segment round trips (measured: npm run bench -- concurrency); Cloud Run
+        // needs a whole vCPU for more than one request at a time.
+        maxInstanceRequestConcurrency: connector.concurrency,
+        ...(connector.concurrency > 1 ? { availableCpu: '1' } : {}),
         environmentVariables: functionEnvironment(env, connector),
       },
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),

@@ -21,6 +21,7 @@ import {
   parseConnector,
   selectedTypes,
 } from '../shared/connector';
+import { capacity, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { FUNCTION_TARGET, receiverUrl, receiverUrlOutput } from '../shared/names';
 import { ENV_VARS } from '../shared/runtime-config';
 import { CurrentsConnector } from './connector-construct';
@@ -245,6 +246,37 @@ export interface SummaryOptions {
   readonly base?: Base;
   /** Include the per-connector resource lists (synthesizes each connector once). Default true. */
   readonly resources?: boolean;
+  /** Monthly volume per connector for the cost estimate. Default 10 million events. */
+  readonly eventsPerMonth?: number;
+}
+
+/** The connector's function as deployed, for the capacity model (memory from the construct's default). */
+function functionShape(c: Pick<Connector, 'concurrency'>): InstanceShape {
+  return { vcpu: c.concurrency > 1 ? 1 : 1 / 3, memoryGiB: 0.5, concurrency: c.concurrency };
+}
+
+/** The receiver as deployed (the construct's RECEIVER_DEFAULTS). */
+const RECEIVER_SHAPE: InstanceShape = { vcpu: 1, memoryGiB: 1, concurrency: 80 };
+
+/** Per connector: the sustainable ceiling and what a month at `eventsPerMonth` costs (shared/capacity.ts). */
+export function capacityLines(connectors: readonly Connector[], eventsPerMonth: number): string[] {
+  const rows = connectors.map((c) => {
+    const cap = capacity(c, functionShape(c));
+    const cost = monthlyCost(eventsPerMonth, functionShape(c), RECEIVER_SHAPE);
+    return (
+      `| \`${c.name}\` | ${c.maxInstances} × ${c.concurrency} | ${cap.eventsPerSec.toLocaleString('en-US')} | ` +
+      `${cap.advice} | $${cost.totalUsd.toFixed(2)} | ${cost.dominant} |`
+    );
+  });
+  return [
+    `**Capacity and cost** (ceiling at 200 ms per Segment request; cost of ${eventsPerMonth.toLocaleString('en-US')} ` +
+      `events a month at list prices of ${PRICES.readOn}; model and figures: shared/capacity.ts, README "Sizing"):`,
+    '',
+    '| connector | instances × pushes at once | ceiling (events/s) | to go higher | cost / month | largest line |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
 }
 
 /** The Markdown summary. */
@@ -323,6 +355,7 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
       ...env.connectors.flatMap(connectorWarnings).map((w) => `- ⚠️ \`${w.connector}\`: ${w.message}`),
       '',
     );
+    if (env.connectors.length) body.push(...capacityLines(env.connectors, options.eventsPerMonth ?? 10_000_000));
     if (env.connectors.length) {
       body.push(
         `**Receiver URLs** (Braze's Custom Currents Export posts here; known after deploy as the stack output ` +

@@ -24,6 +24,7 @@ export const DEFAULTS = {
   credentialGracePeriod: '48h',
   deadLetterMaxAttempts: 10,
   maxInstances: 10,
+  concurrency: 16,
   retention: '7d',
 } as const;
 
@@ -96,6 +97,16 @@ export const ConnectorSchema = z.strictObject({
     .max(100, { error: 'must be between 5 and 100 (Pub/Sub dead-letter policy)' })
     .default(DEFAULTS.deadLetterMaxAttempts),
   maxInstances: z.number().int().min(1).max(1000).default(DEFAULTS.maxInstances),
+  /**
+   * Pushes one function instance handles at once (its request concurrency; above 1 the instance gets 1 vCPU). Each
+   * push waits on Segment most of its time, so concurrent pushes overlap their round trips: see shared/capacity.ts.
+   */
+  concurrency: z
+    .number()
+    .int()
+    .min(1, { error: 'must be between 1 and 80 (pushes one function instance handles at once)' })
+    .max(80, { error: 'must be between 1 and 80 (pushes one function instance handles at once)' })
+    .default(DEFAULTS.concurrency),
   retention: durationString.default(DEFAULTS.retention),
 });
 

@@ -5,17 +5,22 @@
  */
 import { resolve } from 'node:path';
 import { formatValidationError } from '../../shared/connector';
-import { parse } from '../args';
+import { parse, UsageError } from '../args';
 import { DEFAULT_DEFINITIONS, loadDefinitionInputs, loadValidated } from '../definitions';
 
 export const usage =
-  'currents plan-summary [PATH] [--base REF|DIR] [--no-resources]   Markdown summary of the connectors (and changes against a git ref or a synth output)';
+  'currents plan-summary [PATH] [--base REF|DIR] [--no-resources] [--events-per-month N]   Markdown summary of the connectors (changes against a git ref or a synth output, capacity and monthly cost)';
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parse(argv, {
     base: { type: 'string' },
     'no-resources': { type: 'boolean' },
+    'events-per-month': { type: 'string' },
   });
+  const eventsPerMonth = values['events-per-month'] === undefined ? undefined : Number(values['events-per-month']);
+  if (eventsPerMonth !== undefined && !(Number.isFinite(eventsPerMonth) && eventsPerMonth > 0)) {
+    throw new UsageError(`--events-per-month must be a positive number (got '${values['events-per-month']}')`);
+  }
   // Loaded on demand: the summary synthesizes each connector's construct to list its resources.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const summary = require('../../infra/summary') as typeof import('../../infra/summary');
@@ -31,6 +36,6 @@ export async function run(argv: string[]): Promise<number> {
     values.base !== undefined
       ? summary.loadBase(values.base, definitionsFile, (file) => loadDefinitionInputs(file))
       : undefined;
-  process.stdout.write(summary.planSummary(environments, { base, resources: !values['no-resources'] }));
+  process.stdout.write(summary.planSummary(environments, { base, resources: !values['no-resources'], eventsPerMonth }));
   return 0;
 }
