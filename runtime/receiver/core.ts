@@ -45,7 +45,9 @@ export type ReceiverOutcome =
   | 'tokens_unavailable'
   | 'no_token_configured'
   | 'publish_failed'
-  | 'shutting_down';
+  | 'shutting_down'
+  | 'client_aborted'
+  | 'internal_error';
 
 /** The answers, in one place. Bodies never say anything about the token (not even whether one was sent). */
 export const answers = {
@@ -76,7 +78,12 @@ export const answers = {
   unavailable: (
     outcome: Extract<
       ReceiverOutcome,
-      'tokens_unavailable' | 'no_token_configured' | 'publish_failed' | 'shutting_down'
+      | 'tokens_unavailable'
+      | 'no_token_configured'
+      | 'publish_failed'
+      | 'shutting_down'
+      | 'client_aborted'
+      | 'internal_error'
     >,
     retryAfterSeconds: number = DEFAULT_RETRY_AFTER_SECONDS,
   ): ReceiverAnswer => ({

@@ -66,7 +66,8 @@ export function createReceiver(deps: ReceiverDeps) {
     const body = await read(req, limit);
     note.bytes = body.receivedBytes;
     if (body.kind === 'too_large') return answers.tooLarge(limit);
-    if (body.kind === 'aborted') return answers.unavailable('publish_failed', retryAfter);
+    // The client went away mid-body: nothing was published, and the answer will most likely not reach it.
+    if (body.kind === 'aborted') return answers.unavailable('client_aborted', retryAfter);
     const data = body.body;
     const inspected = body.kind === 'ok' ? inspectBody(data) : { empty: false };
     note.events = inspected.events;
@@ -98,7 +99,7 @@ export function createReceiver(deps: ReceiverDeps) {
       answer = await decide(req, read, note);
     } catch (err) {
       deps.logger.error('internal_error', `receiver: request failed: ${describeError(err)}`);
-      answer = answers.unavailable('publish_failed', retryAfter);
+      answer = answers.unavailable('internal_error', retryAfter);
     }
     if (!req.complete) {
       // Answered before the whole body was read (refused, or too large): read the rest without keeping it, so that the
