@@ -31,56 +31,51 @@ import {
   type ProbeOutcome,
 } from '../core/expiry';
 import { type Clock, systemClock } from '../core/types';
-import { FirestoreConnection, type StoreStats } from './firestore/connection';
+import type {
+  ConnectorStatus,
+  DropResult,
+  OwnedStateStore,
+  ParkedGroup,
+  ParkGroupInput,
+  ParkResult,
+  StoredDecision,
+  StoreStats,
+} from '../ports';
+import { FirestoreConnection } from './firestore/connection';
 import {
   CredentialStateDocument,
   DEFAULT_LAST_DELIVERY_INTERVAL_MS,
   DEFAULT_STATE_CACHE_MS,
-  type StoredDecision,
 } from './firestore/credential-state';
-import { droppedFromDoc, type DroppedTotals, millis, stateFromDoc } from './firestore/documents';
+import { droppedFromDoc, millis, stateFromDoc } from './firestore/documents';
 import {
   DEFAULT_MAX_PARKED_DOC_BYTES,
-  type DropResult,
   type ParkedCursor,
   ParkedEvents,
-  type ParkedGroup,
   type ParkedPage,
-  type ParkGroupInput,
-  type ParkResult,
   parkedGroupId,
 } from './firestore/parked';
 
-export type { StoreStats } from './firestore/connection';
-export {
-  DEFAULT_LAST_DELIVERY_INTERVAL_MS,
-  DEFAULT_STATE_CACHE_MS,
-  type StoredDecision,
-} from './firestore/credential-state';
-export { type DroppedTotals, stateFromDoc, versionFromDoc } from './firestore/documents';
+export type {
+  ConnectorStatus,
+  DropResult,
+  DroppedTotals,
+  ParkedGroup,
+  ParkedItem,
+  ParkGroupInput,
+  ParkResult,
+  StoredDecision,
+  StoreStats,
+} from '../ports';
+export { DEFAULT_LAST_DELIVERY_INTERVAL_MS, DEFAULT_STATE_CACHE_MS } from './firestore/credential-state';
+export { stateFromDoc, versionFromDoc } from './firestore/documents';
 export {
   DEFAULT_MAX_PARKED_DOC_BYTES,
-  type DropResult,
   type ParkedCursor,
-  type ParkedGroup,
-  type ParkedItem,
   type ParkedPage,
-  type ParkGroupInput,
-  type ParkResult,
   parkedGroupId,
   splitIntoParts,
 } from './firestore/parked';
-
-/** What the status command shows. */
-export interface ConnectorStatus {
-  readonly state: CredentialState;
-  readonly dropped: DroppedTotals;
-  readonly lastDeliveryAt?: number;
-  readonly updatedAt?: number;
-  /** Parked documents and events (aggregation queries). */
-  readonly parkedDocs: number;
-  readonly parkedEvents: number;
-}
 
 export interface FirestoreStateOptions {
   readonly projectId: string;
@@ -103,7 +98,7 @@ export interface FirestoreStateOptions {
   readonly settings?: Settings;
 }
 
-export class FirestoreStateStore {
+export class FirestoreStateStore implements OwnedStateStore {
   readonly stats: StoreStats;
   readonly graceMs: number;
   private readonly clock: Clock;

@@ -24,7 +24,7 @@ import { Firestore } from '@google-cloud/firestore';
 import fc from 'fast-check';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import { createApp, type ConnectorApp } from '../../runtime/app';
-import type { DeadLetterSink } from '../../runtime/adapters/dead-letters';
+import type { DeadLetterSink } from '../../runtime/ports';
 import { FirestoreStateStore, stateFromDoc, versionFromDoc } from '../../runtime/adapters/firestore-state';
 import { credentialSourceFor, secretSourceFor } from '../../runtime/adapters/secrets';
 import { createSegmentClient, type SegmentClient } from '../../runtime/adapters/segment';
@@ -165,7 +165,6 @@ async function startRun(world: World, index: number): Promise<number> {
 const noDeadLetters: DeadLetterSink = {
   publish: (letters) =>
     Promise.reject(new Error(`unexpected dead letters: ${letters.map((l) => l.reason).join(', ')}`)),
-  close: () => Promise.resolve(),
 };
 
 /** A world: its instances share one database for the whole file; each run starts it empty (see `startRun`). */
@@ -226,7 +225,6 @@ async function startWorld(): Promise<World> {
     });
     const store = new FirestoreStateStore({ projectId, databaseId, graceMs: GRACE_MS, clock, cacheMs: CACHE_MS });
     const app = createApp({
-      connector: config.connector.name,
       translator: createTranslator(config.connector),
       segment,
       credentials,

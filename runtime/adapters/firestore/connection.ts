@@ -4,17 +4,9 @@
  */
 import type { CollectionReference, DocumentReference, Firestore, Settings } from '@google-cloud/firestore';
 import { FIRESTORE_LAYOUT } from '../../../shared/names';
+import type { StoreStats } from '../../ports';
 
 export type FirestoreModule = typeof import('@google-cloud/firestore');
-
-export interface StoreStats {
-  /** Documents read (a query counts its documents, at least 1; an aggregation counts 1). */
-  reads: number;
-  /** Documents created or updated. */
-  writes: number;
-  deletes: number;
-  transactions: number;
-}
 
 export interface StateRefs {
   readonly db: Firestore;

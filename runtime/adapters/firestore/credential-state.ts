@@ -23,14 +23,9 @@ import {
   type ProbeOutcome,
 } from '../../core/expiry';
 import type { Clock } from '../../core/types';
+import type { StoredDecision } from '../../ports';
 import type { FirestoreConnection } from './connection';
 import { droppedIncrement, stateFields, stateFromDoc, versionFromDoc } from './documents';
-
-/**
- * A decision as the store made it: `version` is the stored state's version after it (the one `next` is stored with).
- * A caller that goes on to try the credential names it as the basis of what it then observes.
- */
-export type StoredDecision<A extends string> = Decision<A> & { readonly version: number };
 
 export const DEFAULT_STATE_CACHE_MS = 5_000;
 export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 60_000;

@@ -4,12 +4,8 @@
  * lastDropAt? } (times are Timestamps). `version` counts the writes of the credential state (absent = 0).
  */
 import { type CredentialState, INITIAL_STATE } from '../../core/expiry';
+import type { DroppedTotals } from '../../ports';
 import type { FirestoreModule } from './connection';
-
-export interface DroppedTotals {
-  readonly total: number;
-  readonly byType: Readonly<Record<string, number>>;
-}
 
 /** A Firestore Timestamp (or a number of ms) as ms; anything else is undefined. */
 export function millis(v: unknown): number | undefined {

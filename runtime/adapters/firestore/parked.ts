@@ -9,45 +9,11 @@ import { createHash } from 'node:crypto';
 import type { DocumentSnapshot } from '@google-cloud/firestore';
 import { FIRESTORE_LAYOUT } from '../../../shared/names';
 import type { Clock } from '../../core/types';
+import type { DropResult, ParkedGroup, ParkedItem, ParkGroupInput, ParkResult } from '../../ports';
 import type { FirestoreConnection } from './connection';
 import { droppedIncrement, millis, stateFromDoc } from './documents';
 
-/** One parked event: enough to send it later without translating again. */
-export interface ParkedItem {
-  /** Segment messageId (deduplication key). */
-  readonly messageId: string;
-  /** Canonical Currents event type (for counting what is dropped). */
-  readonly eventType: string;
-  /** The serialized Segment call. */
-  readonly json: string;
-}
-
-/** The events of one incoming Pub/Sub message to park together. */
-export interface ParkGroupInput {
-  /** The Pub/Sub message id: the group's identity, so that a redelivery parks nothing twice. */
-  readonly pubsubMessageId: string;
-  readonly items: readonly ParkedItem[];
-}
-
-export interface ParkResult {
-  readonly groupId: string;
-  /** Documents written (0 when already parked or empty). */
-  readonly docs: number;
-  readonly events: number;
-  /** True when this Pub/Sub message had been parked before (a redelivery): nothing was written. */
-  readonly alreadyParked: boolean;
-}
-
-/** A parked group read back (all its parts joined, items in their original order). */
-export interface ParkedGroup {
-  readonly groupId: string;
-  readonly pubsubMessageId: string;
-  readonly createdAt: number;
-  readonly expireAt: number;
-  readonly items: readonly ParkedItem[];
-  /** Number of parts (documents) the group was stored as. */
-  readonly parts: number;
-}
+export type { DropResult, ParkedGroup, ParkedItem, ParkGroupInput, ParkResult } from '../../ports';
 
 /** Where the next page of parked groups starts. */
 export interface ParkedCursor {
@@ -59,16 +25,6 @@ export interface ParkedPage {
   readonly groups: readonly ParkedGroup[];
   /** Present when there may be more groups after this page. */
   readonly next?: ParkedCursor;
-}
-
-export interface DropResult {
-  /** Parked documents dropped. */
-  readonly docs: number;
-  /** Parked events dropped, in total and by event type. */
-  readonly events: number;
-  readonly byType: Readonly<Record<string, number>>;
-  /** Set when dropping stopped because the connector is no longer expired (e.g. recovered meanwhile). */
-  readonly stopped?: 'not_expired';
 }
 
 export const DEFAULT_MAX_PARKED_DOC_BYTES = 800_000;

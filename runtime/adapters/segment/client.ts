@@ -8,6 +8,7 @@ import {
   type CredentialSource,
   type DeliveryItem,
 } from '../../core/types';
+import type { DeliveryReport } from '../../ports';
 import { resolveEndpoints } from './endpoints';
 import { CredentialRefusedError, parseRetryAfter, postWithTimeout, TokenManager, TransientError } from './oauth';
 
@@ -55,24 +56,7 @@ export interface SegmentClient {
   close(): Promise<void>;
 }
 
-export interface DeliveryReport<T> {
-  /** Carried by a request Segment answered 2xx. */
-  delivered: T[];
-  /**
-   * Refused for good: 400 for the event alone (after splitting), 413 for the event alone, 501/505 for its request
-   * (Segment cannot take the request as made; retrying cannot help), or `status` 0 for an event over 32 KB that was
-   * never sent. The caller dead-letters these (reason `rejected`). `detail` names the cause, never a secret.
-   */
-  rejected: { item: T; status: number; detail: string }[];
-  /** Not delivered within the budget (5xx, 429, network, timeout, an unexpected status): let Pub/Sub redeliver. */
-  retryLater: T[];
-  /** Not sent, or refused with 401/403, because the credential does not work (see `credentialError`). */
-  credentialFailure: T[];
-  /** Why the credential failed, without any secret value. */
-  credentialError?: string;
-  /** Tracking API HTTP requests made (token requests not included). */
-  requests: number;
-}
+export type { DeliveryReport } from '../../ports';
 
 type Attempt =
   | { kind: 'ok' }
