@@ -1,4 +1,3 @@
-import type { Agent } from 'undici';
 import type { SegmentRegion } from '../../../shared/connector';
 import { batchBody, planBatches, type BatchPlanOptions } from '../../core/batch';
 import {
@@ -10,7 +9,8 @@ import {
 } from '../../core/types';
 import type { DeliveryReport } from '../../ports';
 import { resolveEndpoints } from './endpoints';
-import { CredentialRefusedError, parseRetryAfter, postWithTimeout, TokenManager, TransientError } from './oauth';
+import { type HttpClient, parseRetryAfter, TransientError, undiciHttp } from './http';
+import { CredentialRefusedError, TokenManager } from './oauth';
 
 export interface SegmentClientOptions {
   /** The connector's Segment region: picks the Tracking API and the token server. */
@@ -36,6 +36,11 @@ export interface SegmentClientOptions {
   maxRetryAfterMs?: number;
   /** Batch planner limits (defaults: 500,000 bytes, 2,500 events, 32 KiB per call). */
   plan?: BatchPlanOptions;
+  /**
+   * The HTTP port the Tracking API and token requests go through. Default: undici with `concurrency` keep-alive
+   * connections, created on first use and closed by `close()` (an injected client is not closed by the Segment client).
+   */
+  http?: HttpClient;
 }
 
 export interface SegmentClient {
@@ -106,14 +111,10 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   const credentials = options.credentials;
   // undici is loaded on first use, so that importing the function stays cheap (it is most of a cold import).
-  let agentPromise: Promise<Agent> | undefined;
-  const agent = () =>
-    (agentPromise ??= import('undici').then(
-      ({ Agent: UndiciAgent }) =>
-        new UndiciAgent({ connections: concurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
-    ));
+  const ownHttp = options.http ? undefined : undiciHttp({ connections: concurrency });
+  const http: HttpClient = options.http ?? ownHttp!;
   const tokens = new TokenManager({
-    agent,
+    http,
     audience,
     tokenUrl,
     clock,
@@ -148,14 +149,13 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
     const body = batchBody(items, new Date(clock.now()).toISOString());
     state.report.requests++;
     try {
-      const res = await postWithTimeout(
-        agent,
-        batchUrl,
-        { 'content-type': 'application/json', authorization: auth },
+      const res = await http.post({
+        url: batchUrl,
+        headers: { 'content-type': 'application/json', authorization: auth },
         body,
         timeoutMs,
-        '',
-      );
+        what: '',
+      });
       const status = res.status;
       if (status >= 200 && status < 300) return { kind: 'ok' };
       if (status === 401 || status === 403) {
@@ -327,7 +327,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
       return { ok: false as const, detail: 'unreachable', inconclusive: true };
     },
     close: async () => {
-      if (agentPromise) await (await agentPromise).close();
+      await ownHttp?.close();
     },
   };
 }
