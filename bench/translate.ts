@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { CATALOG } from '../shared/catalog';
 import { envelope, sampleFeed } from '../runtime/core/samples';
-import { batchBody, createTranslator } from '../runtime/core/translate';
+import { batchBody } from '../runtime/core/batch';
+import { createTranslator } from '../runtime/core/translate';
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +63,7 @@ function translatePass() {
       const r = translator.translateMessage(b);
       if (r.send.length !== PER_MESSAGE) throw new Error(`expected ${PER_MESSAGE} calls, got ${r.send.length}`);
       // Flattening the batch body (as writing it to a socket would) is part of serialization.
-      const body = batchBody(r.send);
+      const body = batchBody(r.send, new Date().toISOString());
       sink += body.charCodeAt(body.length >> 1);
     }
   });

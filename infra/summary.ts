@@ -21,7 +21,7 @@ import {
   parseConnector,
   selectedTypes,
 } from '../shared/connector';
-import { FUNCTION_TARGET, receiverUrl, receiverUrlOutput } from '../shared/names';
+import { FUNCTION_TARGET, receiverUrl, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { ENV_VARS } from '../shared/runtime-config';
 import { CurrentsConnector } from './connector-construct';
 
@@ -260,9 +260,7 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
 
   for (const env of current) {
     const before = baseEnvs.get(env.name);
-    const state = env.backend
-      ? `GCS \`${env.backend.bucket}/${env.backend.prefix ?? `currents-segment/${env.name}`}\``
-      : 'local';
+    const state = env.backend ? `GCS \`${env.backend.bucket}/${stateBackendPrefix(env)}\`` : 'local';
     body.push(
       `### Environment \`${env.name}\`${base && !before ? ' (new)' : ''}`,
       '',

@@ -32,6 +32,7 @@ import { startSoakFrontEnd } from './soak-frontend';
 import { soakInput, type Expected, type SoakMessage } from './soak-events';
 import { startLocalStack, type LocalStack } from './stack';
 import type { FaultRule } from './segment-server';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SoakOptions {
   /** Events to publish (default 20,000). */
@@ -139,7 +140,6 @@ export const SOAK_FAULTS: Readonly<Record<string, FaultRule>> = {
 };
 
 const EXHAUSTED = 'delivery_attempts_exhausted';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function bump(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;

@@ -16,7 +16,6 @@
  * | `events_dropped`     | ERROR                       | events dropped by the expiry rule; `counts` by event type, `total` |
  * | `dead_lettered`      | WARNING                     | events written to the dead-letter topic; `counts` by reason        |
  * | `probe`              | INFO                        | the scheduled probe ran; its outcome                               |
- * | `drain`              | INFO                        | parked groups delivered after recovery; `counts`                   |
  * | `delivery_retry`     | WARNING                     | a Segment call is retried (status, attempt)                        |
  * | `config_error`       | CRITICAL                    | the function's configuration is invalid                            |
  * | `internal_error`     | ERROR                       | an unexpected error (message nacked for redelivery)                |
@@ -33,6 +32,7 @@
  */
 
 import type { Transition } from './core/expiry';
+import { REDACTED } from './core/types';
 
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'ALERT' | 'EMERGENCY';
 
@@ -45,7 +45,6 @@ export const LOG_EVENTS = [
   'events_dropped',
   'dead_lettered',
   'probe',
-  'drain',
   'delivery_retry',
   'config_error',
   'internal_error',
@@ -67,7 +66,7 @@ export interface LogFields {
 /** Receives each finished line (without the newline). Default: stdout. */
 export type LogSink = (line: string) => void;
 
-export const REDACTED = '[REDACTED]';
+export { REDACTED };
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 /** Shorter values are not registered (they would blank out ordinary words; no real credential is this short). */
 export const MIN_SECRET_LENGTH = 8;

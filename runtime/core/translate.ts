@@ -23,15 +23,23 @@ import type { Connector } from '../../shared/connector';
 import { selectedTypes } from '../../shared/connector';
 import { hasType, isObject, splitMessage, typeErrorDetail, viewEvent, type JsonObject } from './decode';
 import { ShapeCache } from './shapes';
-import type { DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
+import { SEGMENT_LIMITS, utf8Length } from './batch';
+import {
+  type DeadLetter,
+  REDACTED,
+  type SegmentTrackCall,
+  type SkippedEvent,
+  type TranslatedEvent,
+  type TranslationResult,
+} from './types';
 
 /** Segment's limit for one call: a translated call over this many bytes of UTF-8 JSON is dead-lettered (`too_large`). */
-export const MAX_CALL_BYTES = 32_768;
+const MAX_CALL_BYTES = SEGMENT_LIMITS.maxCallBytes;
+
 /** Currents ids longer than this are replaced by a prefixed hash in `messageId`. */
 export const MAX_MESSAGE_ID_LENGTH = 100;
 /** Prefix of hashed message ids. A Currents id that itself starts with it is hashed too, so the two never collide. */
 export const HASHED_ID_PREFIX = 'currents-sha256:';
-export const REDACTED = '[REDACTED]';
 
 /** `context.library` of every call, so that Segment's debugger shows where an event came from. */
 // Not frozen: JSON.stringify is faster on an ordinary object, and every call shares this one.
@@ -386,10 +394,11 @@ export function isoTimestamp(ms: number): string | undefined {
   return cachedSecondPrefix + msPart;
 }
 
-function utf8Length(s: string): number {
-  // Cheap bounds first: UTF-8 takes 1 to 3 bytes per UTF-16 code unit.
-  if (s.length > MAX_CALL_BYTES || s.length * 3 <= MAX_CALL_BYTES) return s.length;
-  return Buffer.byteLength(s, 'utf8');
+/** Whether a call's JSON is over Segment's per-call limit in UTF-8 bytes; cheap bounds first (1 to 3 bytes a unit). */
+function overCallLimit(json: string): boolean {
+  if (json.length > MAX_CALL_BYTES) return true;
+  if (json.length * 3 <= MAX_CALL_BYTES) return false;
+  return utf8Length(json) > MAX_CALL_BYTES;
 }
 
 class CompiledTranslator implements Translator {
@@ -544,13 +553,12 @@ class CompiledTranslator implements Translator {
             properties,
           };
     const json = JSON.stringify(call);
-    const bytes = utf8Length(json);
-    if (bytes > MAX_CALL_BYTES) {
+    if (overCallLimit(json)) {
       return {
         kind: 'deadLetter',
         deadLetter: {
           reason: 'too_large',
-          detail: `translated call is ${Buffer.byteLength(json, 'utf8')} bytes of JSON, over Segment's limit of ${MAX_CALL_BYTES} bytes per call`,
+          detail: `translated call is ${utf8Length(json)} bytes of JSON, over Segment's limit of ${MAX_CALL_BYTES} bytes per call`,
           eventType: type,
           id: rawId,
           raw: value,
@@ -577,12 +585,3 @@ export const ALL_TYPES: TranslatorConfig = Object.freeze({
   includeAnonymousUsers: false,
   fields: { redact: [], hash: [] },
 });
-
-/** Concatenates translated events into a Segment `/v1/batch` body without re-serializing them. */
-export function batchBody(events: ReadonlyArray<{ json: string }>, extra?: Record<string, unknown>): string {
-  let body = '{"batch":[';
-  for (let i = 0; i < events.length; i++) body += (i ? ',' : '') + events[i]!.json;
-  body += ']';
-  if (extra) for (const [k, v] of Object.entries(extra)) body += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
-  return body + '}';
-}

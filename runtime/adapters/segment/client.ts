@@ -11,6 +11,7 @@ import type { DeliveryReport } from '../../ports';
 import { resolveEndpoints } from './endpoints';
 import { type HttpClient, parseRetryAfter, TransientError, undiciHttp } from './http';
 import { CredentialRefusedError, TokenManager } from './oauth';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface SegmentClientOptions {
   /** The connector's Segment region: picks the Tracking API and the token server. */
@@ -79,7 +80,6 @@ interface CallState<T> {
   pausedUntil: number;
 }
 
-const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Floor of any wait between two attempts, so a `Retry-After: 0` or a zero jitter never spins. */
 const MIN_WAIT_MS = 1;
 const MIN_RATE_LIMIT_WAIT_MS = 100;
@@ -105,7 +105,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? sleepReal;
+  const sleep = options.sleep ?? delay;
   const baseMs = options.backoff?.baseMs ?? 100;
   const maxMs = options.backoff?.maxMs ?? 5_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
