@@ -22,6 +22,7 @@ const UNIT = [
   'runtime/expiry',
   'runtime/lazy-import',
   'runtime/log',
+  'runtime/routes',
   'runtime/secrets',
   'shared/connector',
   'translate/behaviour',

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CATALOG } from '../shared/catalog';
-import { envelope, sampleFeed } from '../runtime/core/samples';
+import { eventsEnvelope, sampleFeed } from '../local/samples';
 import { batchBody } from '../runtime/core/batch';
 import { createTranslator } from '../runtime/core/translate';
 
@@ -33,7 +33,7 @@ const translator = createTranslator({
 const bodies: Buffer[] = [];
 const feed = sampleFeed({ count: MESSAGES * PER_MESSAGE, seed: 42 });
 for (let m = 0; m < MESSAGES; m++) {
-  bodies.push(Buffer.from(envelope(feed.slice(m * PER_MESSAGE, (m + 1) * PER_MESSAGE)), 'utf8'));
+  bodies.push(Buffer.from(eventsEnvelope(feed.slice(m * PER_MESSAGE, (m + 1) * PER_MESSAGE)), 'utf8'));
 }
 const totalEvents = MESSAGES * PER_MESSAGE;
 const totalBytes = bodies.reduce((n, b) => n + b.length, 0);

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { table } from '../cli/table';
 import { acknowledge, createClients, leaseAll, type DeadLetterView } from '../cli/ops/dead-letter-queue';
 import { loadEnvironments, type Environment } from '../shared/connector';
-import { prng } from '../runtime/core/samples';
+import { prng } from './samples';
 import { killEmulatorGroupsSync, startEmulators, type Emulators } from './emulators';
 import { startSoakFrontEnd } from './soak-frontend';
 import { soakInput, type Expected, type SoakMessage } from './soak-events';

@@ -115,7 +115,15 @@ export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise
       const path = req.path.replace(/\/+$/, '') || '/';
       if (path === '/healthz' && req.method === 'GET') {
         res.status(200).json({ ok: true, connector: config.connector.name });
-      } else if (path === '/probe' && (req.method === 'POST' || req.method === 'GET')) {
+      } else if (path === '/probe') {
+        // The probe changes state (transitions, drains, drops): POST only, as Cloud Scheduler and `currents probe` send.
+        if (req.method !== 'POST') {
+          res
+            .status(405)
+            .set('allow', 'POST')
+            .json({ error: `${req.method} /probe: the probe accepts POST only` });
+          return;
+        }
         const r = await app.handleProbe();
         res.status(r.status).json(r.body);
       } else if (path === '/__clock' && config.testClock && clock instanceof OffsetClock) {

@@ -1,4 +1,4 @@
-import { prng } from '../../runtime/core/samples';
+import { prng } from '../samples';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

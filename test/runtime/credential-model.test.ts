@@ -30,7 +30,7 @@ import { credentialSourceFor, secretSourceFor } from '../../runtime/adapters/sec
 import { createSegmentClient, type SegmentClient } from '../../runtime/adapters/segment';
 import type { CredentialState } from '../../runtime/core/expiry';
 import { pushEnvelope } from '../../runtime/core/push';
-import { envelope, sampleEvent } from '../../runtime/core/samples';
+import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { createTranslator } from '../../runtime/core/translate';
 import { createLogger } from '../../runtime/log';
 import { loadEnvironments } from '../../shared/connector';
@@ -329,7 +329,7 @@ async function push(world: World, m: Model, op: Extract<Op, { kind: 'push' }>, r
   const redeliveries = [...m.pending];
   const id = op.message ?? (op.redeliver && redeliveries.length ? redeliveries[0]! : newMessage(m, run));
   const events = m.messages.get(id)!.map((eid, j) => sampleEvent(EVENT_TYPE, { id: eid }, j + 1));
-  const r = await world.instances[op.instance]!.app.handlePush(pushEnvelope(envelope(events), {}, id));
+  const r = await world.instances[op.instance]!.app.handlePush(pushEnvelope(eventsEnvelope(events), {}, id));
   if (r.status !== 204 && r.status !== 503) throw new Error(`push answered ${r.status}: ${JSON.stringify(r.body)}`);
   return { id, acked: r.status === 204 };
 }

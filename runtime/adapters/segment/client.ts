@@ -74,7 +74,7 @@ type Attempt =
 interface CallState<T> {
   report: DeliveryReport<T>;
   deadline: number;
-  /** Re-reads of the credential left in this call (one, per delivery.md). */
+  /** Re-reads of the credential left in this call: one, so that a rotated secret is picked up but a revoked one fails fast. */
   refreshesLeft: number;
   /** Shared pause after a 429, so that all workers back off together. */
   pausedUntil: number;
@@ -85,7 +85,7 @@ const MIN_WAIT_MS = 1;
 const MIN_RATE_LIMIT_WAIT_MS = 100;
 
 /**
- * Creates a Segment Tracking API client for one connector. See delivery.md for the outcome table it implements:
+ * Creates a Segment Tracking API client for one connector. The outcome of each answer:
  * - 2xx → delivered.
  * - 400 → the batch is split in halves and resent, down to single events; a single event that still gets 400 is rejected.
  * - 413 → split likewise (a single event that gets 413 is rejected).
