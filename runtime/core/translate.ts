@@ -15,13 +15,7 @@ import { SEGMENT_LIMITS, utf8Length } from './batch';
 import { segmentMessageId } from './message-id';
 import { isoTimestamp } from './timestamp';
 import { P_HASH, P_NONE, P_REDACT, type Policy, Scratch, TypePlan } from './translation-plan';
-import {
-  type DeadLetter,
-  type SegmentTrackCall,
-  type SkippedEvent,
-  type TranslatedEvent,
-  type TranslationResult,
-} from './types';
+import type { DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
 
 export { HASHED_ID_PREFIX, MAX_MESSAGE_ID_LENGTH, segmentMessageId, sha256Hex } from './message-id';
 export { isoTimestamp } from './timestamp';
