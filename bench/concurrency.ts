@@ -14,7 +14,7 @@ import { table } from '../cli/table';
 import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
 import { pushEnvelope } from '../runtime/core/push';
-import { envelope, sampleFeed } from '../runtime/core/samples';
+import { eventsEnvelope, sampleFeed } from '../local/samples';
 import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';
 import { admin, startServerProcess } from './_segment-server';
@@ -67,7 +67,7 @@ async function main() {
     const bodies = () =>
       Array.from({ length: pushesPerLevel }, (_, i) =>
         JSON.stringify(
-          pushEnvelope(envelope(feed.slice(i * EVENTS_PER_PUSH, (i + 1) * EVENTS_PER_PUSH)), {}, `bench-${n++}`),
+          pushEnvelope(eventsEnvelope(feed.slice(i * EVENTS_PER_PUSH, (i + 1) * EVENTS_PER_PUSH)), {}, `bench-${n++}`),
         ),
       );
     const push = async (body: string) => {

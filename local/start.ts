@@ -23,6 +23,7 @@ import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } fro
 import type { Emulators } from './emulators';
 import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
                    [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
@@ -125,8 +126,6 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
     timeoutSeconds,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function add(into: Record<string, number>, from: Record<string, number> | undefined) {
   for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;

@@ -6,10 +6,10 @@
  */
 import * as ff from '@google-cloud/functions-framework';
 import { FUNCTION_TARGET } from '../shared/names';
+import { loadRuntimeConfig } from '../shared/runtime-config';
 import { createHandler, createRuntime } from './runtime';
-import { startupConfig } from './startup-config';
 
-const config = startupConfig();
+const config = loadRuntimeConfig(process.env);
 
 let handler: ReturnType<typeof createHandler> | undefined;
 

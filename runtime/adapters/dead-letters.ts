@@ -12,24 +12,13 @@
  * The Pub/Sub client is loaded lazily (first publish) and created once per publisher, with batching enabled.
  */
 import type { DeadLetter } from '../core/types';
-import { LazyTopic } from './lazy-topic';
+import type { DeadLetterPublishResult, DeadLetterSink } from '../ports';
+import { LazyTopic } from './pubsub-topic';
 
 /** Pub/Sub attribute values are limited to 1024 bytes. */
 const MAX_ATTRIBUTE_BYTES = 1024;
 
-export interface DeadLetterSink {
-  publish(letters: readonly DeadLetter[]): Promise<DeadLetterPublishResult>;
-  close(): Promise<void>;
-}
-
-export interface DeadLetterPublishResult {
-  /** Number of messages acknowledged by Pub/Sub. */
-  readonly published: number;
-  /** Pub/Sub message ids of the dead letters, in the order given. */
-  readonly messageIds: readonly string[];
-  /** Count by reason (for the `dead_lettered` log line). */
-  readonly byReason: Readonly<Record<string, number>>;
-}
+export type { DeadLetterPublishResult, DeadLetterSink } from '../ports';
 
 export class DeadLetterPublishError extends Error {
   constructor(

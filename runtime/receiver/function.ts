@@ -5,10 +5,10 @@
  */
 import * as ff from '@google-cloud/functions-framework';
 import { RECEIVER_TARGET } from '../../shared/names';
-import { startupConfig } from '../startup-config';
+import { loadRuntimeConfig } from '../../shared/runtime-config';
 import { createReceiverRuntime, frameworkHandler, serveBeforeFramework, type ReceiverRuntime } from './runtime';
 
-const config = startupConfig();
+const config = loadRuntimeConfig(process.env);
 
 let runtime: ReceiverRuntime | undefined;
 const get = () => (runtime ??= createReceiverRuntime(config, { env: process.env }));

@@ -7,7 +7,7 @@
  * Concurrent requests share one client whose batching groups their messages into few publish calls (up to 100 messages
  * or 5 ms). The Pub/Sub client library is loaded on first publish, so that the receiver's cold start stays short.
  */
-import { LazyTopic } from '../adapters/lazy-topic';
+import { LazyTopic } from '../adapters/pubsub-topic';
 
 export interface IngestPublisher {
   publish(data: Buffer, attributes: Record<string, string>): Promise<string>;

@@ -1,23 +1,20 @@
 /**
- * A Pub/Sub topic handle whose client library is loaded and whose client is created on first use (so that importing
- * an adapter stays cheap for the function's and the receiver's cold start), with batching settings, and closed once.
+ * One Pub/Sub topic to publish to, with its client created on first use (the client library is loaded then, so that a
+ * cold start does not pay for it) and shared by every publish, so that its batching groups concurrent messages.
  */
+import type { PublishOptions } from '@google-cloud/pubsub';
+
 export interface TopicLike {
   publishMessage(message: { data: Buffer; attributes: Record<string, string> }): Promise<string>;
-}
-
-export interface PublisherBatching {
-  maxMessages?: number;
-  maxMilliseconds?: number;
-  maxBytes?: number;
 }
 
 export class LazyTopic {
   private topic?: Promise<TopicLike>;
   private client?: { close(): Promise<void> };
 
-  constructor(private readonly opts: { projectId: string; topic: string; batching: PublisherBatching }) {}
+  constructor(private readonly opts: { projectId: string; topic: string; batching: PublishOptions['batching'] }) {}
 
+  /** The topic, its client created on the first call. */
   get(): Promise<TopicLike> {
     this.topic ??= import('@google-cloud/pubsub').then(({ PubSub }) => {
       const pubsub = new PubSub({ projectId: this.opts.projectId });
@@ -27,6 +24,7 @@ export class LazyTopic {
     return this.topic;
   }
 
+  /** Closes the client, if one was created (a later `get` creates a new one). */
   async close(): Promise<void> {
     if (!this.topic) return;
     await this.topic.catch(() => undefined);
