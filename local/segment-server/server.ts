@@ -23,6 +23,8 @@ import type {
   SourceControls,
 } from './types';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { handleAdmin } from './admin';
+import { destroy, MAX_READ_BYTES, readBody, send } from './http-io';
 
 /** The handle of a running local Segment server. See {@link startSegmentServer}. */
 export interface LocalSegmentServer {
@@ -45,8 +47,6 @@ export interface LocalSegmentServer {
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
-
-const MAX_READ_BYTES = 8 * 1024 * 1024;
 
 function bump(map: Record<string, number>, key: string | number): void {
   map[String(key)] = (map[String(key)] ?? 0) + 1;
@@ -225,16 +225,6 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     throw new AuthError('missing or unsupported Authorization header');
   }
 
-  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
-  }
-
   /** Returns the fault decision for this request (after applying latency). */
   async function applyFaults(
     target: 'tracking' | 'token' | 'publicApi',
@@ -263,23 +253,6 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     if (fired) counters.faultsInjected++;
     if (latency > 0) await sleep(latency);
     return decision;
-  }
-
-  function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= MAX_READ_BYTES) chunks.push(c);
-      });
-      req.on('end', () => resolve(size > MAX_READ_BYTES ? undefined : Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
-
-  function destroy(res: ServerResponse): void {
-    res.socket?.destroy();
   }
 
   let inFlight = 0;
@@ -566,80 +539,6 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     random = prng(options.seed ?? 1);
   };
 
-  async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL) {
-    const text = ((await readBody(req)) ?? Buffer.alloc(0)).toString('utf8');
-    let input: Record<string, unknown> = {};
-    if (text) {
-      try {
-        input = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        return send(res, 400, { error: 'invalid JSON' });
-      }
-    }
-    const route = `${req.method} ${url.pathname}`;
-    switch (route) {
-      case 'GET /__admin/stats':
-        return send(res, 200, stats());
-      case 'GET /__admin/events': {
-        const all = accepted();
-        const offset = Number(url.searchParams.get('offset') ?? 0);
-        const limit = Number(url.searchParams.get('limit') ?? all.length);
-        return send(res, 200, { total: all.length, events: all.slice(offset, offset + limit) });
-      }
-      case 'POST /__admin/reset':
-        reset();
-        return send(res, 200, { ok: true });
-      case 'GET /__admin/faults':
-        return send(res, 200, faults.list());
-      case 'POST /__admin/faults':
-        return send(res, 200, { id: faults.add(input as FaultRule) });
-      case 'DELETE /__admin/faults':
-        faults.clear();
-        return send(res, 200, { ok: true });
-      case 'POST /__admin/reject':
-        faults.rejectMessageIds((input.messageIds as string[] | undefined) ?? []);
-        return send(res, 200, { ok: true });
-      case 'POST /__admin/credentials/revoke':
-        faults.revokeCredentials(input as CredentialRevocation);
-        return send(res, 200, { ok: true });
-      case 'POST /__admin/credentials/restore':
-        faults.restoreCredentials();
-        return send(res, 200, { ok: true });
-      case 'POST /__admin/tokens/expire':
-        faults.expireTokens();
-        return send(res, 200, { ok: true });
-    }
-    const sourceRoute = /^\/__admin\/sources\/([^/]+)\/(disable|enable|write-keys\/rotate|write-keys\/remove)$/.exec(
-      url.pathname,
-    );
-    if (req.method === 'POST' && sourceRoute) {
-      const id = decodeURIComponent(sourceRoute[1]!);
-      if (!sourceControls.get(id)) return send(res, 404, { error: `no source '${id}'` });
-      switch (sourceRoute[2]) {
-        case 'disable':
-        case 'enable':
-          sourceControls.setEnabled(id, sourceRoute[2] === 'enable');
-          return send(res, 200, { ok: true });
-        case 'write-keys/rotate': {
-          const writeKey = sourceControls.rotateWriteKey(id, {
-            newKey: typeof input.newKey === 'string' ? input.newKey : undefined,
-            keepOld: input.keepOld === true,
-          });
-          return send(res, 200, { writeKey });
-        }
-        default:
-          if (typeof input.writeKey !== 'string') return send(res, 400, { error: 'writeKey must be a string' });
-          sourceControls.removeWriteKey(id, input.writeKey);
-          return send(res, 200, { ok: true });
-      }
-    }
-    if (req.method === 'DELETE' && url.pathname.startsWith('/__admin/faults/')) {
-      faults.remove(url.pathname.slice('/__admin/faults/'.length));
-      return send(res, 200, { ok: true });
-    }
-    return send(res, 404, { error: `no admin route ${route}` });
-  }
-
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     let work: Promise<void>;
@@ -650,7 +549,7 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     } else if (req.method === 'GET' && /^\/sources\/[^/]+$/.test(url.pathname)) {
       work = handlePublicApi(req, res, decodeURIComponent(url.pathname.slice('/sources/'.length)));
     } else if (url.pathname.startsWith('/__admin/')) {
-      work = handleAdmin(req, res, url);
+      work = handleAdmin({ stats, accepted, reset, faults, sources: sourceControls }, req, res, url);
     } else {
       req.resume();
       send(res, 404, { error: `no route ${req.method} ${url.pathname}` });
