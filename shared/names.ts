@@ -130,3 +130,6 @@ export const receiverUrlOutput = (connectorName: string): string => `${connector
 export const RECEIVER_REQUESTS_METRIC = { suffix: 'receiver-requests', label: 'status' } as const;
 export const receiverRequestsMetric = (connectorName: string): string =>
   `${resourceNames(connectorName).function}-${RECEIVER_REQUESTS_METRIC.suffix}`;
+
+/** Collection of the connector's database recording each storage-export object's import (runtime/storage/progress.ts). */
+export const FIRESTORE_IMPORTS_COLLECTION = 'imports';
