@@ -24,6 +24,10 @@
  * |                      | / ERROR (5xx)               | `bytes`, `publishMs`, `outcome` (never the token or event content) |
  * | `credential_unverified` | WARNING                  | the write-key source check got no answer from the Public API (down, |
  * |                      |                             | 429, its token refused); `detail`, `when`; no state change         |
+ * | `storage_import`     | INFO                        | the importer handled one storage-export object; `status`, `object`, |
+ * |                      |                             | `eventType`, `records`, `published`, `resumedAfter`                |
+ * | `storage_import_failed` | ERROR                    | a damaged object was marked failed; `object`, `detail`, `offset`,   |
+ * |                      |                             | `recordsBefore` (the records before the damage are published)      |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -51,6 +55,8 @@ export const LOG_EVENTS = [
   'internal_error',
   'receiver_request',
   'credential_unverified',
+  'storage_import',
+  'storage_import_failed',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 
