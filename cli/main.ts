@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Command> = {
   'receiver-token': () => require('./commands/receiver-token'),
   verify: () => require('./commands/verify'),
   import: () => require('./commands/import'),
+  'storage-server': () => require('./commands/storage-server'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

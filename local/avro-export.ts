@@ -4,8 +4,11 @@
  * Braze's naming (namespace `dataexport.S3.inner.<type minus its last part>`, record name = the last part; an optional
  * field is a union with null, default null), written by avsc's BlockEncoder with the null or deflate codec.
  */
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { streams, type Schema } from 'avsc';
+import { sampleEvent } from '../runtime/core/samples';
 import { fieldsOf, parseFieldList, type FieldSpec } from '../shared/catalog-fields';
 
 /**
@@ -97,4 +100,22 @@ export async function avroFile(
   const parts: Buffer[] = [];
   for await (const c of avroFileStream(eventType, events, opts)) parts.push(c as Buffer);
   return Buffer.concat(parts);
+}
+
+/**
+ * Writes a large file of one exportable type to `path` without holding it in memory (the size tests and the bench):
+ * `count` records cycling through 1000 distinct sample events, each with its own id `${idPrefix}-${i}`.
+ */
+export async function writeLargeAvroFile(
+  path: string,
+  eventType: string,
+  count: number,
+  opts: WriteOptions & { idPrefix?: string } = {},
+): Promise<void> {
+  const samples = Array.from({ length: Math.min(count, 1000) }, (_, i) => sampleEvent(eventType, {}, i + 1));
+  const prefix = opts.idPrefix ?? 'large';
+  function* events() {
+    for (let i = 0; i < count; i++) yield { ...samples[i % samples.length]!, id: `${prefix}-${i}` };
+  }
+  await pipeline(avroFileStream(eventType, events(), opts), createWriteStream(path));
 }
