@@ -74,6 +74,8 @@ export interface ImportOptions {
   readonly chunk?: ChunkLimits;
   /** Chunks published concurrently (default 4). */
   readonly inFlight?: number;
+  /** Least time between two progress writes (default 1000 ms; 0 writes after every acknowledged chunk). */
+  readonly progressIntervalMs?: number;
   /** Called after each acknowledged chunk (progress bars). */
   readonly onChunk?: (events: number) => void;
 }
@@ -143,15 +145,26 @@ class ChunkPipeline {
   }
 }
 
-/** Coalesces progress writes: at most one in flight, the latest value wins. */
+/**
+ * Coalesces progress writes: at most one in flight and one per `intervalMs`, the latest value wins; `settle` writes
+ * the last value noted. A crash loses at most the last interval's progress (those chunks are re-sent on resume).
+ */
 class ProgressWriter {
   private latest?: number;
   private running?: Promise<void>;
+  private lastWrite = 0;
 
-  constructor(private readonly write: (n: number) => Promise<void>) {}
+  constructor(
+    private readonly write: (n: number) => Promise<void>,
+    private readonly intervalMs: number,
+  ) {}
 
   note(n: number): void {
     this.latest = n;
+    if (Date.now() - this.lastWrite >= this.intervalMs) this.flush();
+  }
+
+  private flush(): void {
     this.running ??= this.loop().finally(() => (this.running = undefined));
   }
 
@@ -159,12 +172,17 @@ class ProgressWriter {
     while (this.latest !== undefined) {
       const n = this.latest;
       this.latest = undefined;
+      this.lastWrite = Date.now();
       await this.write(n);
     }
   }
 
   async settle(): Promise<void> {
     while (this.running) await this.running;
+    if (this.latest !== undefined) {
+      this.flush();
+      await this.running;
+    }
   }
 }
 
@@ -190,7 +208,7 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
     return { ...base, status: 'already_done', eventType: pathType, records: begin.records };
 
   const resumeFrom = begin.resumeFrom;
-  const writer = new ProgressWriter((n) => ports.progress.advance(obj, n));
+  const writer = new ProgressWriter((n) => ports.progress.advance(obj, n), opts.progressIntervalMs ?? 1000);
   let eventType = pathType !== undefined ? (canonicalType(pathType) ?? pathType) : undefined;
   let records = resumeFrom;
   let pipeline: ChunkPipeline | undefined;

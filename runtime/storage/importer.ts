@@ -18,6 +18,7 @@ export interface ImporterOptions {
   readonly apiEndpoint?: string;
   readonly chunk?: ChunkLimits;
   readonly inFlight?: number;
+  readonly progressIntervalMs?: number;
   /** Pub/Sub publish timeout per chunk (default 60 s: an import is not answering anyone). */
   readonly publishTimeoutMs?: number;
   /** Replaces the publisher (tests that cut Pub/Sub). */
@@ -50,7 +51,13 @@ export class ConnectorImporter {
         publish: this.opts.publish ?? ((d, a) => this.publisher.publish(d, a)),
         progress: this.progress,
       },
-      { selected: this.selected, chunk: this.opts.chunk, inFlight: this.opts.inFlight, ...extra },
+      {
+        selected: this.selected,
+        chunk: this.opts.chunk,
+        inFlight: this.opts.inFlight,
+        progressIntervalMs: this.opts.progressIntervalMs,
+        ...extra,
+      },
     );
   }
 

@@ -115,6 +115,7 @@ it('an import cut off mid-file resumes after the published records; every event 
   const first = importer({
     chunk: { maxEvents: 100, maxBytes: 4_000_000 },
     inFlight: 2,
+    progressIntervalMs: 0,
     publish: async () => {
       // Pub/Sub fails after 7 chunks (as if the importer had lost it mid-file).
       if (published >= 7) throw new Error('Pub/Sub unavailable');
