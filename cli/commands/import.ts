@@ -8,7 +8,8 @@
  * (runtime/storage/import-object.ts) with a progress line (files, events, events/s, ETA). Progress is recorded per chunk
  * in the connector's Firestore database, so that a run stopped by Ctrl-C or a crash resumes where it stopped when run
  * again; finished files are not read again. Events delivered twice (a file imported live and again here, or a chunk
- * re-sent after a crash) are deduplicated by Segment on messageId.
+ * re-sent after a crash) are deduplicated by Segment on messageId. `--reimport` reads finished files again: the recovery
+ * of events the function dropped while a credential had expired (they had been imported live, then dropped).
  *
  * Works against the real bucket with Application Default Credentials, or against the local stand-in with
  * `--storage-endpoint URL` (or STORAGE_EMULATOR_HOST).
@@ -21,7 +22,7 @@ import { checkAccess, resolveTargets, TARGET_OPTIONS, whereLabel } from '../ops/
 
 export const usage =
   'currents import --env ENV --connector NAME --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH [--bucket B] [--prefix P] ' +
-  '[--dry-run] [--json] [--storage-endpoint URL] [PATH]   replay a period of the storage export into a connector';
+  '[--reimport] [--dry-run] [--json] [--storage-endpoint URL] [PATH]   replay a period of the storage export into a connector';
 
 type SkipReason = Extract<Relevance, { import: false }>['reason'];
 
@@ -105,6 +106,8 @@ export async function runImport(
   importer: ConnectorImporter,
   plan: ImportPlan,
   hooks: {
+    /** Import finished files again (`--reimport`). */
+    again?: boolean;
     onProgress?: (s: { files: number; events: number; bytes: number }) => void;
     onFile?: (r: ImportResult) => void;
     current?: (o: ObjectRef | undefined) => void;
@@ -124,6 +127,7 @@ export async function runImport(
   for (const obj of plan.files) {
     hooks.current?.(obj);
     const r = await importer.import(obj, {
+      again: hooks.again,
       onChunk: (n) => {
         events += n;
         hooks.onProgress?.({ files, events, bytes });
@@ -180,6 +184,7 @@ export async function run(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     'storage-endpoint': { type: 'string' },
+    reimport: { type: 'boolean', default: false },
   });
   const [target] = resolveTargets(values, positionals[0], { requireConnector: true });
   const t = target!;
@@ -223,6 +228,7 @@ export async function run(argv: string[]): Promise<number> {
     const started = Date.now();
     const tty = process.stderr.isTTY && !values.json;
     const summary = await runImport(importer, plan, {
+      again: values.reimport,
       current: (o) => (current = o),
       onProgress: (s) => {
         if (tty) process.stderr.write(`\r${progressLine(s, plan, started)}   `);

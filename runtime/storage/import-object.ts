@@ -44,7 +44,8 @@ export type BeginResult =
 
 /** The connector's record of each object's import (runtime/storage/progress.ts keeps it in Firestore). */
 export interface ProgressStore {
-  begin(obj: ObjectRef): Promise<BeginResult>;
+  /** `again`: a finished object is imported afresh (a recovery backfill), not skipped. */
+  begin(obj: ObjectRef, opts?: { again?: boolean }): Promise<BeginResult>;
   /** Records (from the file's start) whose chunks are all acknowledged. */
   advance(obj: ObjectRef, recordsPublished: number): Promise<void>;
   finish(
@@ -76,6 +77,11 @@ export interface ImportOptions {
   readonly inFlight?: number;
   /** Least time between two progress writes (default 1000 ms; 0 writes after every acknowledged chunk). */
   readonly progressIntervalMs?: number;
+  /**
+   * Import finished objects again from their first record (recovering events the function dropped while a credential
+   * had expired: they were imported, not delivered). Segment deduplicates what it already has.
+   */
+  readonly again?: boolean;
   /** Called after each acknowledged chunk (progress bars). */
   readonly onChunk?: (events: number) => void;
 }
@@ -202,7 +208,7 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
       return { ...base, status: 'skipped', eventType: pathType, reason: skip.reason };
     }
   }
-  const begin = await ports.progress.begin(obj);
+  const begin = await ports.progress.begin(obj, { again: opts.again });
   if (begin.action === 'busy') return { ...base, status: 'busy', eventType: pathType };
   if (begin.action === 'finished')
     return { ...base, status: 'already_done', eventType: pathType, records: begin.records };

@@ -43,7 +43,7 @@ export class ConnectorImporter {
     this.selected = new Set(selectedTypes(opts.connector));
   }
 
-  import(obj: ObjectRef, extra: Pick<ImportOptions, 'onChunk'> = {}): Promise<ImportResult> {
+  import(obj: ObjectRef, extra: Pick<ImportOptions, 'onChunk' | 'again'> = {}): Promise<ImportResult> {
     return importObject(
       obj,
       {

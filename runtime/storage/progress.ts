@@ -82,7 +82,7 @@ export class FirestoreProgressStore implements ProgressStore {
     return snap.exists ? (snap.data() as ImportRecord) : undefined;
   }
 
-  async begin(obj: ObjectRef): Promise<BeginResult> {
+  async begin(obj: ObjectRef, opts: { again?: boolean } = {}): Promise<BeginResult> {
     const db = await this.client();
     const ref = await this.ref(obj);
     const generation = obj.generation ?? null;
@@ -91,13 +91,14 @@ export class FirestoreProgressStore implements ProgressStore {
       const now = this.now();
       const cur = snap.exists ? (snap.data() as ImportRecord) : undefined;
       const sameFile = cur !== undefined && (generation === null || cur.generation === generation);
-      if (sameFile && (cur.status === 'done' || cur.status === 'skipped')) {
+      const finished = sameFile && (cur.status === 'done' || cur.status === 'skipped');
+      if (finished && !opts.again) {
         return { action: 'finished', status: cur.status, records: cur.records } as const;
       }
       if (sameFile && cur.status === 'importing' && cur.leaseOwner !== this.owner && (cur.leaseUntil ?? 0) > now) {
         return { action: 'busy' } as const;
       }
-      const resumeFrom = sameFile ? cur.recordsPublished : 0;
+      const resumeFrom = sameFile && !finished ? cur.recordsPublished : 0;
       tx.set(ref, {
         bucket: obj.bucket,
         object: obj.name,

@@ -124,6 +124,25 @@ it('lists the period, imports it, reconciles, and a second run reads nothing aga
     reconciled: true,
   });
   expect(gcs.stats.mediaBytes).toBe(bytesAfterFirst);
+
+  // --reimport (recovering events dropped after they were imported): finished files are read and published again;
+  // Segment deduplicates on messageId, so nothing is accepted twice.
+  const unique = f.stack.servers.eu.stats().acceptedUnique;
+  const third = await cli([...period, '--reimport']);
+  expect(third.code).toBe(0);
+  expect(JSON.parse(third.out.join('').trim().split('\n').pop()!)).toMatchObject({
+    done: 2,
+    alreadyDone: 0,
+    published: 650,
+    reconciled: true,
+  });
+  expect(
+    await f.waitFor(() => {
+      const receipts = new Map(f.stack.servers.eu.accepted().map((a) => [a.messageId, a.receipts]));
+      return inPeriod.every((id) => (receipts.get(id) ?? 0) >= 2);
+    }, 30_000),
+  ).toBe(true);
+  expect(f.stack.servers.eu.stats().acceptedUnique).toBe(unique);
 });
 
 it('refuses an hour that does not exist, naming the option', async () => {
