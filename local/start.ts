@@ -27,7 +27,7 @@ import { storageMain, takeSource } from './storage-run';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
                    [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
-                   [--via receiver|topic] [--keep-running --json] [--source http|storage]`;
+                   [--via receiver|topic] [--keep-running --json] [--source http|storage] [--scenario backfill]`;
 
 export const SCENARIOS = ['credential-failure', 'write-key-rotated'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -653,16 +653,18 @@ export async function tail(stack: LocalStack, out: (l: string) => void, json: bo
 async function main() {
   let opts: ReturnType<typeof parseOptions>;
   let source: 'http' | 'storage';
+  let backfill: 'backfill' | undefined;
   try {
     const taken = takeSource(process.argv.slice(2));
     source = taken.source;
+    backfill = taken.scenario;
     opts = parseOptions(taken.rest);
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
   }
   // Through Braze's storage export (Avro files in the local Cloud Storage): local/storage-run.ts.
-  if (source === 'storage') process.exit(await storageMain(opts, { readyObject, tail }));
+  if (source === 'storage') process.exit(await storageMain({ ...opts, scenario: backfill }, { readyObject, tail }));
   // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
   const { summaries, stack } = await runLocal({

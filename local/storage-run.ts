@@ -17,7 +17,10 @@ import { canonicalType } from '../shared/catalog';
 import type { Connector } from '../shared/connector';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
-import { brazeObjectName } from '../runtime/storage/paths';
+import { ConnectorImporter } from '../runtime/storage/importer';
+import { brazeObjectName, formatHour } from '../runtime/storage/paths';
+import { durationMs } from '../shared/duration';
+import { planImport, runImport } from '../cli/commands/import';
 import { avroFile, fieldsFor, toRecord } from './avro-export';
 import { feedEvents, type FeedEvent } from './feed';
 import { startLiveImport, type LiveImport } from './storage-import';
@@ -36,6 +39,12 @@ export interface StorageRunOptions {
   /** Reuse running emulators under this project id (tests); by default they are started here. */
   emulators?: Emulators;
   projectId?: string;
+  /**
+   * `backfill`: the first connector's credential is removed and its grace period passed (the function's clock moved),
+   * so that it is expired and drops the events imported live; the credential is then restored and the dropped hour
+   * backfilled with `currents import --reimport` (its code); every dropped event must then reach Segment.
+   */
+  scenario?: 'backfill';
 }
 
 export interface StorageRunSummary {
@@ -45,6 +54,8 @@ export interface StorageRunSummary {
   delivered: number;
   unexpected: number;
   skippedNoExternalId: { expected: number; seen: number };
+  /** Events the function dropped (the backfill scenario's connector, before the backfill). */
+  dropped: number;
   reconciled: boolean;
 }
 
@@ -96,17 +107,30 @@ export async function runStorageLocal(
   const connectors = defined.map(withLocalStorage);
   out(`Environment '${environment.name}': ${connectors.length} connector(s) fed through the storage export…`);
   const noExternalId = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
+  const dropped = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
+  const reached = new Set<string>();
   const stack = await startLocalStack({
     environment,
     connectors,
     emulators: options.emulators,
     projectId: options.projectId,
+    testClock: options.scenario === 'backfill',
     onLog: (connector, line) => {
       if (!line.startsWith('{')) return;
       try {
-        const e = JSON.parse(line) as { event?: string; pubsubMessageId?: string; skipped?: Record<string, number> };
+        const e = JSON.parse(line) as {
+          event?: string;
+          pubsubMessageId?: string;
+          skipped?: Record<string, number>;
+          counts?: Record<string, number>;
+          to?: string;
+        };
         if (e.event === 'batch_done' && e.pubsubMessageId) {
           noExternalId.get(connector)!.set(e.pubsubMessageId, e.skipped?.no_external_user_id ?? 0);
+          dropped.get(connector)!.set(e.pubsubMessageId, e.counts?.dropped ?? 0);
+        } else if (e.event === 'state_change') {
+          reached.add(`${connector}:${e.to}`);
+          out(`[${connector}] state → ${e.to}`);
         }
       } catch {
         /* not a log line of ours */
@@ -121,6 +145,23 @@ export async function runStorageLocal(
     `Local Cloud Storage on ${server.apiEndpoint}; buckets: ${[...new Set(connectors.map((c) => c.storage!.bucket))].join(', ')}`,
   );
 
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const waitUntil = async (check: () => boolean) => {
+    const until = Date.now() + options.timeoutSeconds * 1000;
+    while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    return check();
+  };
+  const victim = options.scenario === 'backfill' ? stack.connectors[0] : undefined;
+  if (victim) {
+    const name = victim.connector.name;
+    out(`\nScenario backfill: the credential of '${name}' is removed and its grace period passes: it expires.`);
+    victim.setSecret(undefined);
+    await victim.probe();
+    await victim.setClockOffset(durationMs(victim.connector.credentialGracePeriod) + 3_600_000);
+    await victim.probe();
+    if (!(await waitUntil(() => reached.has(`${name}:expired`)))) throw new Error(`'${name}' did not expire`);
+  }
+
   const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
   const feeds = new Map<string, FeedEvent[]>();
   for (const [i, c] of connectors.entries()) {
@@ -134,6 +175,35 @@ export async function runStorageLocal(
     );
   }
   await live.idle();
+
+  if (victim) {
+    const c = victim.connector;
+    const meant = feeds.get(c.name)!.filter((e) => e.intent === 'delivered').length;
+    await waitUntil(() => sum(dropped.get(c.name)!) >= meant);
+    out(`[${c.name}] expired: the function dropped ${sum(dropped.get(c.name)!)} event(s) imported live.`);
+    victim.setSecret(stack.credentials.get(c.name)!.secretValue);
+    await victim.setClockOffset(0);
+    await victim.probe();
+    if (!(await waitUntil(() => reached.has(`${c.name}:active`)))) throw new Error(`'${c.name}' did not recover`);
+    const from = hour;
+    const to = new Date(hour.getTime() + 3_600_000);
+    out(
+      `[${c.name}] credential restored; backfilling: currents import --env ${environment.name} --connector ${c.name} ` +
+        `--from ${formatHour(from).replace(/-(\d\d)$/, 'T$1')} --to ${formatHour(to).replace(/-(\d\d)$/, 'T$1')} ` +
+        `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport`,
+    );
+    const importer = new ConnectorImporter({ project: stack.projectId, connector: c, apiEndpoint: server.apiEndpoint });
+    try {
+      const plan = await planImport(importer, { bucket: c.storage!.bucket, prefix: c.storage!.prefix, from, to });
+      const backfill = await runImport(importer, plan, { again: true });
+      out(
+        `[${c.name}] backfill: ${backfill.done} file(s), ${backfill.published} event(s) published` +
+          ` (${backfill.reconciled ? 'reconciled' : 'NOT reconciled'})`,
+      );
+    } finally {
+      await importer.close();
+    }
+  }
 
   const summarize = (): StorageRunSummary[] =>
     connectors.map((c) => {
@@ -159,8 +229,13 @@ export async function runStorageLocal(
         delivered,
         unexpected: notMeant,
         skippedNoExternalId: { expected: expectedNoId, seen: seenNoId },
+        dropped: sum(dropped.get(c.name)!),
+        // The backfill's connector skips its users without an external id twice (the live import, then the backfill).
         reconciled:
-          delivered === meant.length && notMeant === 0 && skipped === skippedTypes.size && seenNoId === expectedNoId,
+          delivered === meant.length &&
+          notMeant === 0 &&
+          skipped === skippedTypes.size &&
+          (victim?.connector.name === c.name ? seenNoId >= expectedNoId : seenNoId === expectedNoId),
       };
     });
   const deadline = Date.now() + options.timeoutSeconds * 1000;
@@ -171,13 +246,22 @@ export async function runStorageLocal(
   }
   out(
     table(
-      ['connector', 'files imported', 'files skipped', 'delivered', 'skipped (no external id)', 'reconciled'],
+      [
+        'connector',
+        'files imported',
+        'files skipped',
+        'delivered',
+        'skipped (no external id)',
+        'dropped',
+        'reconciled',
+      ],
       summaries.map((s) => [
         s.connector,
         String(s.files.imported),
         String(s.files.skipped),
         `${s.delivered}/${s.expectedDelivered}${s.unexpected ? ` (+${s.unexpected} not meant)` : ''}`,
         `${s.skippedNoExternalId.seen}/${s.skippedNoExternalId.expected}`,
+        String(s.dropped),
         s.reconciled ? 'yes' : 'NO',
       ]),
     ),
@@ -195,8 +279,22 @@ export function storageReady(server: LocalStorageServer, connectors: readonly Co
 }
 
 /** Takes `--source http|storage` out of the arguments (npm start's other options are parsed as before). */
-export function takeSource(argv: readonly string[]): { source: 'http' | 'storage'; rest: string[] } {
+export function takeSource(argv: readonly string[]): {
+  source: 'http' | 'storage';
+  rest: string[];
+  scenario?: 'backfill';
+} {
   const rest = [...argv];
+  // `--scenario backfill` runs through the storage export (the other scenarios are npm start's own).
+  const s = rest.findIndex((a, i) => (a === '--scenario' && rest[i + 1] === 'backfill') || a === '--scenario=backfill');
+  if (s >= 0) {
+    rest.splice(s, rest[s] === '--scenario' ? 2 : 1);
+    const other = takeSource(rest);
+    if (other.source !== 'storage' && rest.some((a) => a.startsWith('--source'))) {
+      throw new Error('--scenario backfill runs through the storage export (--source storage)');
+    }
+    return { source: 'storage', rest: other.rest, scenario: 'backfill' };
+  }
   const i = rest.findIndex((a) => a === '--source' || a.startsWith('--source='));
   if (i < 0) return { source: 'http', rest };
   const value = rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
@@ -215,6 +313,7 @@ export async function storageMain(
     timeoutSeconds: number;
     keepRunning: boolean;
     json: boolean;
+    scenario?: 'backfill';
   },
   hooks: {
     readyObject: (stack: LocalStack) => { connectors: Array<{ name: string }> } & Record<string, unknown>;

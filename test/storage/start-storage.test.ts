@@ -69,3 +69,33 @@ it('reconciles the sample feed through the storage export, and imports later upl
     await run.stack.stop();
   }
 }, 120_000);
+
+it('--scenario backfill: events dropped while expired are delivered by the backfill', async () => {
+  expect(takeSource(['--scenario', 'backfill', '--events', '9'])).toEqual({
+    source: 'storage',
+    rest: ['--events', '9'],
+    scenario: 'backfill',
+  });
+  const lines: string[] = [];
+  const run = await runStorageLocal({
+    env: 'dev',
+    events: 300,
+    timeoutSeconds: 60,
+    out: (l) => lines.push(l),
+    emulators: emulatorsFromEnv(),
+    projectId: `bf-${randomBytes(4).toString('hex')}`,
+    scenario: 'backfill',
+  });
+  try {
+    const victim = run.summaries[0]!;
+    // Every event meant for Segment was first dropped (expired), then delivered by the backfill.
+    expect(victim.dropped).toBe(victim.expectedDelivered);
+    expect(victim.delivered).toBe(victim.expectedDelivered);
+    expect(run.summaries.every((s) => s.reconciled)).toBe(true);
+    expect(lines.join('\n')).toMatch(/backfill: \d+ file\(s\), \d+ event\(s\) published \(reconciled\)/);
+  } finally {
+    await run.live.close();
+    await run.server.close();
+    await run.stack.stop();
+  }
+}, 120_000);
