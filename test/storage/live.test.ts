@@ -6,7 +6,9 @@
  */
 import { Storage } from '@google-cloud/storage';
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
+import { startFunctionHost } from '../../local/function-host';
 import { startLiveImport, type LiveImport } from '../../local/storage-import';
+import { receiverEnvironment } from '../../shared/runtime-config';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
 import { sampleEvent } from '../../runtime/core/samples';
 import { createLogger } from '../../runtime/log';
@@ -133,4 +135,55 @@ it('imports each new object as it is written, once; other objects are ignored wi
       .map((l) => l.object)
       .sort(),
   ).toEqual([a.name, b.name].sort());
+});
+
+it('the deployed entry (functions-framework, target importer) imports a pushed notification', async () => {
+  const connector = f.stack.connector(CONNECTOR).connector;
+  const importerLines: string[] = [];
+  const host = await startFunctionHost({
+    serve: 'importer',
+    env: {
+      ...f.stack.emulators.env,
+      ...receiverEnvironment({ name: 'test', project: f.projectId }, connector),
+      STORAGE_EMULATOR_HOST: gcs.apiEndpoint,
+    },
+    onLine: (l) => importerLines.push(l),
+  });
+  try {
+    const type = 'users.messages.email.Delivery';
+    const fields = fieldsFor(type);
+    const events = Array.from({ length: 60 }, (_, i) => toRecord(fields, sampleEvent(type, { id: `ff-${i}` }, i + 5)));
+    const name = brazeObjectName({ prefix: STORAGE.prefix, eventType: type, hour: new Date(), file: 'ff' });
+    // The local notification wiring is stopped: the push below is the only trigger.
+    await live.close();
+    const storage = new Storage({ apiEndpoint: gcs.apiEndpoint, projectId: f.projectId });
+    await storage
+      .bucket(STORAGE.bucket)
+      .file(name)
+      .save(await avroFile(type, events), { resumable: false });
+    const [m] = await storage.bucket(STORAGE.bucket).file(name).getMetadata();
+    const push = (body: unknown) =>
+      fetch(host.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = notificationBody({ bucket: STORAGE.bucket, name, generation: String(m.generation) });
+    expect((await push(body)).status).toBe(204);
+    expect((await push(body)).status).toBe(204); // redelivered
+    expect((await push({ message: { attributes: { eventType: 'OBJECT_DELETE' } } })).status).toBe(204);
+    // The host's readiness request (not a push) is acknowledged and ignored too; the log lines arrive on its stdout.
+    const logged = () =>
+      importerLines
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { event: string; status?: string; reason?: string })
+        .filter((l) => l.event === 'storage_import' && !l.reason?.startsWith('not a Pub/Sub push body'));
+    await f.waitFor(() => logged().length >= 3, 10_000);
+    // Imported once; the redelivery is acknowledged without a new read; another kind of notification is ignored.
+    expect(logged().map((l) => l.status)).toEqual(['done', 'already_done', 'ignored']);
+    expect(
+      await f.waitFor(() => {
+        const got = new Set(f.stack.servers.eu.accepted().map((x) => x.messageId));
+        return events.every((e) => got.has(e.id as string));
+      }, 30_000),
+    ).toBe(true);
+  } finally {
+    await host.stop();
+  }
 });
