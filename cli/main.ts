@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Command> = {
   'braze-send': () => require('./commands/braze-send'),
   'receiver-token': () => require('./commands/receiver-token'),
   verify: () => require('./commands/verify'),
+  import: () => require('./commands/import'),
+  'storage-server': () => require('./commands/storage-server'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -17,6 +17,11 @@ export interface DefineEnvironmentsOptions {
   readonly receiverArchive?: RuntimeArchive;
   /** Options of the receiver's archive build (entry point, output directory). */
   readonly receiverRuntime?: Omit<BuildRuntimeArchiveOptions, 'kind'>;
+  /**
+   * A prebuilt storage importer archive; default: built with `buildRuntimeArchive({ kind: 'importer' })` when a
+   * connector has `storage`.
+   */
+  readonly importerArchive?: RuntimeArchive;
   /** Only these environments (by name); default all. */
   readonly only?: readonly string[];
   readonly connectorDefaults?: EnvironmentStackProps['connectorDefaults'];
@@ -37,12 +42,16 @@ export function defineEnvironments(
   const archive = options.archive ?? buildRuntimeArchive({ ...options.runtime, kind: 'function' });
   const receiverArchive =
     options.receiverArchive ?? buildRuntimeArchive({ ...options.receiverRuntime, kind: 'receiver' });
+  const importerArchive = environments.some((e) => e.connectors.some((c) => c.storage))
+    ? (options.importerArchive ?? buildRuntimeArchive({ kind: 'importer' }))
+    : undefined;
   const stacks = environments.map(
     (environment) =>
       new EnvironmentStack(app, environment.name, {
         environment,
         archive,
         receiverArchive,
+        ...(importerArchive ? { importerArchive } : {}),
         connectorDefaults: options.connectorDefaults,
       }),
   );

@@ -51,6 +51,7 @@ import type { LogEventName } from '../runtime/log';
 import { functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { ackDeadlineFor, connectorPolicy } from '../shared/policy';
 import { FUNCTION_TARGET, RECEIVER_TARGET } from './runtime-archive';
+import { StorageImport } from './storage-import';
 
 /** The APIs a connector's resources need; a stack passes the matching `google_project_service` for each. */
 export type ConnectorApi =
@@ -219,6 +220,8 @@ export interface CurrentsConnectorProps {
   readonly source: { readonly bucket: string; readonly object: string };
   /** The receiver's source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
   readonly receiverSource: { readonly bucket: string; readonly object: string };
+  /** The storage importer's source archive (bundled from runtime/storage/function.ts): needed with `storage`. */
+  readonly importerSource?: { readonly bucket: string; readonly object: string };
   /**
    * The receiver's scaling and alerting.
    * @default RECEIVER_DEFAULTS
@@ -357,6 +360,9 @@ export function validateConnectorProps(props: CurrentsConnectorProps): string[] 
     problems.push(`pubsubServiceAgentEmail '${props.pubsubServiceAgentEmail}' is not a service account email`);
   }
   problems.push(...validateReceiverProps(props.receiver ?? {}));
+  if (props.connector.storage && !props.importerSource) {
+    problems.push("importerSource is required: the connector has 'storage' (the storage importer's source archive)");
+  }
   return problems;
 }
 
@@ -443,6 +449,8 @@ export class CurrentsConnector extends Construct {
   readonly metrics: Record<MeteredEvent, LoggingMetric>;
   readonly alerts: Record<AlertedEvent, MonitoringAlertPolicy>;
   readonly receiverAlerts: Record<ReceiverAlert, MonitoringAlertPolicy>;
+  /** The live storage import (only for a connector with `storage`). */
+  readonly storageImport?: StorageImport;
 
   constructor(scope: Construct, id: string, props: CurrentsConnectorProps) {
     super(scope, id);
@@ -842,5 +850,21 @@ export class CurrentsConnector extends Construct {
     };
     this.metrics = metrics;
     this.alerts = alerts;
+
+    // --- The live storage import (infra/storage-import.ts), with `storage` only.
+    if (connector.storage && props.importerSource) {
+      this.storageImport = new StorageImport(this, 'storage-import', {
+        connector: { ...connector, storage: connector.storage },
+        environment: env,
+        source: props.importerSource,
+        runtime: props.runtime ?? CONNECTOR_DEFAULTS.runtime,
+        labels,
+        ingestTopic: this.ingestTopic,
+        pushServiceAccount: pushSa,
+        notificationChannel: this.notificationChannel.name,
+        firestoreCondition: firestoreDatabaseCondition(project, names.firestoreDatabase),
+        dependsOn: (...apis) => dep(...(apis as ConnectorApi[])),
+      });
+    }
   }
 }

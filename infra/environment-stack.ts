@@ -47,6 +47,8 @@ export interface EnvironmentStackProps {
   readonly archive: RuntimeArchive;
   /** The receiver's built source archive (`buildRuntimeArchive({ kind: 'receiver' })`). */
   readonly receiverArchive: RuntimeArchive;
+  /** The storage importer's archive (`buildRuntimeArchive({ kind: 'importer' })`): needed when a connector has `storage`. */
+  readonly importerArchive?: RuntimeArchive;
   /**
    * Production environments get delete protection on their Firestore databases.
    * @default true when the environment is named 'prod' or 'production'
@@ -109,7 +111,7 @@ export class EnvironmentStack extends TerraformStack {
       labels,
       dependsOn: [services.storage],
     });
-    const upload = (kind: 'function' | 'receiver', archive: RuntimeArchive) => {
+    const upload = (kind: 'function' | 'receiver' | 'importer', archive: RuntimeArchive) => {
       const asset = new TerraformAsset(this, `${kind}-source-asset`, {
         path: archive.path,
         type: AssetType.FILE,
@@ -124,6 +126,7 @@ export class EnvironmentStack extends TerraformStack {
     };
     this.sourceObject = upload('function', props.archive);
     this.receiverSourceObject = upload('receiver', props.receiverArchive);
+    const importerSourceObject = props.importerArchive ? upload('importer', props.importerArchive) : undefined;
 
     // The Segment Public API token of the environment (for the write-key source checks): declared when a connector has a
     // source check; like the credential secrets, Terraform never creates a version.
@@ -153,6 +156,9 @@ export class EnvironmentStack extends TerraformStack {
         environment: env,
         source: { bucket: this.sourceBucket.name, object: this.sourceObject.name },
         receiverSource: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
+        ...(importerSourceObject
+          ? { importerSource: { bucket: this.sourceBucket.name, object: importerSourceObject.name } }
+          : {}),
         pubsubServiceAgentEmail,
         publicApiTokenSecret: tokenSecret,
         dependsOn: services,

@@ -10,7 +10,7 @@ import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
-import { FUNCTION_TARGET, RECEIVER_TARGET } from '../shared/names';
+import { FUNCTION_TARGET, IMPORTER_TARGET, RECEIVER_TARGET } from '../shared/names';
 import { zip } from './zip';
 
 export { FUNCTION_TARGET, RECEIVER_TARGET };
@@ -20,6 +20,8 @@ export const REPO_ROOT = resolve(__dirname, '..');
 export const DEFAULT_RUNTIME_ENTRY = join(REPO_ROOT, 'runtime', 'function.ts');
 /** The receiver's entry point: exports the HTTP function `receiver` (functions-framework target). */
 export const DEFAULT_RECEIVER_ENTRY = join(REPO_ROOT, 'runtime', 'receiver', 'function.ts');
+/** The storage importer's entry point: exports the HTTP function `importer` (functions-framework target). */
+export const DEFAULT_IMPORTER_ENTRY = join(REPO_ROOT, 'runtime', 'storage', 'function.ts');
 
 /**
  * The deployed entry points: where each is bundled from by default (and the variable that overrides it), the
@@ -38,6 +40,12 @@ export const ARCHIVE_KINDS = {
     target: RECEIVER_TARGET,
     what: 'receiver',
   },
+  importer: {
+    entry: DEFAULT_IMPORTER_ENTRY,
+    variable: 'CURRENTS_IMPORTER_ENTRY',
+    target: IMPORTER_TARGET,
+    what: 'storage importer',
+  },
 } as const;
 export type ArchiveKind = keyof typeof ARCHIVE_KINDS;
 
@@ -47,6 +55,8 @@ export const RUNTIME_DEPENDENCIES = [
   '@google-cloud/firestore',
   '@google-cloud/pubsub',
   '@google-cloud/secret-manager',
+  '@google-cloud/storage',
+  'avsc',
   'undici',
   'jose',
   'zod',

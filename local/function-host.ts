@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { FUNCTION_TARGET, RECEIVER_TARGET } from '../shared/names';
+import { FUNCTION_TARGET, IMPORTER_TARGET, RECEIVER_TARGET } from '../shared/names';
 import { freePort } from './emulators';
 
 const ROOT = join(__dirname, '..');
@@ -14,11 +14,13 @@ const ROOT = join(__dirname, '..');
 const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-framework')), 'main.js');
 export const FUNCTION_SOURCE = join(ROOT, 'runtime', 'function.ts');
 export const RECEIVER_SOURCE = join(ROOT, 'runtime', 'receiver', 'function.ts');
+export const IMPORTER_SOURCE = join(ROOT, 'runtime', 'storage', 'function.ts');
 
-/** What a host serves: the connector's function (default) or its receiver. */
+/** What a host serves: the connector's function (default), its receiver, or its storage importer. */
 export const SERVED = {
   function: { source: FUNCTION_SOURCE, target: FUNCTION_TARGET },
   receiver: { source: RECEIVER_SOURCE, target: RECEIVER_TARGET },
+  importer: { source: IMPORTER_SOURCE, target: IMPORTER_TARGET },
 } as const;
 
 export interface FunctionHostOptions {

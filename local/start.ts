@@ -24,10 +24,11 @@ import type { Emulators } from './emulators';
 import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { storageMain, takeSource } from './storage-run';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
                    [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
-                   [--via receiver|topic] [--keep-running --json]`;
+                   [--via receiver|topic] [--keep-running --json] [--source http|storage] [--scenario backfill]`;
 
 export const SCENARIOS = ['credential-failure', 'write-key-rotated'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -629,7 +630,7 @@ export function readyObject(stack: LocalStack) {
 }
 
 /** Prints events as the Segment servers accept them, until the process is stopped. */
-async function tail(stack: LocalStack, out: (l: string) => void, json: boolean): Promise<never> {
+export async function tail(stack: LocalStack, out: (l: string) => void, json: boolean): Promise<never> {
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
   for (;;) {
     await sleep(json ? 100 : 500);
@@ -650,12 +651,19 @@ async function tail(stack: LocalStack, out: (l: string) => void, json: boolean):
 
 async function main() {
   let opts: ReturnType<typeof parseOptions>;
+  let source: 'http' | 'storage';
+  let backfill: 'backfill' | undefined;
   try {
-    opts = parseOptions(process.argv.slice(2));
+    const taken = takeSource(process.argv.slice(2));
+    source = taken.source;
+    backfill = taken.scenario;
+    opts = parseOptions(taken.rest);
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
   }
+  // Through Braze's storage export (Avro files in the local Cloud Storage): local/storage-run.ts.
+  if (source === 'storage') process.exit(await storageMain({ ...opts, scenario: backfill }, { readyObject, tail }));
   // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
   const { summaries, stack } = await runLocal({

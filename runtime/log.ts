@@ -22,6 +22,8 @@
  * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`                                              |
  * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
+ * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, …     |
+ * | `storage_import_failed` | ERROR                     | those, and `detail`, `offset`, `recordsBefore`                 |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -47,6 +49,8 @@ export const LOG_EVENTS = [
   'internal_error',
   'receiver_request',
   'credential_unverified',
+  'storage_import',
+  'storage_import_failed',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 
@@ -109,7 +113,7 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
   internal_error: {
     when: 'an unexpected error (the message is nacked for redelivery), or WARNING for a malformed push request',
     severities: ['ERROR', 'WARNING'],
-    fields: ['pubsubMessageId'],
+    fields: ['pubsubMessageId', 'object', 'error'],
   },
   receiver_request: {
     when: 'the receiver answered one request from Braze (never the token or event content)',
@@ -120,6 +124,27 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
     when: 'the write-key source check got no answer from the Public API (down, 429, its token refused); no state change',
     severities: ['WARNING'],
     fields: ['detail', 'when'],
+  },
+  storage_import: {
+    when: 'the storage importer handled one storage-export object (or ignored a notification)',
+    severities: ['INFO'],
+    fields: ['status', 'object', 'eventType', 'records', 'published', 'resumedAfter', 'reason'],
+  },
+  storage_import_failed: {
+    when: 'a damaged storage-export object was marked failed; the records before the damage were published',
+    severities: ['ERROR'],
+    fields: [
+      'status',
+      'object',
+      'eventType',
+      'records',
+      'published',
+      'resumedAfter',
+      'reason',
+      'detail',
+      'offset',
+      'recordsBefore',
+    ],
   },
 };
 

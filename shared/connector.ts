@@ -108,6 +108,25 @@ export const ConnectorSchema = z.strictObject({
     .max(80, { error: 'must be between 1 and 80 (pushes one function instance handles at once)' })
     .default(DEFAULTS.concurrency),
   retention: durationString.default(DEFAULTS.retention),
+  /**
+   * Braze's storage export (Avro files in Cloud Storage) as a second source: the bucket Braze writes to and the prefix
+   * it was given (objects are `<prefix>/dataexport.…/event_type=…/date=…/…avro`). With it, new files under the prefix
+   * are imported live, and `currents import` replays any period. Optional.
+   */
+  storage: z
+    .strictObject({
+      bucket: z.string({ error: 'must be a string' }).regex(/^[a-z0-9][a-z0-9_.-]{1,220}[a-z0-9]$/, {
+        error: "must be a Cloud Storage bucket name (lowercase letters, digits, '-', '_' and '.')",
+      }),
+      prefix: z
+        .string({ error: 'must be a string' })
+        .max(512, { error: 'must be at most 512 characters' })
+        .regex(/^([^/\s]([^\s]*[^/\s])?)?$/, {
+          error: "must be an object-name prefix without spaces and without a leading or trailing '/' ('' for none)",
+        })
+        .default(''),
+    })
+    .optional(),
 });
 
 /** What an author writes (defaults may be left out). */

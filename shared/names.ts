@@ -138,3 +138,26 @@ export function stateBackendPrefix(env: {
 }): string {
   return env.backend?.prefix ?? `currents-segment/${env.name}`;
 }
+
+/** Collection of the connector's database recording each storage-export object's import (runtime/storage/progress.ts). */
+export const FIRESTORE_IMPORTS_COLLECTION = 'imports';
+
+/** The storage importer's functions-framework target / Cloud Functions entry point (runtime/storage/function.ts). */
+export const IMPORTER_TARGET = 'importer';
+
+/** Resources of a connector's live storage import (only for a connector with `storage`). */
+export function storageImportNames(connectorName: string): {
+  readonly importerFunction: string;
+  readonly notificationTopic: string;
+  readonly notificationSubscription: string;
+  readonly importerServiceAccount: string;
+} {
+  const base = `${RESOURCE_PREFIX}-${connectorName}`;
+  return {
+    importerFunction: `${base}-importer`,
+    notificationTopic: `${base}-storage-notify`,
+    notificationSubscription: `${base}-storage-import`,
+    // The tightest limit (30): the same length as the receiver's account id, so the name check covers it.
+    importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
+  };
+}

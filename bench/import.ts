@@ -1,0 +1,152 @@
+/**
+ * `npm run bench -- import [--records N] [--codec deflate|null] [--in-flight K]`
+ *
+ * One Braze-style Avro file of N records (default 200,000, deflate) in the local Cloud Storage stand-in (its own process,
+ * `currents storage-server`, so that the bucket's bytes are not counted here) is imported into a connector's ingest topic
+ * on the Pub/Sub emulator, with progress in the Firestore emulator, through the same code as the live import and
+ * `currents import` (ConnectorImporter: the real Cloud Storage client, the receiver's publisher). Measured: events/s
+ * from the first byte read to the last chunk acknowledged, and this process's peak RSS while importing (also for a file
+ * a tenth the size, to show that it does not grow with the file). The floor: avsc decoding the same file alone from
+ * local disk (its BlockDecoder stream), events/s. Last line:
+ * {"bench":"import","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"peakMB":…}
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { createFileDecoder } from 'avsc';
+import { writeLargeAvroFile } from '../local/avro-export';
+import { startEmulators } from '../local/emulators';
+import { ConnectorImporter } from '../runtime/storage/importer';
+import { brazeObjectName } from '../runtime/storage/paths';
+import { resourceNames } from '../shared/names';
+import { benchEnvironment } from './_environment';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '200000' },
+    codec: { type: 'string', default: 'deflate' },
+    'in-flight': { type: 'string', default: '8' },
+  },
+});
+const RECORDS = Number(values.records);
+const CODEC = values.codec === 'null' ? 'null' : 'deflate';
+const IN_FLIGHT = Number(values['in-flight']);
+const TYPE = 'users.messages.email.Open';
+const BUCKET = 'bench-export';
+
+async function startStorageProcess(): Promise<{ apiEndpoint: string; stop: () => void }> {
+  const child = spawn(
+    process.execPath,
+    [resolve(__dirname, '..', 'bin', 'currents.js'), 'storage-server', '--bucket', BUCKET],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const first = await new Promise<string>((res, rej) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', res);
+    child.once('exit', (code) => rej(new Error(`storage-server exited (${code})`)));
+  });
+  return { apiEndpoint: (JSON.parse(first) as { apiEndpoint: string }).apiEndpoint, stop: () => child.kill('SIGTERM') };
+}
+
+/** avsc alone: decode every record of the file from disk. */
+function floor(path: string): Promise<{ records: number; seconds: number }> {
+  return new Promise((res, rej) => {
+    const started = process.hrtime.bigint();
+    let records = 0;
+    createFileDecoder(path)
+      .on('data', () => records++)
+      .on('end', () => res({ records, seconds: Number(process.hrtime.bigint() - started) / 1e9 }))
+      .on('error', rej);
+  });
+}
+
+async function main(): Promise<void> {
+  const environment = benchEnvironment('import', { events: ['email'] });
+  const connector = environment.connectors[0]!;
+  const emulators = await startEmulators({ projectId: environment.project });
+  Object.assign(process.env, emulators.env);
+  const storageProcess = await startStorageProcess();
+  const pubsub = new PubSub({ projectId: environment.project });
+  try {
+    await pubsub.createTopic(resourceNames(connector.name).ingestTopic);
+    const dir = mkdtempSync(join(tmpdir(), 'currents-bench-import-'));
+    const storage = new Storage({ apiEndpoint: storageProcess.apiEndpoint, projectId: environment.project });
+
+    const importer = (publish?: () => Promise<unknown>) =>
+      new ConnectorImporter({
+        project: environment.project,
+        connector,
+        apiEndpoint: storageProcess.apiEndpoint,
+        inFlight: IN_FLIGHT,
+        ...(publish ? { publish } : {}),
+      });
+    // Clients (Cloud Storage, Pub/Sub, Firestore) are warmed by the first, smaller file: the figures are steady state.
+    const real = importer();
+    const noPublish = importer(() => Promise.resolve('x'));
+    const run = async (records: number, tag: string, imp: ConnectorImporter) => {
+      const path = join(dir, `${tag}.avro`);
+      await writeLargeAvroFile(path, TYPE, records, { codec: CODEC, idPrefix: tag });
+      const name = brazeObjectName({
+        prefix: 'bench',
+        eventType: TYPE,
+        hour: new Date(Date.UTC(2026, 10, 1)),
+        file: tag,
+      });
+      await storage.bucket(BUCKET).upload(path, { destination: name, resumable: false });
+      const [meta] = await storage.bucket(BUCKET).file(name).getMetadata();
+      let peak = process.memoryUsage.rss();
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+      const started = process.hrtime.bigint();
+      const result = await imp.import({ bucket: BUCKET, name, generation: String(meta.generation) });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      clearInterval(timer);
+      if (result.status !== 'done' || result.published !== records) {
+        throw new Error(`import of ${records} records ended ${result.status} with ${result.published} published`);
+      }
+      return { path, bytes: statSync(path).size, seconds, eventsPerSec: records / seconds, peakMB: peak / 1e6 };
+    };
+
+    const small = await run(Math.max(1, Math.round(RECORDS / 10)), 'small', real);
+    const large = await run(RECORDS, 'large', real);
+    // Diagnostic: the same import with publishing replaced by a no-op (what Pub/Sub's emulator costs).
+    await run(Math.max(1, Math.round(RECORDS / 10)), 'nopub-warm', noPublish);
+    const unpublished = await run(RECORDS, 'nopub', noPublish);
+    await Promise.all([real.close(), noPublish.close()]);
+    const f = await floor(large.path);
+    const floorEventsPerSec = f.records / f.seconds;
+    console.log(`file: ${RECORDS} records of ${TYPE}, ${CODEC} codec, ${(large.bytes / 1e6).toFixed(1)} MB`);
+    console.log(
+      `import (local bucket → Pub/Sub emulator): ${Math.round(large.eventsPerSec)} events/s in ${large.seconds.toFixed(1)} s`,
+    );
+    console.log(`import without publishing (diagnostic):   ${Math.round(unpublished.eventsPerSec)} events/s`);
+    console.log(
+      `floor (avsc decoding the file alone):      ${Math.round(floorEventsPerSec)} events/s in ${f.seconds.toFixed(1)} s`,
+    );
+    console.log(
+      `peak RSS while importing: ${large.peakMB.toFixed(0)} MB for ${RECORDS} records; ${small.peakMB.toFixed(0)} MB for ${Math.round(RECORDS / 10)}`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'import',
+        eventsPerSec: Math.round(large.eventsPerSec),
+        floorEventsPerSec: Math.round(floorEventsPerSec),
+        floorRatio: Math.round((large.eventsPerSec / floorEventsPerSec) * 100) / 100,
+        peakMB: Math.round(large.peakMB),
+      }),
+    );
+  } finally {
+    storageProcess.stop();
+    await pubsub.close();
+    await emulators.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

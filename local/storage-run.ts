@@ -1,0 +1,353 @@
+/**
+ * `npm start -- --source storage`: the local run through Braze's storage export instead of the HTTP door. The local
+ * Cloud Storage stand-in is started and each connector's bucket created (its `storage` from the definition; a connector
+ * without one gets `currents-local-export` with its name as prefix); the live import is wired as the bucket notification
+ * would (local/storage-import.ts). Each connector's sample feed (local/feed.ts, without the malformed events, which an
+ * Avro schema cannot hold) is written as one Avro file per event type under Braze's path layout with the real client;
+ * the live import picks the files up, the functions deliver, and the run reconciles:
+ *  - every event meant to be delivered was accepted by the Segment server (by messageId), and nothing else was;
+ *  - the files of types the connector does not select or that are not exportable were skipped without being read;
+ *  - the events of users without an external id were skipped by the function (its `batch_done` counts).
+ * With `--keep-running --json`, the ready object also holds `storage: { apiEndpoint }` and each connector's `storage`;
+ * any object anyone uploads later under a connector's prefix is imported live.
+ */
+import { Storage } from '@google-cloud/storage';
+import type { FieldSpec } from '../shared/catalog-fields';
+import { canonicalType } from '../shared/catalog';
+import type { Connector } from '../shared/connector';
+import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
+import { table } from '../cli/table';
+import { ConnectorImporter } from '../runtime/storage/importer';
+import { brazeObjectName, formatHour } from '../runtime/storage/paths';
+import { durationMs } from '../shared/duration';
+import { planImport, runImport } from '../cli/commands/import';
+import { avroFile, fieldsFor, toRecord } from './avro-export';
+import { feedEvents, type FeedEvent } from './feed';
+import { startLiveImport, type LiveImport } from './storage-import';
+import { startStorageServer, type LocalStorageServer } from './storage-server';
+import type { Emulators } from './emulators';
+import { startLocalStack, type LocalStack } from './stack';
+
+export const LOCAL_EXPORT_BUCKET = 'currents-local-export';
+
+export interface StorageRunOptions {
+  env: string;
+  events: number;
+  definitions?: string;
+  timeoutSeconds: number;
+  out: (line: string) => void;
+  /** Reuse running emulators under this project id (tests); by default they are started here. */
+  emulators?: Emulators;
+  projectId?: string;
+  /**
+   * `backfill`: the first connector's credential is removed and its grace period passed (the function's clock moved),
+   * so that it is expired and drops the events imported live; the credential is then restored and the dropped hour
+   * backfilled with `currents import --reimport` (its code); every dropped event must then reach Segment.
+   */
+  scenario?: 'backfill';
+}
+
+export interface StorageRunSummary {
+  connector: string;
+  files: { imported: number; skipped: number };
+  expectedDelivered: number;
+  delivered: number;
+  unexpected: number;
+  skippedNoExternalId: { expected: number; seen: number };
+  /** Events the function dropped (the backfill scenario's connector, before the backfill). */
+  dropped: number;
+  reconciled: boolean;
+}
+
+/** The connector with its `storage`, or the local default. */
+export function withLocalStorage(c: Connector): Connector {
+  return c.storage ? c : { ...c, storage: { bucket: LOCAL_EXPORT_BUCKET, prefix: c.name } };
+}
+
+/** Fields of a type without a field list in the product (non-exportable types of the feed), read off its events. */
+function fieldsOfEvents(events: readonly Record<string, unknown>[]): FieldSpec[] {
+  const names = new Map<string, FieldSpec>();
+  for (const e of events) {
+    for (const [name, v] of Object.entries(e)) {
+      if (name === 'event_type' || names.has(name)) continue;
+      names.set(name, {
+        name,
+        type: typeof v === 'number' ? 'long' : typeof v === 'boolean' ? 'boolean' : 'string',
+        optional: true,
+      });
+    }
+  }
+  return [...names.values()];
+}
+
+/** Writes one connector's feed as one Avro file per type, under Braze's layout; returns the files' names and types. */
+async function writeFeed(storage: Storage, c: Connector, feed: readonly FeedEvent[], hour: Date): Promise<number> {
+  const byType = new Map<string, Record<string, unknown>[]>();
+  for (const e of feed) (byType.get(e.type) ?? byType.set(e.type, []).get(e.type)!).push(e.body);
+  let files = 0;
+  for (const [type, events] of byType) {
+    const fields = canonicalType(type) ? fieldsFor(canonicalType(type)!) : fieldsOfEvents(events);
+    const data = await avroFile(
+      type,
+      events.map((e) => toRecord(fields, e)),
+      { fields },
+    );
+    const name = brazeObjectName({ prefix: c.storage!.prefix, eventType: type, hour, file: `${c.name}-${files}` });
+    await storage.bucket(c.storage!.bucket).file(name).save(data, { resumable: false, contentType: 'avro/binary' });
+    files++;
+  }
+  return files;
+}
+
+export async function runStorageLocal(
+  options: StorageRunOptions,
+): Promise<{ summaries: StorageRunSummary[]; stack: LocalStack; server: LocalStorageServer; live: LiveImport }> {
+  const { out } = options;
+  const { environment, connectors: defined } = pick(loadEnvironmentsOrThrow(options.definitions), options.env);
+  const connectors = defined.map(withLocalStorage);
+  out(`Environment '${environment.name}': ${connectors.length} connector(s) fed through the storage export…`);
+  const noExternalId = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
+  const dropped = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
+  const reached = new Set<string>();
+  const stack = await startLocalStack({
+    environment,
+    connectors,
+    emulators: options.emulators,
+    projectId: options.projectId,
+    testClock: options.scenario === 'backfill',
+    onLog: (connector, line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const e = JSON.parse(line) as {
+          event?: string;
+          pubsubMessageId?: string;
+          skipped?: Record<string, number>;
+          counts?: Record<string, number>;
+          to?: string;
+        };
+        if (e.event === 'batch_done' && e.pubsubMessageId) {
+          noExternalId.get(connector)!.set(e.pubsubMessageId, e.skipped?.no_external_user_id ?? 0);
+          dropped.get(connector)!.set(e.pubsubMessageId, e.counts?.dropped ?? 0);
+        } else if (e.event === 'state_change') {
+          reached.add(`${connector}:${e.to}`);
+          out(`[${connector}] state → ${e.to}`);
+        }
+      } catch {
+        /* not a log line of ours */
+      }
+    },
+  });
+  Object.assign(process.env, stack.emulators.env);
+  const server = await startStorageServer();
+  const live = startLiveImport({ server, project: stack.projectId, connectors, sink: () => undefined });
+  const storage = new Storage({ apiEndpoint: server.apiEndpoint, projectId: stack.projectId });
+  out(
+    `Local Cloud Storage on ${server.apiEndpoint}; buckets: ${[...new Set(connectors.map((c) => c.storage!.bucket))].join(', ')}`,
+  );
+
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const waitUntil = async (check: () => boolean) => {
+    const until = Date.now() + options.timeoutSeconds * 1000;
+    while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    return check();
+  };
+  const victim = options.scenario === 'backfill' ? stack.connectors[0] : undefined;
+  if (victim) {
+    const name = victim.connector.name;
+    out(`\nScenario backfill: the credential of '${name}' is removed and its grace period passes: it expires.`);
+    victim.setSecret(undefined);
+    await victim.probe();
+    await victim.setClockOffset(durationMs(victim.connector.credentialGracePeriod) + 3_600_000);
+    await victim.probe();
+    if (!(await waitUntil(() => reached.has(`${name}:expired`)))) throw new Error(`'${name}' did not expire`);
+  }
+
+  const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+  const feeds = new Map<string, FeedEvent[]>();
+  for (const [i, c] of connectors.entries()) {
+    const feed = feedEvents(c, { events: options.events, seed: i + 1 }).filter(
+      (e) => e.intent !== 'dead_letter:invalid',
+    );
+    feeds.set(c.name, feed);
+    const files = await writeFeed(storage, c, feed, hour);
+    out(
+      `[${c.name}] wrote ${feed.length} event(s) as ${files} Avro file(s) under gs://${c.storage!.bucket}/${c.storage!.prefix}/`,
+    );
+  }
+  await live.idle();
+
+  if (victim) {
+    const c = victim.connector;
+    const meant = feeds.get(c.name)!.filter((e) => e.intent === 'delivered').length;
+    await waitUntil(() => sum(dropped.get(c.name)!) >= meant);
+    out(`[${c.name}] expired: the function dropped ${sum(dropped.get(c.name)!)} event(s) imported live.`);
+    victim.setSecret(stack.credentials.get(c.name)!.secretValue);
+    await victim.setClockOffset(0);
+    await victim.probe();
+    if (!(await waitUntil(() => reached.has(`${c.name}:active`)))) throw new Error(`'${c.name}' did not recover`);
+    const from = hour;
+    const to = new Date(hour.getTime() + 3_600_000);
+    out(
+      `[${c.name}] credential restored; backfilling: currents import --env ${environment.name} --connector ${c.name} ` +
+        `--from ${formatHour(from).replace(/-(\d\d)$/, 'T$1')} --to ${formatHour(to).replace(/-(\d\d)$/, 'T$1')} ` +
+        `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport`,
+    );
+    const importer = new ConnectorImporter({ project: stack.projectId, connector: c, apiEndpoint: server.apiEndpoint });
+    try {
+      const plan = await planImport(importer, { bucket: c.storage!.bucket, prefix: c.storage!.prefix, from, to });
+      const backfill = await runImport(importer, plan, { again: true });
+      out(
+        `[${c.name}] backfill: ${backfill.done} file(s), ${backfill.published} event(s) published` +
+          ` (${backfill.reconciled ? 'reconciled' : 'NOT reconciled'})`,
+      );
+    } finally {
+      await importer.close();
+    }
+  }
+
+  const summarize = (): StorageRunSummary[] =>
+    connectors.map((c) => {
+      const feed = feeds.get(c.name)!;
+      const accepted = new Set(stack.servers[c.segment.region].accepted().map((a) => a.messageId));
+      const meant = feed.filter((e) => e.intent === 'delivered').map((e) => e.id);
+      const notMeant = feed.filter((e) => e.intent !== 'delivered' && accepted.has(e.id)).length;
+      const results = live.results.filter((r) => r.connector === c.name && r.result);
+      const imported = results.filter((r) => r.result!.status === 'done').length;
+      const skipped = results.filter((r) => r.result!.status === 'skipped').length;
+      const skippedTypes = new Set(
+        feed
+          .filter((e) => e.intent === 'skipped:not_selected' || e.intent === 'skipped:not_exportable')
+          .map((e) => e.type),
+      );
+      const expectedNoId = feed.filter((e) => e.intent === 'skipped:no_external_user_id').length;
+      const seenNoId = [...noExternalId.get(c.name)!.values()].reduce((a, b) => a + b, 0);
+      const delivered = meant.filter((id) => accepted.has(id)).length;
+      return {
+        connector: c.name,
+        files: { imported, skipped },
+        expectedDelivered: meant.length,
+        delivered,
+        unexpected: notMeant,
+        skippedNoExternalId: { expected: expectedNoId, seen: seenNoId },
+        dropped: sum(dropped.get(c.name)!),
+        // The backfill's connector skips its users without an external id twice (the live import, then the backfill).
+        reconciled:
+          delivered === meant.length &&
+          notMeant === 0 &&
+          skipped === skippedTypes.size &&
+          (victim?.connector.name === c.name ? seenNoId >= expectedNoId : seenNoId === expectedNoId),
+      };
+    });
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  let summaries = summarize();
+  while (!summaries.every((s) => s.reconciled) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    summaries = summarize();
+  }
+  out(
+    table(
+      [
+        'connector',
+        'files imported',
+        'files skipped',
+        'delivered',
+        'skipped (no external id)',
+        'dropped',
+        'reconciled',
+      ],
+      summaries.map((s) => [
+        s.connector,
+        String(s.files.imported),
+        String(s.files.skipped),
+        `${s.delivered}/${s.expectedDelivered}${s.unexpected ? ` (+${s.unexpected} not meant)` : ''}`,
+        `${s.skippedNoExternalId.seen}/${s.skippedNoExternalId.expected}`,
+        String(s.dropped),
+        s.reconciled ? 'yes' : 'NO',
+      ]),
+    ),
+  );
+  out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
+  return { summaries, stack, server, live };
+}
+
+/** `storage` additions to the `--keep-running --json` ready object. */
+export function storageReady(server: LocalStorageServer, connectors: readonly Connector[]) {
+  return {
+    storage: { apiEndpoint: server.apiEndpoint },
+    connectorStorage: Object.fromEntries(connectors.map((c) => [c.name, withLocalStorage(c).storage!])),
+  };
+}
+
+/** Takes `--source http|storage` out of the arguments (npm start's other options are parsed as before). */
+export function takeSource(argv: readonly string[]): {
+  source: 'http' | 'storage';
+  rest: string[];
+  scenario?: 'backfill';
+} {
+  const rest = [...argv];
+  // `--scenario backfill` runs through the storage export (the other scenarios are npm start's own).
+  const s = rest.findIndex((a, i) => (a === '--scenario' && rest[i + 1] === 'backfill') || a === '--scenario=backfill');
+  if (s >= 0) {
+    rest.splice(s, rest[s] === '--scenario' ? 2 : 1);
+    const other = takeSource(rest);
+    if (other.source !== 'storage' && rest.some((a) => a.startsWith('--source'))) {
+      throw new Error('--scenario backfill runs through the storage export (--source storage)');
+    }
+    return { source: 'storage', rest: other.rest, scenario: 'backfill' };
+  }
+  const i = rest.findIndex((a) => a === '--source' || a.startsWith('--source='));
+  if (i < 0) return { source: 'http', rest };
+  const value = rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
+  rest.splice(i, rest[i]!.includes('=') ? 1 : 2);
+  if (value !== 'http' && value !== 'storage')
+    throw new Error(`--source must be http or storage (got '${value ?? ''}')`);
+  return { source: value, rest };
+}
+
+/** The storage run as `npm start` runs it: summary, then with --keep-running the ready object and accepted events. */
+export async function storageMain(
+  opts: {
+    env: string;
+    events: number;
+    definitions?: string;
+    timeoutSeconds: number;
+    keepRunning: boolean;
+    json: boolean;
+    scenario?: 'backfill';
+  },
+  hooks: {
+    readyObject: (stack: LocalStack) => { connectors: Array<{ name: string }> } & Record<string, unknown>;
+    tail: (stack: LocalStack, out: (l: string) => void, json: boolean) => Promise<never>;
+  },
+): Promise<number> {
+  const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
+  const { summaries, stack, server, live } = await runStorageLocal({ ...opts, out: human });
+  const ok = summaries.every((s) => s.reconciled);
+  if (!opts.keepRunning) {
+    await live.close();
+    await server.close();
+    await stack.stop();
+    return ok ? 0 : 1;
+  }
+  const extra = storageReady(
+    server,
+    stack.connectors.map((l) => l.connector),
+  );
+  if (opts.json) {
+    const ready = hooks.readyObject(stack);
+    console.log(
+      JSON.stringify({
+        ...ready,
+        storage: extra.storage,
+        connectors: ready.connectors.map((c) => ({ ...c, storage: extra.connectorStorage[c.name] })),
+      }),
+    );
+  } else {
+    human(
+      `Upload Avro files with the real client (apiEndpoint ${server.apiEndpoint}) under a connector's prefix; they are imported live:`,
+    );
+    for (const [name, s] of Object.entries(extra.connectorStorage))
+      human(`  ${name.padEnd(18)}  gs://${s.bucket}/${s.prefix}/`);
+  }
+  return hooks.tail(stack, (l) => console.log(l), opts.json);
+}

@@ -1,0 +1,36 @@
+/**
+ * The storage importer (2nd-gen Cloud Function, HTTP, functions-framework target `importer`) of one connector: the push
+ * subscription of the bucket notification's topic calls it once per new object under the connector's prefix. Configured
+ * by the same environment variables as the receiver (shared/runtime-config.ts `receiverEnvironment`); it needs only
+ * read access to the bucket, the connector's Firestore database and publishing on its ingest topic.
+ */
+import * as ff from '@google-cloud/functions-framework';
+import { IMPORTER_TARGET } from '../../shared/names';
+import { parseRuntimeConfig, type RuntimeConfig } from '../../shared/runtime-config';
+import { createLogger } from '../log';
+import { handleNotification } from './handler';
+import { ConnectorImporter } from './importer';
+
+let config: RuntimeConfig;
+try {
+  config = parseRuntimeConfig(process.env);
+  if (!config.connector.storage)
+    throw new Error(`connector '${config.connector.name}' has no 'storage' in its definition`);
+} catch (err) {
+  process.stdout.write(
+    `${JSON.stringify({ severity: 'CRITICAL', event: 'config_error', message: (err as Error).message })}\n`,
+  );
+  throw err;
+}
+
+const logger = createLogger({ connector: config.connector.name });
+let importer: ConnectorImporter | undefined;
+const get = () => (importer ??= new ConnectorImporter({ project: config.project, connector: config.connector }));
+
+ff.http(IMPORTER_TARGET, (req, res) => {
+  void handleNotification(req.body, {
+    storage: config.connector.storage!,
+    import: (o) => get().import(o),
+    logger,
+  }).then(({ status }) => res.status(status).end());
+});

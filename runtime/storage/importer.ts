@@ -1,0 +1,67 @@
+/**
+ * One connector's importer, wired to the real adapters: Cloud Storage (the real client; the local stand-in with
+ * `apiEndpoint`), the connector's ingest topic (the receiver's publisher) and the connector's Firestore database. The live
+ * import (a bucket notification), `currents import` and the local run all go through `importObject` here.
+ */
+import { selectedTypes, type Connector } from '../../shared/connector';
+import { resourceNames } from '../../shared/names';
+import { PubSubIngestPublisher } from '../receiver/publisher';
+import type { ChunkLimits } from './chunks';
+import { StorageSource } from './gcs';
+import { importObject, type ImportOptions, type ImportResult, type ObjectRef } from './import-object';
+import { FirestoreProgressStore } from './progress';
+
+export interface ImporterOptions {
+  readonly project: string;
+  readonly connector: Pick<Connector, 'name' | 'events'>;
+  /** The local Cloud Storage stand-in's endpoint (else Google, with ADC). */
+  readonly apiEndpoint?: string;
+  readonly chunk?: ChunkLimits;
+  readonly inFlight?: number;
+  readonly progressIntervalMs?: number;
+  /** Pub/Sub publish timeout per chunk (default 60 s: an import is not answering anyone). */
+  readonly publishTimeoutMs?: number;
+  /** Replaces the publisher (tests that cut Pub/Sub). */
+  readonly publish?: (data: Buffer, attributes: Record<string, string>) => Promise<unknown>;
+}
+
+export class ConnectorImporter {
+  readonly source: StorageSource;
+  readonly progress: FirestoreProgressStore;
+  readonly selected: ReadonlySet<string>;
+  private readonly publisher: PubSubIngestPublisher;
+
+  constructor(private readonly opts: ImporterOptions) {
+    const names = resourceNames(opts.connector.name);
+    this.source = new StorageSource({ projectId: opts.project, apiEndpoint: opts.apiEndpoint });
+    this.progress = new FirestoreProgressStore({ projectId: opts.project, databaseId: names.firestoreDatabase });
+    this.publisher = new PubSubIngestPublisher({
+      projectId: opts.project,
+      topic: names.ingestTopic,
+      timeoutMs: opts.publishTimeoutMs ?? 60_000,
+    });
+    this.selected = new Set(selectedTypes(opts.connector));
+  }
+
+  import(obj: ObjectRef, extra: Pick<ImportOptions, 'onChunk' | 'again'> = {}): Promise<ImportResult> {
+    return importObject(
+      obj,
+      {
+        read: (o) => this.source.read(o),
+        publish: this.opts.publish ?? ((d, a) => this.publisher.publish(d, a)),
+        progress: this.progress,
+      },
+      {
+        selected: this.selected,
+        chunk: this.opts.chunk,
+        inFlight: this.opts.inFlight,
+        progressIntervalMs: this.opts.progressIntervalMs,
+        ...extra,
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.publisher.close(), this.progress.close()]);
+  }
+}
