@@ -19,11 +19,11 @@
  * | `probe`                 | INFO                      | `state`, `credential`, `drainedEvents`, `droppedEvents`, `parkedEvents` |
  * | `delivery_retry`        | WARNING                   | `retryLater`, `pubsubMessageId`                                |
  * | `config_error`          | CRITICAL                  |                                                                |
- * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`                                              |
+ * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`, `object`, `error`                           |
  * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
- * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, …     |
- * | `storage_import_failed` | ERROR                     | those, and `detail`, `offset`, `recordsBefore`                 |
+ * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason` |
+ * | `storage_import_failed` | ERROR                     | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason`, `detail`, `offset`, `recordsBefore` |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
