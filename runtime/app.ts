@@ -8,7 +8,7 @@
  * delivery budget is spent, Firestore or Pub/Sub unavailable) is answered 503, and Pub/Sub redelivers the message with
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
-import type { ConnectorPolicy } from '../shared/policy';
+import type { RuntimeBudgets } from '../shared/policy';
 import type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
 import type { AdmitAction, FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
@@ -67,7 +67,7 @@ export interface AppDeps {
   readonly deadLetters: DeadLetterSink;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly policy: Pick<ConnectorPolicy, 'deliveryBudgetMs' | 'probeBudgetMs'>;
+  readonly policy: Pick<RuntimeBudgets, 'deliveryBudgetMs' | 'probeBudgetMs'>;
   readonly traces?: TraceSink;
   /**
    * The write-key source check through Segment's Public API (connectors with `segment.sourceId`), run by the probe before

@@ -11,6 +11,7 @@ import { CATALOG_BY_TYPE, canonicalType, resolveSelection, suggestNames } from '
 import { CURRENTS_FIELDS } from './catalog-fields';
 import { DURATION_PATTERN, parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations } from './names';
+import { DEFAULT_GRACE_PERIOD } from './policy';
 
 export const REGIONS = ['us', 'eu'] as const;
 export type SegmentRegion = (typeof REGIONS)[number];
@@ -21,7 +22,7 @@ export const GRACE_PERIOD_MAX_MS = 7 * 24 * HOUR;
 
 export const DEFAULTS = {
   includeAnonymousUsers: false,
-  credentialGracePeriod: '48h',
+  credentialGracePeriod: DEFAULT_GRACE_PERIOD,
   deadLetterMaxAttempts: 10,
   maxInstances: 10,
   retention: '7d',

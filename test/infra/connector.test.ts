@@ -160,6 +160,7 @@ describe('one connector (prod/messaging-us)', () => {
         expect(Object.keys(vars).sort()).toEqual([
           'CURRENTS_CONNECTOR',
           'CURRENTS_ENVIRONMENT',
+          'CURRENTS_TIMEOUT_SECONDS',
           'GOOGLE_CLOUD_PROJECT',
         ]);
       }
@@ -434,7 +435,7 @@ describe('the construct on its own', () => {
       'receiver.concurrency 0 must be between 1 and 1000',
       "receiver.cpu 'lots' must be a number of CPUs such as '1' or '2'",
       'receiver.maxInstances 0 must be a whole number ≥ 1',
-      'receiver.timeoutSeconds 5 must be a whole number between 10 and 3600',
+      'receiver.timeoutSeconds 5 must be a whole number between 10 and 3600 (the receiver keeps 5 s after a publish timed out to answer 503)',
       'receiver.refusalsAlertThreshold 0.5 must be a whole number ≥ 1',
     ]);
     expect(() =>
@@ -463,7 +464,7 @@ describe('the construct on its own', () => {
       expect(e.message).toContain(`connector '${connector.name}'`);
       expect(e.problems).toHaveLength(4);
       expect(e.message).toMatch(/runtime 'nodejs20' is not supported: use nodejs22 or later/);
-      expect(e.message).toMatch(/timeoutSeconds 900 must be a whole number between 10 and 580/);
+      expect(e.message).toMatch(/timeoutSeconds 900 must be a whole number between 25 and 580/);
       expect(e.message).toMatch(/minimum ≤ maximum ≤ 600s/);
       expect(e.message).toMatch(/probeSchedule 'often' must be a five-field cron expression/);
     }
