@@ -34,9 +34,6 @@ export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
   cloudresourcemanager: 'cloudresourcemanager.googleapis.com',
 };
 
-/** Environments whose Firestore databases get delete protection unless told otherwise. */
-export const isProduction = (env: Pick<Environment, 'name'>): boolean => /^prod(uction)?$/.test(env.name);
-
 /** The source bucket of an environment (bucket names are global: derived from the project id). */
 export const sourceBucketName = (project: string): string => `${project}-currents-function-source`;
 
@@ -47,11 +44,6 @@ export interface EnvironmentStackProps {
   readonly archive: RuntimeArchive;
   /** The receiver's built source archive (`buildRuntimeArchive({ kind: 'receiver' })`). */
   readonly receiverArchive: RuntimeArchive;
-  /**
-   * Production environments get delete protection on their Firestore databases.
-   * @default true when the environment is named 'prod' or 'production'
-   */
-  readonly production?: boolean;
   /**
    * Construct props applied to every connector of the environment (runtime, timeout, memory, backoff, schedule…).
    * @default the construct's defaults
@@ -144,10 +136,10 @@ export class EnvironmentStack extends TerraformStack {
       });
     }
 
-    const production = props.production ?? isProduction(env);
     for (const connector of env.connectors) {
       const c = new CurrentsConnector(this, `connector-${connector.name}`, {
-        deleteProtection: production,
+        // The environment's explicit field (on by default, whatever the environment's name).
+        deleteProtection: env.deleteProtection,
         ...props.connectorDefaults,
         connector,
         environment: env,

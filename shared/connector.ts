@@ -117,6 +117,11 @@ export const EnvironmentSchema = z.strictObject({
   }),
   region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { error: 'must be a Google Cloud region such as europe-west1' }),
   backend: BackendSchema.optional(),
+  /**
+   * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
+   * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
+   */
+  deleteProtection: z.boolean({ error: 'must be true or false' }).default(true),
   connectors: z.array(z.unknown(), { error: 'must be a list of connectors' }),
 });
 export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'connectors'> & {

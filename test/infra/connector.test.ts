@@ -175,6 +175,7 @@ describe('one connector (prod/messaging-us)', () => {
       delete_protection_state: 'DELETE_PROTECTION_ENABLED',
       deletion_policy: 'ABANDON',
     });
+    // dev turns it off explicitly (connectors/dev.ts `deleteProtection: false`).
     const devDb = resources(synth.stacks.dev!.json, 'google_firestore_database')[0]!;
     expect(devDb.delete_protection_state).toBe('DELETE_PROTECTION_DISABLED');
     const ttl = resources(prod, 'google_firestore_field').find(
@@ -363,6 +364,37 @@ describe('the receiver (prod/messaging-us)', () => {
     for (const event of [...Object.keys(ALERTED_EVENTS), ...Object.keys(RECEIVER_EVENTS)]) {
       expect(LOG_EVENTS).toContain(event);
     }
+  });
+});
+
+describe('delete protection', () => {
+  it('is on for every environment that does not turn it off, whatever its name', () => {
+    const [dev, prod] = environments as unknown as Record<string, unknown>[];
+    const renamed = ['staging', 'prod-eu', 'production', 'qa'].map((name, i) => ({
+      ...(i % 2 ? prod : dev),
+      deleteProtection: undefined,
+      name,
+      project: `replace-me-${name}`,
+      backend: undefined,
+    }));
+    const out = synthEnvironments(renamed);
+    for (const env of out.environments) {
+      expect(env.deleteProtection).toBe(true);
+      const dbs = resources(out.stacks[env.name]!.json, 'google_firestore_database');
+      expect(dbs).toHaveLength(env.connectors.length);
+      for (const db of dbs) {
+        expect(db).toMatchObject({ delete_protection_state: 'DELETE_PROTECTION_ENABLED', deletion_policy: 'ABANDON' });
+      }
+    }
+  });
+
+  it('is off only when the environment says so', () => {
+    const [, prod] = environments as unknown as Record<string, unknown>[];
+    const out = synthEnvironments([{ ...prod, name: 'prod', deleteProtection: false }]);
+    for (const db of resources(out.stacks.prod!.json, 'google_firestore_database')) {
+      expect(db).toMatchObject({ delete_protection_state: 'DELETE_PROTECTION_DISABLED', deletion_policy: 'DELETE' });
+    }
+    expect(() => synthEnvironments([{ ...prod, deleteProtection: 'yes' }])).toThrow(/deleteProtection.*true or false/);
   });
 });
 
