@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createClients, leaseAll, acknowledge, type DeadLetterView } from '../../cli/ops/dead-letter-queue';
+import type { LocalArtifacts } from '../../local/connector-runner';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
@@ -59,6 +60,10 @@ export async function startFixture(
     minimumBackoffSeconds?: number;
     /** Put into generated write keys, so that a test can look for them. */
     credentialLabel?: string;
+    /** Also serve the connector's receiver. */
+    receivers?: boolean;
+    /** Serve built archives (unpacked, installed) instead of the source. */
+    artifacts?: LocalArtifacts;
   } = {},
 ): Promise<Fixture> {
   const projectId = `fn-${randomBytes(4).toString('hex')}`;
@@ -74,6 +79,8 @@ export async function startFixture(
     testClock: options.testClock,
     deliveryBudgetMs: options.deliveryBudgetMs,
     credentialLabel: options.credentialLabel,
+    receivers: options.receivers,
+    artifacts: options.artifacts,
     provision: {
       minimumBackoffSeconds: options.minimumBackoffSeconds ?? 1,
       maximumBackoffSeconds: 2,
