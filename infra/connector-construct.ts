@@ -55,6 +55,13 @@ import {
   functionTimeoutProblem,
   MIN_RECEIVER_TIMEOUT_SECONDS,
 } from '../shared/policy';
+import {
+  DASHBOARD_METRICS,
+  type DashboardMetric,
+  type DashboardMetricId,
+  dashboardMetricFilter,
+  dashboardMetricName,
+} from './dashboard-metrics';
 import { FUNCTION_TARGET, RECEIVER_TARGET } from './runtime-archive';
 
 /** The APIs a connector's resources need; a stack passes the matching `google_project_service` for each. */
@@ -445,6 +452,8 @@ export class CurrentsConnector extends Construct {
     readonly receiver: ServiceAccount;
   };
   readonly metrics: Record<MeteredEvent, LoggingMetric>;
+  /** The metrics only the environment's dashboard draws (infra/dashboard-metrics.ts). */
+  readonly dashboardMetrics: Record<DashboardMetricId, LoggingMetric>;
   readonly alerts: Record<AlertedEvent, MonitoringAlertPolicy>;
   readonly receiverAlerts: Record<ReceiverAlert, MonitoringAlertPolicy>;
 
@@ -842,5 +851,34 @@ export class CurrentsConnector extends Construct {
     };
     this.metrics = metrics;
     this.alerts = alerts;
+
+    // --- The dashboard's own metrics: distributions of the handled messages' counts and Segment time, counters by
+    // Segment's worst answer and by the credential state entered.
+    const dashboardMetrics = {} as Record<DashboardMetricId, LoggingMetric>;
+    for (const id of Object.keys(DASHBOARD_METRICS) as DashboardMetricId[]) {
+      const m: DashboardMetric = DASHBOARD_METRICS[id];
+      dashboardMetrics[id] = new LoggingMetric(this, `dashboard-metric-${id}`, {
+        project,
+        name: dashboardMetricName(connector.name, id),
+        description: `${m.description} ('${connector.name}')`,
+        filter: dashboardMetricFilter(connector.name, id),
+        metricDescriptor: {
+          metricKind: 'DELTA',
+          valueType: m.value ? 'DISTRIBUTION' : 'INT64',
+          unit: m.unit ?? '1',
+          ...(m.label ? { labels: [{ key: m.label.key, valueType: 'STRING', description: m.description }] } : {}),
+        },
+        ...(m.value
+          ? {
+              valueExtractor: `EXTRACT(jsonPayload.${m.value})`,
+              // 0, 1, 2, 4 … 2^20: event counts per message and milliseconds alike.
+              bucketOptions: { exponentialBuckets: { numFiniteBuckets: 21, growthFactor: 2, scale: 1 } },
+            }
+          : {}),
+        ...(m.label ? { labelExtractors: { [m.label.key]: `EXTRACT(jsonPayload.${m.label.from})` } } : {}),
+        ...dep('logging'),
+      });
+    }
+    this.dashboardMetrics = dashboardMetrics;
   }
 }

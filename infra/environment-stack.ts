@@ -9,12 +9,14 @@ import { type Construct } from 'constructs';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
+import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
 import { publicApiTokenSecret, receiverUrlOutput } from '../shared/names';
 import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
+import { dashboardDisplayName, dashboardJson } from './dashboard';
 import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
 
 /** The APIs an environment enables, keyed by what the connector resources need. */
@@ -62,6 +64,8 @@ export class EnvironmentStack extends TerraformStack {
   readonly sourceBucket: StorageBucket;
   readonly sourceObject: StorageBucketObject;
   readonly receiverSourceObject: StorageBucketObject;
+  /** The environment's Cloud Monitoring dashboard (Monitoring → Dashboards), when it has connectors. */
+  readonly dashboard?: MonitoringDashboard;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
@@ -170,6 +174,25 @@ export class EnvironmentStack extends TerraformStack {
       new TerraformOutput(this, `${connector.name}-ingest-token-secret`, {
         value: c.ingestTokenSecret.id,
         description: `Secret holding '${connector.name}' receiver tokens (currents receiver-token new)`,
+      });
+    }
+    if (env.connectors.length) {
+      // One dashboard per environment, drawn only from the log-based metrics the connectors declare.
+      this.dashboard = new MonitoringDashboard(this, 'dashboard', {
+        project,
+        dashboardJson: dashboardJson(
+          env.name,
+          env.connectors.map((c) => c.name),
+        ),
+        dependsOn: [
+          services.monitoring,
+          ...Object.values(this.connectors).flatMap((c) => Object.values(c.dashboardMetrics)),
+          ...Object.values(this.connectors).flatMap((c) => Object.values(c.metrics)),
+        ],
+      });
+      new TerraformOutput(this, 'dashboard-name', {
+        value: dashboardDisplayName(env.name),
+        description: 'Cloud Monitoring dashboard of the environment (console: Monitoring → Dashboards)',
       });
     }
   }

@@ -9,6 +9,7 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { RuntimeBudgets } from '../shared/policy';
+import { worstSegmentStatus } from './core/segment-status';
 import type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
 import type { AdmitAction, FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
@@ -215,6 +216,8 @@ export function createApp(deps: AppDeps) {
       const letters: DeadLetter[] = [...tr.deadLetters];
       let toPark: TranslatedEvent[] = [];
       let toDrop: TranslatedEvent[] = [];
+      /** Time spent in Segment's Tracking API and its worst answer (dashboard: latency, answers by status). */
+      let segment: { segmentMs: number; segmentStatus?: string } | undefined;
       if (tr.send.length) {
         let admission = await store.admit();
         transition(admission);
@@ -223,7 +226,9 @@ export function createApp(deps: AppDeps) {
           transition(admission);
         }
         if (admission.action === 'send') {
+          const sentAt = deps.clock.now();
           const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
+          segment = { segmentMs: deps.clock.now() - sentAt, segmentStatus: worstSegmentStatus(report.statuses ?? {}) };
           counts.delivered = report.delivered.length;
           counts.retryLater = report.retryLater.length;
           letters.push(...rejectedLetters(report, (e) => e.raw));
@@ -281,6 +286,7 @@ export function createApp(deps: AppDeps) {
         },
         skipped: counts.skipped,
         deliveryAttempt: msg.deliveryAttempt,
+        ...segment,
       });
       const trace = msg.attributes[TRACE_ATTRIBUTE];
       if (trace && deps.traces && final) await deps.traces.record(trace, { ...counts, at: deps.clock.now() });

@@ -8,7 +8,8 @@
  *
  * | event                | severity                    | when                                                               |
  * |----------------------|-----------------------------|--------------------------------------------------------------------|
- * | `batch_done`         | INFO                        | one incoming Pub/Sub message handled; `counts` by outcome          |
+ * | `batch_done`         | INFO                        | one incoming Pub/Sub message handled; `counts` by outcome;         |
+ * |                      |                             | `segmentMs`, `segmentStatus` (worst answer) when Segment was called|
  * | `credential_failure` | ERROR                       | a credential failure was seen (401/403, token refused, secret gone)|
  * | `state_change`       | ALERT (failing_started,     | the credential state changed; `transition`, `from`, `to`,          |
  * |                      | expired) / NOTICE (recovered)| `failingSince`                                                    |

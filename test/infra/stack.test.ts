@@ -120,7 +120,7 @@ describe('environment stacks', () => {
         `\${google_cloudfunctions2_function.${id('google_cloudfunctions2_function', 'name', n.receiverFunction)}.url}`;
     }
     const outputs = Object.fromEntries(Object.entries(prod.output!).map(([k, o]) => [k, o.value]));
-    expect(outputs).toEqual(expected);
+    expect(outputs).toEqual({ ...expected, 'dashboard-name': 'Currents → Segment: prod' });
     expect(prod.output!['messaging-us-receiver-url']!.description).toMatch(/paste into Braze/);
   });
 });
