@@ -23,6 +23,7 @@ import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } fro
 import type { Emulators } from './emulators';
 import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
+import { localGoogleClients } from './google-clients';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
                    [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
@@ -650,6 +651,7 @@ async function tail(stack: LocalStack, out: (l: string) => void, json: boolean):
 }
 
 async function main() {
+  localGoogleClients();
   let opts: ReturnType<typeof parseOptions>;
   try {
     opts = parseOptions(process.argv.slice(2));
