@@ -19,6 +19,64 @@ module.exports = tseslint.config(
     files: ['test/**', 'bench/**', 'docs/**', 'eslint-rules/**', '*.config.js'],
     rules: { 'local/declared-dependencies': ['error', { allowDev: true }] },
   },
+  // What the function archives bundle: `import { type A } from 'x'` leaves a bare `import 'x'` in the bundle (which the
+  // archive's dependency check then refuses); write `import type { A } from 'x'`.
+  {
+    files: ['runtime/**/*.ts', 'shared/**/*.ts'],
+    rules: { '@typescript-eslint/no-import-type-side-effects': 'error' },
+  },
+  // The pure core: no I/O and no adapter (runtime/core holds the rules; the adapters do the talking).
+  {
+    files: ['runtime/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*'], message: 'runtime/core is pure: no file I/O.' },
+            {
+              group: [
+                'node:http',
+                'node:https',
+                'node:http2',
+                'node:net',
+                'node:tls',
+                'node:dgram',
+                'http',
+                'https',
+                'net',
+              ],
+              message: 'runtime/core is pure: no network I/O.',
+            },
+            { group: ['node:child_process', 'child_process'], message: 'runtime/core is pure: no processes.' },
+            { group: ['undici', 'undici/*'], message: 'runtime/core is pure: HTTP belongs in runtime/adapters.' },
+            { group: ['@google-cloud/*'], message: 'runtime/core is pure: Google clients belong in runtime/adapters.' },
+            { group: ['**/adapters', '**/adapters/**'], message: 'runtime/core must not depend on an adapter.' },
+            {
+              group: ['**/receiver/*', '**/app', '**/runtime', '**/function'],
+              message: 'runtime/core is the bottom layer.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The app sees the outside world through its ports only (runtime/ports.ts); runtime/runtime.ts wires the adapters.
+  {
+    files: ['runtime/app.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/adapters', '**/adapters/**'], message: 'runtime/app.ts uses ports (./ports), not adapters.' },
+            { group: ['undici', 'undici/*', '@google-cloud/*'], message: 'runtime/app.ts uses ports, not clients.' },
+            { group: ['node:*'], message: 'runtime/app.ts does no I/O of its own: add a port.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -11,8 +11,9 @@
 import { parseArgs } from 'node:util';
 import { sendLikeBraze } from '../local/braze';
 import { startLocalStack, type LocalStack } from '../local/stack';
-import { sampleFeed } from '../runtime/core/samples';
+import { sampleFeed } from '../local/samples';
 import { benchEnvironment } from './_environment';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +29,6 @@ const RATE = Number(values.rate);
 const PACED_EVENTS = Number(values['paced-events']);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {
   events: number;

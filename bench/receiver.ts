@@ -15,7 +15,7 @@ import { table } from '../cli/table';
 import { makeReceiverToken } from '../local/connector-runner';
 import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
-import { envelope, sampleFeed } from '../runtime/core/samples';
+import { eventsEnvelope, sampleFeed } from '../local/samples';
 import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
 import { resourceNames } from '../shared/names';
 import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
@@ -101,7 +101,7 @@ async function main() {
     const topic = pubsub.topic(names.ingestTopic, { batching: RECEIVER_BATCHING });
     const feed = sampleFeed({ count: REQUESTS * EVENTS_PER_REQUEST, seed: 7 });
     const bodies = Array.from({ length: REQUESTS }, (_, i) =>
-      envelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST)),
+      eventsEnvelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST)),
     );
     const headers = {
       'content-type': 'application/json',

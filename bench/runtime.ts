@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import { startEmulators } from '../local/emulators';
 import { pushEnvelope } from '../runtime/core/push';
-import { envelope, sampleFeed } from '../runtime/core/samples';
+import { eventsEnvelope, sampleFeed } from '../local/samples';
 import { createRuntime } from '../runtime/runtime';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';
@@ -96,7 +96,7 @@ async function main() {
     const runtime = createRuntime(parseRuntimeConfig(vars), { logSink: () => undefined, env: vars });
     const feed = sampleFeed({ count: MESSAGES * 100, seed: 7, types: undefined });
     const bodies = Array.from({ length: MESSAGES }, (_, i) =>
-      pushEnvelope(envelope(feed.slice(i * 100, i * 100 + 100)), {}, `bench-${i}`),
+      pushEnvelope(eventsEnvelope(feed.slice(i * 100, i * 100 + 100)), {}, `bench-${i}`),
     );
     // Warm up (connections, Firestore client, JIT) on a few messages, then measure.
     for (let i = 0; i < 5; i++) await runtime.app.handlePush(bodies[i]);

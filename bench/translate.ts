@@ -8,8 +8,9 @@
  */
 import { parseArgs } from 'node:util';
 import { CATALOG } from '../shared/catalog';
-import { envelope, sampleFeed } from '../runtime/core/samples';
-import { batchBody, createTranslator } from '../runtime/core/translate';
+import { eventsEnvelope, sampleFeed } from '../local/samples';
+import { batchBody } from '../runtime/core/batch';
+import { createTranslator } from '../runtime/core/translate';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +33,7 @@ const translator = createTranslator({
 const bodies: Buffer[] = [];
 const feed = sampleFeed({ count: MESSAGES * PER_MESSAGE, seed: 42 });
 for (let m = 0; m < MESSAGES; m++) {
-  bodies.push(Buffer.from(envelope(feed.slice(m * PER_MESSAGE, (m + 1) * PER_MESSAGE)), 'utf8'));
+  bodies.push(Buffer.from(eventsEnvelope(feed.slice(m * PER_MESSAGE, (m + 1) * PER_MESSAGE)), 'utf8'));
 }
 const totalEvents = MESSAGES * PER_MESSAGE;
 const totalBytes = bodies.reduce((n, b) => n + b.length, 0);
@@ -62,7 +63,7 @@ function translatePass() {
       const r = translator.translateMessage(b);
       if (r.send.length !== PER_MESSAGE) throw new Error(`expected ${PER_MESSAGE} calls, got ${r.send.length}`);
       // Flattening the batch body (as writing it to a socket would) is part of serialization.
-      const body = batchBody(r.send);
+      const body = batchBody(r.send, new Date().toISOString());
       sink += body.charCodeAt(body.length >> 1);
     }
   });

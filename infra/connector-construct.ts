@@ -47,6 +47,7 @@ import {
   resourceNames,
   type ConnectorResourceNames,
 } from '../shared/names';
+import type { LogEventName } from '../runtime/log';
 import { functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import {
   ackDeadlineFor,
@@ -79,7 +80,10 @@ export type ConnectorApi =
   | 'logging'
   | 'cloudresourcemanager';
 
-/** What the runtime logs (JSON, field `event`) and the infrastructure counts: one log-based metric and alert each. */
+/**
+ * What the runtime logs (JSON, field `event`) and the infrastructure counts: one log-based metric and alert each. Keyed by
+ * the log event name (runtime/log.ts LOG_EVENTS), checked by the type system: a renamed event fails the build.
+ */
 export const ALERTED_EVENTS = {
   credential_failure: {
     metric: 'credential-failures',
@@ -115,7 +119,7 @@ export const ALERTED_EVENTS = {
       'Events were written to the dead-letter topic (rejected by Segment, malformed, or out of delivery attempts). ' +
       'Inspect them on the dead-letter subscription and replay them once the cause is fixed.',
   },
-} as const;
+} as const satisfies Partial<Record<LogEventName, unknown>>;
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;
 
 /**
@@ -170,7 +174,7 @@ export const RECEIVER_EVENTS = {
       },
     },
   },
-} as const;
+} as const satisfies Partial<Record<LogEventName, unknown>>;
 export type ReceiverEvent = keyof typeof RECEIVER_EVENTS;
 export type ReceiverAlert = keyof (typeof RECEIVER_EVENTS)['receiver_request']['alerts'];
 /** Every log event a log-based metric counts. */

@@ -14,7 +14,7 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
-import { publicApiTokenSecret, receiverUrlOutput } from '../shared/names';
+import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
 import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
@@ -76,7 +76,7 @@ export class EnvironmentStack extends TerraformStack {
     if (env.backend) {
       new GcsBackend(this, {
         bucket: env.backend.bucket,
-        prefix: env.backend.prefix ?? `currents-segment/${env.name}`,
+        prefix: stateBackendPrefix(env),
       });
     } else {
       new LocalBackend(this, { path: join(REPO_ROOT, `terraform.${env.name}.tfstate`) });

@@ -2,12 +2,12 @@
  * A realistic sample feed for one connector, with what each event is meant to become, so that a local run can
  * reconcile what it published with what the pipeline did: every exportable type in turn, plus users without an
  * external id, types the connector does not select, non-exportable types and a few malformed events, packed into
- * Pub/Sub messages in the three input shapes of the spec (the HTTP connector's envelope, a single nested event, a flat
+ * Pub/Sub messages in the three input shapes the translator accepts (the HTTP connector's envelope, a single nested event, a flat
  * record with its type in the `event_type` attribute).
  */
 import { CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
-import { nestEvent, prng, sampleEvent } from '../runtime/core/samples';
+import { nestEvent, prng, sampleEvent } from './samples';
 
 export type Intent =
   | 'delivered'

@@ -60,20 +60,3 @@ export async function provisionConnector(
   );
   return names;
 }
-
-/** Deletes what provisionConnector created (tests and `npm start` clean up with it). */
-export async function deprovisionConnector(pubsub: PubSub, connector: Connector): Promise<void> {
-  const names = resourceNames(connector.name);
-  for (const sub of [names.pushSubscription, names.deadLetterSubscription]) {
-    await pubsub
-      .subscription(sub)
-      .delete()
-      .catch(() => undefined);
-  }
-  for (const topic of [names.ingestTopic, names.deadLetterTopic]) {
-    await pubsub
-      .topic(topic)
-      .delete()
-      .catch(() => undefined);
-  }
-}

@@ -26,12 +26,13 @@ import { randomBytes } from 'node:crypto';
 import { table } from '../cli/table';
 import { acknowledge, createClients, leaseAll, type DeadLetterView } from '../cli/ops/dead-letter-queue';
 import { loadEnvironments, type Environment } from '../shared/connector';
-import { prng } from '../runtime/core/samples';
+import { prng } from './samples';
 import { killEmulatorGroupsSync, startEmulators, type Emulators } from './emulators';
 import { startSoakFrontEnd } from './soak-frontend';
 import { soakInput, type Expected, type SoakMessage } from './soak-events';
 import { startLocalStack, type LocalStack } from './stack';
 import type { FaultRule } from './segment-server';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { localGoogleClients } from './google-clients';
 
 export interface SoakOptions {
@@ -140,7 +141,6 @@ export const SOAK_FAULTS: Readonly<Record<string, FaultRule>> = {
 };
 
 const EXHAUSTED = 'delivery_attempts_exhausted';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function bump(map: Record<string, number>, key: string, by = 1): void {
   map[key] = (map[key] ?? 0) + by;

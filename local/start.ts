@@ -23,6 +23,7 @@ import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } fro
 import type { Emulators } from './emulators';
 import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { localGoogleClients } from './google-clients';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
@@ -126,8 +127,6 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
     timeoutSeconds,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function add(into: Record<string, number>, from: Record<string, number> | undefined) {
   for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;

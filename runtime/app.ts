@@ -10,57 +10,27 @@
  */
 import type { RuntimeBudgets } from '../shared/policy';
 import { worstSegmentStatus } from './core/segment-status';
-import type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
-import type { AdmitAction, FollowUp, ProbeOutcome } from './core/expiry';
+import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
 import type { Translator } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
-import type { DeadLetterSink } from './adapters/dead-letters';
 import type {
-  ConnectorStatus,
+  CredentialCheck,
+  CredentialCheckResult,
+  DeadLetterSink,
+  Delivery,
+  DeliveryReport,
   DropResult,
-  ParkedGroup,
   ParkedItem,
-  ParkGroupInput,
-  ParkResult,
+  StateStore,
   StoredDecision,
-} from './adapters/firestore-state';
-import type { DeliveryReport } from './adapters/segment';
+  TraceSink,
+} from './ports';
 import { describeError, logTransition, type Logger } from './log';
 
-/**
- * What the handler needs of the Firestore state store (FirestoreStateStore fits). Every credential observation names its
- * basis: the state version the handler decided on before it tried the credential (compare-and-set, runtime/core/expiry.ts).
- */
-export interface StateStore {
-  admit(): Promise<StoredDecision<AdmitAction>>;
-  recordFailure(detail: string, basis: number): Promise<StoredDecision<FollowUp>>;
-  probe(outcome: ProbeOutcome, basis: number): Promise<StoredDecision<FollowUp>>;
-  expire(): Promise<StoredDecision<FollowUp>>;
-  noteDelivery(): Promise<boolean>;
-  recordDropped(byType: Readonly<Record<string, number>>): Promise<void>;
-  park(group: ParkGroupInput): Promise<ParkResult>;
-  listParked(opts?: { limit?: number }): Promise<{ groups: readonly ParkedGroup[] }>;
-  deleteGroup(group: Pick<ParkedGroup, 'groupId' | 'parts'>): Promise<void>;
-  dropAllParked(): Promise<DropResult>;
-  invalidateCache(): void;
-  readStatus(): Promise<ConnectorStatus>;
-}
-
-/** What the handler needs of the Segment client. */
-export interface Delivery {
-  deliver<T extends DeliveryItem>(items: readonly T[], options: { budgetMs: number }): Promise<DeliveryReport<T>>;
-  /** Checks the credential without sending an event (the probe, when nothing is parked). */
-  verifyCredential(options: { budgetMs: number }): Promise<ProbeOutcome & { inconclusive?: boolean }>;
-}
-
-/** Records the outcome of a traced message (`currents_trace` attribute), for `currents send-test`. */
-export interface TraceSink {
-  record(traceId: string, outcome: Record<string, unknown>): Promise<void>;
-}
+export type { Delivery, StateStore, TraceSink } from './ports';
 
 export interface AppDeps {
-  readonly connector: string;
   readonly translator: Translator;
   readonly segment: Delivery;
   readonly credentials: CredentialSource;

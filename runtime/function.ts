@@ -6,19 +6,10 @@
  */
 import * as ff from '@google-cloud/functions-framework';
 import { FUNCTION_TARGET } from '../shared/names';
-import { parseRuntimeConfig, type RuntimeConfig } from '../shared/runtime-config';
+import { loadRuntimeConfig } from '../shared/runtime-config';
 import { createHandler, createRuntime } from './runtime';
 
-let config: RuntimeConfig;
-try {
-  config = parseRuntimeConfig(process.env);
-} catch (err) {
-  // Cloud Logging JSON, so that the reason shows in the function's logs; then fail the start.
-  process.stdout.write(
-    `${JSON.stringify({ severity: 'CRITICAL', event: 'config_error', message: (err as Error).message })}\n`,
-  );
-  throw err;
-}
+const config = loadRuntimeConfig(process.env);
 
 let handler: ReturnType<typeof createHandler> | undefined;
 

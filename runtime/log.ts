@@ -5,26 +5,23 @@
  *
  * Every line carries `severity`, `message`, `connector` and `event`. The infrastructure's log-based metrics filter on
  * `jsonPayload.event` and `jsonPayload.connector`, so the event names below are an interface: add names, never rename.
+ * LOG_EVENT_SPECS below is the table of record (severities and fields of each event, checked by test/runtime/log.test.ts
+ * against this table and against the lines the function really writes):
  *
- * | event                | severity                    | when                                                               |
- * |----------------------|-----------------------------|--------------------------------------------------------------------|
- * | `batch_done`         | INFO                        | one incoming Pub/Sub message handled; `counts` by outcome;         |
- * |                      |                             | `segmentMs`, `segmentStatus` (worst answer) when Segment was called|
- * | `credential_failure` | ERROR                       | a credential failure was seen (401/403, token refused, secret gone)|
- * | `state_change`       | ALERT (failing_started,     | the credential state changed; `transition`, `from`, `to`,          |
- * |                      | expired) / NOTICE (recovered)| `failingSince`                                                    |
- * | `events_parked`      | WARNING                     | events parked while failing; `counts`                              |
- * | `events_dropped`     | ERROR                       | events dropped by the expiry rule; `counts` by event type, `total` |
- * | `dead_lettered`      | WARNING                     | events written to the dead-letter topic; `counts` by reason        |
- * | `probe`              | INFO                        | the scheduled probe ran; its outcome                               |
- * | `drain`              | INFO                        | parked groups delivered after recovery; `counts`                   |
- * | `delivery_retry`     | WARNING                     | a Segment call is retried (status, attempt)                        |
- * | `config_error`       | CRITICAL                    | the function's configuration is invalid                            |
- * | `internal_error`     | ERROR                       | an unexpected error (message nacked for redelivery)                |
- * | `receiver_request`   | INFO (2xx) / WARNING (4xx)  | the receiver answered one request from Braze; `status`, `events`,  |
- * |                      | / ERROR (5xx)               | `bytes`, `publishMs`, `outcome` (never the token or event content) |
- * | `credential_unverified` | WARNING                  | the write-key source check got no answer from the Public API (down, |
- * |                      |                             | 429, its token refused); `detail`, `when`; no state change         |
+ * | event                   | severity                  | fields                                                         |
+ * |-------------------------|---------------------------|----------------------------------------------------------------|
+ * | `batch_done`            | INFO                      | `counts`, `skipped`, `deliveryAttempt`, `pubsubMessageId`, `segmentMs`, `segmentStatus` |
+ * | `credential_failure`    | ERROR                     | `detail`, `state`                                              |
+ * | `state_change`          | ALERT, NOTICE             | `transition`, `from`, `to`, `at`, `failingSince`               |
+ * | `events_parked`         | WARNING                   | `parked`, `alreadyParked`, `pubsubMessageId`                   |
+ * | `events_dropped`        | ALERT                     | `counts`, `dropped`, `pubsubMessageId`                         |
+ * | `dead_lettered`         | WARNING                   | `counts`, `ids`, `pubsubMessageId`                             |
+ * | `probe`                 | INFO                      | `state`, `credential`, `drainedEvents`, `droppedEvents`, `parkedEvents` |
+ * | `delivery_retry`        | WARNING                   | `retryLater`, `pubsubMessageId`                                |
+ * | `config_error`          | CRITICAL                  |                                                                |
+ * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`                                              |
+ * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
+ * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -34,10 +31,9 @@
  */
 
 import type { Transition } from './core/expiry';
+import { REDACTED } from './core/types';
 
-export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'ALERT' | 'EMERGENCY';
-
-/** The machine names of log entries (see the table above). Log-based metrics depend on them. */
+/** The machine names of log entries (see LOG_EVENT_SPECS). Log-based metrics and alerts depend on them. */
 export const LOG_EVENTS = [
   'batch_done',
   'credential_failure',
@@ -46,7 +42,6 @@ export const LOG_EVENTS = [
   'events_dropped',
   'dead_lettered',
   'probe',
-  'drain',
   'delivery_retry',
   'config_error',
   'internal_error',
@@ -54,6 +49,96 @@ export const LOG_EVENTS = [
   'credential_unverified',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
+
+export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'ALERT' | 'EMERGENCY';
+
+/** What each event is logged for, at which severities, and with which fields (besides the four every line has). */
+export interface LogEventSpec {
+  readonly when: string;
+  readonly severities: readonly Severity[];
+  readonly fields: readonly string[];
+}
+
+/** The log events of record: the table above, as data. */
+export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
+  batch_done: {
+    when:
+      'one incoming Pub/Sub message handled; `counts` by outcome, `skipped` by reason; when Segment was called, the ' +
+      'time spent there (`segmentMs`) and its worst answer (`segmentStatus`: HTTP status or network)',
+    severities: ['INFO'],
+    fields: ['counts', 'skipped', 'deliveryAttempt', 'pubsubMessageId', 'segmentMs', 'segmentStatus'],
+  },
+  credential_failure: {
+    when: 'a credential failure was seen (401/403, token refused, secret gone, source check failed)',
+    severities: ['ERROR'],
+    fields: ['detail', 'state'],
+  },
+  state_change: {
+    when: 'the credential state changed: ALERT for failing_started and expired, NOTICE for recovered',
+    severities: ['ALERT', 'NOTICE'],
+    fields: ['transition', 'from', 'to', 'at', 'failingSince'],
+  },
+  events_parked: {
+    when: 'events parked while the credential fails',
+    severities: ['WARNING'],
+    fields: ['parked', 'alreadyParked', 'pubsubMessageId'],
+  },
+  events_dropped: {
+    when: 'events dropped by the expiry rule (on arrival, or parked ones by the probe); `counts` by event type',
+    severities: ['ALERT'],
+    fields: ['counts', 'dropped', 'pubsubMessageId'],
+  },
+  dead_lettered: {
+    when: 'events written to the dead-letter topic; `counts` by reason, the first event `ids`',
+    severities: ['WARNING'],
+    fields: ['counts', 'ids', 'pubsubMessageId'],
+  },
+  probe: {
+    when: 'the scheduled probe ran; its outcome',
+    severities: ['INFO'],
+    fields: ['state', 'credential', 'drainedEvents', 'droppedEvents', 'parkedEvents'],
+  },
+  delivery_retry: {
+    when: 'events Segment did not accept within the delivery budget: Pub/Sub redelivers the message',
+    severities: ['WARNING'],
+    fields: ['retryLater', 'pubsubMessageId'],
+  },
+  config_error: {
+    when: "the function's configuration is invalid (written at start, before any logger exists)",
+    severities: ['CRITICAL'],
+    fields: [],
+  },
+  internal_error: {
+    when: 'an unexpected error (the message is nacked for redelivery), or WARNING for a malformed push request',
+    severities: ['ERROR', 'WARNING'],
+    fields: ['pubsubMessageId'],
+  },
+  receiver_request: {
+    when: 'the receiver answered one request from Braze (never the token or event content)',
+    severities: ['INFO', 'WARNING', 'ERROR'],
+    fields: ['status', 'outcome', 'events', 'bytes', 'publishMs'],
+  },
+  credential_unverified: {
+    when: 'the write-key source check got no answer from the Public API (down, 429, its token refused); no state change',
+    severities: ['WARNING'],
+    fields: ['detail', 'when'],
+  },
+};
+
+/** What is wrong with a parsed log line against LOG_EVENT_SPECS (an unknown event, a severity or a field it lacks). */
+export function logLineProblems(entry: Record<string, unknown>): string[] {
+  const event = String(entry.event);
+  const spec = (LOG_EVENT_SPECS as Record<string, LogEventSpec | undefined>)[event];
+  if (!spec) return [`unknown log event '${event}'`];
+  const problems: string[] = [];
+  if (!spec.severities.includes(entry.severity as Severity)) {
+    problems.push(`${event}: severity ${String(entry.severity)} is not one of ${spec.severities.join(', ')}`);
+  }
+  for (const key of Object.keys(entry)) {
+    if (!RESERVED.has(key) && !spec.fields.includes(key)) problems.push(`${event}: field '${key}' is not documented`);
+  }
+  return problems;
+}
 
 /** Scalars a log field may hold. Nested objects are only count maps (`Record<string, number>`). */
 export type LogValue =
@@ -68,7 +153,7 @@ export interface LogFields {
 /** Receives each finished line (without the newline). Default: stdout. */
 export type LogSink = (line: string) => void;
 
-export const REDACTED = '[REDACTED]';
+export { REDACTED };
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 /** Shorter values are not registered (they would blank out ordinary words; no real credential is this short). */
 export const MIN_SECRET_LENGTH = 8;

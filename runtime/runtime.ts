@@ -23,13 +23,14 @@ import { FirestoreTraces } from './adapters/firestore-trace';
 import { credentialSourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
 import { createSegmentClient, createSourceCheck } from './adapters/segment';
 import { createLogger, describeError, type Logger } from './log';
+import type { OwnedStateStore } from './ports';
 
 export interface Runtime {
   readonly config: RuntimeConfig;
   readonly app: ConnectorApp;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly store: FirestoreStateStore;
+  readonly store: OwnedStateStore;
   /** The delivery and probe budgets, derived from the deployed timeout (config.timeoutSeconds). */
   readonly budgets: RuntimeBudgets;
   close(): Promise<void>;
@@ -75,8 +76,8 @@ export function createRuntime(
     topic: config.names.deadLetterTopic,
     connector: config.connector.name,
   });
+  const traces = new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase });
   const app = createApp({
-    connector: config.connector.name,
     translator: createTranslator(config.connector),
     segment,
     credentials,
@@ -85,7 +86,7 @@ export function createRuntime(
     logger,
     clock,
     policy: budgets,
-    traces: new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase }),
+    traces,
     credentialCheck,
   });
   return {
@@ -96,7 +97,7 @@ export function createRuntime(
     store,
     budgets,
     close: async () => {
-      await Promise.allSettled([segment.close(), store.close(), deadLetters.close()]);
+      await Promise.allSettled([segment.close(), store.close(), deadLetters.close(), traces.close()]);
     },
   };
 }
@@ -121,7 +122,15 @@ export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise
       const path = req.path.replace(/\/+$/, '') || '/';
       if (path === '/healthz' && req.method === 'GET') {
         res.status(200).json({ ok: true, connector: config.connector.name });
-      } else if (path === '/probe' && (req.method === 'POST' || req.method === 'GET')) {
+      } else if (path === '/probe') {
+        // The probe changes state (transitions, drains, drops): POST only, as Cloud Scheduler and `currents probe` send.
+        if (req.method !== 'POST') {
+          res
+            .status(405)
+            .set('allow', 'POST')
+            .json({ error: `${req.method} /probe: the probe accepts POST only` });
+          return;
+        }
         const r = await app.handleProbe();
         res.status(r.status).json(r.body);
       } else if (path === '/__clock' && config.testClock && clock instanceof OffsetClock) {

@@ -129,8 +129,7 @@ export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'con
 };
 export type Environment = Omit<z.output<typeof EnvironmentSchema>, 'connectors'> & { connectors: Connector[] };
 
-/** Typing helpers for definition files. */
-export const defineConnector = (c: ConnectorDefinition): ConnectorDefinition => c;
+/** Typing helper for definition files. */
 export const defineEnvironment = (e: EnvironmentDefinition): EnvironmentDefinition => e;
 
 export interface ValidationError {

@@ -130,3 +130,11 @@ export const receiverUrlOutput = (connectorName: string): string => `${connector
 export const RECEIVER_REQUESTS_METRIC = { suffix: 'receiver-requests', label: 'status' } as const;
 export const receiverRequestsMetric = (connectorName: string): string =>
   `${resourceNames(connectorName).function}-${RECEIVER_REQUESTS_METRIC.suffix}`;
+
+/** The object prefix of an environment's Terraform state in its GCS backend bucket, unless the environment sets one. */
+export function stateBackendPrefix(env: {
+  readonly name: string;
+  readonly backend?: { readonly prefix?: string };
+}): string {
+  return env.backend?.prefix ?? `currents-segment/${env.name}`;
+}

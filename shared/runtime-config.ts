@@ -161,3 +161,18 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     deliveryBudgetMs: budget,
   };
 }
+
+/**
+ * `parseRuntimeConfig` for a function's start: on failure it writes one Cloud Logging line (`config_error`, CRITICAL,
+ * the reason as its message) to stdout, so that the reason shows in the function's logs, then throws (the start fails).
+ */
+export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  try {
+    return parseRuntimeConfig(env);
+  } catch (err) {
+    process.stdout.write(
+      `${JSON.stringify({ severity: 'CRITICAL', event: 'config_error', message: (err as Error).message })}\n`,
+    );
+    throw err;
+  }
+}

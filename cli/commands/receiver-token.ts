@@ -13,6 +13,7 @@
  * line. Secret Manager has no emulator, so this acts on the environment's real project (Application Default
  * Credentials); a local run (`npm start`) makes its own tokens.
  */
+import { REDACTED } from '../../runtime/core/types';
 import { selectedTypes } from '../../shared/connector';
 import { receiverUrl, receiverUrlOutput } from '../../shared/names';
 import { parse, UsageError } from '../args';
@@ -83,7 +84,7 @@ async function newToken(
     version = await guarded(t, what, () => addToken(client, secret, token));
   } catch (err) {
     // Belt and braces: no error message may carry the token, whatever the client put in it.
-    throw new OpsError((err as Error).message.split(token).join('[REDACTED]'));
+    throw new OpsError((err as Error).message.split(token).join(REDACTED));
   }
   const url = receiverUrl(t.environment, t.connector.name);
   // Printed before anything else can fail: a version whose token nobody saw would be a lock without a key.

@@ -8,7 +8,7 @@ import type { PushCounts } from '../../runtime/app';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { TRACE_COLLECTION } from '../../runtime/adapters/firestore-trace';
-import { envelope, nestEvent, sampleEvent } from '../../runtime/core/samples';
+import { eventsEnvelope, nestEvent, sampleEvent } from '../../local/samples';
 import { canonicalType, suggestNames } from '../../shared/catalog';
 import { selectedTypes } from '../../shared/connector';
 import { parse, UsageError } from '../args';
@@ -151,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
       clients.publisher.publish(
         {
           topic: topicPath(t, t.names.ingestTopic),
-          messages: [{ data: Buffer.from(envelope([event])), attributes: { [TRACE_ATTRIBUTE]: traceId } }],
+          messages: [{ data: Buffer.from(eventsEnvelope([event])), attributes: { [TRACE_ATTRIBUTE]: traceId } }],
         },
         { timeout: 15_000 },
       ),

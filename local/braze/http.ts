@@ -7,7 +7,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Agent } from 'undici';
-import { parseRetryAfter } from '../../runtime/adapters/segment/oauth';
+import { parseRetryAfter } from '../../runtime/adapters/segment/http';
 import type { Answer } from './core';
 
 const gzip = promisify(gzipCallback);

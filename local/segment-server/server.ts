@@ -1,4 +1,4 @@
-import { prng } from '../../runtime/core/samples';
+import { prng } from '../samples';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,7 @@ import type {
   SegmentServerStats,
   SourceControls,
 } from './types';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The handle of a running local Segment server. See {@link startSegmentServer}. */
 export interface LocalSegmentServer {
@@ -46,8 +47,6 @@ export interface LocalSegmentServer {
 }
 
 const MAX_READ_BYTES = 8 * 1024 * 1024;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function bump(map: Record<string, number>, key: string | number): void {
   map[String(key)] = (map[String(key)] ?? 0) + 1;

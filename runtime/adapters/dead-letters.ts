@@ -12,23 +12,13 @@
  * The Pub/Sub client is loaded lazily (first publish) and created once per publisher, with batching enabled.
  */
 import type { DeadLetter } from '../core/types';
+import type { DeadLetterPublishResult, DeadLetterSink } from '../ports';
+import { LazyTopic } from './pubsub-topic';
 
 /** Pub/Sub attribute values are limited to 1024 bytes. */
 const MAX_ATTRIBUTE_BYTES = 1024;
 
-export interface DeadLetterSink {
-  publish(letters: readonly DeadLetter[]): Promise<DeadLetterPublishResult>;
-  close(): Promise<void>;
-}
-
-export interface DeadLetterPublishResult {
-  /** Number of messages acknowledged by Pub/Sub. */
-  readonly published: number;
-  /** Pub/Sub message ids of the dead letters, in the order given. */
-  readonly messageIds: readonly string[];
-  /** Count by reason (for the `dead_lettered` log line). */
-  readonly byReason: Readonly<Record<string, number>>;
-}
+export type { DeadLetterPublishResult, DeadLetterSink } from '../ports';
 
 export class DeadLetterPublishError extends Error {
   constructor(
@@ -90,32 +80,22 @@ export function deadLetterAttributes(letter: DeadLetter, connector: string): Rec
   return attributes;
 }
 
-interface TopicLike {
-  publishMessage(message: { data: Buffer; attributes: Record<string, string> }): Promise<string>;
-}
-
 export class PubSubDeadLetters implements DeadLetterSink {
-  private topic?: Promise<TopicLike>;
-  private client?: { close(): Promise<void> };
+  private readonly topic: LazyTopic;
 
-  constructor(private readonly opts: PubSubDeadLettersOptions) {}
-
-  private getTopic(): Promise<TopicLike> {
-    this.topic ??= import('@google-cloud/pubsub').then(({ PubSub }) => {
-      const pubsub = new PubSub({ projectId: this.opts.projectId });
-      this.client = pubsub;
-      return pubsub.topic(this.opts.topic, {
-        batching: { maxMessages: 100, maxMilliseconds: 10, ...this.opts.batching },
-      });
+  constructor(private readonly opts: PubSubDeadLettersOptions) {
+    this.topic = new LazyTopic({
+      projectId: opts.projectId,
+      topic: opts.topic,
+      batching: { maxMessages: 100, maxMilliseconds: 10, ...opts.batching },
     });
-    return this.topic;
   }
 
   async publish(letters: readonly DeadLetter[]): Promise<DeadLetterPublishResult> {
     const byReason: Record<string, number> = {};
     for (const l of letters) byReason[l.reason] = (byReason[l.reason] ?? 0) + 1;
     if (letters.length === 0) return { published: 0, messageIds: [], byReason };
-    const topic = await this.getTopic();
+    const topic = await this.topic.get();
     const settled = await Promise.allSettled(
       letters.map((l) =>
         topic.publishMessage({ data: deadLetterData(l.raw), attributes: deadLetterAttributes(l, this.opts.connector) }),
@@ -130,11 +110,7 @@ export class PubSubDeadLetters implements DeadLetterSink {
     };
   }
 
-  async close(): Promise<void> {
-    if (!this.topic) return;
-    await this.topic.catch(() => undefined);
-    await this.client?.close();
-    this.topic = undefined;
-    this.client = undefined;
+  close(): Promise<void> {
+    return this.topic.close();
   }
 }

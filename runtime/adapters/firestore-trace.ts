@@ -4,7 +4,7 @@
  * write here: the steady-state path never does.
  */
 import type { Firestore } from '@google-cloud/firestore';
-import type { TraceSink } from '../app';
+import type { TraceSink } from '../ports';
 
 export const TRACE_COLLECTION = 'traces';
 
@@ -23,5 +23,12 @@ export class FirestoreTraces implements TraceSink {
   async record(traceId: string, outcome: Record<string, unknown>): Promise<void> {
     const db = await this.client();
     await db.collection(TRACE_COLLECTION).doc(traceId.replace(/\//g, '_').slice(0, 200)).set(outcome);
+  }
+
+  /** Closes the Firestore client, if one was opened (a later `record` opens a new one). */
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = undefined;
+    if (db) await (await db).terminate();
   }
 }

@@ -170,16 +170,6 @@ export function viewEvent(value: unknown, attributeType?: string): ViewResult {
   };
 }
 
-/** The fields of an event as one flat record (the Avro-export shape), for callers that want them all in one place. */
-export function flatten(view: EventView): JsonObject {
-  if (!view.user && !view.properties) return { ...view.top, event_type: view.eventType };
-  const out: JsonObject = {};
-  for (const k in view.top) if (k !== 'user' && k !== 'properties') out[k] = view.top[k];
-  Object.assign(out, view.user, view.properties);
-  out.event_type = view.eventType;
-  return out;
-}
-
 /** Whether a (non-null) JSON value has the given Avro type. `int` and `long` both mean a whole number. */
 export function hasType(type: FieldType, v: unknown): boolean {
   switch (type) {

@@ -6,6 +6,7 @@
  *  "subscription": "projects/P/subscriptions/S", "deliveryAttempt": 3}
  * ```
  */
+import { isObject } from './decode';
 
 export interface PushMessage {
   /** Decoded message body (may be empty). */
@@ -22,10 +23,6 @@ export type PushParseResult = { ok: true; message: PushMessage } | { ok: false; 
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Accepts the parsed JSON body (or its text); never throws; errors name what is wrong. */
 export function parsePushEnvelope(body: unknown): PushParseResult {
   let value = body;
@@ -38,9 +35,9 @@ export function parsePushEnvelope(body: unknown): PushParseResult {
       return { ok: false, error: 'request body is not JSON: expected a Pub/Sub push envelope' };
     }
   }
-  if (!isRecord(value)) return { ok: false, error: 'push envelope must be a JSON object with a `message` field' };
+  if (!isObject(value)) return { ok: false, error: 'push envelope must be a JSON object with a `message` field' };
   const message = value.message;
-  if (!isRecord(message)) return { ok: false, error: 'push envelope has no `message` object' };
+  if (!isObject(message)) return { ok: false, error: 'push envelope has no `message` object' };
   const messageId = message.messageId ?? message.message_id;
   if (typeof messageId !== 'string' || !messageId) {
     return { ok: false, error: 'push envelope `message.messageId` is missing or not a string' };
@@ -53,7 +50,7 @@ export function parsePushEnvelope(body: unknown): PushParseResult {
   }
   const attributes: Record<string, string> = {};
   if (message.attributes !== undefined && message.attributes !== null) {
-    if (!isRecord(message.attributes)) return { ok: false, error: '`message.attributes` must be an object' };
+    if (!isObject(message.attributes)) return { ok: false, error: '`message.attributes` must be an object' };
     for (const [k, v] of Object.entries(message.attributes)) {
       if (typeof v !== 'string') return { ok: false, error: `attribute '${k}' must be a string` };
       attributes[k] = v;

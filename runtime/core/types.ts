@@ -89,3 +89,6 @@ export interface Clock {
   now(): number;
 }
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** What stands in for a value that must not be shown (a redacted field, a secret in a log line or an error). */
+export const REDACTED = '[REDACTED]';

@@ -5,18 +5,10 @@
  */
 import * as ff from '@google-cloud/functions-framework';
 import { RECEIVER_TARGET } from '../../shared/names';
-import { parseRuntimeConfig, type RuntimeConfig } from '../../shared/runtime-config';
+import { loadRuntimeConfig } from '../../shared/runtime-config';
 import { createReceiverRuntime, frameworkHandler, serveBeforeFramework, type ReceiverRuntime } from './runtime';
 
-let config: RuntimeConfig;
-try {
-  config = parseRuntimeConfig(process.env);
-} catch (err) {
-  process.stdout.write(
-    `${JSON.stringify({ severity: 'CRITICAL', event: 'config_error', message: (err as Error).message })}\n`,
-  );
-  throw err;
-}
+const config = loadRuntimeConfig(process.env);
 
 let runtime: ReceiverRuntime | undefined;
 const get = () => (runtime ??= createReceiverRuntime(config, { env: process.env }));

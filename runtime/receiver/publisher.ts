@@ -8,6 +8,7 @@
  * or 5 ms). The Pub/Sub client library is loaded on first publish, so that the receiver's cold start stays short.
  */
 import { MAX_PUBLISH_TIMEOUT_MS } from '../../shared/policy';
+import { LazyTopic } from '../adapters/pubsub-topic';
 
 export interface IngestPublisher {
   publish(data: Buffer, attributes: Record<string, string>): Promise<string>;
@@ -27,23 +28,11 @@ export const DEFAULT_PUBLISH_TIMEOUT_MS = MAX_PUBLISH_TIMEOUT_MS;
 /** Publisher batching shared by the receiver and its benchmark's floor, so that the two are compared like for like. */
 export const RECEIVER_BATCHING = { maxMessages: 100, maxMilliseconds: 5, maxBytes: 9_000_000 } as const;
 
-interface TopicLike {
-  publishMessage(message: { data: Buffer; attributes: Record<string, string> }): Promise<string>;
-}
-
 export class PubSubIngestPublisher implements IngestPublisher {
-  private topic?: Promise<TopicLike>;
-  private client?: { close(): Promise<void> };
+  private readonly topic: LazyTopic;
 
-  constructor(private readonly opts: { projectId: string; topic: string; timeoutMs?: number }) {}
-
-  private getTopic(): Promise<TopicLike> {
-    this.topic ??= import('@google-cloud/pubsub').then(({ PubSub }) => {
-      const pubsub = new PubSub({ projectId: this.opts.projectId });
-      this.client = pubsub;
-      return pubsub.topic(this.opts.topic, { batching: RECEIVER_BATCHING });
-    });
-    return this.topic;
+  constructor(private readonly opts: { projectId: string; topic: string; timeoutMs?: number }) {
+    this.topic = new LazyTopic({ projectId: opts.projectId, topic: opts.topic, batching: RECEIVER_BATCHING });
   }
 
   async publish(data: Buffer, attributes: Record<string, string>): Promise<string> {
@@ -53,18 +42,14 @@ export class PubSubIngestPublisher implements IngestPublisher {
       timer = setTimeout(() => reject(new PublishTimeoutError(timeoutMs)), timeoutMs);
     });
     try {
-      const topic = await Promise.race([this.getTopic(), timeout]);
+      const topic = await Promise.race([this.topic.get(), timeout]);
       return await Promise.race([topic.publishMessage({ data, attributes }), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async close(): Promise<void> {
-    if (!this.topic) return;
-    await this.topic.catch(() => undefined);
-    await this.client?.close();
-    this.topic = undefined;
-    this.client = undefined;
+  close(): Promise<void> {
+    return this.topic.close();
   }
 }

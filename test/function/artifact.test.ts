@@ -14,7 +14,7 @@ import { unzipSync } from 'fflate';
 import { environments } from '../../connectors';
 import { defineEnvironments } from '../../infra/app';
 import type { RuntimeArchive } from '../../infra/runtime-archive';
-import { envelope, sampleEvent } from '../../runtime/core/samples';
+import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { CONNECTOR, startFixture, type Fixture } from './fixture';
 
 const NPM_CACHE = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();
@@ -78,7 +78,7 @@ it('serves the installed archives, not the source', () => {
 
 it('delivers a pushed message through the installed function to Segment', async () => {
   const events = [sampleEvent('users.messages.email.Open', {}, 101), sampleEvent('users.canvas.Entry', {}, 102)];
-  await f.stack.connector(CONNECTOR).publish(envelope(events));
+  await f.stack.connector(CONNECTOR).publish(eventsEnvelope(events));
   const server = f.stack.servers.eu;
   const want = events.map((e) => e.id);
   expect(await f.waitFor(() => want.every((id) => server.accepted().some((a) => a.messageId === id)), 30_000)).toBe(
@@ -92,10 +92,10 @@ it('accepts a Braze POST through the installed receiver; the events reach Segmen
   const res = await fetch(`${receiver.url}/`, {
     method: 'POST',
     headers: { authorization: `Bearer ${receiver.token}`, 'content-type': 'application/json' },
-    body: envelope(events),
+    body: eventsEnvelope(events),
   });
   expect(res.status).toBe(200);
-  const refused = await fetch(`${receiver.url}/`, { method: 'POST', body: envelope(events) });
+  const refused = await fetch(`${receiver.url}/`, { method: 'POST', body: eventsEnvelope(events) });
   expect(refused.status).toBe(401);
   const server = f.stack.servers.eu;
   const want = events.map((e) => e.id);

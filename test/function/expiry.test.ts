@@ -7,7 +7,7 @@
  * disabled, as the Public API source check reports it, and its secret removed.
  */
 import { pushEnvelope } from '../../runtime/core/push';
-import { sampleEvent, envelope } from '../../runtime/core/samples';
+import { sampleEvent, eventsEnvelope } from '../../local/samples';
 import { startFunctionHost } from '../../local/function-host';
 import { HOUR, parkedDocs, startFixture, type Fixture, type LogEntry } from './fixture';
 
@@ -15,7 +15,7 @@ const MINUTE = 60_000;
 
 async function failAndPark(f: Fixture, seeds: number[]) {
   const events = seeds.map((s, i) => sampleEvent(i % 2 ? 'users.canvas.Entry' : 'users.messages.email.Open', {}, s));
-  await f.stack.connector('fn-test').publish(envelope(events));
+  await f.stack.connector('fn-test').publish(eventsEnvelope(events));
   return events;
 }
 
@@ -77,7 +77,7 @@ describe('credential failure for just under the grace period, then recovery', ()
 
     // Back in steady state: new events go straight to Segment.
     const after = sampleEvent('users.messages.email.Open', {}, 99);
-    await local.publish(envelope([after]));
+    await local.publish(eventsEnvelope([after]));
     expect(await f.waitFor(() => server.accepted().some((e) => e.messageId === after.id))).toBe(true);
   });
 });
@@ -125,7 +125,7 @@ describe('credential failure past the grace period', () => {
     expect(await local.probe()).toMatchObject({ state: 'active', credential: 'ok' });
     expect(transitions(f.logs, 'recovered')).toHaveLength(1);
     const after = sampleEvent('users.canvas.Entry', {}, 16);
-    await local.publish(envelope([after]));
+    await local.publish(eventsEnvelope([after]));
     expect(await f.waitFor(() => server.accepted().some((e) => e.messageId === after.id))).toBe(true);
     expect(server.accepted()).toHaveLength(1);
   });
@@ -158,7 +158,7 @@ describe('two function instances hitting the first failure at once', () => {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(
-            pushEnvelope(envelope([sampleEvent('users.messages.email.Open', {}, 200 + n)]), {}, `race-${n}`),
+            pushEnvelope(eventsEnvelope([sampleEvent('users.messages.email.Open', {}, 200 + n)]), {}, `race-${n}`),
           ),
         }).then((r) => r.status);
       const statuses = await Promise.all(

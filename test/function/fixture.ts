@@ -11,6 +11,7 @@ import type { LocalArtifacts } from '../../local/connector-runner';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
+import { logLineProblems } from '../../runtime/log';
 import { loadEnvironments, type ConnectorDefinition } from '../../shared/connector';
 import { FIRESTORE_LAYOUT, resourceNames } from '../../shared/names';
 
@@ -127,9 +128,14 @@ export async function startFixture(
       await acknowledge(clients.subscriber, subscription, letters);
       return letters;
     },
+    /** Stops everything, then fails if any structured log line the functions wrote is not as LOG_EVENT_SPECS says. */
     stop: async () => {
       await stack.stop();
       await Promise.allSettled([store.close(), db.terminate(), clients.subscriber.close(), clients.publisher.close()]);
+      const problems = new Set(logs.filter((l) => 'event' in l).flatMap((l) => logLineProblems({ ...l })));
+      if (problems.size) {
+        throw new Error(`log lines not as runtime/log.ts LOG_EVENT_SPECS says:\n${[...problems].join('\n')}`);
+      }
     },
   };
 }

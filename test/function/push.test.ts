@@ -2,7 +2,7 @@
  * The function end to end on the real emulators: a real push subscription on the Pub/Sub emulator delivers to the
  * function served by functions-framework on loopback, which delivers to the local Segment server.
  */
-import { nestEvent, sampleEvent, envelope } from '../../runtime/core/samples';
+import { nestEvent, sampleEvent, eventsEnvelope } from '../../local/samples';
 import { startFixture, type Fixture } from './fixture';
 
 const ids = (events: { id: string }[]) => events.map((e) => e.id).sort();
@@ -31,7 +31,7 @@ describe('a message with events of every outcome', () => {
     await f.stack
       .connector('fn-test')
       .publish(
-        envelope([
+        eventsEnvelope([
           nestEvent(good[0]!),
           good[1],
           nestEvent(good[2]!),
@@ -122,7 +122,7 @@ describe('Segment failing with 5xx for a while', () => {
     const server = f.stack.servers.eu;
     const fault = server.faults.add({ status: [500, 502, 503] });
     const events = Array.from({ length: 20 }, (_, i) => sampleEvent('users.messages.email.Open', {}, 100 + i));
-    await f.stack.connector('fn-test').publish(envelope(events));
+    await f.stack.connector('fn-test').publish(eventsEnvelope(events));
     // Wait until Pub/Sub has redelivered at least twice (two answers that ask for it), then let Segment recover.
     expect(await f.waitFor(() => f.logs.filter((l) => l.event === 'delivery_retry').length >= 2)).toBe(true);
     expect(server.accepted()).toEqual([]);

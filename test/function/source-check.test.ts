@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import { OffsetClock } from '../../runtime/core/clock';
 import { pushEnvelope } from '../../runtime/core/push';
-import { envelope, sampleEvent } from '../../runtime/core/samples';
+import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { createRuntime, type Runtime } from '../../runtime/runtime';
 import { loadEnvironments } from '../../shared/connector';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../../shared/runtime-config';
@@ -97,7 +97,7 @@ describe('write-key source check (Public API) through the state machine', () => 
   const push = (c: Case, n = 2) => {
     const events = Array.from({ length: n }, () => sampleEvent('users.messages.email.Open', {}, seed++));
     return c.runtime.app
-      .handlePush(pushEnvelope(envelope(events), {}, `m-${seed}`))
+      .handlePush(pushEnvelope(eventsEnvelope(events), {}, `m-${seed}`))
       .then((r) => ({ ...r, ids: events.map((e) => e.id) }));
   };
   const probe = (c: Case) => c.runtime.app.handleProbe().then((r) => r.body);

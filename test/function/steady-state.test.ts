@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { startFunctionHost } from '../../local/function-host';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import { pushEnvelope } from '../../runtime/core/push';
-import { envelope, sampleFeed } from '../../runtime/core/samples';
+import { eventsEnvelope, sampleFeed } from '../../local/samples';
 import { createRuntime, type Runtime } from '../../runtime/runtime';
 import { loadEnvironments } from '../../shared/connector';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../../shared/runtime-config';
@@ -39,7 +39,7 @@ describe('steady state', () => {
   it('performs zero Firestore writes per event (and reads the state once per cache period)', async () => {
     const feed = sampleFeed({ count: 2000, types: ['users.messages.email.Open', 'users.messages.sms.Delivery'] });
     const send = (i: number) =>
-      runtime.app.handlePush(pushEnvelope(envelope(feed.slice(i * 100, i * 100 + 100)), {}, `steady-${i}`));
+      runtime.app.handlePush(pushEnvelope(eventsEnvelope(feed.slice(i * 100, i * 100 + 100)), {}, `steady-${i}`));
     const started = Date.now();
     expect((await send(0)).status).toBe(204);
     const afterFirst = { ...runtime.store.stats };

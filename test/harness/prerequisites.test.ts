@@ -1,12 +1,60 @@
+/**
+ * checkPrerequisites against stand-in `gcloud` and `java` programs on an injected PATH, so that each answer of the
+ * machine (all there, Java too old, an emulator component missing, nothing installed) is tested on any machine.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkPrerequisites, PrerequisiteError } from '../../local/emulators';
 
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'prereq-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes an executable shell script `name` into bin/ and returns the PATH holding it. */
+function program(name: string, body: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+  chmodSync(join(bin, name), 0o755);
+  return bin;
+}
+
+/** A gcloud whose SDK root holds the given emulator components, and a java of the given major version. */
+function machine(opts: { javaMajor: number; components: string[] }): NodeJS.ProcessEnv {
+  const root = join(dir, 'sdk');
+  for (const c of opts.components) mkdirSync(join(root, 'platform', c), { recursive: true });
+  program('gcloud', `if [ "$1" = info ]; then echo "${root}"; else echo "Google Cloud SDK 500.0.0"; fi`);
+  const bin = program('java', `echo 'openjdk version "${opts.javaMajor}.0.2" 2024-01-16' >&2`);
+  return { PATH: bin };
+}
+
 describe('emulator prerequisites', () => {
-  it('passes on this machine (gcloud, Java and both emulator components are installed)', () => {
-    expect(() => checkPrerequisites()).not.toThrow();
+  it('passes when gcloud, Java 11 or newer and both emulator components are there', () => {
+    const env = machine({ javaMajor: 17, components: ['pubsub-emulator', 'cloud-firestore-emulator'] });
+    expect(() => checkPrerequisites(env)).not.toThrow();
+  });
+
+  it('names the emulator component that is missing and its package', () => {
+    const env = machine({ javaMajor: 17, components: ['pubsub-emulator'] });
+    expect(() => checkPrerequisites(env)).toThrow(PrerequisiteError);
+    expect(() => checkPrerequisites(env)).toThrow(
+      /the Firestore emulator is not installed: install the Debian package `google-cloud-cli-firestore-emulator`/,
+    );
+    expect(() => checkPrerequisites(env)).not.toThrow(/Pub\/Sub emulator/);
+  });
+
+  it('refuses a Java older than 11', () => {
+    const env = machine({ javaMajor: 8, components: ['pubsub-emulator', 'cloud-firestore-emulator'] });
+    expect(() => checkPrerequisites(env)).toThrow(
+      /Java 8 is too old for the emulators: install openjdk-17-jre-headless/,
+    );
   });
 
   it('fails at once, naming the packages to install, when gcloud and Java are missing', () => {
-    const env = { PATH: '/nonexistent' };
+    const env = { PATH: join(dir, 'empty') };
     expect(() => checkPrerequisites(env)).toThrow(PrerequisiteError);
     expect(() => checkPrerequisites(env)).toThrow(
       /`gcloud` was not found on PATH: install the Debian package `google-cloud-cli`/,

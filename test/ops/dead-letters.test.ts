@@ -6,7 +6,7 @@
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { createClients, peekAll, type DeadLetterView } from '../../cli/ops/dead-letter-queue';
-import { envelope } from '../../runtime/core/samples';
+import { eventsEnvelope } from '../../local/samples';
 import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
 
 const DL = 'dl';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   await f.stack
     .connector(DL)
     .publish(
-      envelope([
+      eventsEnvelope([
         event('users.messages.email.Open', 'dl-rej-open'),
         event('users.messages.email.Click', 'dl-rej-click'),
       ]),
@@ -39,7 +39,7 @@ beforeAll(async () => {
   await f.stack.connector(DL).publish('{"event_type":"users.messages.email.Open","id":"dl-bad"}');
   // What Pub/Sub puts on the dead-letter topic after the push subscription's maximum delivery attempts.
   exhaustedId = await pubsub.topic(names.deadLetterTopic).publishMessage({
-    data: Buffer.from(envelope([event('users.messages.email.Open', 'dl-exh')])),
+    data: Buffer.from(eventsEnvelope([event('users.messages.email.Open', 'dl-exh')])),
     attributes: {
       CloudPubSubDeadLetterSourceDeliveryCount: '10',
       CloudPubSubDeadLetterSourceSubscription: names.pushSubscription,
@@ -182,7 +182,7 @@ describe('currents dead-letters replay', () => {
     // The same message dead-lettered once more (a redelivery that also ran out) and replayed: Segment deduplicates.
     const names = f.stack.connector(DL).names;
     await pubsub.topic(names.deadLetterTopic).publishMessage({
-      data: Buffer.from(envelope([event('users.messages.email.Open', 'dl-exh')])),
+      data: Buffer.from(eventsEnvelope([event('users.messages.email.Open', 'dl-exh')])),
       attributes: { CloudPubSubDeadLetterSourceDeliveryCount: '10' },
     });
     await waitFor('the second copy', async () => (await waiting()).length === 2);

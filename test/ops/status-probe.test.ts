@@ -6,7 +6,7 @@
  */
 import { run as statusCommand } from '../../cli/commands/status';
 import type { FetchLike, TokenSecretClient } from '../../cli/ops/receiver';
-import { envelope } from '../../runtime/core/samples';
+import { eventsEnvelope } from '../../local/samples';
 import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
 
 const ST = 'st';
@@ -66,7 +66,7 @@ describe('currents status', () => {
       answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },
     });
 
-    await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-ok-1')]));
+    await f.stack.connector(ST).publish(eventsEnvelope([event('users.messages.email.Open', 'st-ok-1')]));
     await waitFor('the event in Segment', () =>
       us()
         .accepted()
@@ -140,11 +140,13 @@ describe('currents status', () => {
   it('shows a failing connector: since when, grace left, parked events (count, oldest), dead letters by reason', async () => {
     const started = Date.now();
     await disableSource();
-    await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-p-1')]));
+    await f.stack.connector(ST).publish(eventsEnvelope([event('users.messages.email.Open', 'st-p-1')]));
     await waitFor('first group parked', async () => (await parkedEvents()) === 1);
     await f.stack
       .connector(ST)
-      .publish(envelope([event('users.messages.email.Click', 'st-p-2'), event('users.messages.email.Open', 'st-p-3')]));
+      .publish(
+        eventsEnvelope([event('users.messages.email.Click', 'st-p-2'), event('users.messages.email.Open', 'st-p-3')]),
+      );
     await f.stack.connector(ST).publish('{"event_type":"users.messages.email.Open","id":"st-bad"}');
     await waitFor('three events parked', async () => (await parkedEvents()) === 3);
     await waitFor('the dead letter', () => f.logs.some((l) => l.connector === ST && l.event === 'dead_lettered'));
@@ -216,7 +218,7 @@ describe('currents probe', () => {
 describe('an expired connector', () => {
   it('probe drops the parked events past the grace period; status shows it expired with the drops', async () => {
     await disableSource();
-    await f.stack.connector(ST).publish(envelope([event('users.messages.email.Open', 'st-x-1')]));
+    await f.stack.connector(ST).publish(eventsEnvelope([event('users.messages.email.Open', 'st-x-1')]));
     await waitFor('the event parked', async () => (await parkedEvents()) === 1);
     await f.stack.connector(ST).setClockOffset(49 * 3_600_000);
 

@@ -17,7 +17,7 @@ import { emulatorsFromEnv } from '../../local/emulators';
 import { startFunctionHost } from '../../local/function-host';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { pushEnvelope } from '../../runtime/core/push';
-import { envelope, sampleEvent } from '../../runtime/core/samples';
+import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { loadEnvironments, type EnvironmentDefinition } from '../../shared/connector';
 import { ENV_VARS } from '../../shared/runtime-config';
 
@@ -110,7 +110,7 @@ describe('no credential value leaks', () => {
       const res = await fetch(`${url}/`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(pushEnvelope(envelope(events), {}, id)),
+        body: JSON.stringify(pushEnvelope(eventsEnvelope(events), {}, id)),
       });
       answers.push(`${res.status} ${await res.text()}`);
       return res.status;

@@ -24,13 +24,13 @@ import { Firestore } from '@google-cloud/firestore';
 import fc from 'fast-check';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import { createApp, type ConnectorApp } from '../../runtime/app';
-import type { DeadLetterSink } from '../../runtime/adapters/dead-letters';
+import type { DeadLetterSink } from '../../runtime/ports';
 import { FirestoreStateStore, stateFromDoc, versionFromDoc } from '../../runtime/adapters/firestore-state';
 import { credentialSourceFor, secretSourceFor } from '../../runtime/adapters/secrets';
 import { createSegmentClient, type SegmentClient } from '../../runtime/adapters/segment';
 import type { CredentialState } from '../../runtime/core/expiry';
 import { pushEnvelope } from '../../runtime/core/push';
-import { envelope, sampleEvent } from '../../runtime/core/samples';
+import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { createTranslator } from '../../runtime/core/translate';
 import { createLogger } from '../../runtime/log';
 import { loadEnvironments } from '../../shared/connector';
@@ -165,7 +165,6 @@ async function startRun(world: World, index: number): Promise<number> {
 const noDeadLetters: DeadLetterSink = {
   publish: (letters) =>
     Promise.reject(new Error(`unexpected dead letters: ${letters.map((l) => l.reason).join(', ')}`)),
-  close: () => Promise.resolve(),
 };
 
 /** A world: its instances share one database for the whole file; each run starts it empty (see `startRun`). */
@@ -226,7 +225,6 @@ async function startWorld(): Promise<World> {
     });
     const store = new FirestoreStateStore({ projectId, databaseId, graceMs: GRACE_MS, clock, cacheMs: CACHE_MS });
     const app = createApp({
-      connector: config.connector.name,
       translator: createTranslator(config.connector),
       segment,
       credentials,
@@ -331,7 +329,7 @@ async function push(world: World, m: Model, op: Extract<Op, { kind: 'push' }>, r
   const redeliveries = [...m.pending];
   const id = op.message ?? (op.redeliver && redeliveries.length ? redeliveries[0]! : newMessage(m, run));
   const events = m.messages.get(id)!.map((eid, j) => sampleEvent(EVENT_TYPE, { id: eid }, j + 1));
-  const r = await world.instances[op.instance]!.app.handlePush(pushEnvelope(envelope(events), {}, id));
+  const r = await world.instances[op.instance]!.app.handlePush(pushEnvelope(eventsEnvelope(events), {}, id));
   if (r.status !== 204 && r.status !== 503) throw new Error(`push answered ${r.status}: ${JSON.stringify(r.body)}`);
   return { id, acked: r.status === 204 };
 }

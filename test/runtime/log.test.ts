@@ -9,7 +9,10 @@ import { INITIAL_STATE, onCredentialFailure, onCredentialSuccess } from '../../r
 import {
   createLogger,
   describeError,
+  LOG_EVENT_SPECS,
   LOG_EVENTS,
+  type LogEventName,
+  logLineProblems,
   logTransition,
   REDACTED,
   redactSecrets,
@@ -69,9 +72,57 @@ describe('createLogger', () => {
     ]);
   });
 
-  it('documents every event name in the module comment (log-based metrics depend on them)', () => {
+  it('documents every event, its severities and its fields in the module comment exactly as LOG_EVENT_SPECS says', () => {
     const source = readFileSync(join(__dirname, '../../runtime/log.ts'), 'utf8');
-    for (const e of LOG_EVENTS) expect(source).toContain(`| \`${e}\``);
+    const rows = new Map<string, { severities: string[]; fields: string[] }>();
+    for (const m of source.matchAll(/^ \* \| `([a-z_]+)` +\| ([A-Z, ]+?) +\| (.*?) *\|$/gm)) {
+      const fields = [...m[3]!.matchAll(/`([A-Za-z]+)`/g)].map((f) => f[1]!);
+      rows.set(m[1]!, { severities: m[2]!.split(', '), fields });
+    }
+    expect([...rows.keys()].sort()).toEqual([...LOG_EVENTS].sort());
+    for (const e of LOG_EVENTS) {
+      expect({ event: e, ...rows.get(e) }).toEqual({
+        event: e,
+        severities: [...LOG_EVENT_SPECS[e].severities],
+        fields: [...LOG_EVENT_SPECS[e].fields],
+      });
+    }
+  });
+
+  it('logLineProblems names an unknown event, a severity or a field the spec does not allow', () => {
+    const line = { severity: 'ERROR', message: 'm', connector: 'c', event: 'events_dropped', counts: {}, total: 3 };
+    expect(logLineProblems(line)).toEqual([
+      'events_dropped: severity ERROR is not one of ALERT',
+      "events_dropped: field 'total' is not documented",
+    ]);
+    expect(logLineProblems({ ...line, event: 'drain' })).toEqual(["unknown log event 'drain'"]);
+    expect(
+      logLineProblems({ severity: 'ALERT', message: 'm', connector: 'c', event: 'events_dropped', dropped: 3 }),
+    ).toEqual([]);
+  });
+
+  it('every severity method the runtime calls with a literal event name is one the spec allows for it', () => {
+    const files = ['app.ts', 'runtime.ts', 'receiver/handler.ts', 'receiver/runtime.ts'].map((f) =>
+      readFileSync(join(__dirname, '../../runtime', f), 'utf8'),
+    );
+    const method: Record<string, string> = {
+      info: 'INFO',
+      notice: 'NOTICE',
+      warning: 'WARNING',
+      error: 'ERROR',
+      alert: 'ALERT',
+    };
+    const calls: string[] = [];
+    const wrong: string[] = [];
+    for (const source of files) {
+      for (const m of source.matchAll(/\.(info|notice|warning|error|alert)\(\s*'([a-z_]+)'/g)) {
+        const [event, severity] = [m[2] as LogEventName, method[m[1]!]!];
+        calls.push(event);
+        if (!LOG_EVENT_SPECS[event]?.severities.includes(severity as never)) wrong.push(`${event} at ${severity}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(new Set(calls).size).toBeGreaterThanOrEqual(8);
   });
 
   it('never throws into the caller, even when the sink does', () => {
@@ -162,6 +213,7 @@ describe('logTransition', () => {
     logTransition(log, f.transition!);
     const r = onCredentialSuccess(f.next, Date.UTC(2026, 0, 2));
     logTransition(log, r.transition!);
+    expect(c.parsed().flatMap(logLineProblems)).toEqual([]);
     expect(c.parsed()).toEqual([
       expect.objectContaining({
         severity: 'ALERT',

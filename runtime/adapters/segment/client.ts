@@ -1,4 +1,3 @@
-import type { Agent } from 'undici';
 import type { SegmentRegion } from '../../../shared/connector';
 import { batchBody, planBatches, type BatchPlanOptions } from '../../core/batch';
 import {
@@ -8,8 +7,11 @@ import {
   type CredentialSource,
   type DeliveryItem,
 } from '../../core/types';
+import type { DeliveryReport } from '../../ports';
 import { resolveEndpoints } from './endpoints';
-import { CredentialRefusedError, parseRetryAfter, postWithTimeout, TokenManager, TransientError } from './oauth';
+import { type HttpClient, parseRetryAfter, TransientError, undiciHttp } from './http';
+import { CredentialRefusedError, TokenManager } from './oauth';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface SegmentClientOptions {
   /** The connector's Segment region: picks the Tracking API and the token server. */
@@ -35,6 +37,11 @@ export interface SegmentClientOptions {
   maxRetryAfterMs?: number;
   /** Batch planner limits (defaults: 500,000 bytes, 2,500 events, 32 KiB per call). */
   plan?: BatchPlanOptions;
+  /**
+   * The HTTP port the Tracking API and token requests go through. Default: undici with `concurrency` keep-alive
+   * connections, created on first use and closed by `close()` (an injected client is not closed by the Segment client).
+   */
+  http?: HttpClient;
 }
 
 export interface SegmentClient {
@@ -55,26 +62,7 @@ export interface SegmentClient {
   close(): Promise<void>;
 }
 
-export interface DeliveryReport<T> {
-  /** Carried by a request Segment answered 2xx. */
-  delivered: T[];
-  /**
-   * Refused for good: 400 for the event alone (after splitting), 413 for the event alone, 501/505 for its request
-   * (Segment cannot take the request as made; retrying cannot help), or `status` 0 for an event over 32 KB that was
-   * never sent. The caller dead-letters these (reason `rejected`). `detail` names the cause, never a secret.
-   */
-  rejected: { item: T; status: number; detail: string }[];
-  /** Not delivered within the budget (5xx, 429, network, timeout, an unexpected status): let Pub/Sub redeliver. */
-  retryLater: T[];
-  /** Not sent, or refused with 401/403, because the credential does not work (see `credentialError`). */
-  credentialFailure: T[];
-  /** Why the credential failed, without any secret value. */
-  credentialError?: string;
-  /** Tracking API HTTP requests made (token requests not included). */
-  requests: number;
-  /** Segment's answers to those requests by HTTP status (`network` for no answer: refused, reset, timed out). */
-  statuses: Record<string, number>;
-}
+export type { DeliveryReport } from '../../ports';
 
 type Attempt =
   | { kind: 'ok' }
@@ -86,19 +74,18 @@ type Attempt =
 interface CallState<T> {
   report: DeliveryReport<T>;
   deadline: number;
-  /** Re-reads of the credential left in this call (one, per delivery.md). */
+  /** Re-reads of the credential left in this call: one, so that a rotated secret is picked up but a revoked one fails fast. */
   refreshesLeft: number;
   /** Shared pause after a 429, so that all workers back off together. */
   pausedUntil: number;
 }
 
-const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Floor of any wait between two attempts, so a `Retry-After: 0` or a zero jitter never spins. */
 const MIN_WAIT_MS = 1;
 const MIN_RATE_LIMIT_WAIT_MS = 100;
 
 /**
- * Creates a Segment Tracking API client for one connector. See delivery.md for the outcome table it implements:
+ * Creates a Segment Tracking API client for one connector. The outcome of each answer:
  * - 2xx → delivered.
  * - 400 → the batch is split in halves and resent, down to single events; a single event that still gets 400 is rejected.
  * - 413 → split likewise (a single event that gets 413 is rejected).
@@ -118,20 +105,16 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? sleepReal;
+  const sleep = options.sleep ?? delay;
   const baseMs = options.backoff?.baseMs ?? 100;
   const maxMs = options.backoff?.maxMs ?? 5_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   const credentials = options.credentials;
   // undici is loaded on first use, so that importing the function stays cheap (it is most of a cold import).
-  let agentPromise: Promise<Agent> | undefined;
-  const agent = () =>
-    (agentPromise ??= import('undici').then(
-      ({ Agent: UndiciAgent }) =>
-        new UndiciAgent({ connections: concurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
-    ));
+  const ownHttp = options.http ? undefined : undiciHttp({ connections: concurrency });
+  const http: HttpClient = options.http ?? ownHttp!;
   const tokens = new TokenManager({
-    agent,
+    http,
     audience,
     tokenUrl,
     clock,
@@ -166,14 +149,13 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
     const body = batchBody(items, new Date(clock.now()).toISOString());
     state.report.requests++;
     try {
-      const res = await postWithTimeout(
-        agent,
-        batchUrl,
-        { 'content-type': 'application/json', authorization: auth },
+      const res = await http.post({
+        url: batchUrl,
+        headers: { 'content-type': 'application/json', authorization: auth },
         body,
         timeoutMs,
-        '',
-      );
+        what: '',
+      });
       const status = res.status;
       state.report.statuses[status] = (state.report.statuses[status] ?? 0) + 1;
       if (status >= 200 && status < 300) return { kind: 'ok' };
@@ -348,7 +330,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
       return { ok: false as const, detail: 'unreachable', inconclusive: true };
     },
     close: async () => {
-      if (agentPromise) await (await agentPromise).close();
+      await ownHttp?.close();
     },
   };
 }

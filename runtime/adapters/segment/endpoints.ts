@@ -1,6 +1,9 @@
 import type { SegmentRegion } from '../../../shared/connector';
 
-/** Segment's per-region endpoints (delivery.md, "Regions"). Never guessed: the connector's region picks them. */
+/**
+ * Segment's per-region endpoints: the Tracking API and the OAuth token server of `us` and of `eu` (a write key or an OAuth
+ * app works only on its own region's hosts). Never guessed: the connector's region picks them.
+ */
 export const SEGMENT_ENDPOINTS: Readonly<
   Record<SegmentRegion, { readonly api: string; readonly tokenServer: string }>
 > = {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyLike } from 'jose';
-import type { Agent } from 'undici';
 import type { Clock, SegmentSecret } from '../../core/types';
 import { CLIENT_ASSERTION_TYPE, OAUTH_SCOPE } from './endpoints';
+import { type HttpClient, parseRetryAfter, TransientError } from './http';
 
 type OAuthSecret = Extract<SegmentSecret, { kind: 'oauth' }>;
 
@@ -14,73 +14,9 @@ export class CredentialRefusedError extends Error {
   }
 }
 
-/** A passing failure (network, timeout, 429, 5xx): worth retrying. */
-export class TransientError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'TransientError';
-  }
-}
-
-/** Parses `Retry-After` (delta seconds or HTTP date) into ms, or undefined. */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-/** What `postWithTimeout` read of an answer. */
-export interface PostAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-}
-
-/**
- * POSTs `body` and reads the whole answer within `timeoutMs`. undici's own headers/body timeouts tick at about 1 s, so
- * a timer of our own keeps short timeouts exact: when it fires the request is aborted with a TransientError saying
- * `[what ]timed out after N ms`. Other failures (connection refused, reset…) are thrown as undici throws them.
- */
-export async function postWithTimeout(
-  agent: () => Promise<Agent>,
-  url: URL,
-  headers: Record<string, string>,
-  body: string,
-  timeoutMs: number,
-  what: string,
-): Promise<PostAnswer> {
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new TransientError(`${what ? `${what} ` : ''}timed out after ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  try {
-    const res = await (
-      await agent()
-    ).request({
-      signal: abort.signal,
-      origin: url.origin,
-      path: url.pathname,
-      method: 'POST',
-      headers,
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export interface TokenManagerOptions {
-  /** The HTTP agent, created on first use (so that loading undici is not paid at import). */
-  agent: () => Promise<Agent>;
+  /** The HTTP port the token requests go through. */
+  http: HttpClient;
   /** The region's token server: the JWT's `aud` and `iss`. */
   audience: string;
   /** The token endpoint (`{token server}/token`, or a local one). */
@@ -97,8 +33,6 @@ export class TokenManager {
   private cached?: { secret: OAuthSecret; token: string; refreshAt: number };
   private inflight?: { secret: OAuthSecret; promise: Promise<string> };
   private keys = new Map<string, Promise<KeyLike>>();
-  /** Tokens fetched so far (for tests and logs). */
-  fetched = 0;
 
   constructor(private readonly options: TokenManagerOptions) {}
 
@@ -129,7 +63,7 @@ export class TokenManager {
   }
 
   private async fetch(secret: OAuthSecret, timeoutMs: number): Promise<string> {
-    const { agent, audience, tokenUrl, clock } = this.options;
+    const { http, audience, tokenUrl, clock } = this.options;
     let key: KeyLike;
     try {
       key = await this.key(secret.privateKeyPem);
@@ -163,14 +97,13 @@ export class TokenManager {
         status: statusCode,
         text,
         headers: { 'retry-after': retryAfter },
-      } = await postWithTimeout(
-        agent,
-        tokenUrl,
-        { 'content-type': 'application/x-www-form-urlencoded' },
-        form,
+      } = await http.post({
+        url: tokenUrl,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
         timeoutMs,
-        'token request',
-      ));
+        what: 'token request',
+      }));
     } catch (err) {
       if (err instanceof TransientError) throw err;
       throw new TransientError(`token request failed: ${(err as { code?: string }).code ?? (err as Error).name}`);
@@ -188,7 +121,6 @@ export class TokenManager {
       const lifetimeMs = body.expires_in * 1000;
       const refreshAt = requestedAt + lifetimeMs - Math.min(60_000, lifetimeMs / 10);
       this.cached = { secret, token: body.access_token, refreshAt };
-      this.fetched++;
       return body.access_token;
     }
     if (statusCode === 429 || statusCode >= 500) {

@@ -1,10 +1,11 @@
 /**
  * Realistic, deterministic sample Currents events for any exportable type, built from the type's field list
- * (shared/catalog-fields.ts). Used by the tests, the benchmarks, the local run and `currents send-test`.
+ * (shared/catalog-fields.ts). Fixture code, not runtime code: used by the tests, the benchmarks, the local run and
+ * `currents send-test`; the deployed functions never load it.
  * The same (type, overrides, seed) always gives the same event; no I/O, no clock, no Math.random.
  */
-import { CATALOG, canonicalType } from '../../shared/catalog';
-import { FIELD_SPECS, type FieldSpec } from '../../shared/catalog-fields';
+import { CATALOG, canonicalType } from '../shared/catalog';
+import { FIELD_SPECS, type FieldSpec } from '../shared/catalog-fields';
 
 export type FlatEvent = Record<string, unknown> & { event_type: string; id: string; time: number };
 
@@ -266,7 +267,7 @@ export function sampleFeed(options: FeedOptions): Array<FlatEvent | NestedEvent>
   return out;
 }
 
-/** The HTTP-connector message body `{"events": [...]}` for a list of events. */
-export function envelope(events: readonly unknown[]): string {
+/** The HTTP-connector envelope `{"events": [...]}` (a Currents message body; not a Pub/Sub push envelope). */
+export function eventsEnvelope(events: readonly unknown[]): string {
   return JSON.stringify({ events });
 }

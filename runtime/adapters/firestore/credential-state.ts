@@ -1,0 +1,187 @@
+/**
+ * The credential state machine's state in `connector/state`, with its cached read and its compare-and-set transitions.
+ *
+ * Costs: in steady state (`active`) `current()`/`admit()` read the state doc at most once per cache period per instance,
+ * shared by concurrent callers, and write NOTHING per event; `noteDelivery()` writes `lastDeliveryAt` at most once per
+ * interval per instance. State changes run the pure decisions of runtime/core/expiry.ts in a transaction on the fresh
+ * state, so that concurrent instances agree on one `failingSince` and report each transition once. A credential
+ * observation (a failure, the probe's outcome) names the `version` it was decided on (its basis: from `admit()` for a
+ * push, from `expire()` for the probe); the transaction tells the decision whether the stored version is still that basis
+ * (compare-and-set), so that a decision made on a stale read never undoes a change made meanwhile.
+ */
+import type { DocumentSnapshot } from '@google-cloud/firestore';
+import {
+  admit,
+  type AdmitAction,
+  type CredentialState,
+  type Decision,
+  expire,
+  type FollowUp,
+  onCredentialFailure,
+  onCredentialSuccess,
+  onProbe,
+  type ProbeOutcome,
+} from '../../core/expiry';
+import type { Clock } from '../../core/types';
+import type { StoredDecision } from '../../ports';
+import type { FirestoreConnection } from './connection';
+import { droppedIncrement, stateFields, stateFromDoc, versionFromDoc } from './documents';
+
+export const DEFAULT_STATE_CACHE_MS = 5_000;
+export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 60_000;
+
+export interface CredentialStateOptions {
+  readonly graceMs: number;
+  readonly clock: Clock;
+  /** How long a read of the state is reused. */
+  readonly cacheMs: number;
+  /** Minimum time between two `lastDeliveryAt` writes of this instance. */
+  readonly lastDeliveryIntervalMs: number;
+}
+
+export class CredentialStateDocument {
+  private cached?: { state: CredentialState; version: number; at: number };
+  private inflight?: Promise<{ state: CredentialState; version: number }>;
+  private cacheGeneration = 0;
+  private lastDeliveryNoted?: number;
+
+  constructor(
+    private readonly conn: FirestoreConnection,
+    private readonly opts: CredentialStateOptions,
+  ) {}
+
+  /**
+   * The state, read at most once per cache period (concurrent callers share one read). This is the hot path: no write.
+   */
+  async current(): Promise<CredentialState> {
+    return (await this.currentVersioned()).state;
+  }
+
+  /** `current()` with the version it was read at. */
+  private currentVersioned(): Promise<{ state: CredentialState; version: number }> {
+    const now = this.opts.clock.now();
+    if (this.cached && now - this.cached.at < this.opts.cacheMs) return Promise.resolve(this.cached);
+    if (!this.inflight) {
+      const gen = this.cacheGeneration;
+      const p = (async () => {
+        const { stateRef } = await this.conn.refs();
+        const snap = await stateRef.get();
+        this.conn.stats.reads++;
+        const data = snap.data();
+        const read = { state: stateFromDoc(data), version: versionFromDoc(data) };
+        if (gen === this.cacheGeneration) this.cached = { ...read, at: this.opts.clock.now() };
+        return read;
+      })();
+      this.inflight = p;
+      const clear = () => {
+        if (this.inflight === p) this.inflight = undefined;
+      };
+      p.then(clear, clear);
+    }
+    return this.inflight;
+  }
+
+  /** Forgets the cached state: the next `current()` reads it again. */
+  invalidateCache(): void {
+    this.cached = undefined;
+    this.inflight = undefined;
+    this.cacheGeneration++;
+  }
+
+  /**
+   * Runs a pure decision on the FRESH state inside a Firestore transaction and persists its `next` state when it changed,
+   * with the version incremented. The decision may run more than once (transaction retries); the one returned is the one
+   * committed. Concurrent callers therefore see each other's commits: only one of them reports a given transition.
+   * `basis` is the version the caller decided on before it tried the credential: the decision is told whether the stored
+   * state is still that one (`basisHolds`; always true without a basis).
+   */
+  async transact<A extends string>(
+    decide: (state: CredentialState, now: number, basisHolds: boolean) => Decision<A>,
+    basis?: number,
+  ): Promise<StoredDecision<A>> {
+    const { db, fs, stateRef } = await this.conn.refs();
+    const { clock } = this.opts;
+    const decision = await db.runTransaction(async (tx) => {
+      this.conn.stats.transactions++;
+      const snap = (await tx.get(stateRef)) as DocumentSnapshot;
+      this.conn.stats.reads++;
+      const data = snap.data();
+      const stored = versionFromDoc(data);
+      const d = decide(stateFromDoc(data), clock.now(), basis === undefined || basis === stored);
+      if (!d.changed) return { ...d, version: stored };
+      tx.set(stateRef, { ...stateFields(fs, d.next, clock.now()), version: stored + 1 }, { merge: true });
+      return { ...d, version: stored + 1 };
+    });
+    if (decision.changed) this.conn.stats.writes++;
+    this.cached = { state: decision.next, version: decision.version, at: clock.now() };
+    this.cacheGeneration++;
+    this.inflight = undefined;
+    return decision;
+  }
+
+  /**
+   * What to do with a new event batch (send / park / drop), decided on the cached state. Only when the decision changes
+   * the state (failing past the grace period → expired) is it re-decided and written in a transaction, so that the
+   * `expired` transition is reported once across instances. Its `version` is the basis of a failure seen sending.
+   */
+  async admit(): Promise<StoredDecision<AdmitAction>> {
+    const { state, version } = await this.currentVersioned();
+    const { graceMs } = this.opts;
+    const d = admit(state, this.opts.clock.now(), graceMs);
+    if (!d.changed) return { ...d, version };
+    return this.transact((s, now) => admit(s, now, graceMs));
+  }
+
+  /**
+   * A credential failure was seen (transaction: failing_started only for the first of all instances). `basis`: the
+   * version the sender decided on (from `admit()`); without it the failure is taken as seen on the current state.
+   */
+  recordFailure(detail: string, basis?: number): Promise<StoredDecision<FollowUp>> {
+    return this.transact((s, now, holds) => onCredentialFailure(s, now, detail, holds), basis);
+  }
+
+  /**
+   * The credential worked. When the cached state is `active` this costs nothing (no read, no write); otherwise the
+   * recovery is decided in a transaction (on `basis`, as `recordFailure`).
+   */
+  async recordSuccess(basis?: number): Promise<StoredDecision<FollowUp>> {
+    const { state, version } = await this.currentVersioned();
+    const d = onCredentialSuccess(state, this.opts.clock.now());
+    if (!d.changed) return { ...d, version };
+    return this.transact((s, now, holds) => onCredentialSuccess(s, now, holds), basis);
+  }
+
+  /** The scheduled probe's outcome (transaction), decided on `basis` (the version `expire()` returned). */
+  probe(outcome: ProbeOutcome, basis?: number): Promise<StoredDecision<FollowUp>> {
+    return this.transact((s, now, holds) => onProbe(s, now, this.opts.graceMs, outcome, holds), basis);
+  }
+
+  /** failing → expired once past the grace period (transaction). Its `version` is the probe's basis. */
+  expire(): Promise<StoredDecision<FollowUp>> {
+    return this.transact((s, now) => expire(s, now, this.opts.graceMs));
+  }
+
+  /**
+   * Records that events were delivered, as `lastDeliveryAt`, at most once per interval per instance (not per event).
+   * Returns true when it wrote.
+   */
+  async noteDelivery(): Promise<boolean> {
+    const now = this.opts.clock.now();
+    if (this.lastDeliveryNoted !== undefined && now - this.lastDeliveryNoted < this.opts.lastDeliveryIntervalMs)
+      return false;
+    this.lastDeliveryNoted = now;
+    const { fs, stateRef } = await this.conn.refs();
+    await stateRef.set({ lastDeliveryAt: fs.Timestamp.fromMillis(now) }, { merge: true });
+    this.conn.stats.writes++;
+    return true;
+  }
+
+  /** Adds events dropped on arrival (connector expired) to the cumulative counts in the state document (one write). */
+  async recordDropped(byType: Readonly<Record<string, number>>): Promise<void> {
+    const { fs, stateRef } = await this.conn.refs();
+    const total = Object.values(byType).reduce((a, b) => a + b, 0);
+    if (total === 0) return;
+    await stateRef.set(droppedIncrement(fs, byType, total, this.opts.clock.now()), { merge: true });
+    this.conn.stats.writes++;
+  }
+}
