@@ -27,6 +27,7 @@ const UNIT = [
   'runtime/routes',
   'runtime/secrets',
   'runtime/segment-status',
+  'runtime/state-unavailable',
   'shared/connector',
   'shared/declared-dependencies',
   'translate/behaviour',

@@ -22,6 +22,7 @@
  * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`                                              |
  * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
+ * | `state_unavailable`     | WARNING                   | `ageMs`, `limitMs`, `detail`                                   |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -47,6 +48,7 @@ export const LOG_EVENTS = [
   'internal_error',
   'receiver_request',
   'credential_unverified',
+  'state_unavailable',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 
@@ -122,6 +124,13 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
     when: 'the write-key source check got no answer from the Public API (down, 429, its token refused); no state change',
     severities: ['WARNING'],
     fields: ['detail', 'when'],
+  },
+  state_unavailable: {
+    when:
+      'the credential state could not be read (Firestore unreachable or slow): the last known active state, read ' +
+      '`ageMs` ago, is used for up to `limitMs`; after that, or if it was not active, pushes are answered 503',
+    severities: ['WARNING'],
+    fields: ['ageMs', 'limitMs', 'detail'],
   },
 };
 

@@ -70,7 +70,16 @@ export function createRuntime(
         })
       : undefined;
   const budgets = budgetsFor(config);
-  const store = FirestoreStateStore.forConfig(config, { clock });
+  const store = FirestoreStateStore.forConfig(config, {
+    clock,
+    // Firestore unreachable: deliveries go on on the last known `active` state for a bounded time, and say so.
+    onStaleState: (use) =>
+      logger.warning(
+        'state_unavailable',
+        `credential state unreadable (${use.detail}); delivering on the last known active state, read ${use.ageMs} ms ago`,
+        { ageMs: use.ageMs, limitMs: use.limitMs, detail: use.detail },
+      ),
+  });
   const deadLetters = new PubSubDeadLetters({
     projectId: config.project,
     topic: config.names.deadLetterTopic,
