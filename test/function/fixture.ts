@@ -8,7 +8,7 @@ import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createClients, leaseAll, acknowledge, type DeadLetterView } from '../../cli/ops/dead-letter-queue';
 import type { LocalArtifacts } from '../../local/connector-runner';
-import { emulatorsFromEnv } from '../../local/emulators';
+import { emulatorsFromEnv, type Emulators } from '../../local/emulators';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { logLineProblems } from '../../runtime/log';
@@ -65,6 +65,8 @@ export async function startFixture(
     receivers?: boolean;
     /** Serve built archives (unpacked, installed) instead of the source. */
     artifacts?: LocalArtifacts;
+    /** The Firestore host the function uses (e.g. a TCP proxy to the emulator that a test cuts); the test's own is direct. */
+    functionFirestoreHost?: string;
   } = {},
 ): Promise<Fixture> {
   const projectId = `fn-${randomBytes(4).toString('hex')}`;
@@ -75,7 +77,7 @@ export async function startFixture(
   const rawLogs: string[] = [];
   const stack = await startLocalStack({
     environment: environment!,
-    emulators: emulatorsFromEnv(),
+    emulators: withFirestoreHost(emulatorsFromEnv(), options.functionFirestoreHost),
     projectId,
     testClock: options.testClock,
     deliveryBudgetMs: options.deliveryBudgetMs,
@@ -147,3 +149,9 @@ export async function parkedDocs(f: Fixture): Promise<number> {
 }
 
 export const HOUR = 3_600_000;
+
+/** The emulators, with the Firestore host the functions are given replaced (the stack's own clients are unaffected). */
+function withFirestoreHost(emulators: Emulators | undefined, host: string | undefined): Emulators | undefined {
+  if (!emulators || !host) return emulators;
+  return { ...emulators, env: { ...emulators.env, FIRESTORE_EMULATOR_HOST: host } };
+}
