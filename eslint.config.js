@@ -1,6 +1,7 @@
 // @ts-check
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const local = require('./eslint-rules/declared-dependencies');
 
 module.exports = tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'cdktf.out/', 'coverage/', '.gen/', '.local/'] },
@@ -11,6 +12,12 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  // Every imported package is declared: product code in `dependencies`, tests, benchmarks and tooling may use dev ones.
+  { plugins: { local }, rules: { 'local/declared-dependencies': 'error' } },
+  {
+    files: ['test/**', 'bench/**', 'docs/**', 'eslint-rules/**', '*.config.js'],
+    rules: { 'local/declared-dependencies': ['error', { allowDev: true }] },
   },
   // What the function archives bundle: `import { type A } from 'x'` leaves a bare `import 'x'` in the bundle (which the
   // archive's dependency check then refuses); write `import type { A } from 'x'`.

@@ -3,6 +3,7 @@
  * `run(argv)`, and is loaded only when called, so that one command's dependencies never slow another.
  */
 import { UsageError } from './args';
+import { localGoogleClients } from '../local/google-clients';
 
 interface Command {
   usage: string;
@@ -42,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`unknown command '${name}'\n${help()}`);
     return 2;
   }
+  // Against the emulators (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST set) no metadata server exists to probe.
+  if (process.env.PUBSUB_EMULATOR_HOST || process.env.FIRESTORE_EMULATOR_HOST) localGoogleClients();
   const command = load();
   try {
     return await command.run(rest);

@@ -5,6 +5,9 @@ export const dev = defineEnvironment({
   name: 'dev',
   project: 'replace-me-dev',
   region: 'europe-west1',
+  // A development environment may be torn down with its Firestore databases; every other environment keeps the
+  // default (on), whatever its name.
+  deleteProtection: false,
   connectors: [
     {
       name: 'email-eu',

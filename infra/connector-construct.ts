@@ -49,7 +49,20 @@ import {
 } from '../shared/names';
 import type { LogEventName } from '../runtime/log';
 import { functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
-import { ackDeadlineFor, connectorPolicy } from '../shared/policy';
+import {
+  ackDeadlineFor,
+  connectorPolicy,
+  DEFAULT_RECEIVER_TIMEOUT_SECONDS,
+  functionTimeoutProblem,
+  MIN_RECEIVER_TIMEOUT_SECONDS,
+} from '../shared/policy';
+import {
+  DASHBOARD_METRICS,
+  type DashboardMetric,
+  type DashboardMetricId,
+  dashboardMetricFilter,
+  dashboardMetricName,
+} from './dashboard-metrics';
 import { FUNCTION_TARGET, RECEIVER_TARGET } from './runtime-archive';
 import { StorageImport } from './storage-import';
 
@@ -200,7 +213,8 @@ export interface ReceiverProps {
    */
   readonly minInstances?: number;
   /**
-   * Request time budget in seconds (the receiver answers 503 before it when a publish hangs).
+   * Request time budget in seconds. The receiver gets it in its environment and derives its publish timeout from it
+   * (at most 10 s, and 5 s less than this), so that it answers 503 before the platform cuts a hanging publish.
    * @default 60
    */
   readonly timeoutSeconds?: number;
@@ -235,9 +249,11 @@ export interface CurrentsConnectorProps {
    */
   readonly runtime?: string;
   /**
-   * The function's request time budget in seconds. The push subscription's ack deadline is this plus a 20 s margin
-   * (shared/policy.ts `ackDeadlineFor`), so Pub/Sub never redelivers a message the function is still working on.
-   * Between 10 and 580 (Pub/Sub's ack limit is 600).
+   * The function's request time budget in seconds: the ONE timing source. The function gets it in its environment
+   * (CURRENTS_TIMEOUT_SECONDS) and derives its delivery and probe budgets from it (15 s less: room to park or nack); the
+   * push subscription's ack deadline is this plus a 20 s margin (shared/policy.ts `ackDeadlineFor`), so Pub/Sub never
+   * redelivers a message the function is still working on; the probe job's attempt deadline is this.
+   * Between 25 (a budget of one whole 10 s Segment request) and 580 (Pub/Sub's ack limit is 600).
    * @default 60
    */
   readonly timeoutSeconds?: number;
@@ -303,7 +319,7 @@ export const RECEIVER_DEFAULTS = {
   memory: '1Gi',
   maxInstances: 10,
   minInstances: 0,
-  timeoutSeconds: 60,
+  timeoutSeconds: DEFAULT_RECEIVER_TIMEOUT_SECONDS,
   refusalsAlertThreshold: 20,
 } as const satisfies Required<ReceiverProps>;
 
@@ -331,12 +347,8 @@ export function validateConnectorProps(props: CurrentsConnectorProps): string[] 
   if (!version || Number(version[1]) < 22) {
     problems.push(`runtime '${runtime}' is not supported: use nodejs22 or later`);
   }
-  const timeout = props.timeoutSeconds ?? CONNECTOR_DEFAULTS.timeoutSeconds;
-  if (!Number.isInteger(timeout) || timeout < 10 || timeout > 580) {
-    problems.push(
-      `timeoutSeconds ${timeout} must be a whole number between 10 and 580 (the push subscription's ack deadline is 20 s more, at most 600)`,
-    );
-  }
+  const timeoutProblem = functionTimeoutProblem(props.timeoutSeconds ?? CONNECTOR_DEFAULTS.timeoutSeconds);
+  if (timeoutProblem) problems.push(timeoutProblem);
   const memory = props.memory ?? CONNECTOR_DEFAULTS.memory;
   if (!MEMORY.test(memory)) problems.push(`memory '${memory}' must look like 512Mi or 1Gi`);
   const backoff = props.retryBackoff ?? CONNECTOR_DEFAULTS.retryBackoff;
@@ -386,8 +398,11 @@ function validateReceiverProps(props: ReceiverProps): string[] {
   if (!isWhole(r.minInstances, 0, r.maxInstances)) {
     problems.push(`receiver.minInstances ${r.minInstances} must be a whole number between 0 and receiver.maxInstances`);
   }
-  if (!isWhole(r.timeoutSeconds, 10, 3600)) {
-    problems.push(`receiver.timeoutSeconds ${r.timeoutSeconds} must be a whole number between 10 and 3600`);
+  if (!isWhole(r.timeoutSeconds, MIN_RECEIVER_TIMEOUT_SECONDS, 3600)) {
+    problems.push(
+      `receiver.timeoutSeconds ${r.timeoutSeconds} must be a whole number between ${MIN_RECEIVER_TIMEOUT_SECONDS} and 3600 ` +
+        '(the receiver keeps 5 s after a publish timed out to answer 503)',
+    );
   }
   if (!isWhole(r.refusalsAlertThreshold, 1)) {
     problems.push(`receiver.refusalsAlertThreshold ${r.refusalsAlertThreshold} must be a whole number ≥ 1`);
@@ -447,6 +462,8 @@ export class CurrentsConnector extends Construct {
     readonly receiver: ServiceAccount;
   };
   readonly metrics: Record<MeteredEvent, LoggingMetric>;
+  /** The metrics only the environment's dashboard draws (infra/dashboard-metrics.ts). */
+  readonly dashboardMetrics: Record<DashboardMetricId, LoggingMetric>;
   readonly alerts: Record<AlertedEvent, MonitoringAlertPolicy>;
   readonly receiverAlerts: Record<ReceiverAlert, MonitoringAlertPolicy>;
   /** The live storage import (only for a connector with `storage`). */
@@ -579,7 +596,7 @@ export class CurrentsConnector extends Construct {
         // needs a whole vCPU for more than one request at a time.
         maxInstanceRequestConcurrency: connector.concurrency,
         ...(connector.concurrency > 1 ? { availableCpu: '1' } : {}),
-        environmentVariables: functionEnvironment(env, connector),
+        environmentVariables: functionEnvironment(env, connector, timeoutSeconds),
       },
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
     });
@@ -608,7 +625,7 @@ export class CurrentsConnector extends Construct {
         timeoutSeconds: receiver.timeoutSeconds,
         minInstanceCount: receiver.minInstances,
         maxInstanceCount: receiver.maxInstances,
-        environmentVariables: receiverEnvironment(env, connector),
+        environmentVariables: receiverEnvironment(env, connector, receiver.timeoutSeconds),
       },
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
     });
@@ -850,6 +867,35 @@ export class CurrentsConnector extends Construct {
     };
     this.metrics = metrics;
     this.alerts = alerts;
+
+    // --- The dashboard's own metrics: distributions of the handled messages' counts and Segment time, counters by
+    // Segment's worst answer and by the credential state entered.
+    const dashboardMetrics = {} as Record<DashboardMetricId, LoggingMetric>;
+    for (const id of Object.keys(DASHBOARD_METRICS) as DashboardMetricId[]) {
+      const m: DashboardMetric = DASHBOARD_METRICS[id];
+      dashboardMetrics[id] = new LoggingMetric(this, `dashboard-metric-${id}`, {
+        project,
+        name: dashboardMetricName(connector.name, id),
+        description: `${m.description} ('${connector.name}')`,
+        filter: dashboardMetricFilter(connector.name, id),
+        metricDescriptor: {
+          metricKind: 'DELTA',
+          valueType: m.value ? 'DISTRIBUTION' : 'INT64',
+          unit: m.unit ?? '1',
+          ...(m.label ? { labels: [{ key: m.label.key, valueType: 'STRING', description: m.description }] } : {}),
+        },
+        ...(m.value
+          ? {
+              valueExtractor: `EXTRACT(jsonPayload.${m.value})`,
+              // 0, 1, 2, 4 … 2^20: event counts per message and milliseconds alike.
+              bucketOptions: { exponentialBuckets: { numFiniteBuckets: 21, growthFactor: 2, scale: 1 } },
+            }
+          : {}),
+        ...(m.label ? { labelExtractors: { [m.label.key]: `EXTRACT(jsonPayload.${m.label.from})` } } : {}),
+        ...dep('logging'),
+      });
+    }
+    this.dashboardMetrics = dashboardMetrics;
 
     // --- The live storage import (infra/storage-import.ts), with `storage` only.
     if (connector.storage && props.importerSource) {

@@ -9,12 +9,14 @@ import { type Construct } from 'constructs';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
+import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
 import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
+import { dashboardDisplayName, dashboardJson } from './dashboard';
 import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
 
 /** The APIs an environment enables, keyed by what the connector resources need. */
@@ -34,9 +36,6 @@ export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
   cloudresourcemanager: 'cloudresourcemanager.googleapis.com',
 };
 
-/** Environments whose Firestore databases get delete protection unless told otherwise. */
-export const isProduction = (env: Pick<Environment, 'name'>): boolean => /^prod(uction)?$/.test(env.name);
-
 /** The source bucket of an environment (bucket names are global: derived from the project id). */
 export const sourceBucketName = (project: string): string => `${project}-currents-function-source`;
 
@@ -49,11 +48,6 @@ export interface EnvironmentStackProps {
   readonly receiverArchive: RuntimeArchive;
   /** The storage importer's archive (`buildRuntimeArchive({ kind: 'importer' })`): needed when a connector has `storage`. */
   readonly importerArchive?: RuntimeArchive;
-  /**
-   * Production environments get delete protection on their Firestore databases.
-   * @default true when the environment is named 'prod' or 'production'
-   */
-  readonly production?: boolean;
   /**
    * Construct props applied to every connector of the environment (runtime, timeout, memory, backoff, schedule…).
    * @default the construct's defaults
@@ -72,6 +66,8 @@ export class EnvironmentStack extends TerraformStack {
   readonly sourceBucket: StorageBucket;
   readonly sourceObject: StorageBucketObject;
   readonly receiverSourceObject: StorageBucketObject;
+  /** The environment's Cloud Monitoring dashboard (Monitoring → Dashboards), when it has connectors. */
+  readonly dashboard?: MonitoringDashboard;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
@@ -147,10 +143,10 @@ export class EnvironmentStack extends TerraformStack {
       });
     }
 
-    const production = props.production ?? isProduction(env);
     for (const connector of env.connectors) {
       const c = new CurrentsConnector(this, `connector-${connector.name}`, {
-        deleteProtection: production,
+        // The environment's explicit field (on by default, whatever the environment's name).
+        deleteProtection: env.deleteProtection,
         ...props.connectorDefaults,
         connector,
         environment: env,
@@ -184,6 +180,25 @@ export class EnvironmentStack extends TerraformStack {
       new TerraformOutput(this, `${connector.name}-ingest-token-secret`, {
         value: c.ingestTokenSecret.id,
         description: `Secret holding '${connector.name}' receiver tokens (currents receiver-token new)`,
+      });
+    }
+    if (env.connectors.length) {
+      // One dashboard per environment, drawn only from the log-based metrics the connectors declare.
+      this.dashboard = new MonitoringDashboard(this, 'dashboard', {
+        project,
+        dashboardJson: dashboardJson(
+          env.name,
+          env.connectors.map((c) => c.name),
+        ),
+        dependsOn: [
+          services.monitoring,
+          ...Object.values(this.connectors).flatMap((c) => Object.values(c.dashboardMetrics)),
+          ...Object.values(this.connectors).flatMap((c) => Object.values(c.metrics)),
+        ],
+      });
+      new TerraformOutput(this, 'dashboard-name', {
+        value: dashboardDisplayName(env.name),
+        description: 'Cloud Monitoring dashboard of the environment (console: Monitoring → Dashboards)',
       });
     }
   }

@@ -1,17 +1,20 @@
 /**
  * Builds the source archives at synth time, one per deployed entry point (the function, and the receiver): esbuild
- * bundles the entry point (and the shared/ code it imports) into one CommonJS file with every npm package left external, next to a generated package.json that lists
- * only the runtime's dependencies (versions from the root package.json). The archive is a deterministic ZIP named by
- * the SHA-256 of its bytes, so a code change gives a new object name (the function redeploys) and an unchanged build
- * gives the same name and the same bytes (no change in the plan).
+ * bundles the entry point (and the shared/ code it imports) into one CommonJS file with every npm package left
+ * external, next to a generated package.json that lists only the runtime's dependencies at the EXACT versions of the
+ * repository's package-lock.json, and a package-lock.json of their whole tree taken from it (infra/runtime-lockfile.ts):
+ * Cloud Build's `npm ci` installs what the tests ran. The archive is a deterministic ZIP (fflate, fixed timestamps and
+ * modes, entries sorted) named by the SHA-256 of its bytes, so a code or version change gives a new object name (the
+ * function redeploys) and an unchanged build gives the same name and the same bytes (no change in the plan).
  */
 import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
+import { zipSync } from 'fflate';
 import { FUNCTION_TARGET, IMPORTER_TARGET, RECEIVER_TARGET } from '../shared/names';
-import { zip } from './zip';
+import { type Lockfile, runtimeManifest } from './runtime-lockfile';
 
 export { FUNCTION_TARGET, RECEIVER_TARGET };
 
@@ -85,7 +88,10 @@ export interface BuildRuntimeArchiveOptions {
   readonly entry?: string;
   /** Directory the ZIP is written to. Default: cdktf.out/.runtime under the repository root. */
   readonly outDir?: string;
-  /** package.json whose dependency versions are used. Default: the repository's. */
+  /**
+   * package.json that must declare the runtime's dependencies; their exact versions and tree come from the
+   * package-lock.json beside it. Default: the repository's.
+   */
   readonly packageJson?: string;
 }
 
@@ -104,27 +110,41 @@ export class RuntimeEntryMissingError extends Error {
   }
 }
 
-/** The package.json shipped with the bundle: `main` plus only the runtime's dependencies. */
-export function runtimePackageJson(rootPackageJson: string): string {
-  const root = JSON.parse(readFileSync(rootPackageJson, 'utf8')) as {
-    dependencies?: Record<string, string>;
-    engines?: Record<string, string>;
-  };
-  const dependencies: Record<string, string> = {};
+/**
+ * The package.json and package-lock.json shipped with the bundle: `main`, the runtime's dependencies at the exact
+ * versions of the lockfile beside `rootPackageJson`, and their tree from that lockfile. Each dependency must also be
+ * declared in `rootPackageJson` (what is installed only by hoisting is not a dependency).
+ */
+export function runtimeManifestFiles(rootPackageJson: string): { packageJson: string; packageLock: string } {
+  const root = JSON.parse(readFileSync(rootPackageJson, 'utf8')) as { dependencies?: Record<string, string> };
   for (const name of RUNTIME_DEPENDENCIES) {
-    const version = root.dependencies?.[name];
-    if (!version) throw new Error(`${rootPackageJson} has no dependency '${name}', which the runtime needs`);
-    dependencies[name] = version;
+    if (!root.dependencies?.[name]) {
+      throw new Error(`${rootPackageJson} has no dependency '${name}', which the runtime needs`);
+    }
   }
-  const pkg = {
+  const lockPath = join(dirname(rootPackageJson), 'package-lock.json');
+  if (!existsSync(lockPath)) throw new Error(`${lockPath} is missing: the runtime's versions are taken from it`);
+  const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as Lockfile;
+  const { packageJson, packageLock } = runtimeManifest(lock, RUNTIME_DEPENDENCIES, {
     name: 'currents-segment-function',
-    version: '0.0.0',
-    private: true,
-    main: 'index.js',
     engines: { node: '>=22' },
-    dependencies,
+  });
+  return {
+    packageJson: `${JSON.stringify(packageJson, null, 2)}\n`,
+    packageLock: `${JSON.stringify(packageLock, null, 2)}\n`,
   };
-  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+/** 1980-01-01 00:00 in the builder's local time, which is how ZIP stores times: no build clock or zone leaks in. */
+const ZIP_TIME = new Date(1980, 0, 1, 0, 0, 0);
+
+/** A deterministic ZIP: entries sorted by name, fixed time, Unix -rw-r--r--, deflate level 9. */
+export function deterministicZip(files: Record<string, Uint8Array>): Buffer {
+  const entries: Record<string, [Uint8Array, { mtime: Date; level: 9; os: number; attrs: number }]> = {};
+  for (const name of Object.keys(files).sort()) {
+    entries[name] = [files[name]!, { mtime: ZIP_TIME, level: 9, os: 3, attrs: (0o100644 << 16) >>> 0 }];
+  }
+  return Buffer.from(zipSync(entries));
 }
 
 const cache = new Map<string, RuntimeArchive>();
@@ -174,10 +194,12 @@ export function buildRuntimeArchive(options: BuildRuntimeArchiveOptions = {}): R
   }
   const bundle = result.outputFiles.find((f) => f.path.endsWith('index.js'));
   if (!bundle) throw new Error(`esbuild produced no index.js for ${entry}`);
-  const bytes = zip([
-    { name: 'index.js', data: Buffer.from(bundle.contents) },
-    { name: 'package.json', data: Buffer.from(runtimePackageJson(packageJson)) },
-  ]);
+  const manifest = runtimeManifestFiles(packageJson);
+  const bytes = deterministicZip({
+    'index.js': bundle.contents,
+    'package.json': Buffer.from(manifest.packageJson),
+    'package-lock.json': Buffer.from(manifest.packageLock),
+  });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   mkdirSync(outDir, { recursive: true });
   const path = join(outDir, `${kind}-${sha256.slice(0, 16)}.zip`);

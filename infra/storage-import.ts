@@ -131,7 +131,7 @@ export class StorageImport extends Construct {
         timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
         minInstanceCount: 0,
         maxInstanceCount: 5,
-        environmentVariables: receiverEnvironment(env, connector),
+        environmentVariables: receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
       },
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
     });

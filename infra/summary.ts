@@ -144,13 +144,19 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
     body.push(
       `### Environment \`${env.name}\`${base && !before ? ' (new)' : ''}`,
       '',
-      `Project \`${env.project}\`, region \`${env.region}\`, state ${state}, ${env.connectors.length} connector(s).`,
+      `Project \`${env.project}\`, region \`${env.region}\`, state ${state}, ${env.connectors.length} connector(s), ` +
+        `Firestore delete protection **${env.deleteProtection ? 'on' : 'off'}**.`,
       '',
     );
     if (before) {
       for (const ch of diffFields(
-        { project: before.project, region: before.region, backend: before.backend },
-        { project: env.project, region: env.region, backend: env.backend },
+        {
+          project: before.project,
+          region: before.region,
+          backend: before.backend,
+          deleteProtection: before.deleteProtection,
+        },
+        { project: env.project, region: env.region, backend: env.backend, deleteProtection: env.deleteProtection },
       )) {
         body.push(`- ⚠️ environment ${describeChange(ch)}`);
       }

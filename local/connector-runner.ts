@@ -74,6 +74,14 @@ export interface LocalConnectorOptions {
   readonly onLog?: (line: string) => void;
   /** Also serve the connector's receiver (Braze's door), accepting these bearer tokens. */
   readonly receiver?: { readonly tokens: readonly string[]; readonly env?: Record<string, string> };
+  /** Serve built archives (unpacked and installed directories) instead of the source (see FunctionHostOptions). */
+  readonly artifacts?: LocalArtifacts;
+}
+
+/** Directories holding the unpacked, installed archives of the function and of the receiver. */
+export interface LocalArtifacts {
+  readonly function?: string;
+  readonly receiver?: string;
 }
 
 /** The connector's receiver, served by functions-framework like the function. */
@@ -125,7 +133,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
   };
   const onLine = options.onLog && ((line: string) => options.onLog!(line));
-  const host = await startFunctionHost({ env, onLine });
+  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function });
   let names: ConnectorResourceNames;
   let receiver: LocalReceiver | undefined;
   try {
@@ -134,6 +142,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
       const tokens = options.receiver.tokens;
       const receiverHost = await startFunctionHost({
         serve: 'receiver',
+        artifact: options.artifacts?.receiver,
         env: {
           ...options.emulatorEnv,
           ...receiverEnvironment(options.environment, connector),

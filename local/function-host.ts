@@ -29,6 +29,12 @@ export interface FunctionHostOptions {
   port?: number;
   /** Which module and target to serve (default: the connector's function). */
   serve?: keyof typeof SERVED;
+  /**
+   * Serve a built archive instead of the source: the directory it was unpacked and installed in (`npm ci`). It is
+   * served as Cloud Run serves it: the functions-framework installed in it, loading its index.js, with that directory
+   * as the working directory and no TypeScript loader.
+   */
+  artifact?: string;
   /** Receives every stdout/stderr line of the function (its structured logs). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readyTimeoutMs?: number;
@@ -73,21 +79,23 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   let child: ChildProcess;
   let tail = '';
 
+  const artifact = options.artifact;
+  const command = artifact
+    ? [join(artifact, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js')]
+    : ['--require', require.resolve('tsx/cjs'), FRAMEWORK_MAIN];
   const launch = async () => {
     tail = '';
     child = spawn(
       process.execPath,
       [
-        '--require',
-        require.resolve('tsx/cjs'),
-        FRAMEWORK_MAIN,
+        ...command,
         `--target=${served.target}`,
-        `--source=${served.source}`,
+        `--source=${artifact ?? served.source}`,
         `--port=${port}`,
         '--signature-type=http',
       ],
       {
-        cwd: ROOT,
+        cwd: artifact ?? ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -33,6 +33,7 @@ import { soakInput, type Expected, type SoakMessage } from './soak-events';
 import { startLocalStack, type LocalStack } from './stack';
 import type { FaultRule } from './segment-server';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { localGoogleClients } from './google-clients';
 
 export interface SoakOptions {
   /** Events to publish (default 20,000). */
@@ -501,6 +502,7 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
 }
 
 async function main(): Promise<number> {
+  localGoogleClients();
   let options: SoakOptions;
   try {
     options = parseSoakArgs(process.argv.slice(2));

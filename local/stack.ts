@@ -12,6 +12,7 @@ import {
   makeLocalCredential,
   makeReceiverToken,
   startLocalConnector,
+  type LocalArtifacts,
   type LocalConnector,
   type LocalCredential,
 } from './connector-runner';
@@ -37,6 +38,8 @@ export interface LocalStackOptions {
   readonly onLog?: (connector: string, line: string) => void;
   /** Also serve each connector's receiver, with a fresh token each (npm start; tests of the door). */
   readonly receivers?: boolean;
+  /** Serve built archives instead of the source (the artifact test). */
+  readonly artifacts?: LocalArtifacts;
 }
 
 export interface LocalStack {
@@ -104,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           deliveryBudgetMs: options.deliveryBudgetMs,
           provision: options.provision,
           receiver: options.receivers ? { tokens: [makeReceiverToken()] } : undefined,
+          artifacts: options.artifacts,
           onLog: options.onLog && ((line) => options.onLog!(connector.name, line)),
         });
         cleanups.push(() => local.stop());

@@ -25,6 +25,7 @@ import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
+import { localGoogleClients } from './google-clients';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
                    [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
@@ -650,6 +651,7 @@ export async function tail(stack: LocalStack, out: (l: string) => void, json: bo
 }
 
 async function main() {
+  localGoogleClients();
   let opts: ReturnType<typeof parseOptions>;
   let source: 'http' | 'storage';
   let backfill: 'backfill' | undefined;

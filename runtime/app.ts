@@ -8,7 +8,8 @@
  * delivery budget is spent, Firestore or Pub/Sub unavailable) is answered 503, and Pub/Sub redelivers the message with
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
-import type { ConnectorPolicy } from '../shared/policy';
+import type { RuntimeBudgets } from '../shared/policy';
+import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
 import type { Translator } from './core/translate';
@@ -37,7 +38,7 @@ export interface AppDeps {
   readonly deadLetters: DeadLetterSink;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly policy: Pick<ConnectorPolicy, 'deliveryBudgetMs' | 'probeBudgetMs'>;
+  readonly policy: Pick<RuntimeBudgets, 'deliveryBudgetMs' | 'probeBudgetMs'>;
   readonly traces?: TraceSink;
   /**
    * The write-key source check through Segment's Public API (connectors with `segment.sourceId`), run by the probe before
@@ -185,6 +186,8 @@ export function createApp(deps: AppDeps) {
       const letters: DeadLetter[] = [...tr.deadLetters];
       let toPark: TranslatedEvent[] = [];
       let toDrop: TranslatedEvent[] = [];
+      /** Time spent in Segment's Tracking API and its worst answer (dashboard: latency, answers by status). */
+      let segment: { segmentMs: number; segmentStatus?: string } | undefined;
       if (tr.send.length) {
         let admission = await store.admit();
         transition(admission);
@@ -193,7 +196,9 @@ export function createApp(deps: AppDeps) {
           transition(admission);
         }
         if (admission.action === 'send') {
+          const sentAt = deps.clock.now();
           const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
+          segment = { segmentMs: deps.clock.now() - sentAt, segmentStatus: worstSegmentStatus(report.statuses ?? {}) };
           counts.delivered = report.delivered.length;
           counts.retryLater = report.retryLater.length;
           letters.push(...rejectedLetters(report, (e) => e.raw));
@@ -251,6 +256,7 @@ export function createApp(deps: AppDeps) {
         },
         skipped: counts.skipped,
         deliveryAttempt: msg.deliveryAttempt,
+        ...segment,
       });
       const trace = msg.attributes[TRACE_ATTRIBUTE];
       if (trace && deps.traces && final) await deps.traces.record(trace, { ...counts, at: deps.clock.now() });

@@ -10,7 +10,7 @@
  *
  * | event                   | severity                  | fields                                                         |
  * |-------------------------|---------------------------|----------------------------------------------------------------|
- * | `batch_done`            | INFO                      | `counts`, `skipped`, `deliveryAttempt`, `pubsubMessageId`      |
+ * | `batch_done`            | INFO                      | `counts`, `skipped`, `deliveryAttempt`, `pubsubMessageId`, `segmentMs`, `segmentStatus` |
  * | `credential_failure`    | ERROR                     | `detail`, `state`                                              |
  * | `state_change`          | ALERT, NOTICE             | `transition`, `from`, `to`, `at`, `failingSince`               |
  * | `events_parked`         | WARNING                   | `parked`, `alreadyParked`, `pubsubMessageId`                   |
@@ -24,6 +24,7 @@
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
  * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason` |
  * | `storage_import_failed` | ERROR                     | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason`, `detail`, `offset`, `recordsBefore` |
+ * | `state_unavailable`     | WARNING                   | `ageMs`, `limitMs`, `detail`                                   |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -51,6 +52,7 @@ export const LOG_EVENTS = [
   'credential_unverified',
   'storage_import',
   'storage_import_failed',
+  'state_unavailable',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 
@@ -66,9 +68,11 @@ export interface LogEventSpec {
 /** The log events of record: the table above, as data. */
 export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
   batch_done: {
-    when: 'one incoming Pub/Sub message handled; `counts` by outcome, `skipped` by reason',
+    when:
+      'one incoming Pub/Sub message handled; `counts` by outcome, `skipped` by reason; when Segment was called, the ' +
+      'time spent there (`segmentMs`) and its worst answer (`segmentStatus`: HTTP status or network)',
     severities: ['INFO'],
-    fields: ['counts', 'skipped', 'deliveryAttempt', 'pubsubMessageId'],
+    fields: ['counts', 'skipped', 'deliveryAttempt', 'pubsubMessageId', 'segmentMs', 'segmentStatus'],
   },
   credential_failure: {
     when: 'a credential failure was seen (401/403, token refused, secret gone, source check failed)',
@@ -145,6 +149,13 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
       'offset',
       'recordsBefore',
     ],
+  },
+  state_unavailable: {
+    when:
+      'the credential state could not be read (Firestore unreachable or slow): the last known active state, read ' +
+      '`ageMs` ago, is used for up to `limitMs`; after that, or if it was not active, pushes are answered 503',
+    severities: ['WARNING'],
+    fields: ['ageMs', 'limitMs', 'detail'],
   },
 };
 

@@ -136,6 +136,8 @@ export interface DeliveryReport<T> {
   credentialError?: string;
   /** Tracking API HTTP requests made (token requests not included). */
   requests: number;
+  /** Segment's answers to those requests by HTTP status (`network` for no answer: refused, reset, timed out). */
+  statuses: Record<string, number>;
 }
 
 /** What the app needs of the Segment client. */

@@ -12,7 +12,7 @@
  */
 import type * as ff from '@google-cloud/functions-framework';
 import type { RuntimeConfig } from '../shared/runtime-config';
-import { connectorPolicy, type ConnectorPolicy } from '../shared/policy';
+import { runtimeBudgets, type RuntimeBudgets } from '../shared/policy';
 import { createApp, type ConnectorApp } from './app';
 import { OffsetClock } from './core/clock';
 import { createTranslator } from './core/translate';
@@ -31,6 +31,8 @@ export interface Runtime {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly store: OwnedStateStore;
+  /** The delivery and probe budgets, derived from the deployed timeout (config.timeoutSeconds). */
+  readonly budgets: RuntimeBudgets;
   close(): Promise<void>;
 }
 
@@ -67,7 +69,17 @@ export function createRuntime(
           }),
         })
       : undefined;
-  const store = FirestoreStateStore.forConfig(config, { clock });
+  const budgets = budgetsFor(config);
+  const store = FirestoreStateStore.forConfig(config, {
+    clock,
+    // Firestore unreachable: deliveries go on on the last known `active` state for a bounded time, and say so.
+    onStaleState: (use) =>
+      logger.warning(
+        'state_unavailable',
+        `credential state unreadable (${use.detail}); delivering on the last known active state, read ${use.ageMs} ms ago`,
+        { ageMs: use.ageMs, limitMs: use.limitMs, detail: use.detail },
+      ),
+  });
   const deadLetters = new PubSubDeadLetters({
     projectId: config.project,
     topic: config.names.deadLetterTopic,
@@ -82,7 +94,7 @@ export function createRuntime(
     deadLetters,
     logger,
     clock,
-    policy: withBudget(connectorPolicy(config.connector), config.deliveryBudgetMs),
+    policy: budgets,
     traces,
     credentialCheck,
   });
@@ -92,16 +104,20 @@ export function createRuntime(
     clock,
     logger,
     store,
+    budgets,
     close: async () => {
       await Promise.allSettled([segment.close(), store.close(), deadLetters.close(), traces.close()]);
     },
   };
 }
 
-function withBudget(policy: ConnectorPolicy, budgetMs: number | undefined): ConnectorPolicy {
+/** The budgets of the deployed timeout; local runs and tests may shorten the delivery budget (CURRENTS_DELIVERY_BUDGET_MS). */
+export function budgetsFor(config: Pick<RuntimeConfig, 'timeoutSeconds' | 'deliveryBudgetMs'>): RuntimeBudgets {
+  const budgets = runtimeBudgets(config.timeoutSeconds);
+  const budgetMs = config.deliveryBudgetMs;
   return budgetMs === undefined
-    ? policy
-    : { ...policy, deliveryBudgetMs: budgetMs, probeBudgetMs: Math.max(budgetMs, 5000) };
+    ? budgets
+    : { ...budgets, deliveryBudgetMs: budgetMs, probeBudgetMs: Math.max(budgetMs, 5000) };
 }
 
 type Req = ff.Request;

@@ -11,6 +11,7 @@ import { CATALOG_BY_TYPE, canonicalType, resolveSelection, suggestNames } from '
 import { CURRENTS_FIELDS } from './catalog-fields';
 import { DURATION_PATTERN, parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations } from './names';
+import { DEFAULT_GRACE_PERIOD } from './policy';
 
 export const REGIONS = ['us', 'eu'] as const;
 export type SegmentRegion = (typeof REGIONS)[number];
@@ -21,7 +22,7 @@ export const GRACE_PERIOD_MAX_MS = 7 * 24 * HOUR;
 
 export const DEFAULTS = {
   includeAnonymousUsers: false,
-  credentialGracePeriod: '48h',
+  credentialGracePeriod: DEFAULT_GRACE_PERIOD,
   deadLetterMaxAttempts: 10,
   maxInstances: 10,
   concurrency: 16,
@@ -146,6 +147,11 @@ export const EnvironmentSchema = z.strictObject({
   }),
   region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { error: 'must be a Google Cloud region such as europe-west1' }),
   backend: BackendSchema.optional(),
+  /**
+   * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
+   * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
+   */
+  deleteProtection: z.boolean({ error: 'must be true or false' }).default(true),
   connectors: z.array(z.unknown(), { error: 'must be a list of connectors' }),
 });
 export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'connectors'> & {

@@ -4,11 +4,17 @@
  */
 import { type Connector, type Environment, formatValidationError, parseConnector } from './connector';
 import { publicApiTokenSecret, resourceNames, type ConnectorResourceNames } from './names';
+import { DEFAULT_FUNCTION_TIMEOUT_SECONDS, DEFAULT_RECEIVER_TIMEOUT_SECONDS } from './policy';
 
 export const ENV_VARS = {
   connector: 'CURRENTS_CONNECTOR',
   environment: 'CURRENTS_ENVIRONMENT',
   project: 'GOOGLE_CLOUD_PROJECT',
+  /**
+   * The deployed request timeout of this function (or receiver), in seconds: the one number every runtime budget is
+   * derived from (shared/policy.ts). Set by the infrastructure from the same value it deploys as the timeout.
+   */
+  timeoutSeconds: 'CURRENTS_TIMEOUT_SECONDS',
   /** Local runs and tests only: base URL of the local Segment server. Never set by the infrastructure. */
   segmentBaseUrl: 'CURRENTS_SEGMENT_BASE_URL',
   /** Local runs and tests only: base URL of the OAuth token server. Never set by the infrastructure. */
@@ -24,7 +30,7 @@ export const ENV_VARS = {
   secretFile: 'CURRENTS_SECRET_FILE',
   /** Local runs and tests only: `1` lets POST /__clock move the function's clock. Never set by the infrastructure. */
   testClock: 'CURRENTS_TEST_CLOCK',
-  /** Local runs and tests only: the delivery budget of one push, in ms (default: from shared/policy.ts). */
+  /** Local runs and tests only: the delivery budget of one push, in ms (default: derived from the timeout). */
   deliveryBudgetMs: 'CURRENTS_DELIVERY_BUDGET_MS',
   /**
    * Receiver, local runs and tests only: `env` reads the accepted ingest tokens from CURRENTS_RECEIVER_TOKENS (one per
@@ -57,24 +63,41 @@ export interface RuntimeConfig {
   readonly secretFile?: string;
   /** Local runs and tests only: the function's clock can be moved (POST /__clock). */
   readonly testClock: boolean;
+  /** The deployed request timeout (CURRENTS_TIMEOUT_SECONDS); the runtime derives its budgets from it. */
+  readonly timeoutSeconds: number;
   /** Local runs and tests only: overrides the delivery budget of one push. */
   readonly deliveryBudgetMs?: number;
 }
 
-/** The environment variables the infrastructure gives the function of one connector. */
-export function functionEnvironment(env: Pick<Environment, 'name' | 'project'>, connector: Connector) {
+/**
+ * The environment variables the infrastructure gives the function of one connector; `timeoutSeconds` is the function's
+ * deployed timeout (the construct passes the value it deploys).
+ */
+export function functionEnvironment(
+  env: Pick<Environment, 'name' | 'project'>,
+  connector: Connector,
+  timeoutSeconds: number = DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+) {
   return {
     [ENV_VARS.connector]: JSON.stringify(connector),
     [ENV_VARS.environment]: env.name,
     [ENV_VARS.project]: env.project,
+    [ENV_VARS.timeoutSeconds]: String(timeoutSeconds),
   };
 }
 
 /**
- * The environment variables the infrastructure gives the receiver of one connector: the same as the function's, so that
- * the receiver validates the same definition and derives the same names (ingest topic, ingest-token secret).
+ * The environment variables the infrastructure gives the receiver of one connector: the same as the function's (so that
+ * the receiver validates the same definition and derives the same names: ingest topic, ingest-token secret), with the
+ * receiver's own deployed timeout.
  */
-export const receiverEnvironment = functionEnvironment;
+export function receiverEnvironment(
+  env: Pick<Environment, 'name' | 'project'>,
+  connector: Connector,
+  timeoutSeconds: number = DEFAULT_RECEIVER_TIMEOUT_SECONDS,
+) {
+  return functionEnvironment(env, connector, timeoutSeconds);
+}
 
 export class RuntimeConfigError extends Error {
   constructor(message: string) {
@@ -112,6 +135,13 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
       `${ENV_VARS.deliveryBudgetMs} must be a positive whole number of ms (got '${budgetText}')`,
     );
   }
+  const timeoutText = vars[ENV_VARS.timeoutSeconds];
+  const timeoutSeconds = timeoutText ? Number(timeoutText) : DEFAULT_FUNCTION_TIMEOUT_SECONDS;
+  if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
+    throw new RuntimeConfigError(
+      `${ENV_VARS.timeoutSeconds} must be a positive whole number of seconds (got '${timeoutText}')`,
+    );
+  }
   const project = vars[ENV_VARS.project]!;
   const names = resourceNames(connector.name);
   return {
@@ -127,6 +157,7 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     secretSource: source,
     secretFile: vars[ENV_VARS.secretFile] || undefined,
     testClock: vars[ENV_VARS.testClock] === '1',
+    timeoutSeconds,
     deliveryBudgetMs: budget,
   };
 }

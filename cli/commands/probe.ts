@@ -7,7 +7,7 @@
  * admits internal traffic and its invoker accounts), the message says so and gives the scheduler command instead.
  */
 import { keyValues } from '../table';
-import { connectorPolicy } from '../../shared/policy';
+import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../../shared/policy';
 import { parse } from '../args';
 import {
   checkAccess,
@@ -80,7 +80,8 @@ async function probeOne(t: OpsTarget, clients: Clients): Promise<ProbeResult> {
   if (oidc?.serviceAccountEmail || (!usingEmulators() && base.startsWith('https://'))) {
     headers.authorization = `Bearer ${await identityToken(t, oidc?.audience || base)}`;
   }
-  const timeoutMs = connectorPolicy(t.connector).probeBudgetMs + 30_000;
+  // The function answers within its deployed timeout (Cloud Run cuts it there); wait for the longest one allowed.
+  const timeoutMs = (MAX_FUNCTION_TIMEOUT_SECONDS + 30) * 1000;
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', headers, body: '{}', signal: AbortSignal.timeout(timeoutMs) });

@@ -17,6 +17,8 @@ export interface SummaryEnvironment {
   readonly project?: string;
   readonly region?: string;
   readonly backend?: unknown;
+  /** Delete protection of the Firestore databases (absent when the base's databases do not say). */
+  readonly deleteProtection?: boolean;
   readonly connectors: readonly (Connector | Record<string, unknown>)[];
 }
 
@@ -50,6 +52,8 @@ export function normalizeInputs(inputs: readonly unknown[]): { environments: Sum
       project: e.project as string | undefined,
       region: e.region as string | undefined,
       backend: e.backend,
+      // The schema's default when the definition leaves it out (on).
+      deleteProtection: typeof e.deleteProtection === 'boolean' ? e.deleteProtection : true,
       connectors,
     };
   });
@@ -123,7 +127,11 @@ export function baseFromSynthDir(dir: string): Base {
       return [connector ?? (JSON.parse(raw) as Record<string, unknown>)];
     });
     const gcs = json.terraform?.backend?.gcs;
-    return { name, project: provider.project, region: provider.region, backend: gcs, connectors };
+    const databases = Object.values(json.resource?.google_firestore_database ?? {});
+    const deleteProtection = databases.length
+      ? databases.every((d) => d.delete_protection_state === 'DELETE_PROTECTION_ENABLED')
+      : undefined;
+    return { name, project: provider.project, region: provider.region, backend: gcs, deleteProtection, connectors };
   });
   return { label: `synth output \`${dir}\``, environments, notes };
 }

@@ -46,6 +46,7 @@ import {
   CredentialStateDocument,
   DEFAULT_LAST_DELIVERY_INTERVAL_MS,
   DEFAULT_STATE_CACHE_MS,
+  type StaleStateUse,
 } from './firestore/credential-state';
 import { droppedFromDoc, millis, stateFromDoc } from './firestore/documents';
 import {
@@ -67,7 +68,12 @@ export type {
   StoredDecision,
   StoreStats,
 } from '../ports';
-export { DEFAULT_LAST_DELIVERY_INTERVAL_MS, DEFAULT_STATE_CACHE_MS } from './firestore/credential-state';
+export {
+  DEFAULT_LAST_DELIVERY_INTERVAL_MS,
+  DEFAULT_STATE_CACHE_MS,
+  STALE_ACTIVE_CACHE_PERIODS,
+  type StaleStateUse,
+} from './firestore/credential-state';
 export { stateFromDoc, versionFromDoc } from './firestore/documents';
 export {
   DEFAULT_MAX_PARKED_DOC_BYTES,
@@ -96,6 +102,12 @@ export interface FirestoreStateOptions {
   readonly dropPageDocs?: number;
   /** Extra Firestore client settings (e.g. preferRest). */
   readonly settings?: Settings;
+  /** How long the last known `active` state is used when the state cannot be read. Default cacheMs × 12. */
+  readonly staleActiveMs?: number;
+  /** A read of the state slower than this counts as failed. Default 2 s. */
+  readonly readTimeoutMs?: number;
+  /** Told each time the last known `active` state is used because the state could not be read. */
+  readonly onStaleState?: (use: StaleStateUse) => void;
 }
 
 export class FirestoreStateStore implements OwnedStateStore {
@@ -118,6 +130,9 @@ export class FirestoreStateStore implements OwnedStateStore {
       clock: this.clock,
       cacheMs: opts.cacheMs ?? DEFAULT_STATE_CACHE_MS,
       lastDeliveryIntervalMs: opts.lastDeliveryIntervalMs ?? DEFAULT_LAST_DELIVERY_INTERVAL_MS,
+      staleActiveMs: opts.staleActiveMs,
+      readTimeoutMs: opts.readTimeoutMs,
+      onStaleState: opts.onStaleState,
     });
     this.parked = new ParkedEvents(this.conn, {
       clock: this.clock,

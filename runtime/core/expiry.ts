@@ -33,11 +33,12 @@
 
 export type CredentialStatus = 'active' | 'failing' | 'expired';
 
-/** The default grace period (48 hours) when a connector does not set one. */
-export const DEFAULT_GRACE_MS = 48 * 3_600_000;
+import { PARKED_TTL_MARGIN_MS } from '../../shared/policy';
 
+/** The default grace period (48 hours) and the parked groups' TTL margin (24 hours) are defined in shared/policy.ts. */
+export { DEFAULT_GRACE_MS } from '../../shared/policy';
 /** Margin added to a parked group's expiry time so that the probe, not Firestore's TTL, does the (counted) dropping. */
-export const DEFAULT_PARK_TTL_MARGIN_MS = 24 * 3_600_000;
+export const DEFAULT_PARK_TTL_MARGIN_MS = PARKED_TTL_MARGIN_MS;
 
 export interface ActiveState {
   readonly status: 'active';

@@ -7,6 +7,7 @@
  * Concurrent requests share one client whose batching groups their messages into few publish calls (up to 100 messages
  * or 5 ms). The Pub/Sub client library is loaded on first publish, so that the receiver's cold start stays short.
  */
+import { MAX_PUBLISH_TIMEOUT_MS } from '../../shared/policy';
 import { LazyTopic } from '../adapters/pubsub-topic';
 
 export interface IngestPublisher {
@@ -21,7 +22,8 @@ export class PublishTimeoutError extends Error {
   }
 }
 
-export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
+/** The publish timeout of the default receiver timeout (shared/policy.ts `receiverBudgets` derives it). */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = MAX_PUBLISH_TIMEOUT_MS;
 
 /** Publisher batching shared by the receiver and its benchmark's floor, so that the two are compared like for like. */
 export const RECEIVER_BATCHING = { maxMessages: 100, maxMilliseconds: 5, maxBytes: 9_000_000 } as const;

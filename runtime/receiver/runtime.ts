@@ -14,13 +14,14 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 // The module object itself (not an ES namespace copy), so that functions-framework sees the replaced createServer.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import http = require('node:http');
+import { receiverBudgets, type ReceiverBudgets } from '../../shared/policy';
 import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
 import { systemClock, type Clock } from '../core/types';
 import { createLogger, type Logger } from '../log';
 import { decodeBody } from './body';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
 import { createReceiver, type ReceiverHandler } from './handler';
-import { DEFAULT_PUBLISH_TIMEOUT_MS, type IngestPublisher, PubSubIngestPublisher } from './publisher';
+import { type IngestPublisher, PubSubIngestPublisher } from './publisher';
 import { tokenSourceFor, type TokenSource } from './tokens';
 
 export interface ReceiverRuntime {
@@ -29,6 +30,8 @@ export interface ReceiverRuntime {
   readonly logger: Logger;
   readonly tokens: TokenSource;
   readonly publisher: IngestPublisher;
+  /** The publish timeout, derived from the receiver's deployed timeout (config.timeoutSeconds) unless overridden. */
+  readonly budgets: ReceiverBudgets;
   /** From now on, new requests are answered 503 (Braze re-sends them to another instance). */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -57,12 +60,18 @@ export function createReceiverRuntime(
   const clock = opts.clock ?? systemClock;
   const logger = createLogger({ connector: config.connector.name, sink: opts.logSink });
   const tokens = opts.tokens ?? tokenSourceFor(config, env, { clock });
+  // Derived from the receiver's deployed timeout (CURRENTS_TIMEOUT_SECONDS); local runs and tests may override it.
+  const derived = receiverBudgets(config.timeoutSeconds);
+  const budgets = {
+    ...derived,
+    publishTimeoutMs: positiveInt(env, ENV_VARS.receiverPublishTimeoutMs, derived.publishTimeoutMs),
+  };
   const publisher =
     opts.publisher ??
     new PubSubIngestPublisher({
       projectId: config.project,
       topic: config.names.ingestTopic,
-      timeoutMs: positiveInt(env, ENV_VARS.receiverPublishTimeoutMs, DEFAULT_PUBLISH_TIMEOUT_MS),
+      timeoutMs: budgets.publishTimeoutMs,
     });
   let shuttingDown = false;
   const handle = createReceiver({
@@ -80,6 +89,7 @@ export function createReceiverRuntime(
     logger,
     tokens,
     publisher,
+    budgets,
     beginShutdown: () => {
       shuttingDown = true;
     },

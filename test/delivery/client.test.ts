@@ -65,7 +65,14 @@ describe('Segment delivery client against the local Segment server', () => {
 
   it('delivers nothing for nothing, without a request', async () => {
     const report = await client().client.deliver([], { budgetMs: 1000 });
-    expect(report).toEqual({ delivered: [], rejected: [], retryLater: [], credentialFailure: [], requests: 0 });
+    expect(report).toEqual({
+      delivered: [],
+      rejected: [],
+      retryLater: [],
+      credentialFailure: [],
+      requests: 0,
+      statuses: {},
+    });
     expect(server.stats().requests).toBe(0);
   });
 

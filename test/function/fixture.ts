@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { createClients, leaseAll, acknowledge, type DeadLetterView } from '../../cli/ops/dead-letter-queue';
-import { emulatorsFromEnv } from '../../local/emulators';
+import type { LocalArtifacts } from '../../local/connector-runner';
+import { emulatorsFromEnv, type Emulators } from '../../local/emulators';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { logLineProblems } from '../../runtime/log';
@@ -60,6 +61,12 @@ export async function startFixture(
     minimumBackoffSeconds?: number;
     /** Put into generated write keys, so that a test can look for them. */
     credentialLabel?: string;
+    /** Also serve the connector's receiver. */
+    receivers?: boolean;
+    /** Serve built archives (unpacked, installed) instead of the source. */
+    artifacts?: LocalArtifacts;
+    /** The Firestore host the function uses (e.g. a TCP proxy to the emulator that a test cuts); the test's own is direct. */
+    functionFirestoreHost?: string;
   } = {},
 ): Promise<Fixture> {
   const projectId = `fn-${randomBytes(4).toString('hex')}`;
@@ -70,11 +77,13 @@ export async function startFixture(
   const rawLogs: string[] = [];
   const stack = await startLocalStack({
     environment: environment!,
-    emulators: emulatorsFromEnv(),
+    emulators: withFirestoreHost(emulatorsFromEnv(), options.functionFirestoreHost),
     projectId,
     testClock: options.testClock,
     deliveryBudgetMs: options.deliveryBudgetMs,
     credentialLabel: options.credentialLabel,
+    receivers: options.receivers,
+    artifacts: options.artifacts,
     provision: {
       minimumBackoffSeconds: options.minimumBackoffSeconds ?? 1,
       maximumBackoffSeconds: 2,
@@ -140,3 +149,9 @@ export async function parkedDocs(f: Fixture): Promise<number> {
 }
 
 export const HOUR = 3_600_000;
+
+/** The emulators, with the Firestore host the functions are given replaced (the stack's own clients are unaffected). */
+function withFirestoreHost(emulators: Emulators | undefined, host: string | undefined): Emulators | undefined {
+  if (!emulators || !host) return emulators;
+  return { ...emulators, env: { ...emulators.env, FIRESTORE_EMULATOR_HOST: host } };
+}

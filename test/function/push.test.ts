@@ -68,6 +68,9 @@ describe('a message with events of every outcome', () => {
       retryLater: 0,
     });
     expect(batch.skipped).toEqual({ not_selected: 1, not_exportable: 1, no_external_user_id: 1 });
+    // For the dashboard: the time spent in Segment and its worst answer (the rejected event's 400, beside 200s).
+    expect(batch.segmentStatus).toBe('400');
+    expect(batch.segmentMs).toEqual(expect.any(Number));
 
     const letters = await f.takeDeadLetters();
     const byReason = Object.fromEntries(letters.map((l) => [l.reason, l]));

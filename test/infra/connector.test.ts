@@ -45,7 +45,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same 39 resources for every connector', () => {
+  it('declares the same 48 resources for every connector', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -61,7 +61,7 @@ describe('one connector (prod/messaging-us)', () => {
       google_secret_manager_secret: 2,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 5,
+      google_logging_metric: 5 + 9, // alerted + the dashboard's own
       google_monitoring_alert_policy: 6,
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
@@ -160,6 +160,7 @@ describe('one connector (prod/messaging-us)', () => {
         expect(Object.keys(vars).sort()).toEqual([
           'CURRENTS_CONNECTOR',
           'CURRENTS_ENVIRONMENT',
+          'CURRENTS_TIMEOUT_SECONDS',
           'GOOGLE_CLOUD_PROJECT',
         ]);
       }
@@ -174,6 +175,7 @@ describe('one connector (prod/messaging-us)', () => {
       delete_protection_state: 'DELETE_PROTECTION_ENABLED',
       deletion_policy: 'ABANDON',
     });
+    // dev turns it off explicitly (connectors/dev.ts `deleteProtection: false`).
     const devDb = resources(synth.stacks.dev!.json, 'google_firestore_database')[0]!;
     expect(devDb.delete_protection_state).toBe('DELETE_PROTECTION_DISABLED');
     const ttl = resources(prod, 'google_firestore_field').find(
@@ -219,7 +221,10 @@ describe('one connector (prod/messaging-us)', () => {
     );
     expect(others).toHaveLength(0);
     expect(channel!.body).toMatchObject({ type: 'email', labels: { email_address: messaging.contactEmail } });
-    const metrics = connectorResources(prod, 'messaging-us').filter((r) => r.type === 'google_logging_metric');
+    // The alerted metrics (the dashboard's own are checked in dashboard.test.ts).
+    const metrics = connectorResources(prod, 'messaging-us').filter(
+      (r) => r.type === 'google_logging_metric' && !r.id.includes('_dashboard-metric-'),
+    );
     const events = metrics.map((m) => /jsonPayload\.event="([a-z_]+)"/.exec(m.body.filter as string)![1]).sort();
     expect(events).toEqual([
       'credential_failure',
@@ -365,6 +370,37 @@ describe('the receiver (prod/messaging-us)', () => {
   });
 });
 
+describe('delete protection', () => {
+  it('is on for every environment that does not turn it off, whatever its name', () => {
+    const [dev, prod] = environments as unknown as Record<string, unknown>[];
+    const renamed = ['staging', 'prod-eu', 'production', 'qa'].map((name, i) => ({
+      ...(i % 2 ? prod : dev),
+      deleteProtection: undefined,
+      name,
+      project: `replace-me-${name}`,
+      backend: undefined,
+    }));
+    const out = synthEnvironments(renamed);
+    for (const env of out.environments) {
+      expect(env.deleteProtection).toBe(true);
+      const dbs = resources(out.stacks[env.name]!.json, 'google_firestore_database');
+      expect(dbs).toHaveLength(env.connectors.length);
+      for (const db of dbs) {
+        expect(db).toMatchObject({ delete_protection_state: 'DELETE_PROTECTION_ENABLED', deletion_policy: 'ABANDON' });
+      }
+    }
+  });
+
+  it('is off only when the environment says so', () => {
+    const [, prod] = environments as unknown as Record<string, unknown>[];
+    const out = synthEnvironments([{ ...prod, name: 'prod', deleteProtection: false }]);
+    for (const db of resources(out.stacks.prod!.json, 'google_firestore_database')) {
+      expect(db).toMatchObject({ delete_protection_state: 'DELETE_PROTECTION_DISABLED', deletion_policy: 'DELETE' });
+    }
+    expect(() => synthEnvironments([{ ...prod, deleteProtection: 'yes' }])).toThrow(/deleteProtection.*true or false/);
+  });
+});
+
 describe('the construct on its own', () => {
   const connector = loadEnvironments(environments)[1]!.connectors[0]!;
   const base: CurrentsConnectorProps = {
@@ -434,7 +470,7 @@ describe('the construct on its own', () => {
       'receiver.concurrency 0 must be between 1 and 1000',
       "receiver.cpu 'lots' must be a number of CPUs such as '1' or '2'",
       'receiver.maxInstances 0 must be a whole number ≥ 1',
-      'receiver.timeoutSeconds 5 must be a whole number between 10 and 3600',
+      'receiver.timeoutSeconds 5 must be a whole number between 10 and 3600 (the receiver keeps 5 s after a publish timed out to answer 503)',
       'receiver.refusalsAlertThreshold 0.5 must be a whole number ≥ 1',
     ]);
     expect(() =>
@@ -463,7 +499,7 @@ describe('the construct on its own', () => {
       expect(e.message).toContain(`connector '${connector.name}'`);
       expect(e.problems).toHaveLength(4);
       expect(e.message).toMatch(/runtime 'nodejs20' is not supported: use nodejs22 or later/);
-      expect(e.message).toMatch(/timeoutSeconds 900 must be a whole number between 10 and 580/);
+      expect(e.message).toMatch(/timeoutSeconds 900 must be a whole number between 25 and 580/);
       expect(e.message).toMatch(/minimum ≤ maximum ≤ 600s/);
       expect(e.message).toMatch(/probeSchedule 'often' must be a five-field cron expression/);
     }

@@ -33,6 +33,7 @@ const prodFile = join(repo, 'connectors', 'prod.ts');
 writeFileSync(
   prodFile,
   readFileSync(prodFile, 'utf8')
+    .replace("region: 'us-central1',\n", "region: 'us-central1',\n  deleteProtection: false,\n")
     .replace("events: ['behaviors', 'campaigns', 'canvas'],", "events: ['behaviors', 'campaigns', 'canvas', 'email'],")
     .replace(
       "credentialGracePeriod: '72h',\n      maxInstances: 20,",
@@ -66,13 +67,17 @@ describe('currents plan-summary', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^### Environment `prod`$/m);
     expect(r.stdout).toContain(
-      'Project `replace-me-prod`, region `us-central1`, state GCS `replace-me-prod-tfstate/currents-segment`',
+      'Project `replace-me-prod`, region `us-central1`, state GCS `replace-me-prod-tfstate/currents-segment`, ' +
+        '3 connector(s), Firestore delete protection **on**.',
+    );
+    expect(r.stdout).toContain(
+      'Project `replace-me-dev`, region `europe-west1`, state local, 2 connector(s), Firestore delete protection **off**.',
     );
     expect(r.stdout).toContain(
       '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(39 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(48 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
@@ -101,6 +106,10 @@ describe('currents plan-summary', () => {
     expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (14 → 23 types: +9, −0)');
     expect(r.stdout).toContain('- ✏️ **changed** `messaging-us`:\n  - `credentialGracePeriod`: `72h` → `96h`');
     expect(r.stdout).toMatch(/\| `email-eu` \| eu \| writeKey \| .* \| unchanged \|/); // dev's email-eu is untouched
+    // Delete protection is shown per environment, and turning it off is flagged.
+    expect(r.stdout).toMatch(/^Project `replace-me-prod`, .*, Firestore delete protection \*\*off\*\*\.$/m);
+    expect(r.stdout).toMatch(/^Project `replace-me-dev`, .*, Firestore delete protection \*\*off\*\*\.$/m);
+    expect(r.stdout).toMatch(/^- ⚠️ environment `deleteProtection`: `true` → `false`$/m);
   });
 
   it('reads an earlier synth output as the base (connectors recovered from the functions’ environment)', () => {

@@ -5,15 +5,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { Testing } from 'cdktf';
+import { unzipSync } from 'fflate';
 import { environments } from '../../connectors';
 import { defineEnvironments } from '../../infra/app';
 import {
   buildRuntimeArchive,
   RUNTIME_DEPENDENCIES,
   RuntimeEntryMissingError,
-  runtimePackageJson,
+  deterministicZip,
+  runtimeManifestFiles,
 } from '../../infra/runtime-archive';
 import { ConnectorValidationError, formatValidationError, validateEnvironments } from '../../shared/connector';
 import { MAX_CONNECTOR_NAME_LENGTH, receiverUrlOutput, resourceNames } from '../../shared/names';
@@ -119,10 +120,16 @@ describe('environment stacks', () => {
         `\${google_cloudfunctions2_function.${id('google_cloudfunctions2_function', 'name', n.receiverFunction)}.url}`;
     }
     const outputs = Object.fromEntries(Object.entries(prod.output!).map(([k, o]) => [k, o.value]));
-    expect(outputs).toEqual(expected);
+    expect(outputs).toEqual({ ...expected, 'dashboard-name': 'Currents → Segment: prod' });
     expect(prod.output!['messaging-us-receiver-url']!.description).toMatch(/paste into Braze/);
   });
 });
+
+/** The archive's files as text (fflate's unzip: no `unzip` binary needed). */
+const unpack = (path: string): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(unzipSync(readFileSync(path))).map(([n, d]) => [n, Buffer.from(d).toString('utf8')]),
+  );
 
 describe('the runtime archive', () => {
   const dir = mkdtempSync(join(tmpdir(), 'currents-archive-'));
@@ -146,25 +153,59 @@ describe('the runtime archive', () => {
     expect(c.objectName).not.toBe(a.objectName);
   });
 
-  it('holds the bundle (shared code inlined, packages external) and a package.json of the runtime dependencies', () => {
-    const archive = fixtureArchive();
-    const list = spawnSync('unzip', ['-Z1', archive.path], { encoding: 'utf8' });
-    expect(list.stdout.trim().split('\n')).toEqual(['index.js', 'package.json']);
-    const index = spawnSync('unzip', ['-p', archive.path, 'index.js'], { encoding: 'utf8' }).stdout;
+  it('zips the same bytes whatever the time zone of the machine that builds it', () => {
+    const files = { 'b.txt': Buffer.from('b'), 'a.txt': Buffer.from('a') };
+    const zone = process.env.TZ;
+    try {
+      process.env.TZ = 'Pacific/Kiritimati';
+      const east = deterministicZip(files);
+      process.env.TZ = 'America/Adak';
+      const west = deterministicZip(files);
+      expect(west.equals(east)).toBe(true);
+      expect(Object.keys(unzipSync(west))).toEqual(['a.txt', 'b.txt']);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
+  it('holds the bundle (shared code inlined, packages external), and the exact versions and tree of the lockfile', () => {
+    const files = unpack(fixtureArchive().path);
+    expect(Object.keys(files).sort()).toEqual(['index.js', 'package-lock.json', 'package.json']);
+    const index = files['index.js']!;
     expect(index).toContain('require("@google-cloud/functions-framework")');
     expect(index).toContain('function resourceNames('); // bundled from shared/names.ts
-    const pkg = JSON.parse(spawnSync('unzip', ['-p', archive.path, 'package.json'], { encoding: 'utf8' }).stdout);
-    const root = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    const pkg = JSON.parse(files['package.json']!);
+    const lock = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package-lock.json'), 'utf8'));
     expect(pkg.main).toBe('index.js');
     expect(Object.keys(pkg.dependencies).sort()).toEqual([...RUNTIME_DEPENDENCIES].sort());
-    for (const d of RUNTIME_DEPENDENCIES) expect(pkg.dependencies[d]).toBe(root.dependencies[d]);
+    // Exact versions (no ranges): the ones the repository's lockfile installed and the tests ran.
+    for (const d of RUNTIME_DEPENDENCIES) {
+      expect(pkg.dependencies[d]).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(pkg.dependencies[d]).toBe(lock.packages[`node_modules/${d}`].version);
+    }
     expect(pkg.devDependencies).toBeUndefined();
+    // The shipped lockfile: the root entry says what package.json says; every entry is the repository lockfile's own,
+    // at the same path, with its integrity; no test tool (jest, eslint, cdktf) comes along.
+    const shipped = JSON.parse(files['package-lock.json']!);
+    expect(shipped.packages[''].dependencies).toEqual(pkg.dependencies);
+    const paths = Object.keys(shipped.packages).filter((p) => p);
+    expect(paths.length).toBeGreaterThan(RUNTIME_DEPENDENCIES.length);
+    for (const p of paths) {
+      const { optional: _o, ...mine } = shipped.packages[p];
+      const { dev: _d, devOptional: _do, peer: _p, optional: _o2, ...theirs } = lock.packages[p];
+      expect(mine).toEqual(theirs);
+      expect(mine.integrity).toMatch(/^sha512-/);
+    }
+    for (const tool of ['jest', 'eslint', 'cdktf', 'typescript', 'esbuild']) {
+      expect(shipped.packages[`node_modules/${tool}`]).toBeUndefined();
+    }
   });
 
   it('bundles the receiver from its own entry point, exporting the receiver target', () => {
     const archive = fixtureReceiverArchive();
     expect(archive.objectName).toBe(`receiver-source/${archive.sha256}.zip`);
-    const index = spawnSync('unzip', ['-p', archive.path, 'index.js'], { encoding: 'utf8' }).stdout;
+    const index = unpack(archive.path)['index.js']!;
     expect(index).toMatch(/http\)\("receiver"|http\("receiver"/);
     expect(index).toContain('receiverFunction:');
   });
@@ -196,7 +237,7 @@ describe('the runtime archive', () => {
   it('refuses a package.json that lacks a runtime dependency', () => {
     const pkg = join(dir, 'package.json');
     writeFileSync(pkg, JSON.stringify({ dependencies: { zod: '^4' } }));
-    expect(() => runtimePackageJson(pkg)).toThrow(/has no dependency '@google-cloud\/functions-framework'/);
+    expect(() => runtimeManifestFiles(pkg)).toThrow(/has no dependency '@google-cloud\/functions-framework'/);
   });
 });
 

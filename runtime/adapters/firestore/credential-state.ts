@@ -29,6 +29,26 @@ import { droppedIncrement, stateFields, stateFromDoc, versionFromDoc } from './d
 
 export const DEFAULT_STATE_CACHE_MS = 5_000;
 export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 60_000;
+/**
+ * When the state cannot be read (Firestore unreachable, or slower than the read timeout), the last `active` state read
+ * is still used for this many cache periods after it was read (the cache time × N), so that deliveries go on while
+ * Segment works. Past that, or when the last known state is not `active`, the state is unknown: the read's error is
+ * thrown and the push is answered 503 (Pub/Sub redelivers). A credential failure always needs Firestore (a transaction)
+ * and so is never decided on a stale state.
+ */
+export const STALE_ACTIVE_CACHE_PERIODS = 12;
+/** How long one read of the state may take before it counts as failed. */
+export const DEFAULT_STATE_READ_TIMEOUT_MS = 2_000;
+
+/** What is reported when the last known `active` state is used because the state could not be read. */
+export interface StaleStateUse {
+  /** Age of the state used (since it was last read or written). */
+  readonly ageMs: number;
+  /** How long a known `active` state may be used without a read. */
+  readonly limitMs: number;
+  /** Why the read failed (no secret: an error name or code). */
+  readonly detail: string;
+}
 
 export interface CredentialStateOptions {
   readonly graceMs: number;
@@ -37,6 +57,12 @@ export interface CredentialStateOptions {
   readonly cacheMs: number;
   /** Minimum time between two `lastDeliveryAt` writes of this instance. */
   readonly lastDeliveryIntervalMs: number;
+  /** How long the last known `active` state is used when the state cannot be read (default cacheMs × 12). */
+  readonly staleActiveMs?: number;
+  /** A read slower than this counts as failed (default 2 s). */
+  readonly readTimeoutMs?: number;
+  /** Told each time the last known `active` state is used instead of a read (the runtime logs it). */
+  readonly onStaleState?: (use: StaleStateUse) => void;
 }
 
 export class CredentialStateDocument {
@@ -44,6 +70,9 @@ export class CredentialStateDocument {
   private inflight?: Promise<{ state: CredentialState; version: number }>;
   private cacheGeneration = 0;
   private lastDeliveryNoted?: number;
+  /** After a failed read: no new read before this time (the known `active` state is used meanwhile). */
+  private nextReadAt?: number;
+  private lastReadError?: string;
 
   constructor(
     private readonly conn: FirestoreConnection,
@@ -61,15 +90,20 @@ export class CredentialStateDocument {
   private currentVersioned(): Promise<{ state: CredentialState; version: number }> {
     const now = this.opts.clock.now();
     if (this.cached && now - this.cached.at < this.opts.cacheMs) return Promise.resolve(this.cached);
+    // A read failed recently: keep using the known `active` state until the next read is due (one per cache period).
+    const stale = this.usableStale(now);
+    if (stale && this.nextReadAt !== undefined && now < this.nextReadAt)
+      return Promise.resolve(this.reportStale(stale, now, this.lastReadError ?? 'state unreadable'));
     if (!this.inflight) {
       const gen = this.cacheGeneration;
       const p = (async () => {
         const { stateRef } = await this.conn.refs();
-        const snap = await stateRef.get();
+        const snap = await withTimeout(stateRef.get(), this.opts.readTimeoutMs ?? DEFAULT_STATE_READ_TIMEOUT_MS);
         this.conn.stats.reads++;
         const data = snap.data();
         const read = { state: stateFromDoc(data), version: versionFromDoc(data) };
         if (gen === this.cacheGeneration) this.cached = { ...read, at: this.opts.clock.now() };
+        this.nextReadAt = undefined;
         return read;
       })();
       this.inflight = p;
@@ -78,7 +112,31 @@ export class CredentialStateDocument {
       };
       p.then(clear, clear);
     }
-    return this.inflight;
+    return this.inflight.catch((err: unknown) => {
+      const at = this.opts.clock.now();
+      const usable = this.usableStale(at);
+      if (!usable) throw err;
+      this.nextReadAt = at + this.opts.cacheMs;
+      this.lastReadError = errorDetail(err);
+      return this.reportStale(usable, at, this.lastReadError);
+    });
+  }
+
+  /** The cached state when it is `active` and young enough to be used without a read. */
+  private usableStale(now: number): { state: CredentialState; version: number; at: number } | undefined {
+    const c = this.cached;
+    const limit = this.opts.staleActiveMs ?? this.opts.cacheMs * STALE_ACTIVE_CACHE_PERIODS;
+    return c && c.state.status === 'active' && now - c.at <= limit ? c : undefined;
+  }
+
+  private reportStale(
+    c: { state: CredentialState; version: number; at: number },
+    now: number,
+    detail: string,
+  ): { state: CredentialState; version: number } {
+    const limitMs = this.opts.staleActiveMs ?? this.opts.cacheMs * STALE_ACTIVE_CACHE_PERIODS;
+    this.opts.onStaleState?.({ ageMs: now - c.at, limitMs, detail });
+    return { state: c.state, version: c.version };
   }
 
   /** Forgets the cached state: the next `current()` reads it again. */
@@ -171,7 +229,16 @@ export class CredentialStateDocument {
       return false;
     this.lastDeliveryNoted = now;
     const { fs, stateRef } = await this.conn.refs();
-    await stateRef.set({ lastDeliveryAt: fs.Timestamp.fromMillis(now) }, { merge: true });
+    try {
+      await withTimeout(
+        stateRef.set({ lastDeliveryAt: fs.Timestamp.fromMillis(now) }, { merge: true }),
+        this.opts.readTimeoutMs ?? DEFAULT_STATE_READ_TIMEOUT_MS,
+      );
+    } catch {
+      // For status only (`currents status`): a write that fails never fails the delivery it notes; the next one retries.
+      this.lastDeliveryNoted = undefined;
+      return false;
+    }
     this.conn.stats.writes++;
     return true;
   }
@@ -184,4 +251,20 @@ export class CredentialStateDocument {
     await stateRef.set(droppedIncrement(fs, byType, total, this.opts.clock.now()), { merge: true });
     this.conn.stats.writes++;
   }
+}
+
+/** Rejects when `p` takes longer than `ms` (the operation itself is left to finish or fail on its own). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Firestore did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** An error's code or name and message, for logs (Firestore errors carry no secret). */
+function errorDetail(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  const code = e.code !== undefined ? `code ${String(e.code)}: ` : '';
+  return `${code}${String(e.message ?? e.name ?? err)}`.slice(0, 200);
 }

@@ -163,6 +163,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
         what: '',
       });
       const status = res.status;
+      state.report.statuses[status] = (state.report.statuses[status] ?? 0) + 1;
       if (status >= 200 && status < 300) return { kind: 'ok' };
       if (status === 401 || status === 403) {
         return { kind: 'credential', detail: `Segment answered ${status} (${options.region})`, generation: gen };
@@ -174,6 +175,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], clock.now()),
       };
     } catch (err) {
+      state.report.statuses.network = (state.report.statuses.network ?? 0) + 1;
       const detail =
         err instanceof TransientError ? err.message : ((err as { code?: string }).code ?? (err as Error).name);
       return { kind: 'network', detail: `request failed: ${detail}` };
@@ -297,6 +299,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
         retryLater: [],
         credentialFailure: [],
         requests: 0,
+        statuses: {},
       };
       const plan = planBatches(items, options.plan);
       for (const { item, bytes } of plan.oversized) {
@@ -316,7 +319,7 @@ export function createSegmentClient(options: SegmentClientOptions): SegmentClien
     },
     async verifyCredential({ budgetMs }: { budgetMs: number }) {
       const state: CallState<unknown> = {
-        report: { delivered: [], rejected: [], retryLater: [], credentialFailure: [], requests: 0 },
+        report: { delivered: [], rejected: [], retryLater: [], credentialFailure: [], requests: 0, statuses: {} },
         deadline: clock.now() + budgetMs,
         refreshesLeft: 1,
         pausedUntil: 0,

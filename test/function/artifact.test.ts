@@ -1,0 +1,105 @@
+/**
+ * The artifact itself: the function's and the receiver's archives, as synth builds them for `cdktf deploy`, unpacked
+ * (fflate), installed offline from the local npm cache with `npm ci` as Cloud Build installs them (the shipped
+ * package-lock.json, nothing else), and served by the functions-framework each installed, from its own directory (no
+ * TypeScript loader, no path back to the repository's node_modules). A message pushed through the function and a Braze
+ * request POSTed through the receiver reach the local Segment server.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Testing } from 'cdktf';
+import { unzipSync } from 'fflate';
+import { environments } from '../../connectors';
+import { defineEnvironments } from '../../infra/app';
+import type { RuntimeArchive } from '../../infra/runtime-archive';
+import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { CONNECTOR, startFixture, type Fixture } from './fixture';
+
+const NPM_CACHE = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();
+
+/** Unpacks an archive into a fresh directory (fflate's unzip). */
+function unpack(archive: RuntimeArchive): string {
+  const dir = mkdtempSync(join(tmpdir(), 'currents-artifact-'));
+  for (const [name, data] of Object.entries(unzipSync(readFileSync(archive.path)))) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), data);
+  }
+  return dir;
+}
+
+/** `npm ci` as Cloud Build runs it, but offline: only what the shipped lockfile names, from the local npm cache. */
+function installOffline(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--cache', NPM_CACHE], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`npm ci in ${dir} exited ${code}:\n${output.slice(-4000)}`)),
+    );
+  });
+}
+
+let f: Fixture;
+let dirs: { function: string; receiver: string };
+
+beforeAll(async () => {
+  // The archives exactly as `cdktf synth` builds them (the real entry points), into a scratch directory.
+  const outDir = mkdtempSync(join(tmpdir(), 'currents-synth-'));
+  const { archive, receiverArchive } = defineEnvironments(Testing.app(), environments, {
+    runtime: { outDir },
+    receiverRuntime: { outDir },
+  });
+  dirs = { function: unpack(archive), receiver: unpack(receiverArchive) };
+  await Promise.all([installOffline(dirs.function), installOffline(dirs.receiver)]);
+  f = await startFixture({ receivers: true, artifacts: dirs });
+}, 180_000);
+
+afterAll(async () => {
+  await f?.stop();
+});
+
+it('serves the installed archives, not the source', () => {
+  const local = f.stack.connector(CONNECTOR);
+  const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  expect(cmdline(local.host.pid)).toContain(`--source=${dirs.function}`);
+  expect(cmdline(local.receiver!.host.pid)).toContain(`--source=${dirs.receiver}`);
+  for (const pid of [local.host.pid, local.receiver!.host.pid]) {
+    expect(cmdline(pid).join(' ')).not.toMatch(/tsx|\.ts\b/);
+  }
+});
+
+it('delivers a pushed message through the installed function to Segment', async () => {
+  const events = [sampleEvent('users.messages.email.Open', {}, 101), sampleEvent('users.canvas.Entry', {}, 102)];
+  await f.stack.connector(CONNECTOR).publish(eventsEnvelope(events));
+  const server = f.stack.servers.eu;
+  const want = events.map((e) => e.id);
+  expect(await f.waitFor(() => want.every((id) => server.accepted().some((a) => a.messageId === id)), 30_000)).toBe(
+    true,
+  );
+});
+
+it('accepts a Braze POST through the installed receiver; the events reach Segment', async () => {
+  const receiver = f.stack.connector(CONNECTOR).receiver!;
+  const events = [sampleEvent('users.messages.email.Click', {}, 201), sampleEvent('users.canvas.Conversion', {}, 202)];
+  const res = await fetch(`${receiver.url}/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${receiver.token}`, 'content-type': 'application/json' },
+    body: eventsEnvelope(events),
+  });
+  expect(res.status).toBe(200);
+  const refused = await fetch(`${receiver.url}/`, { method: 'POST', body: eventsEnvelope(events) });
+  expect(refused.status).toBe(401);
+  const server = f.stack.servers.eu;
+  const want = events.map((e) => e.id);
+  expect(await f.waitFor(() => want.every((id) => server.accepted().some((a) => a.messageId === id)), 30_000)).toBe(
+    true,
+  );
+});
