@@ -118,6 +118,9 @@ export class CredentialStateDocument {
       if (!usable) throw err;
       this.nextReadAt = at + this.opts.cacheMs;
       this.lastReadError = errorDetail(err);
+      // Deliveries made while the state cannot be read are noted again as soon as it can: the first one after the
+      // outage writes `lastDeliveryAt`, so that `currents status` catches up at once rather than an interval later.
+      this.lastDeliveryNoted = undefined;
       return this.reportStale(usable, at, this.lastReadError);
     });
   }
