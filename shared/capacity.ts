@@ -23,12 +23,12 @@ export const MEASURED = {
   segmentLatencyMs: 200,
   /** Measured mean time per push (ms) with N pushes at once on one function process: [N, ms]. */
   msPerPushByConcurrency: [
-    [1, 248],
-    [2, 252],
-    [4, 347],
-    [8, 558],
-    [16, 660],
-    [32, 1169],
+    [1, 212],
+    [2, 213],
+    [4, 214],
+    [8, 218],
+    [16, 239],
+    [32, 290],
   ] as ReadonlyArray<readonly [number, number]>,
   /** CPU time the function spends per event (the concurrency bench reads it from /proc), ms. */
   functionCpuMsPerEvent: 0.08,

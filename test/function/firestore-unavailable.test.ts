@@ -1,7 +1,7 @@
 /**
  * Firestore unreachable mid-run: the function reads its credential state through a TCP proxy to the Firestore emulator,
  * which is cut while messages keep arriving. Deliveries go on (on the last known `active` state, logged as
- * `state_unavailable`), nothing is lost, and once the proxy is restored the state is read and written again
+ * `state_unavailable`), nothing is lost, and once the proxy is restored the state is read again
  * (no new `state_unavailable`). The bound (cache time × N) and the 503 past it are tested in
  * test/runtime/state-unavailable.test.ts.
  */
