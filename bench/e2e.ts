@@ -67,8 +67,14 @@ async function run(stack: LocalStack, events: readonly { id: string }[], rate: n
   const deadline = Date.now() + 300_000;
   let last = -1;
   let lastChange = Date.now();
+  const ids = new Set(events.map((e) => e.id));
+  let seen = before;
+  let n = 0;
   for (;;) {
-    const n = server.accepted().length - before;
+    // Count only this run's events: a late acceptance from the previous run must not end the wait early.
+    const all = server.accepted();
+    for (let i = seen; i < all.length; i++) if (ids.has(all[i]!.messageId)) n++;
+    seen = all.length;
     if (n >= events.length || Date.now() > deadline) break;
     if (n !== last) {
       last = n;
