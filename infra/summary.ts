@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, TerraformStack } from 'cdktf';
 import { isSelector, typesOfSelector } from '../shared/catalog';
-import { capacity, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
+import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
 import { receiverUrl, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector-construct';
@@ -96,11 +96,6 @@ export interface SummaryOptions {
   readonly resources?: boolean;
   /** Monthly volume per connector for the cost estimate. Default 10 million events. */
   readonly eventsPerMonth?: number;
-}
-
-/** The connector's function as deployed, for the capacity model (memory from the construct's default). */
-function functionShape(c: Pick<Connector, 'concurrency'>): InstanceShape {
-  return { vcpu: c.concurrency > 1 ? 1 : 1 / 3, memoryGiB: 0.5, concurrency: c.concurrency };
 }
 
 /** The receiver as deployed (the construct's RECEIVER_DEFAULTS). */

@@ -69,6 +69,11 @@ export interface InstanceShape {
   readonly concurrency: number;
 }
 
+/** The connector's function as deployed: 1 vCPU above one push at a time, a third of one otherwise, 512 MiB. */
+export function functionShape(c: Pick<Connector, 'concurrency'>): InstanceShape {
+  return { vcpu: c.concurrency > 1 ? 1 : 1 / 3, memoryGiB: 0.5, concurrency: c.concurrency };
+}
+
 /**
  * Seconds one push takes when `concurrency` pushes share an instance and Segment answers after `segmentLatencyMs`:
  * the measured time at that concurrency (linear between measured levels, the last one's slope beyond), shifted by the

@@ -11,6 +11,7 @@ import { keyValues } from '../table';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { graceRemainingMs } from '../../runtime/core/expiry';
 import { durationMs, formatDurationMs } from '../../shared/duration';
+import { capacity, functionShape } from '../../shared/capacity';
 import { receiverUrl } from '../../shared/names';
 import { parse } from '../args';
 import {
@@ -63,6 +64,8 @@ export interface StatusReport {
   readonly lastDeliveryAt?: string;
   readonly dropped: { readonly total: number; readonly byType: Readonly<Record<string, number>> };
   readonly receiver: ReceiverReport;
+  /** The sustainable ceiling implied by the connector's settings (shared/capacity.ts), at 200 ms per Segment request. */
+  readonly capacity: { readonly eventsPerSec: number; readonly instances: number; readonly concurrency: number };
 }
 
 /** A figure, or why it could not be had (no emulator locally, permission denied…). */
@@ -220,6 +223,11 @@ async function statusOf(
       lastDeliveryAt: iso(status.lastDeliveryAt),
       dropped: status.dropped,
       receiver,
+      capacity: {
+        eventsPerSec: capacity(target.connector, functionShape(target.connector)).eventsPerSec,
+        instances: target.connector.maxInstances,
+        concurrency: target.connector.concurrency,
+      },
     };
   } finally {
     await store.close().catch(() => undefined);
@@ -269,6 +277,11 @@ function render(r: StatusReport, now: number): string {
     lines.push(['dropped', `${r.dropped.total} event(s) in total: ${byType}`]);
   }
   lines.push(...receiverLines(r.receiver));
+  lines.push([
+    'capacity',
+    `about ${r.capacity.eventsPerSec.toLocaleString('en-US')} events/s (${r.capacity.instances} instances × ` +
+      `${r.capacity.concurrency} pushes at once, Segment at 200 ms; see README "Sizing and cost")`,
+  ]);
   return keyValues(`${r.connector}  (environment ${r.environment}, ${whereLabel(r.project)})`, lines);
 }
 

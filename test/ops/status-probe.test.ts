@@ -4,6 +4,7 @@
  * drained) → failing → expired (function clock moved past the grace period) → recovered. The steps share one stack and
  * run in order.
  */
+import { capacity, functionShape } from '../../shared/capacity';
 import { run as statusCommand } from '../../cli/commands/status';
 import type { FetchLike, TokenSecretClient } from '../../cli/ops/receiver';
 import { eventsEnvelope } from '../../local/samples';
@@ -64,6 +65,13 @@ describe('currents status', () => {
       local: true,
       tokenVersions: { unavailable: 'not available locally (Secret Manager has no emulator)' },
       answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },
+    });
+    // The ceiling its settings imply (the model's arithmetic is tested in test/shared/capacity.test.ts).
+    const c = f.environment.connectors.find((x) => x.name === ST)!;
+    expect(before!.capacity).toEqual({
+      eventsPerSec: capacity(c, functionShape(c)).eventsPerSec,
+      instances: c.maxInstances,
+      concurrency: c.concurrency,
     });
 
     await f.stack.connector(ST).publish(eventsEnvelope([event('users.messages.email.Open', 'st-ok-1')]));

@@ -194,27 +194,29 @@ export class ParkedEvents {
     let docs = 0;
     let events = 0;
     for (;;) {
-      const page = await db.runTransaction(async (tx) => {
-        stats.transactions++;
-        const stateSnap = (await tx.get(stateRef)) as DocumentSnapshot;
-        stats.reads++;
-        if (stateFromDoc(stateSnap.data()).status !== 'expired') return { stopped: true as const };
-        const snap = await tx.get(parked.orderBy('createdAt').limit(dropPageDocs));
-        stats.reads += Math.max(1, snap.size);
-        const counts: Record<string, number> = {};
-        let n = 0;
-        for (const doc of snap.docs) {
-          for (const item of (doc.get('items') as ParkedItem[] | undefined) ?? []) {
-            counts[item.eventType] = (counts[item.eventType] ?? 0) + 1;
-            n++;
+      const page = await retryClosedTransaction(() =>
+        db.runTransaction(async (tx) => {
+          stats.transactions++;
+          const stateSnap = (await tx.get(stateRef)) as DocumentSnapshot;
+          stats.reads++;
+          if (stateFromDoc(stateSnap.data()).status !== 'expired') return { stopped: true as const };
+          const snap = await tx.get(parked.orderBy('createdAt').limit(dropPageDocs));
+          stats.reads += Math.max(1, snap.size);
+          const counts: Record<string, number> = {};
+          let n = 0;
+          for (const doc of snap.docs) {
+            for (const item of (doc.get('items') as ParkedItem[] | undefined) ?? []) {
+              counts[item.eventType] = (counts[item.eventType] ?? 0) + 1;
+              n++;
+            }
+            tx.delete(doc.ref);
           }
-          tx.delete(doc.ref);
-        }
-        if (n > 0) {
-          tx.set(stateRef, droppedIncrement(fs, counts, n, clock.now()), { merge: true });
-        }
-        return { stopped: false as const, counts, n, size: snap.size };
-      });
+          if (n > 0) {
+            tx.set(stateRef, droppedIncrement(fs, counts, n, clock.now()), { merge: true });
+          }
+          return { stopped: false as const, counts, n, size: snap.size };
+        }),
+      );
       if (page.stopped) {
         return { docs, events, byType, stopped: 'not_expired' };
       }
@@ -224,6 +226,24 @@ export class ParkedEvents {
       events += page.n;
       for (const [t, c] of Object.entries(page.counts)) byType[t] = (byType[t] ?? 0) + c;
       if (page.size < dropPageDocs) return { docs, events, byType };
+    }
+  }
+}
+
+/**
+ * Runs a transaction again when Firestore answers INVALID_ARGUMENT "Transaction is invalid or closed": what the emulator
+ * answers a transaction that lost a race for the same documents (production Firestore answers ABORTED, which the
+ * client retries by itself). The transaction is re-run from the start, so it decides again on what it reads.
+ */
+export async function retryClosedTransaction<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown };
+      const closed = e.code === 3 && /Transaction is invalid or closed/.test(String(e.message));
+      if (!closed || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 20 * i));
     }
   }
 }
