@@ -17,6 +17,7 @@ import { pushEnvelope } from '../runtime/core/push';
 import { eventsEnvelope, sampleFeed } from '../local/samples';
 import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';
+import { inFlight } from './_in-flight';
 import { admin, startServerProcess } from './_segment-server';
 
 const { values } = parseArgs({
@@ -87,20 +88,7 @@ async function main() {
       await admin(url, 'reset', 'POST');
       await addLatency();
       const cpuBefore = cpuMs(host.pid);
-      let next = 0;
-      const times: number[] = [];
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: level }, async () => {
-          while (next < list.length) {
-            const body = list[next++]!;
-            const t = performance.now();
-            await push(body);
-            times.push(performance.now() - t);
-          }
-        }),
-      );
-      const seconds = (performance.now() - start) / 1000;
+      const { seconds, latenciesMs: times } = await inFlight(level, list, push);
       const events = list.length * EVENTS_PER_PUSH;
       rows.push({
         level,

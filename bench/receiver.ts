@@ -20,6 +20,7 @@ import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
 import { resourceNames } from '../shared/names';
 import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';
+import { inFlight } from './_in-flight';
 
 const { values } = parseArgs({
   options: {
@@ -47,20 +48,7 @@ async function measure(
   bodies: readonly string[],
   send: (body: string) => Promise<void>,
 ): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: level }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const t = performance.now();
-        await send(body);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
+  const { seconds, latenciesMs: latencies } = await inFlight(level, bodies, send);
   latencies.sort((a, b) => a - b);
   return {
     level,

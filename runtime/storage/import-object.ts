@@ -37,6 +37,16 @@ export interface ImportFailure {
   readonly recordsBefore: number;
 }
 
+/** How an object's import ended, as recorded. */
+export interface FinishOutcome {
+  status: FinishedStatus;
+  eventType?: string;
+  records: number;
+  recordsPublished: number;
+  reason?: string;
+  failure?: ImportFailure;
+}
+
 export type BeginResult =
   | { readonly action: 'import'; readonly resumeFrom: number }
   | { readonly action: 'finished'; readonly status: 'done' | 'skipped'; readonly records: number }
@@ -48,17 +58,7 @@ export interface ProgressStore {
   begin(obj: ObjectRef, opts?: { again?: boolean }): Promise<BeginResult>;
   /** Records (from the file's start) whose chunks are all acknowledged. */
   advance(obj: ObjectRef, recordsPublished: number): Promise<void>;
-  finish(
-    obj: ObjectRef,
-    outcome: {
-      status: FinishedStatus;
-      eventType?: string;
-      records: number;
-      recordsPublished: number;
-      reason?: string;
-      failure?: ImportFailure;
-    },
-  ): Promise<void>;
+  finish(obj: ObjectRef, outcome: FinishOutcome): Promise<void>;
   /** Gives the claim up without finishing (a publish failed): the next attempt resumes at once. */
   release(obj: ObjectRef): Promise<void>;
 }

@@ -14,7 +14,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Firestore, Settings } from '@google-cloud/firestore';
 import { FIRESTORE_IMPORTS_COLLECTION } from '../../shared/names';
-import type { BeginResult, FinishedStatus, ImportFailure, ObjectRef, ProgressStore } from './import-object';
+import type {
+  BeginResult,
+  FinishedStatus,
+  FinishOutcome,
+  ImportFailure,
+  ObjectRef,
+  ProgressStore,
+} from './import-object';
 
 /** A claim outlives the importer's longest run (a function's 9 minutes) before another may take it over. */
 export const DEFAULT_LEASE_MS = 10 * 60_000;
@@ -124,17 +131,7 @@ export class FirestoreProgressStore implements ProgressStore {
     ).set({ recordsPublished, leaseUntil: now + this.leaseMs, updatedAt: now }, { merge: true });
   }
 
-  async finish(
-    obj: ObjectRef,
-    o: {
-      status: FinishedStatus;
-      eventType?: string;
-      records: number;
-      recordsPublished: number;
-      reason?: string;
-      failure?: ImportFailure;
-    },
-  ): Promise<void> {
+  async finish(obj: ObjectRef, o: FinishOutcome): Promise<void> {
     const now = this.now();
     await (
       await this.ref(obj)
