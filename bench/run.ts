@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { localGoogleClients } from '../local/google-clients';
 
 const [name, ...rest] = process.argv.slice(2);
 const available = readdirSync(__dirname)
@@ -14,5 +15,7 @@ if (!name || !existsSync(join(__dirname, `${name}.ts`))) {
   process.exit(2);
 }
 process.argv = [process.argv[0]!, join(__dirname, `${name}.ts`), ...rest];
+// Benchmarks run against the emulators and local servers only: no metadata-server probe (and no warning about it).
+localGoogleClients();
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 require(`./${name}`);
