@@ -194,19 +194,15 @@ class ProgressWriter {
 
 export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: ImportOptions): Promise<ImportResult> {
   const base = { object: obj.name, records: 0, published: 0, resumedAfter: 0, chunks: 0 };
+  /** A type the connector does not take: recorded as skipped without reading the records. */
+  const skipped = async (eventType: string | undefined, reason: string): Promise<ImportResult> => {
+    await ports.progress.finish(obj, { status: 'skipped', eventType, records: 0, recordsPublished: 0, reason });
+    return { ...base, status: 'skipped', eventType, reason };
+  };
   const pathType = parseObjectPath(obj.name).eventType;
   if (pathType !== undefined) {
     const skip = typeDecision(pathType, opts.selected);
-    if (skip) {
-      await ports.progress.finish(obj, {
-        status: 'skipped',
-        eventType: pathType,
-        records: 0,
-        recordsPublished: 0,
-        reason: skip.reason,
-      });
-      return { ...base, status: 'skipped', eventType: pathType, reason: skip.reason };
-    }
+    if (skip) return skipped(pathType, skip.reason);
   }
   const begin = await ports.progress.begin(obj, { again: opts.again });
   if (begin.action === 'busy') return { ...base, status: 'busy', eventType: pathType };
@@ -230,14 +226,7 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
                 ? { reason: 'not_exportable' as const }
                 : typeDecision(fromSchema, opts.selected);
             if (skip) {
-              await ports.progress.finish(obj, {
-                status: 'skipped',
-                eventType: fromSchema,
-                records: 0,
-                recordsPublished: 0,
-                reason: skip.reason,
-              });
-              return { ...base, status: 'skipped', eventType: fromSchema, reason: skip.reason };
+              return skipped(fromSchema, skip.reason);
             }
             eventType = canonicalType(fromSchema!)!;
           }
