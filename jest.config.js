@@ -20,6 +20,7 @@ const UNIT = [
   'local/braze-files',
   'local/braze-sender',
   'ops/context',
+  'receiver/envelope-count',
   'runtime/credential-check',
   'runtime/expiry',
   'runtime/lazy-import',

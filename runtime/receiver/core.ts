@@ -16,6 +16,7 @@
  * events, is published as it came; the function dead-letters what it cannot translate, with a reason. Never 401/403/404
  * for a fault of our own: Braze would stop and wait for a person.
  */
+import { countEnvelopeEvents } from './envelope-count';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Pub/Sub's limit for one message (data plus attributes). */
@@ -127,6 +128,9 @@ export function tokenAccepted(presented: string | undefined, accepted: readonly 
  */
 export function inspectBody(body: Buffer): { empty: boolean; events?: number } {
   if (body.length === 0 || isBlank(body)) return { empty: true, events: 0 };
+  // The common case, counted without parsing; an empty envelope or anything unusual is confirmed by JSON.parse.
+  const counted = countEnvelopeEvents(body);
+  if (counted !== undefined && counted > 0) return { empty: false, events: counted };
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
