@@ -28,6 +28,8 @@ const UNIT = [
   'runtime/routes',
   'runtime/secrets',
   'shared/capacity',
+  'storage/avro-json',
+  'storage/avro-file',
   'runtime/segment-status',
   'runtime/state-unavailable',
   'shared/connector',

@@ -15,11 +15,16 @@
  * size, sync marker) is read here rather than through avsc's BlockDecoder stream, which drops a trailing partial block
  * without a word and cannot say where a damage is.
  */
-import { inflateRaw } from 'node:zlib';
-import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 import { Type } from 'avsc';
+import { compileJsonTranscoder, JsonOut, PastEndError } from './avro-json';
 
-const inflate = promisify(inflateRaw);
+/**
+ * A block inflates synchronously: for blocks of tens of KB the thread-pool round trip of the async call cost three times
+ * the inflating itself. No block may inflate past this (a damaged or hostile block is refused, not allowed to take the
+ * memory).
+ */
+const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 const SYNC_SIZE = 16;
@@ -62,7 +67,15 @@ export interface AvroHeader {
 export type AvroItem =
   | { readonly kind: 'header'; readonly header: AvroHeader }
   /** The records of one block (or the good part of a damaged one), in file order. */
-  | { readonly kind: 'records'; readonly records: unknown[]; readonly offset: number };
+  | { readonly kind: 'records'; readonly records: unknown[]; readonly offset: number }
+  /**
+   * The same, as JSON (`as: 'json'`): record i is `json[ends[i-1] ?? 0, ends[i])`, the text `JSON.stringify` gives for
+   * it. `json` is reused for the next block: copy what must outlive the iteration step.
+   */
+  | { readonly kind: 'json'; readonly json: Buffer; readonly ends: readonly number[]; readonly offset: number };
+
+/** Decodes one record at `pos` into `sink`; returns the position after it (negative or past the end when cut short). */
+type RecordReader = (data: Buffer, pos: number) => number;
 
 /** A growing window over the incoming bytes: what has arrived and not been consumed yet. */
 class ByteWindow {
@@ -180,7 +193,7 @@ async function readHeader(w: ByteWindow): Promise<{ header: AvroHeader; sync: Bu
  */
 export async function* readAvroFile(
   source: AsyncIterable<Uint8Array>,
-  opts: { skipRecords?: number } = {},
+  opts: { skipRecords?: number; as?: 'objects' | 'json' } = {},
 ): AsyncGenerator<AvroItem> {
   const w = new ByteWindow(source);
   const skip = opts.skipRecords ?? 0;
@@ -189,6 +202,28 @@ export async function* readAvroFile(
     const { header, sync } = await readHeader(w);
     yield { kind: 'header', header };
     const type = header.writerType;
+    const json = opts.as === 'json';
+    // Objects: avsc decodes. JSON: the schema's transcoder writes each record's text (or, for a schema it does not
+    // transcode, avsc decodes and JSON.stringify writes).
+    let objects: unknown[] = [];
+    const out = new JsonOut();
+    let ends: number[] = [];
+    const transcode = json ? compileJsonTranscoder(type) : undefined;
+    const read: RecordReader = transcode
+      ? (data, pos) => {
+          const next = transcode(data, pos, out);
+          ends.push(out.len);
+          return next;
+        }
+      : (data, pos) => {
+          const r = type.decode(data, pos) as { value: unknown; offset: number };
+          if (r.offset < 0) return r.offset;
+          if (json) {
+            out.text(JSON.stringify(r.value));
+            ends.push(out.len);
+          } else objects.push(r.value);
+          return r.offset;
+        };
     for (;;) {
       if (w.available === 0 && !(await w.more())) return; // clean end: right after a sync marker
       const blockOffset = w.offset;
@@ -223,34 +258,51 @@ export async function* readAvroFile(
       }
       if (header.codec === 'deflate') {
         try {
-          data = await inflate(data);
+          data = inflateRawSync(data, { maxOutputLength: MAX_BLOCK_BYTES });
         } catch (e) {
           throw new AvroFileError(`corrupt block (deflate: ${(e as Error).message})`, blockOffset, records);
         }
       }
-      const out: unknown[] = [];
+      objects = [];
+      ends = [];
+      out.len = 0;
       let pos = 0;
       let failure: string | undefined;
       for (let i = 0; i < n; i++) {
-        let r: { value: unknown; offset: number };
+        let next: number;
         try {
-          r = type.decode(data, pos) as { value: unknown; offset: number };
+          next = read(data, pos);
         } catch (e) {
-          failure = `corrupt record ${i + 1} of the block (${(e as Error).message})`;
+          failure =
+            e instanceof PastEndError
+              ? `corrupt block (record ${i + 1} of ${n} runs past the block's end)`
+              : `corrupt record ${i + 1} of the block (${(e as Error).message})`;
           break;
         }
-        if (r.offset < 0) {
+        if (next < 0 || next > data.length) {
+          if (ends.length > i) ends.pop();
           failure = `corrupt block (record ${i + 1} of ${n} runs past the block's end)`;
           break;
         }
-        out.push(r.value);
-        pos = r.offset;
+        pos = next;
       }
       if (!failure && pos !== data.length)
         failure = `corrupt block (${data.length - pos} bytes left after ${n} records)`;
-      const drop = Math.max(0, Math.min(out.length, skip - records));
-      records += out.length;
-      if (out.length > drop) yield { kind: 'records', records: drop ? out.slice(drop) : out, offset: blockOffset };
+      const decoded = json ? ends.length : objects.length;
+      const drop = Math.max(0, Math.min(decoded, skip - records));
+      records += decoded;
+      if (decoded > drop) {
+        if (!json) yield { kind: 'records', records: drop ? objects.slice(drop) : objects, offset: blockOffset };
+        else {
+          const from = drop ? ends[drop - 1]! : 0;
+          yield {
+            kind: 'json',
+            json: out.buf.subarray(from, ends[decoded - 1]),
+            ends: drop || from ? ends.slice(drop).map((e) => e - from) : ends,
+            offset: blockOffset,
+          };
+        }
+      }
       if (failure) throw new AvroFileError(failure, blockOffset, records);
     }
   } finally {

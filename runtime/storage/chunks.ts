@@ -8,6 +8,8 @@
  * that still goes alone, and the function dead-letters it as too large if Segment would refuse it.
  */
 
+import { JsonOut } from './avro-json';
+
 export const DEFAULT_CHUNK = { maxEvents: 500, maxBytes: 4_000_000 } as const;
 
 export interface ChunkLimits {
@@ -22,10 +24,13 @@ export interface Chunk {
   readonly count: number;
 }
 
-/** Accumulates records; `add` returns a full chunk when adding one more record would cross a limit. */
+/**
+ * Accumulates records' JSON into one growing buffer; `add` returns a full chunk when adding one more record would cross
+ * a limit. The chunk's bytes are copied out, so the buffer is reused for the next chunk.
+ */
 export class Chunker {
-  private parts: string[] = [];
-  private bytes = 2;
+  private readonly out = new JsonOut();
+  private count = 0;
 
   constructor(
     private readonly attributes: Record<string, string>,
@@ -33,36 +38,37 @@ export class Chunker {
   ) {}
 
   get pending(): number {
-    return this.parts.length;
+    return this.count;
   }
 
-  /** Adds one record; returns the chunk completed before it, if any. */
+  /** Adds one decoded record (its plain JSON: Currents schemas hold strings, numbers, booleans, arrays of strings). */
   add(record: unknown): Chunk | undefined {
-    // Plain JSON of the decoded record (Currents schemas hold strings, numbers, booleans and arrays of strings).
-    const json = JSON.stringify(record);
-    const size = Buffer.byteLength(json) + 1;
+    const json = Buffer.from(JSON.stringify(record));
+    return this.addJson(json, 0, json.length);
+  }
+
+  /** Adds one record given as its JSON text, `json[start, end)`; returns the chunk completed before it, if any. */
+  addJson(json: Buffer, start: number, end: number): Chunk | undefined {
+    const size = end - start + 1;
     let full: Chunk | undefined;
-    if (
-      this.parts.length > 0 &&
-      (this.parts.length >= this.limits.maxEvents || this.bytes + size > this.limits.maxBytes)
-    ) {
+    if (this.count > 0 && (this.count >= this.limits.maxEvents || this.out.len + size + 1 > this.limits.maxBytes)) {
       full = this.flush();
     }
-    this.parts.push(json);
-    this.bytes += size;
+    this.out.byte(this.count === 0 ? 0x5b /* [ */ : 0x2c /* , */);
+    this.out.bytes(json, start, end);
+    this.count++;
     return full;
   }
 
   /** The records held so far as one chunk (undefined when none). */
   flush(): Chunk | undefined {
-    if (this.parts.length === 0) return undefined;
-    const chunk = {
-      data: Buffer.from(`[${this.parts.join(',')}]`),
-      attributes: this.attributes,
-      count: this.parts.length,
-    };
-    this.parts = [];
-    this.bytes = 2;
+    if (this.count === 0) return undefined;
+    this.out.byte(0x5d /* ] */);
+    const data = Buffer.allocUnsafe(this.out.len);
+    this.out.buf.copy(data, 0, 0, this.out.len);
+    const chunk = { data, attributes: this.attributes, count: this.count };
+    this.out.len = 0;
+    this.count = 0;
     return chunk;
   }
 }

@@ -217,7 +217,7 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
   let chunker: Chunker | undefined;
   try {
     try {
-      for await (const item of readAvroFile(ports.read(obj), { skipRecords: resumeFrom })) {
+      for await (const item of readAvroFile(ports.read(obj), { skipRecords: resumeFrom, as: 'json' })) {
         if (item.kind === 'header') {
           if (eventType === undefined) {
             const fromSchema = typeFromSchemaName(item.header.schemaName);
@@ -242,11 +242,14 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
           );
           continue;
         }
-        for (const r of item.records) {
-          const full = chunker!.add(r);
+        if (item.kind !== 'json') continue;
+        let start = 0;
+        for (const end of item.ends) {
+          const full = chunker!.addJson(item.json, start, end);
+          start = end;
           if (full) await pipeline!.push(full);
         }
-        records += item.records.length;
+        records += item.ends.length;
       }
     } catch (e) {
       if (!(e instanceof AvroFileError)) throw e;
