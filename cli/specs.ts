@@ -226,8 +226,8 @@ export const brazeSend: CommandSpec<{
     JSON_OPTION,
   ],
   examples: [
-    'CURRENTS_RECEIVER_TOKEN=… npx currents braze-send events.json --url https://…/currents',
     'npx currents braze-send a.jsonl b.jsonl --url http://127.0.0.1:8080 --token t0k3n --rate 500 --gzip',
+    'CURRENTS_RECEIVER_TOKEN=… npx currents braze-send events.json --url https://…/currents',
   ],
 };
 
