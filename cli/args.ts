@@ -126,7 +126,7 @@ export function parseOrExit<T>(label: string, help: string, parseFn: () => T): T
     return parseFn();
   } catch (err) {
     if (err instanceof HelpRequested) {
-      process.stdout.write(err.text);
+      console.log(err.text.replace(/\n$/, ''));
       process.exit(0);
     }
     if (err instanceof UsageError) {

@@ -47,7 +47,11 @@ export interface Output {
   err(text: string): void;
 }
 
-const STD: Output = { out: (t) => process.stdout.write(t), err: (t) => console.error(t.replace(/\n$/, '')) };
+/** Through the console, which ignores a closed pipe (`currents --help | head`). */
+const STD: Output = {
+  out: (t) => console.log(t.replace(/\n$/, '')),
+  err: (t) => console.error(t.replace(/\n$/, '')),
+};
 
 /** The `currents` program: every command of cli/specs.ts; parsing it tells which command to run (or prints help). */
 function program(io: Output, chosen: (name: string) => void): Command {

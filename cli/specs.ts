@@ -141,8 +141,9 @@ export const deadLetters: CommandSpec<
   name: 'dead-letters',
   summary: 'list, show and replay dead letters',
   description:
-    "List a connector's dead letters (by reason and type), show one in full, or replay them (publish them again to " +
-    'the connector and remove them from the hold once published).',
+    "List a connector's dead letters, show one in full, or replay them: republish them to the connector's ingest " +
+    'topic (all, or those matching --reason / --type / --id), each removed from the hold once republished. The ' +
+    'events keep their ids, so Segment deduplicates them: replaying twice never delivers twice.',
   arguments: [
     { name: '<list|show|replay>', description: 'what to do' },
     { name: '[ID]', description: 'with show: the event id or message id of the dead letter' },
@@ -165,10 +166,11 @@ export const deadLetters: CommandSpec<
 
 export const probe: CommandSpec<TargetValues & { json?: boolean }> = {
   name: 'probe',
-  summary: 'run the credential probe (check, then drain parked events) now',
+  summary: 'run the credential probe now (check, then drain parked events)',
   description:
-    "Run each connector's credential probe now, as its schedule would: check the Segment credential and, when it " +
-    'works again, drain the parked events. Exit 1 when a probe failed.',
+    "Run each connector's credential probe now, as its Cloud Scheduler job does every few minutes: check the Segment " +
+    'credential, drain the parked events when it works, drop them when past the grace period. Exit 1 when a probe ' +
+    'failed.',
   arguments: [PATH_ARGUMENT],
   options: [...TARGET_OPTIONS, JSON_OPTION],
   examples: ['npx currents probe --env prod --connector email-eu'],
@@ -240,8 +242,8 @@ export const receiverToken: CommandSpec<TargetValues & { disableOthers?: boolean
   arguments: [{ name: '<new|disable-others>', description: 'what to do' }, PATH_ARGUMENT],
   options: [
     ...TARGET_OPTIONS,
-    { flags: '--disable-others', description: 'with new: disable the other versions at once (no rotation window)' },
-    { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest)' },
+    { flags: '--disable-others', description: 'with new: also disable every other version at once (a leaked token)' },
+    { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest enabled)' },
   ],
   examples: [
     'npx currents receiver-token new --env prod --connector email-eu',

@@ -1,5 +1,6 @@
 /**
  * `npm start [-- --env dev --events 1000 --rate 0 --keep-running --scenario credential-failure|write-key-rotated]`
+ * (`npm start -- --help` lists every option, START below).
  *
  * The product end to end on this machine, with no Google Cloud account: the Pub/Sub and Firestore emulators, a local
  * Segment server per region, and every connector of the environment created on the emulators exactly as the
