@@ -8,6 +8,7 @@
  */
 const UNIT = [
   'cli/braze-send',
+  'cli/surface',
   'cli/validate',
   'delivery/batch',
   'delivery/retry',

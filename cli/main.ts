@@ -1,17 +1,27 @@
 /**
- * `currents`: the project's command line. Each subcommand lives in cli/commands/<name>.ts, exports `usage` and
- * `run(argv)`, and is loaded only when called, so that one command's dependencies never slow another.
+ * `currents`: the project's command line, on commander. The surface (every command's description, arguments, options
+ * and examples) is cli/specs.ts; each command's body lives in cli/commands/<name>.ts, exports `run(argv)`, and is
+ * loaded only when that command runs, so that `--help`, a usage error or one command never loads another's
+ * dependencies (the Google clients in particular).
+ *
+ * Exit codes: 0 success, `--help`, `--version`; 1 a failure (printed as `currents <command>: <message>`); 2 a usage
+ * error (unknown command or option, with the closest one; a missing argument; a bad value; no command at all, which
+ * prints the help).
  */
-import { UsageError } from './args';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { commandOf, UsageError, usageMessage } from './args';
+import { dropLibraryWarnings } from './library-warnings';
+import { COMMAND_SPECS } from './specs';
 import { localGoogleClients } from '../local/google-clients';
 
-interface Command {
-  usage: string;
+interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const COMMANDS: Record<string, () => Command> = {
+const BODIES: Record<string, () => CommandModule> = {
   validate: () => require('./commands/validate'),
   translate: () => require('./commands/translate'),
   'plan-summary': () => require('./commands/plan-summary'),
@@ -28,32 +38,73 @@ const COMMANDS: Record<string, () => Command> = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-function help(): string {
-  return ['Usage:', ...Object.values(COMMANDS).map((c) => `  ${c().usage}`)].join('\n');
+export const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+/** Where the output goes (tests may capture it). */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
-    return name ? 0 : 2;
+/** Through the console, which ignores a closed pipe (`currents --help | head`). */
+const STD: Output = {
+  out: (t) => console.log(t.replace(/\n$/, '')),
+  err: (t) => console.error(t.replace(/\n$/, '')),
+};
+
+/** The `currents` program: every command of cli/specs.ts; parsing it tells which command to run (or prints help). */
+function program(io: Output, chosen: (name: string) => void): Command {
+  const output = { writeOut: io.out, writeErr: io.err, outputError: () => undefined };
+  const root = new Command('currents')
+    .description('Braze Currents → Segment connectors on Google Cloud: check, inspect and operate them.')
+    .version(VERSION, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
+    .helpCommand('help [command]', 'show the help of a command')
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput(output)
+    .addHelpText('after', "\nRun 'npx currents <command> --help' for a command's options and examples.\n");
+  for (const spec of COMMAND_SPECS) {
+    const cmd = commandOf(spec).configureOutput(output);
+    cmd.action(() => chosen(spec.name));
+    root.addCommand(cmd);
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    console.error(`unknown command '${name}'\n${help()}`);
-    return 2;
-  }
+  return root;
+}
+
+async function runBody(name: string, argv: string[]): Promise<number> {
   // Against the emulators (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST set) no metadata server exists to probe.
   if (process.env.PUBSUB_EMULATOR_HOST || process.env.FIRESTORE_EMULATOR_HOST) localGoogleClients();
-  const command = load();
+  return BODIES[name]!().run(argv);
+}
+
+export async function main(argv: string[], io: Output = STD): Promise<number> {
+  dropLibraryWarnings();
+  let chosen: string | undefined;
+  const root = program(io, (n) => (chosen = n));
+  const name = COMMAND_SPECS.some((s) => s.name === argv[0]) ? argv[0] : undefined;
+  const label = name ? `currents ${name}` : 'currents';
+  const hint = `Run '${label} --help' for ${name ? 'its options and examples' : 'the commands'}.`;
   try {
-    return await command.run(rest);
+    root.parse(argv, { from: 'user' });
+    // The command is argv[0] (the program's own options stop at it); its body parses the rest with the same spec.
+    return chosen ? await runBody(chosen, argv.slice(1)) : 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`currents ${name}: ${err.message}\nUsage: ${command.usage}`);
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // `currents help` (0), or no command at all: the help was printed to stderr, as a usage error (2).
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
+      io.err(`${label}: ${usageMessage(err)}\n${hint}\n`);
       return 2;
     }
-    console.error(`currents ${name}: ${(err as Error).message}`);
+    if (err instanceof UsageError) {
+      const usage = root.commands.find((c) => c.name() === name)?.usage();
+      io.err(`${label}: ${err.message}\n${usage ? `Usage: ${label} ${usage}\n` : ''}${hint}\n`);
+      return 2;
+    }
+    io.err(`${label}: ${(err as Error).message}\n`);
     return 1;
   }
 }

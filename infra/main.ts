@@ -1,6 +1,8 @@
 /**
  * The CDKTF app (`cdktf.json` → `npx tsx infra/main.ts`): one stack per environment of connectors/index.ts, so
- * `npx cdktf synth` writes them all and `npx cdktf deploy prod` applies one.
+ * `npm run cdktf -- synth` writes them all and `npm run cdktf -- deploy prod` applies one. The `cdktf` script is the
+ * CDKTF CLI with its telemetry call (checkpoint-api.hashicorp.com) off: CHECKPOINT_DISABLE=1, the only switch the CLI
+ * reads (it loads no .env), as the deploy workflow sets it too.
  */
 import { App } from 'cdktf';
 import { environments } from '../connectors';

@@ -18,7 +18,7 @@
  * anything else is missing (an event without its outcome) or unexpected (accepted or dead-lettered without being
  * published so, or with the wrong reason). Prints the counts as a table; exits 1 on any missing or unexpected event.
  *
- *   npm run soak [-- --events N] [--seconds S] [--kills K] [--seed N] [--drain-seconds S]
+ *   npm run soak [-- --events N] [--seconds S] [--kills K] [--seed N] [--drain-seconds S]   (`-- --help`: the options)
  *
  * `runSoak()` is the same soak as a function: the reliability tests run a short one on the test emulators.
  */
@@ -34,6 +34,8 @@ import { startLocalStack, type LocalStack } from './stack';
 import type { FaultRule } from './segment-server';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { localGoogleClients } from './google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
+import { dropLibraryWarnings } from '../cli/library-warnings';
 
 export interface SoakOptions {
   /** Events to publish (default 20,000). */
@@ -476,40 +478,52 @@ export function formatSoakReport(r: SoakReport): string {
   return lines.join('\n');
 }
 
-const FLAGS: Readonly<Record<string, keyof SoakOptions>> = {
-  '--events': 'events',
-  '--seconds': 'seconds',
-  '--kills': 'kills',
-  '--seed': 'seed',
-  '--drain-seconds': 'drainSeconds',
+/** `npm run soak`'s surface: its options, help and examples (cli/args.ts). */
+export const SOAK: CommandSpec<{
+  events?: string;
+  seconds?: string;
+  kills?: string;
+  seed?: string;
+  drainSeconds?: string;
+}> = {
+  name: 'npm run soak --',
+  summary: 'a bounded fault soak of the whole local path',
+  description:
+    'A bounded fault soak of the whole local path (Pub/Sub emulator → push → the function → the local Segment ' +
+    'server): a seeded mix of events is published while Segment answers faults and the function process is killed ' +
+    'and restarted; then every event is reconciled with its outcome. Exit 1 on any missing or unexpected event.',
+  options: [
+    { flags: '--events <N>', description: 'events to publish (default 20000)' },
+    { flags: '--seconds <S>', description: 'seconds over which they are published (default 120)' },
+    { flags: '--kills <K>', description: 'times the function process is killed and restarted (default 3)' },
+    { flags: '--seed <N>', description: "seed of the input mix, the kill times and Segment's faults (default 1)" },
+    { flags: '--drain-seconds <S>', description: 'after publishing, the longest wait for the pipeline to go quiet' },
+  ],
+  examples: ['npm run soak', 'npm run soak -- --events 5000 --seconds 60 --kills 2 --seed 7'],
 };
 
+/** The soak's options as numbers (only those given). Throws UsageError (or HelpRequested). */
 export function parseSoakArgs(argv: readonly string[]): SoakOptions {
+  const { values } = parse(SOAK, argv);
   const out: Record<string, number> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
-    const key = FLAGS[flag];
-    if (!key) throw new Error(`unknown option '${flag}' (options: ${Object.keys(FLAGS).join(', ')})`);
-    const text = inline ?? argv[++i];
+  for (const [key, text] of Object.entries(values)) {
+    if (text === undefined) continue;
     const value = Number(text);
-    if (text === undefined || !Number.isInteger(value) || value < 0)
-      throw new Error(`${flag} needs a whole number ≥ 0`);
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (text.trim() === '' || !Number.isInteger(value) || value < 0) {
+      throw new UsageError(`${flag} needs a whole number ≥ 0`);
+    }
     out[key] = value;
   }
-  if (out.events === 0) throw new Error('--events must be at least 1');
-  if (out.seconds === 0) throw new Error('--seconds must be at least 1');
+  if (out.events === 0) throw new UsageError('--events must be at least 1');
+  if (out.seconds === 0) throw new UsageError('--seconds must be at least 1');
   return out;
 }
 
 async function main(): Promise<number> {
+  dropLibraryWarnings();
   localGoogleClients();
-  let options: SoakOptions;
-  try {
-    options = parseSoakArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`soak: ${(err as Error).message}`);
-    return 2;
-  }
+  const options = parseOrExit('soak', 'npm run soak -- --help', () => parseSoakArgs(process.argv.slice(2)));
   const emulators = await startEmulators({ projectId: 'currents-soak' });
   // This process's own Google clients: no metadata-server probing (there is none here).
   process.env.METADATA_SERVER_DETECTION = 'none';

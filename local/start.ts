@@ -1,5 +1,6 @@
 /**
  * `npm start [-- --env dev --events 1000 --rate 0 --keep-running --scenario credential-failure|write-key-rotated]`
+ * (`npm start -- --help` lists every option, START below).
  *
  * The product end to end on this machine, with no Google Cloud account: the Pub/Sub and Firestore emulators, a local
  * Segment server per region, and every connector of the environment created on the emulators exactly as the
@@ -13,7 +14,6 @@
  * source check to see it, publishes (the events are parked), then puts the new key into the secret.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { selectedTypes } from '../shared/connector';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
@@ -26,10 +26,8 @@ import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
 import { localGoogleClients } from './google-clients';
-
-const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
-                   [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
-                   [--via receiver|topic] [--keep-running --json] [--source http|storage] [--scenario backfill]`;
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
+import { dropLibraryWarnings } from '../cli/library-warnings';
 
 export const SCENARIOS = ['credential-failure', 'write-key-rotated'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -85,44 +83,80 @@ interface LogCounts {
   deadLettered: number;
 }
 
-export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      env: { type: 'string', default: 'dev' },
-      events: { type: 'string', default: '1000' },
-      rate: { type: 'string', default: '0' },
-      'keep-running': { type: 'boolean', default: false },
-      scenario: { type: 'string' },
-      definitions: { type: 'string' },
-      timeout: { type: 'string', default: '120' },
-      via: { type: 'string', default: 'receiver' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+/** `npm start`'s surface: its options, help and examples (cli/args.ts). `--source` is taken out first (takeSource). */
+export const START: CommandSpec<{
+  env: string;
+  events: string;
+  rate: string;
+  keepRunning: boolean;
+  scenario?: string;
+  definitions?: string;
+  timeout: string;
+  via: string;
+  json: boolean;
+}> = {
+  name: 'npm start --',
+  summary: 'the product end to end on this machine',
+  description:
+    'The product end to end on this machine, with no Google Cloud account: the Pub/Sub and Firestore emulators, a ' +
+    'local Segment server per region and every connector of the environment, fed a sample of Currents events. Ends ' +
+    'with a table per connector that reconciles what was published with what the pipeline did (exit 0 only when ' +
+    'every connector reconciles), or with --keep-running stays up for you to send events yourself.',
+  options: [
+    { flags: '--env <NAME>', description: 'the environment whose connectors to run', default: 'dev' },
+    { flags: '--events <N>', description: 'events in the sample feed', default: '1000' },
+    { flags: '--rate <EVENTS_PER_SEC>', description: 'pace of the feed (0: as fast as possible)', default: '0' },
+    {
+      flags: '--keep-running',
+      description: 'after the summary, keep everything up and show the events you publish',
+      default: false,
     },
-    strict: true,
-  });
-  if (values.help) throw new Error(USAGE);
+    { flags: '--json', description: 'with --keep-running: JSON lines on stdout, for scripts', default: false },
+    {
+      flags: '--scenario <NAME>',
+      description: `a failure to play: ${SCENARIOS.join(', ')}, or backfill (through the storage export)`,
+    },
+    { flags: '--source <http|storage>', description: "how events get in: Braze's HTTP export, or its storage export" },
+    {
+      flags: '--via <receiver|topic>',
+      description: "post to each receiver (Braze's way) or publish to the topic",
+      default: 'receiver',
+    },
+    { flags: '--definitions <PATH>', description: 'the connector definitions module (default: connectors/index.ts)' },
+    { flags: '--timeout <SECONDS>', description: 'how long to wait for the pipeline to settle', default: '120' },
+  ],
+  examples: [
+    'npm start',
+    'npm start -- --keep-running',
+    'npm start -- --events 20000 --rate 500',
+    'npm start -- --scenario credential-failure',
+    'npm start -- --source storage',
+  ],
+};
+
+/** `npm start`'s options (without `--source`, taken out by takeSource). Throws UsageError (or HelpRequested). */
+export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
+  const { values } = parse(START, argv);
   const events = Number(values.events);
   const rate = Number(values.rate);
   const timeoutSeconds = Number(values.timeout);
-  if (!Number.isInteger(events) || events < 1) throw new Error(`--events must be a whole number ≥ 1\n${USAGE}`);
-  if (!(rate >= 0)) throw new Error(`--rate must be events per second (0 = as fast as possible)\n${USAGE}`);
-  if (!(timeoutSeconds > 0)) throw new Error(`--timeout must be a number of seconds\n${USAGE}`);
+  if (!Number.isInteger(events) || events < 1) throw new UsageError('--events must be a whole number ≥ 1');
+  if (!(rate >= 0)) throw new UsageError('--rate must be events per second (0 = as fast as possible)');
+  if (!(timeoutSeconds > 0)) throw new UsageError('--timeout must be a number of seconds');
   if (values.scenario !== undefined && !(SCENARIOS as readonly string[]).includes(values.scenario)) {
-    throw new Error(`unknown --scenario '${values.scenario}' (known: ${SCENARIOS.join(', ')})\n${USAGE}`);
+    throw new UsageError(`unknown --scenario '${values.scenario}' (known: ${SCENARIOS.join(', ')})`);
   }
-  if (values.json && !values['keep-running']) throw new Error(`--json goes with --keep-running\n${USAGE}`);
+  if (values.json && !values.keepRunning) throw new UsageError('--json goes with --keep-running');
   if (values.via !== 'receiver' && values.via !== 'topic') {
-    throw new Error(`--via must be receiver or topic (got '${values.via}')\n${USAGE}`);
+    throw new UsageError(`--via must be receiver or topic (got '${values.via}')`);
   }
   return {
-    env: values.env!,
+    env: values.env,
     events,
     rate,
     via: values.via,
-    keepRunning: values['keep-running']!,
-    json: values.json!,
+    keepRunning: values.keepRunning,
+    json: values.json,
     scenario: values.scenario as Scenario | undefined,
     definitions: values.definitions,
     timeoutSeconds,
@@ -651,19 +685,17 @@ export async function tail(stack: LocalStack, out: (l: string) => void, json: bo
 }
 
 async function main() {
+  dropLibraryWarnings();
   localGoogleClients();
-  let opts: ReturnType<typeof parseOptions>;
-  let source: 'http' | 'storage';
-  let backfill: 'backfill' | undefined;
-  try {
-    const taken = takeSource(process.argv.slice(2));
-    source = taken.source;
-    backfill = taken.scenario;
-    opts = parseOptions(taken.rest);
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
+  const { opts, source, backfill } = parseOrExit('npm start', 'npm start -- --help', () => {
+    let taken: ReturnType<typeof takeSource>;
+    try {
+      taken = takeSource(process.argv.slice(2));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return { opts: parseOptions(taken.rest), source: taken.source, backfill: taken.scenario };
+  });
   // Through Braze's storage export (Avro files in the local Cloud Storage): local/storage-run.ts.
   if (source === 'storage') process.exit(await storageMain({ ...opts, scenario: backfill }, { readyObject, tail }));
   // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.

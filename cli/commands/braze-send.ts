@@ -6,15 +6,10 @@
  */
 import { DEFAULTS, readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../../local/braze';
 import { parse, UsageError } from '../args';
+import * as specs from '../specs';
 import { table } from '../table';
 
 const TOKEN_ENV = 'CURRENTS_RECEIVER_TOKEN';
-
-export const usage =
-  'currents braze-send FILE... --url URL [--token TOKEN] [--batch-size N] [--concurrency N] [--rate EVENTS_PER_S]\n' +
-  '      [--gzip] [--give-up-after SECONDS] [--timeout SECONDS] [--json]\n' +
-  '      post Currents events (envelope, list, single event or JSON Lines files) to a receiver the way Braze does;\n' +
-  `      the token may come from ${TOKEN_ENV} instead of --token. Exit 1 when an event was not delivered.`;
 
 /** RFC 6750 `b64token`: what Braze can send in `Authorization: Bearer`. */
 const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -78,17 +73,7 @@ export function formatReport(r: BrazeSendReport): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    url: { type: 'string' },
-    token: { type: 'string' },
-    'batch-size': { type: 'string' },
-    concurrency: { type: 'string' },
-    rate: { type: 'string' },
-    gzip: { type: 'boolean' },
-    'give-up-after': { type: 'string' },
-    timeout: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parse(specs.brazeSend, argv);
   if (positionals.length === 0) throw new UsageError('name at least one file of events');
   const url = checkUrl(values.url);
   const token = values.token ?? (process.env[TOKEN_ENV] || undefined);
@@ -97,10 +82,10 @@ export async function run(argv: string[]): Promise<number> {
       'the token has characters a bearer token cannot hold (letters, digits, -._~+/ and trailing =)',
     );
   }
-  const batchSize = number('--batch-size', values['batch-size'], DEFAULTS.batchSize, 'whole>0');
+  const batchSize = number('--batch-size', values.batchSize, DEFAULTS.batchSize, 'whole>0');
   const concurrency = number('--concurrency', values.concurrency, DEFAULTS.concurrency, 'whole>0');
   const rate = number('--rate', values.rate, DEFAULTS.rate, '>=0');
-  const giveUpAfterMs = number('--give-up-after', values['give-up-after'], DEFAULTS.giveUpAfterMs / 1000, '>=0') * 1000;
+  const giveUpAfterMs = number('--give-up-after', values.giveUpAfter, DEFAULTS.giveUpAfterMs / 1000, '>=0') * 1000;
   const requestTimeoutMs = number('--timeout', values.timeout, DEFAULTS.requestTimeoutMs / 1000, '>0') * 1000;
 
   let events: unknown[];

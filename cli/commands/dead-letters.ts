@@ -8,6 +8,7 @@
  *   replaying twice never delivers twice. `--dry-run` shows what would be replayed and changes nothing.
  */
 import { parse, UsageError } from '../args';
+import * as specs from '../specs';
 import { table } from '../table';
 import {
   checkAccess,
@@ -15,7 +16,6 @@ import {
   type OpsTarget,
   resolveTargets,
   subscriptionPath,
-  TARGET_OPTIONS,
   topicPath,
   whereLabel,
 } from '../ops/context';
@@ -32,21 +32,9 @@ import {
 } from '../ops/dead-letter-queue';
 import { progress } from '../ops/progress';
 
-export const usage =
-  'currents dead-letters list|show ID|replay --env ENV [--connector NAME] [--reason R] [--type T] [--id ID] [--dry-run] [--json] [PATH]   inspect and replay dead letters';
-
 const REPLAY_LEASE_SECONDS = 300;
 
 type Clients = Awaited<ReturnType<typeof createClients>>;
-
-const OPTIONS = {
-  ...TARGET_OPTIONS,
-  reason: { type: 'string' },
-  type: { type: 'string' },
-  id: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-} as const;
 
 function filterOf(values: { reason?: string; type?: string; id?: string }): DeadLetterFilter {
   return { reason: values.reason, type: values.type, id: values.id };
@@ -266,14 +254,14 @@ async function replayOne(
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, OPTIONS);
+  const { values, positionals } = parse(specs.deadLetters, argv);
   const [sub, ...rest] = positionals;
   if (sub !== 'list' && sub !== 'show' && sub !== 'replay') {
     throw new UsageError(sub ? `unknown subcommand '${sub}' (list, show or replay)` : 'list, show or replay?');
   }
   const id = sub === 'show' ? (rest.shift() ?? values.id) : undefined;
   if (sub === 'show' && !id) throw new UsageError('show needs the id of a dead letter (its event id or message id)');
-  if (values['dry-run'] && sub !== 'replay') throw new UsageError('--dry-run goes with replay');
+  if (values.dryRun && sub !== 'replay') throw new UsageError('--dry-run goes with replay');
   const targets = resolveTargets(values, rest[0]);
   await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);
@@ -286,7 +274,7 @@ export async function run(argv: string[]): Promise<number> {
     const errors: string[] = [];
     for (const target of targets) {
       try {
-        const r = await replayOne(target, clients, filterOf(values), Boolean(values['dry-run']));
+        const r = await replayOne(target, clients, filterOf(values), Boolean(values.dryRun));
         replayed += r.replayed;
         failed += r.failed;
         matched += r.matched;
@@ -297,7 +285,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (targets.length > 1) {
       console.log(
-        values['dry-run']
+        values.dryRun
           ? `dry run: ${matched} dead letter(s) would be replayed; nothing changed`
           : `replayed ${replayed} dead letter(s) in total${failed ? `, ${failed} failed` : ''}`,
       );

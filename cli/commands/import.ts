@@ -18,11 +18,8 @@ import { ConnectorImporter } from '../../runtime/storage/importer';
 import type { ImportResult, ObjectRef } from '../../runtime/storage/import-object';
 import { formatHour, parseHour, relevance, type Relevance } from '../../runtime/storage/paths';
 import { parse, UsageError } from '../args';
-import { checkAccess, resolveTargets, TARGET_OPTIONS, whereLabel } from '../ops/context';
-
-export const usage =
-  'currents import --env ENV --connector NAME --from YYYY-MM-DDTHH --to YYYY-MM-DDTHH [--bucket B] [--prefix P] ' +
-  '[--reimport] [--dry-run] [--json] [--storage-endpoint URL] [PATH]   replay a period of the storage export into a connector';
+import * as specs from '../specs';
+import { checkAccess, resolveTargets, whereLabel } from '../ops/context';
 
 type SkipReason = Extract<Relevance, { import: false }>['reason'];
 
@@ -175,17 +172,7 @@ function progressLine(s: { files: number; events: number; bytes: number }, total
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...TARGET_OPTIONS,
-    from: { type: 'string' },
-    to: { type: 'string' },
-    bucket: { type: 'string' },
-    prefix: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    'storage-endpoint': { type: 'string' },
-    reimport: { type: 'boolean', default: false },
-  });
+  const { values, positionals } = parse(specs.importSpec, argv);
   const [target] = resolveTargets(values, positionals[0], { requireConnector: true });
   const t = target!;
   const from = values.from !== undefined ? parseHour(values.from) : undefined;
@@ -201,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const prefix = (values.prefix ?? t.connector.storage?.prefix ?? '').replace(/^\/+|\/+$/g, '');
   await checkAccess([t]);
-  const apiEndpoint = values['storage-endpoint'] ?? process.env.STORAGE_EMULATOR_HOST;
+  const apiEndpoint = values.storageEndpoint ?? process.env.STORAGE_EMULATOR_HOST;
   const importer = new ConnectorImporter({ project: t.project, connector: t.connector, apiEndpoint });
   const log = (line: string) => (values.json ? undefined : process.stdout.write(`${line}\n`));
   let current: ObjectRef | undefined;
@@ -218,7 +205,7 @@ export async function run(argv: string[]): Promise<number> {
     log(`connector '${t.connector.name}', ${whereLabel(t.project)}`);
     const plan = await planImport(importer, { bucket, prefix, from, to });
     log(describePlan(plan));
-    if (values['dry-run']) {
+    if (values.dryRun) {
       if (values.json) {
         const { files, ...rest } = plan;
         process.stdout.write(`${JSON.stringify({ dryRun: true, ...rest, files: files.length })}\n`);

@@ -6,20 +6,14 @@
 import { resolve } from 'node:path';
 import { formatValidationError } from '../../shared/connector';
 import { parse, UsageError } from '../args';
+import * as specs from '../specs';
 import { DEFAULT_DEFINITIONS, loadDefinitionInputs, loadValidated } from '../definitions';
 
-export const usage =
-  'currents plan-summary [PATH] [--base REF|DIR] [--no-resources] [--events-per-month N]   Markdown summary of the connectors (changes against a git ref or a synth output, capacity and monthly cost)';
-
 export async function run(argv: string[]): Promise<number> {
-  const { positionals, values } = parse(argv, {
-    base: { type: 'string' },
-    'no-resources': { type: 'boolean' },
-    'events-per-month': { type: 'string' },
-  });
-  const eventsPerMonth = values['events-per-month'] === undefined ? undefined : Number(values['events-per-month']);
+  const { positionals, values } = parse(specs.planSummary, argv);
+  const eventsPerMonth = values.eventsPerMonth === undefined ? undefined : Number(values.eventsPerMonth);
   if (eventsPerMonth !== undefined && !(Number.isFinite(eventsPerMonth) && eventsPerMonth > 0)) {
-    throw new UsageError(`--events-per-month must be a positive number (got '${values['events-per-month']}')`);
+    throw new UsageError(`--events-per-month must be a positive number (got '${values.eventsPerMonth}')`);
   }
   // Loaded on demand: the summary synthesizes each connector's construct to list its resources.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,6 +30,8 @@ export async function run(argv: string[]): Promise<number> {
     values.base !== undefined
       ? summary.loadBase(values.base, definitionsFile, (file) => loadDefinitionInputs(file))
       : undefined;
-  process.stdout.write(summary.planSummary(environments, { base, resources: !values['no-resources'], eventsPerMonth }));
+  process.stdout.write(
+    summary.planSummary(environments, { base, resources: values.resources !== false, eventsPerMonth }),
+  );
   return 0;
 }

@@ -9,6 +9,7 @@
 import { keyValues } from '../table';
 import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../../shared/policy';
 import { parse } from '../args';
+import * as specs from '../specs';
 import {
   checkAccess,
   guarded,
@@ -16,13 +17,9 @@ import {
   type OpsTarget,
   resolveTargets,
   subscriptionPath,
-  TARGET_OPTIONS,
   usingEmulators,
 } from '../ops/context';
 import { createClients } from '../ops/dead-letter-queue';
-
-export const usage =
-  'currents probe --env ENV [--connector NAME] [--json] [PATH]   run the credential probe (check and drain) now';
 
 type Clients = Awaited<ReturnType<typeof createClients>>;
 
@@ -131,7 +128,7 @@ function render(t: OpsTarget, r: ProbeResult): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } });
+  const { values, positionals } = parse(specs.probe, argv);
   const targets = resolveTargets(values, positionals[0]);
   await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);

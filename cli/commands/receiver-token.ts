@@ -17,15 +17,8 @@ import { REDACTED } from '../../runtime/core/types';
 import { selectedTypes } from '../../shared/connector';
 import { receiverUrl, receiverUrlOutput } from '../../shared/names';
 import { parse, UsageError } from '../args';
-import {
-  checkCredentials,
-  guarded,
-  OpsError,
-  type OpsTarget,
-  resolveTargets,
-  TARGET_OPTIONS,
-  usingEmulators,
-} from '../ops/context';
+import * as specs from '../specs';
+import { checkCredentials, guarded, OpsError, type OpsTarget, resolveTargets, usingEmulators } from '../ops/context';
 import {
   addToken,
   createTokenSecretClient,
@@ -36,9 +29,6 @@ import {
   type TokenSecretClient,
   versionNumber,
 } from '../ops/receiver';
-
-export const usage =
-  'currents receiver-token new|disable-others --env ENV --connector NAME [--disable-others] [--keep N] [PATH]   make a receiver token for Braze (printed once) / finish a rotation';
 
 export interface ReceiverTokenDeps {
   /** Secret Manager client (tests inject one: there is no emulator). Default: the real client, ADC. */
@@ -146,18 +136,14 @@ async function retireOthers(
 }
 
 export async function run(argv: string[], deps: ReceiverTokenDeps = {}): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...TARGET_OPTIONS,
-    'disable-others': { type: 'boolean' },
-    keep: { type: 'string' },
-  });
+  const { values, positionals } = parse(specs.receiverToken, argv);
   const [action, path, ...extra] = positionals;
   if (action !== 'new' && action !== 'disable-others') {
     throw new UsageError(`say what to do: 'new' or 'disable-others' (got ${action ? `'${action}'` : 'nothing'})`);
   }
   if (extra.length) throw new UsageError(`unexpected argument(s) ${extra.join(' ')}`);
   if (action === 'new' && values.keep !== undefined) throw new UsageError('--keep goes with disable-others');
-  if (action === 'disable-others' && values['disable-others']) {
+  if (action === 'disable-others' && values.disableOthers) {
     throw new UsageError('--disable-others goes with new (disable-others already does it)');
   }
   const [target] = resolveTargets(values, path, { requireConnector: true });
@@ -175,7 +161,7 @@ export async function run(argv: string[], deps: ReceiverTokenDeps = {}): Promise
   }
   const print = deps.print ?? ((s: string) => process.stdout.write(`${s}\n`));
   try {
-    if (action === 'new') await newToken(t, client, Boolean(values['disable-others']), print, deps.random);
+    if (action === 'new') await newToken(t, client, Boolean(values.disableOthers), print, deps.random);
     else await retireOthers(t, client, values.keep, print);
     return 0;
   } finally {

@@ -2,41 +2,26 @@ import { readFileSync } from 'node:fs';
 import { startSegmentServer, type OAuthAppRegistration } from '../../local/segment-server';
 import { REGIONS, type SegmentRegion } from '../../shared/connector';
 import { parse, UsageError } from '../args';
-
-export const usage =
-  'currents segment-server [--port P] [--region us|eu] [--write-key KEY]... [--source SOURCE_ID:WRITE_KEY]... [--public-api-token T]... [--oauth-app APP_ID:KEY_ID:PUBLIC_PEM_FILE]... [--token-ttl S] [--ids-only]   run the local Segment server';
+import * as specs from '../specs';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      port: { type: 'string', default: '0' },
-      region: { type: 'string', default: 'us' },
-      'write-key': { type: 'string', multiple: true },
-      source: { type: 'string', multiple: true },
-      'public-api-token': { type: 'string', multiple: true },
-      'oauth-app': { type: 'string', multiple: true },
-      'ids-only': { type: 'boolean', default: false },
-      'token-ttl': { type: 'string', default: '3600' },
-    },
-    false,
-  );
+  const { values } = parse(specs.segmentServer, argv);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be 0..65535, got '${values.port}'`);
   if (!(REGIONS as readonly string[]).includes(values.region)) {
     throw new UsageError(`--region must be ${REGIONS.join(' or ')}, got '${values.region}'`);
   }
-  const tokenTtlSeconds = Number(values['token-ttl']);
+  const tokenTtlSeconds = Number(values.tokenTtl);
   if (!(tokenTtlSeconds > 0)) throw new UsageError(`--token-ttl must be a positive number of seconds`);
-  const writeKeys = values['write-key'] ?? [];
+  const writeKeys = values.writeKey ?? [];
   const sources = (values.source ?? []).map((spec) => {
     const i = spec.indexOf(':');
     if (i <= 0 || i === spec.length - 1) throw new UsageError(`--source must be SOURCE_ID:WRITE_KEY`);
     return { id: spec.slice(0, i), writeKeys: [spec.slice(i + 1)] };
   });
-  const publicApiTokens = values['public-api-token'] ?? [];
-  const oauthApps: OAuthAppRegistration[] = (values['oauth-app'] ?? []).map((spec) => {
+  const publicApiTokens = values.publicApiToken ?? [];
+  const oauthApps: OAuthAppRegistration[] = (values.oauthApp ?? []).map((spec) => {
     const [appId, keyId, ...file] = spec.split(':');
     if (!appId || !keyId || !file.length) throw new UsageError(`--oauth-app must be APP_ID:KEY_ID:PUBLIC_PEM_FILE`);
     return { appId, keyId, publicKeyPem: readFileSync(file.join(':'), 'utf8') };
@@ -49,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     sources,
     publicApiTokens,
     tokenTtlSeconds,
-    recordCalls: !values['ids-only'],
+    recordCalls: !values.idsOnly,
   });
   console.log(`local Segment server (${server.region}) listening on ${server.url}`);
   console.log(

@@ -12,13 +12,13 @@ import { eventsEnvelope, nestEvent, sampleEvent } from '../../local/samples';
 import { canonicalType, suggestNames } from '../../shared/catalog';
 import { selectedTypes } from '../../shared/connector';
 import { parse, UsageError } from '../args';
+import * as specs from '../specs';
 import {
   checkAccess,
   guarded,
   OpsError,
   type OpsTarget,
   resolveTargets,
-  TARGET_OPTIONS,
   topicPath,
   whereLabel,
   withTimeout,
@@ -29,10 +29,6 @@ export const DEFAULT_TYPE = 'users.messages.email.Open';
 export const TEST_USER = 'currents-send-test';
 const TRACE_ATTRIBUTE = 'currents_trace';
 const POLL_MS = 500;
-
-export const usage =
-  `currents send-test --env ENV --connector NAME [--type TYPE] [--timeout SECONDS] [--json] [PATH]   ` +
-  `send one test event and wait for its outcome (default type ${DEFAULT_TYPE})`;
 
 /** The outcome the function records for a traced message. */
 export type TraceOutcome = PushCounts & { at?: number };
@@ -118,12 +114,7 @@ function chooseType(target: OpsTarget, asked: string | undefined): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...TARGET_OPTIONS,
-    type: { type: 'string' },
-    timeout: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parse(specs.sendTest, argv);
   const timeoutMs = parseTimeout(values.timeout);
   const [target] = resolveTargets(values, positionals[0], { requireConnector: true });
   const t = target!;

@@ -14,6 +14,7 @@ import { durationMs, formatDurationMs } from '../../shared/duration';
 import { capacity, functionShape } from '../../shared/capacity';
 import { receiverUrl } from '../../shared/names';
 import { parse } from '../args';
+import * as specs from '../specs';
 import {
   ago,
   checkAccess,
@@ -23,7 +24,6 @@ import {
   type OpsTarget,
   resolveTargets,
   subscriptionPath,
-  TARGET_OPTIONS,
   usingEmulators,
   whereLabel,
   withTimeout,
@@ -39,9 +39,6 @@ import {
   type MonitoringAccess,
   type TokenSecretClient,
 } from '../ops/receiver';
-
-export const usage =
-  'currents status --env ENV [--connector NAME] [--json] [PATH]   credential state, grace left, parked events, dead letters, last delivery, receiver (URL, tokens, answers)';
 
 export interface StatusReport {
   readonly environment: string;
@@ -299,7 +296,7 @@ async function receiverSources(deps: StatusDeps): Promise<ReceiverSources & { cl
 }
 
 export async function run(argv: string[], deps: StatusDeps = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, json: { type: 'boolean' } });
+  const { values, positionals } = parse(specs.status, argv);
   const targets = resolveTargets(values, positionals[0]);
   await checkAccess(targets);
   const clients = await createClients(targets[0]?.project);

@@ -5,16 +5,10 @@
  */
 import { startStorageServer } from '../../local/storage-server';
 import { parse, UsageError } from '../args';
-
-export const usage =
-  'currents storage-server [--port P] [--bucket NAME]...   run the local Cloud Storage stand-in (JSON API, in memory)';
+import * as specs from '../specs';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    { port: { type: 'string', default: '0' }, bucket: { type: 'string', multiple: true } },
-    false,
-  );
+  const { values } = parse(specs.storageServer, argv);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be 0..65535, got '${values.port}'`);

@@ -3,13 +3,8 @@ import { type Connector } from '../../shared/connector';
 import { ALL_TYPES, createTranslator, type TranslatorConfig } from '../../runtime/core/translate';
 import type { DeadLetter, SkippedEvent } from '../../runtime/core/types';
 import { parse, UsageError } from '../args';
+import * as specs from '../specs';
 import { loadEnvironmentsOrThrow, pick } from '../definitions';
-
-export const usage =
-  'currents translate [--connector NAME --env ENV] [--definitions PATH] [--event-type TYPE] [FILE ...]\n' +
-  '      translate Currents JSON (envelope, single event, flat records, JSON Lines; files or stdin) into Segment\n' +
-  '      track calls, one JSON object per line on stdout; a summary of outcomes on stderr. Without --connector,\n' +
-  '      every one of the 55 types is exported with no renames. Exit 1 when an event was dead-lettered.';
 
 function readStdin(): Buffer {
   try {
@@ -24,12 +19,7 @@ function readStdin(): Buffer {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    connector: { type: 'string' },
-    env: { type: 'string' },
-    definitions: { type: 'string' },
-    'event-type': { type: 'string' },
-  });
+  const { values, positionals } = parse(specs.translate, argv);
   if ((values.connector === undefined) !== (values.env === undefined)) {
     throw new UsageError('--connector and --env go together (name a connector of an environment)');
   }
@@ -42,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     label = `connector '${connector.name}' of '${values.env}'`;
   }
   const translator = createTranslator(config);
-  const attributes = values['event-type'] ? { event_type: values['event-type'] } : undefined;
+  const attributes = values.eventType ? { event_type: values.eventType } : undefined;
 
   const inputs: Array<{ name: string; data: Buffer }> = [];
   if (positionals.length === 0 || (positionals.length === 1 && positionals[0] === '-')) {

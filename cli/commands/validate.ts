@@ -1,12 +1,11 @@
 import { connectorWarnings, formatValidationError, selectedTypes } from '../../shared/connector';
 import { parse } from '../args';
+import * as specs from '../specs';
 import { loadValidated } from '../definitions';
 import { table } from '../table';
 
-export const usage = 'currents validate [PATH]   check the connector definitions (default: connectors/index.ts)';
-
 export async function run(argv: string[]): Promise<number> {
-  const { positionals } = parse(argv, {});
+  const { positionals } = parse(specs.validate, argv);
   const { environments, errors } = loadValidated(positionals[0]);
   const rows = environments.flatMap((env) =>
     env.connectors.map((c) => [

@@ -8,23 +8,23 @@
  */
 import { ENV_VARS } from '../../shared/runtime-config';
 import { parse } from '../args';
+import * as specs from '../specs';
 import { table } from '../table';
-import { resolveTargets, TARGET_OPTIONS } from '../ops/context';
+import { checkCredentials, resolveTargets } from '../ops/context';
 import { verifyTargets, type VerifyOptions, type VerifySecretClient } from '../ops/verify';
-
-export const usage =
-  'currents verify --env ENV [--connector NAME] [PATH]   preflight: secrets, Segment credential (Public API source check or OAuth), ingest token';
 
 export async function run(
   argv: string[],
   deps: { secrets?: VerifySecretClient; out?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
-  const { positionals, values } = parse(argv, TARGET_OPTIONS);
+  const { positionals, values } = parse(specs.verify, argv);
   const targets = resolveTargets(values, positionals[0]);
   const env = deps.env ?? process.env;
   const out = deps.out ?? ((l: string) => console.log(l));
   let secrets = deps.secrets;
   if (!secrets) {
+    // Without credentials the client would fail in the background with a stack trace: fail first, in words.
+    await checkCredentials(targets);
     const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
     secrets = new SecretManagerServiceClient() as unknown as VerifySecretClient;
   }

@@ -21,13 +21,6 @@ export interface OpsTarget {
   readonly project: string;
 }
 
-/** Options every operating command takes (node:util parseArgs form). */
-export const TARGET_OPTIONS = {
-  env: { type: 'string' },
-  connector: { type: 'string' },
-  definitions: { type: 'string' },
-} as const;
-
 /**
  * The connectors a command acts on: `--connector` in `--env`, or every connector of the environment. The definitions
  * come from `--definitions PATH`, the PATH positional, or the repository's own (connectors/index.ts).

@@ -111,7 +111,7 @@ describe('currents braze-send', () => {
       [[good, '--url', 'http://127.0.0.1:9/', '--token', 'bad token'], /characters a bearer token cannot hold/],
       [[broken, '--url', 'http://127.0.0.1:9/'], /broken\.jsonl: line 3, column \d+ is not JSON/],
       [[join(dir, 'missing.json'), '--url', 'http://127.0.0.1:9/'], /missing\.json: cannot be read \(ENOENT\)/],
-      [['--url', 'http://127.0.0.1:9/'], /name at least one file/],
+      [['--url', 'http://127.0.0.1:9/'], /missing required argument 'FILE'/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(['braze-send', ...args]);
