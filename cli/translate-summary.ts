@@ -48,7 +48,7 @@ export class TranslateSummary {
     const skipCount = [...this.skipped.values()].reduce((a, b) => a + b, 0);
     const total = this.translated + skipCount + this.deadLetterCount;
     const parts = [
-      `${this.translated} translated (would be sent to Segment)`,
+      `${this.translated} translated (Segment calls the function would send)`,
       ...[...this.skipped].map(([reason, n]) => `${n} skipped ${reason}`),
       ...[...this.dead].map(([reason, n]) => `${n} dead-lettered ${reason}`),
     ];

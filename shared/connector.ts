@@ -130,7 +130,7 @@ const wholeNumberText = (field: keyof typeof NUMBER_RANGES, hint: string): Field
   hint,
 });
 const durationText = (field: keyof typeof DURATION_RANGES, hint: string): FieldText => ({
-  must: `a duration ${DURATION_RANGES[field].text} (a number followed by m, h or d)`,
+  must: `a duration ${DURATION_RANGES[field].text}: a number followed by m, h or d`,
   hint,
 });
 const fieldList = (what: string): FieldText => ({
@@ -143,17 +143,17 @@ const fieldList = (what: string): FieldText => ({
  * these (shared/schema-messages.ts). A test holds every field of the schema to having one.
  */
 export const CONNECTOR_TEXTS: FieldTexts = {
-  '': { must: 'an object { name, displayName, contactEmail, workspace, segment, events, … }' },
+  '': { must: 'a connector definition: an object { name, displayName, contactEmail, workspace, segment, events, … }' },
   name: {
     must: "lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen, such as 'email-eu'",
     hint: `at most ${MAX_CONNECTOR_NAME_LENGTH} characters: every cloud resource of the connector is named after it`,
   },
-  displayName: { must: 'the integration name shown to people (free text, not empty)' },
+  displayName: { must: 'the integration name shown to people: free text, not empty' },
   contactEmail: {
     must: 'an email address such as team@example.com',
     hint: 'it hears about credential failures, expiry and dead letters',
   },
-  workspace: { must: 'the id of the Braze workspace (app group) whose events this connector exports (not empty)' },
+  workspace: { must: 'the id of the Braze workspace (app group) whose events this connector exports, not empty' },
   segment: { must: "an object { region, credential, sourceId }: where this connector's events go in Segment" },
   'segment.region': {
     must: "'us' or 'eu'",
@@ -165,11 +165,11 @@ export const CONNECTOR_TEXTS: FieldTexts = {
     hint: "the secret value itself never goes in code: it goes in the connector's Secret Manager secret",
     quiet: true,
   },
-  'segment.credential.kind': { must: "'writeKey' or 'oauth'", values: CREDENTIAL_KINDS },
-  'segment.credential.appId': { must: 'the Segment OAuth app id (not empty)', quiet: true },
-  'segment.credential.keyId': { must: "the id of the OAuth app's public key (not empty)", quiet: true },
+  'segment.credential.kind': { must: "'writeKey' or 'oauth'", values: CREDENTIAL_KINDS, quiet: true },
+  'segment.credential.appId': { must: 'the Segment OAuth app id, not empty', quiet: true },
+  'segment.credential.keyId': { must: "the id of the OAuth app's public key, not empty", quiet: true },
   'segment.sourceId': {
-    must: "a Segment source id (up to 64 letters, digits, '_' or '-', as shown in the source's settings)",
+    must: "a Segment source id as shown in the source's settings: up to 64 letters, digits, '_' or '-'",
   },
   events: {
     must: "a list of at least one event type or group, such as ['email'] or ['users.messages.email.Open']",
@@ -180,7 +180,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   eventNames: {
     must: "an object mapping an event type to its Segment event name, such as { 'users.messages.email.Open': 'Email Opened' }",
   },
-  'eventNames.*': { must: 'a Segment event name (not empty)' },
+  'eventNames.*': { must: 'a Segment event name, not empty' },
   fields: { must: 'an object { redact: [...], hash: [...] } of Currents field names' },
   'fields.redact': fieldList('remove from every event'),
   'fields.redact[]': { must: "a Currents field name, such as 'email_address'" },
@@ -199,10 +199,10 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   retention: durationText('retention', 'how long Pub/Sub keeps messages not yet delivered'),
   storage: { must: "an object { bucket, prefix }: the Cloud Storage bucket Braze's storage export writes to" },
   'storage.bucket': {
-    must: "a Cloud Storage bucket name (3 to 222 lowercase letters, digits, '-', '_' and '.', without gs://)",
+    must: "a Cloud Storage bucket name without gs://: 3 to 222 lowercase letters, digits, '-', '_' and '.'",
   },
   'storage.prefix': {
-    must: "an object-name prefix of at most 512 characters, without spaces and without a leading or trailing '/' ('' for none)",
+    must: "an object-name prefix of at most 512 characters, without spaces and without a leading or trailing '/', or '' for none",
   },
 };
 
@@ -231,7 +231,7 @@ export const EnvironmentSchema = z.strictObject({
 
 /** What each environment field must be, in the product's words (as CONNECTOR_TEXTS for connectors). */
 export const ENVIRONMENT_TEXTS: FieldTexts = {
-  '': { must: 'an object { name, project, region, connectors, … } (an environment definition)' },
+  '': { must: 'an environment definition: an object { name, project, region, connectors, … }' },
   name: {
     must: "lowercase letters, digits and hyphens, starting with a letter, at most 30 characters, such as 'dev'",
   },
@@ -241,7 +241,7 @@ export const ENVIRONMENT_TEXTS: FieldTexts = {
   },
   region: { must: 'a Google Cloud region such as europe-west1 or us-central1' },
   backend: { must: "an object { bucket, prefix }: where this environment's Terraform state is kept" },
-  'backend.bucket': { must: 'the name of the Cloud Storage bucket for the Terraform state (not empty)' },
+  'backend.bucket': { must: 'the name of the Cloud Storage bucket for the Terraform state, not empty' },
   'backend.prefix': { must: 'an object-name prefix for the Terraform state (a string)' },
   deleteProtection: {
     must: 'true or false',
@@ -267,16 +267,13 @@ export interface ValidationError {
   readonly message: string;
 }
 
+/** A connector or environment as messages name it: `'email-eu'`, or `#2` (its position) when it has no name. */
+const quoted = (label: string): string => (label.startsWith('#') ? label : `'${label}'`);
+
 /** `connector 'a' of environment 'dev': maxInstances must be a whole number from 1 to 1000 (you wrote 0); …` */
 export function formatValidationError(e: ValidationError): string {
-  const env =
-    e.environment === undefined
-      ? ''
-      : `environment ${e.environment.startsWith('#') ? e.environment : `'${e.environment}'`}`;
-  const where =
-    e.connector === undefined
-      ? env
-      : `connector ${e.connector.startsWith('#') ? e.connector : `'${e.connector}'`}${env ? ` of ${env}` : ''}`;
+  const env = e.environment === undefined ? '' : `environment ${quoted(e.environment)}`;
+  const where = e.connector === undefined ? env : `connector ${quoted(e.connector)}${env ? ` of ${env}` : ''}`;
   return where ? `${where}: ${e.message}` : e.message;
 }
 
@@ -303,37 +300,68 @@ function unknownSelection(name: string, suggestions: readonly string[]): string 
   return (
     `events: '${name}' is not an exportable event type nor a group; ` +
     (closest ? `${closest} ` : '') +
-    `(groups: ${SELECTORS.join(', ')}; docs/events.md lists the 55 types)`
+    `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the 55 types)`
   );
 }
 
+const objectOr = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const stringsOf = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+
 /**
- * One connector's own rules beyond its fields' forms, over the fields that parsed (`c`) and the definition as written
- * (`raw`), so that a field that failed elsewhere hides none of them.
+ * What the connector rules read of a definition as written, whatever else is wrong with it (the strings of a list that
+ * also holds a number, the keys of a map with an empty value), so that a broken field hides none of the rules.
  */
-function connectorRules(c: Partial<Connector>, raw: Record<string, unknown>): Finding[] {
+interface RuleView {
+  readonly name?: string;
+  /** The `events` as written (undefined when it is not a list). */
+  readonly events?: string[];
+  readonly renamed: string[];
+  readonly redact: string[];
+  readonly hash: string[];
+  readonly credentialKind?: unknown;
+  readonly sourceId?: unknown;
+}
+
+function ruleView(raw: Record<string, unknown>): RuleView {
+  const fields = objectOr(raw.fields);
+  const segment = objectOr(raw.segment);
+  return {
+    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
+    ...(Array.isArray(raw.events) ? { events: stringsOf(raw.events) } : {}),
+    renamed: Object.keys(objectOr(raw.eventNames)),
+    redact: stringsOf(fields.redact),
+    hash: stringsOf(fields.hash),
+    credentialKind: objectOr(segment.credential).kind,
+    sourceId: segment.sourceId,
+  };
+}
+
+/** One connector's own rules beyond its fields' forms (see RuleView). */
+function connectorRules(v: RuleView): Finding[] {
   const out: Finding[] = [];
-  if (typeof raw.name === 'string' && nameLimitViolations(raw.name).length) {
+  if (v.name !== undefined && nameLimitViolations(v.name).length) {
     const limit = TIGHTEST_NAME_LIMIT;
     out.push({
       path: ['name'],
       message:
-        `name is ${raw.name.length} characters long; a connector name may have at most ${MAX_CONNECTOR_NAME_LENGTH}, ` +
+        `name is ${v.name.length} characters long; a connector name may have at most ${MAX_CONNECTOR_NAME_LENGTH}, ` +
         `so that every resource named after it fits GCP's limits (the ${limit.what} ${limit.template} may have at most ${limit.max}): shorten it`,
     });
   }
-  const selection = c.events ? resolveSelection(c.events) : undefined;
+  const selection = v.events ? resolveSelection(v.events) : undefined;
   for (const u of selection?.unknown ?? []) {
-    out.push({ path: ['events', c.events!.indexOf(u.name)], message: unknownSelection(u.name, u.suggestions) });
+    out.push({ path: ['events', v.events!.indexOf(u.name)], message: unknownSelection(u.name, u.suggestions) });
   }
   const selected = new Set(selection?.types);
-  for (const key of Object.keys(c.eventNames ?? {})) {
+  for (const key of v.renamed) {
     const t = canonicalType(key);
     if (!t) {
       const closest = didYouMean(suggestTypes(key));
       out.push({
         path: ['eventNames', key],
-        message: `eventNames renames '${key}', which is not an exportable event type; ${closest || 'docs/events.md lists the 55 types;'} fix the type or remove the rename`,
+        message: `eventNames renames '${key}', which is not an exportable event type; ${closest ? `${closest} Fix` : 'docs/events.md lists the 55 types: fix'} the type or remove the rename`,
       });
     } else if (selection && !selected.has(t)) {
       out.push({
@@ -342,40 +370,36 @@ function connectorRules(c: Partial<Connector>, raw: Record<string, unknown>): Fi
       });
     }
   }
-  if (c.fields) {
-    const { redact, hash } = c.fields;
-    for (const kind of ['redact', 'hash'] as const) {
-      c.fields[kind].forEach((f, i) => {
-        const path = ['fields', kind, i];
-        if (!KNOWN_FIELD_NAMES.has(f)) {
-          const closest = didYouMean(suggest(f, KNOWN_FIELD_NAMES, 1));
-          out.push({
-            path,
-            message: `fields.${kind}: '${f}' is not a Currents field of any exportable type; ${closest || 'docs/events.md lists the fields of each type;'} fix or remove it`,
-          });
-        } else if (f === 'id' || f === 'time' || f === 'time_ms') {
-          out.push({
-            path,
-            message: `fields.${kind}: '${f}' cannot be ${kind === 'redact' ? 'redacted' : 'hashed'}: it becomes the Segment messageId or timestamp, which deduplication and ordering need; remove it`,
-          });
-        } else if (kind === 'redact' && (f === 'user_id' || f === 'external_user_id')) {
-          out.push({
-            path,
-            message: `fields.redact: '${f}' cannot be redacted: it becomes the Segment user id, and redacting it would merge every user into one; list it under fields.hash instead`,
-          });
-        }
-      });
-    }
-    const both = redact.filter((f) => hash.includes(f));
-    if (both.length) {
-      out.push({
-        path: ['fields'],
-        message: `fields: ${both.map((f) => `'${f}'`).join(', ')} listed in both redact and hash; keep it in one of them`,
-      });
-    }
+  for (const kind of ['redact', 'hash'] as const) {
+    v[kind].forEach((f, i) => {
+      const path = ['fields', kind, i];
+      if (!KNOWN_FIELD_NAMES.has(f)) {
+        const closest = didYouMean(suggest(f, KNOWN_FIELD_NAMES, 1));
+        out.push({
+          path,
+          message: `fields.${kind}: '${f}' is not a Currents field of any exportable type; ${closest ? `${closest} Fix` : "docs/events.md lists each type's fields: fix"} or remove it`,
+        });
+      } else if (f === 'id' || f === 'time' || f === 'time_ms') {
+        out.push({
+          path,
+          message: `fields.${kind}: '${f}' cannot be ${kind === 'redact' ? 'redacted' : 'hashed'}: it becomes the Segment messageId or timestamp, which deduplication and ordering need; remove it`,
+        });
+      } else if (kind === 'redact' && (f === 'user_id' || f === 'external_user_id')) {
+        out.push({
+          path,
+          message: `fields.redact: '${f}' cannot be redacted: it becomes the Segment user id, and redacting it would merge every user into one; list it under fields.hash instead`,
+        });
+      }
+    });
   }
-  const segment = raw.segment as { sourceId?: unknown; credential?: { kind?: unknown } } | undefined;
-  if (segment?.sourceId !== undefined && segment.credential?.kind === 'oauth') {
+  const both = v.redact.filter((f) => v.hash.includes(f));
+  if (both.length) {
+    out.push({
+      path: ['fields'],
+      message: `fields: ${both.map((f) => `'${f}'`).join(', ')} listed in both redact and hash; keep it in one of them`,
+    });
+  }
+  if (v.sourceId !== undefined && v.credentialKind === 'oauth') {
     out.push({
       path: ['segment', 'sourceId'],
       message:
@@ -407,11 +431,12 @@ const toError = (f: Finding, where: { environment?: string; connector?: string }
   message: f.message,
 });
 
-/** One connector's fields and own rules: the fields that parsed, and every problem. */
-function checkConnector(input: unknown): { parts: Partial<Connector>; findings: Finding[] } {
+/** One connector's fields and own rules: the fields that parsed, what the rules read, and every problem. */
+function checkConnector(input: unknown): { parts: Partial<Connector>; view: RuleView; findings: Finding[] } {
   const { data, findings } = parseFields(ConnectorSchema, input, CONNECTOR_TEXTS);
-  if (findings.length && !findings[0]!.path.length) return { parts: {}, findings };
-  return { parts: data, findings: [...findings, ...connectorRules(data, input as Record<string, unknown>)] };
+  const view = ruleView(objectOr(input));
+  if (findings.length && !findings[0]!.path.length) return { parts: {}, view, findings };
+  return { parts: data, view, findings: [...findings, ...connectorRules(view)] };
 }
 
 /** Parses and checks one connector on its own (no cross-connector rules). */
@@ -457,9 +482,9 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const checked = (env.data.connectors ?? []).map((raw, i) => {
       const n = (raw as { name?: unknown } | null)?.name;
       const label = typeof n === 'string' ? n : `#${i}`;
-      const { parts, findings } = checkConnector(raw);
+      const { parts, view, findings } = checkConnector(raw);
       errors.push(...findings.map((f) => toError(f, { environment: envLabel, connector: label })));
-      return { label, index: i, parts, ok: findings.length === 0 };
+      return { label, index: i, parts, events: view.events, ok: findings.length === 0 };
     });
     const where = (c: (typeof checked)[number]) => ({ environment: envLabel, connector: c.label });
     const seen = new Map<string, number>();
@@ -476,18 +501,18 @@ export function validateEnvironments(inputs: readonly unknown[]): {
       }
     }
     // Braze sends an event of a workspace to only one of the connectors of the same kind that select its type.
-    const exporting = checked.filter((c) => c.parts.workspace !== undefined && c.parts.events !== undefined);
+    const exporting = checked.filter((c) => c.parts.workspace !== undefined && c.events !== undefined);
     exporting.forEach((ca, a) => {
       for (const cb of exporting.slice(a + 1)) {
         if (ca.parts.workspace !== cb.parts.workspace || ca.label === cb.label) continue;
-        const tb = new Set(selectedTypes({ events: cb.parts.events! }));
-        const overlap = selectedTypes({ events: ca.parts.events! }).filter((t) => tb.has(t));
+        const tb = new Set(selectedTypes({ events: cb.events! }));
+        const overlap = selectedTypes({ events: ca.events! }).filter((t) => tb.has(t));
         if (!overlap.length) continue;
         errors.push({
           ...where(cb),
           field: 'events',
           message:
-            `events overlap connector '${ca.label}' of the same Braze workspace '${cb.parts.workspace}' on ${overlap.length} event type(s): ` +
+            `events overlap connector ${quoted(ca.label)} of the same Braze workspace '${cb.parts.workspace}' on ${overlap.length} event type(s): ` +
             `${listed(overlap, 5)}. Braze sends each event of a workspace to only one of its Segment connectors, so one ` +
             'of the two would silently miss these events: remove them from one of the connectors',
         });

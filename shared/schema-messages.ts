@@ -135,7 +135,8 @@ export function describeIssues(issues: readonly Issue[], input: unknown, texts: 
     const allowed = listed.length ? listed : (text.values ?? []);
     const closest = typeof value === 'string' && allowed.length ? didYouMean(suggest(value, allowed, 1)) : '';
     const wrote = text.quiet && !closest ? '' : ` (you wrote ${shown(value)})`;
-    findings.push({ path, message: `${label} must be ${text.must}${wrote}${closest ? `; ${closest}` : ''}${hint}` });
+    const then = closest ? `. ${closest[0]!.toUpperCase()}${closest.slice(1)}` : '';
+    findings.push({ path, message: `${label} must be ${text.must}${wrote}${hint}${then}` });
   }
 
   for (const u of unknown) {
