@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { environmentsOfModule } from '../../cli/definitions';
 
 const bin = join(__dirname, '..', '..', 'bin', 'currents.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -102,6 +103,19 @@ describe('currents validate', () => {
         `Nothing to validate: ${path} defines no environment; export them as 'environments' (an array, as connectors/index.ts does), as the default export, or as one named export per environment (as connectors/dev.ts exports dev).\n`,
       );
     }
+  });
+
+  it('takes the environments a module exports under any name', () => {
+    const dev = { name: 'dev', connectors: [] };
+    const prod = { name: 'prod', connectors: [] };
+    expect(environmentsOfModule({ environments: [dev, prod], dev, prod })).toEqual([dev, prod]);
+    expect(environmentsOfModule({ default: [prod] })).toEqual([prod]);
+    expect(environmentsOfModule({ default: dev, helper: 3 })).toEqual([dev]);
+    expect(environmentsOfModule({ dev, prod, settings: { retries: 3 } })).toEqual([dev, prod]);
+    expect(environmentsOfModule([dev, 'broken'])).toEqual([dev, 'broken']); // the schema reports the bad element
+    expect(environmentsOfModule(dev)).toEqual([dev]); // a JSON file holding one environment
+    expect(environmentsOfModule({ environments: [] })).toEqual([]);
+    expect(environmentsOfModule({})).toEqual([]);
   });
 
   it('names a missing definitions file and exits 2', () => {
