@@ -120,7 +120,11 @@ export function describeIssues(issues: readonly Issue[], input: unknown, texts: 
       const name = path[path.length - 1];
       const parent = fieldLabel(path.slice(0, -1));
       const misspelt = unknown.find(
-        (u) => !explained.has(u) && fieldLabel(u.parent) === parent && suggest(u.key, [String(name)]).length,
+        (u) =>
+          !explained.has(u) &&
+          fieldLabel(u.parent) === parent &&
+          suggest(u.key, [String(name)]).length &&
+          (!SECRETISH.test(u.key) || u.key.toLowerCase() === String(name).toLowerCase()),
       );
       if (misspelt) {
         explained.add(misspelt);
@@ -144,20 +148,24 @@ export function describeIssues(issues: readonly Issue[], input: unknown, texts: 
     const path = [...u.parent, u.key];
     const label = fieldLabel(path);
     const known = fieldsOf(textKey(u.parent, texts), texts);
-    if (SECRETISH.test(u.key) && !known.includes(u.key)) {
+    const [closest] = suggest(u.key, known, 1);
+    // A field named like a secret is a credential value unless it is a known field but for case (`keyid`): renaming it
+    // as suggested would only move the value elsewhere in code.
+    if (SECRETISH.test(u.key) && closest?.toLowerCase() !== u.key.toLowerCase()) {
       findings.push({
         path,
         message: `unknown field \`${label}\`: credential values never go in code (they live in the connector's Secret Manager secret); remove it`,
       });
-      continue;
+    } else if (closest === undefined) {
+      findings.push({
+        path,
+        message: `unknown field \`${label}\`: remove it (the fields here are ${known.join(', ')})`,
+      });
+    } else if (valueAt(input, [...u.parent, closest]) !== undefined) {
+      findings.push({ path, message: `unknown field \`${label}\`: remove it (\`${closest}\` is set beside it)` });
+    } else {
+      findings.push({ path, message: `unknown field \`${label}\`; ${didYouMean([closest])} Rename it` });
     }
-    const closest = didYouMean(suggest(u.key, known, 1));
-    findings.push({
-      path,
-      message: closest
-        ? `unknown field \`${label}\`; ${closest} Rename it`
-        : `unknown field \`${label}\`: remove it (the fields here are ${known.join(', ')})`,
-    });
   }
   return findings;
 }

@@ -226,6 +226,19 @@ describe('connector schema', () => {
     [{ ...valid, maxinstances: 3 }, /unknown field `maxinstances`; did you mean `maxInstances`\? Rename it/],
     [{ ...valid, colour: 'red' }, /unknown field `colour`: remove it \(the fields here are name, displayName, /],
     [
+      { ...valid, maxinstances: 3, maxInstances: 4 },
+      /unknown field `maxinstances`: remove it \(`maxInstances` is set beside it\)/,
+    ],
+    [
+      { ...valid, segment: { region: 'us', credential: { kind: 'oauth', appId: 'a', keyid: 'k' } } },
+      /segment.credential.keyId is required; did you mean `keyId` \(you wrote `keyid`\)\? Rename it/,
+    ],
+    [
+      // A field named like a secret is never suggested as a rename of a missing field: it may hold a credential.
+      { ...valid, segment: { region: 'us', credential: { kind: 'oauth', appId: 'a', key: 'pem' } } },
+      /keyId is required: it must be .*\n.*unknown field `segment.credential.key`: credential values never go in code/,
+    ],
+    [
       { ...valid, events: ['push'] },
       /'push' .*did you mean `pushnotification` \(the \d+ pushnotification types\), `users.messages.pushnotification./,
     ],
