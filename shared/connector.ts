@@ -298,7 +298,7 @@ function unknownSelection(name: string, suggestions: readonly string[]): string 
     isSelector(s) ? ` (the ${typesOfSelector(s).length} ${s} types)` : '',
   );
   return (
-    `events: '${name}' is not an exportable event type nor a group; ` +
+    `events: '${name}' is neither an exportable event type nor a group; ` +
     (closest ? `${closest} ` : '') +
     `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the 55 types)`
   );

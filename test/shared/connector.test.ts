@@ -55,7 +55,7 @@ describe('connector schema', () => {
     const text = errors.map(formatValidationError);
     const at = "of environment 'broken'";
     expect(text).toEqual([
-      `connector 'typo-events' ${at}: events: 'users.messages.email.Opn' is not an exportable event type nor a group; did you mean \`users.messages.email.Open\`? Fix or remove it (groups: behaviors, campaigns, canvas, messages, contentcard, email, inappmessage, newsfeedcard, pushnotification, sms, webhook, whatsapp; docs/events.md lists the 55 types)`,
+      `connector 'typo-events' ${at}: events: 'users.messages.email.Opn' is neither an exportable event type nor a group; did you mean \`users.messages.email.Open\`? Fix or remove it (groups: behaviors, campaigns, canvas, messages, contentcard, email, inappmessage, newsfeedcard, pushnotification, sms, webhook, whatsapp; docs/events.md lists the 55 types)`,
       `connector 'bad-email' ${at}: contactEmail must be an email address such as team@example.com (you wrote 'not-an-email'); it hears about credential failures, expiry and dead letters`,
       `connector 'bad-region' ${at}: segment.region must be 'us' or 'eu' (you wrote 'asia'); the region of the Segment workspace: a write key sent to the wrong region is silently lost`,
       `connector 'a-connector-name-that-is-far-too-long' ${at}: name is 37 characters long; a connector name may have at most ${MAX_CONNECTOR_NAME_LENGTH}, so that every resource named after it fits GCP's limits (the service account id cs-<name>-sched may have at most 30): shorten it`,
