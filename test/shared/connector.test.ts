@@ -106,7 +106,7 @@ describe('connector schema', () => {
     ).join('\n');
     expect(text).toMatch(/segment must be an object \{ region, credential, sourceId \}/);
     expect(text).toMatch(/events\[1\] must be an event type or group name, such as 'email' \(you wrote 3\)/);
-    expect(text).toMatch(/events: 'campain' is not .*did you mean `campaigns` \(the 3 campaigns types\)\?/);
+    expect(text).toMatch(/events: 'campain' is neither .*did you mean `campaigns` \(the 3 campaigns types\)\?/);
     expect(text).toMatch(/eventNames\.users\.messages\.email\.Opem must be a Segment event name, not empty/);
     expect(text).toMatch(
       /eventNames renames 'users\.messages\.email\.Opem', .*did you mean `users\.messages\.email\.Open`\?/,
