@@ -35,6 +35,7 @@ const UNIT = [
   'runtime/state-unavailable',
   'shared/connector',
   'shared/declared-dependencies',
+  'shared/suggest',
   'translate/behaviour',
   'translate/catalog',
   'translate/cli',

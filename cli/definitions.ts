@@ -1,6 +1,8 @@
 /**
  * Loads the environment definitions: the repository's own (`connectors/index.ts`) or a module at a given path that
- * exports `environments` (an array), a default export, or one environment. TypeScript, JavaScript and JSON all load.
+ * exports them under any name: `environments` (an array), a default export (an array or one environment), or named
+ * exports that are environment definitions (as `connectors/dev.ts` exports `dev`). TypeScript, JavaScript and JSON all
+ * load.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
@@ -15,20 +17,48 @@ import { UsageError } from './args';
 
 export const DEFAULT_DEFINITIONS = resolve(__dirname, '..', 'connectors', 'index.ts');
 
-export function loadDefinitionInputs(path?: string): unknown[] {
-  let file = path ? resolve(path) : DEFAULT_DEFINITIONS;
+/** How a definitions module may export its environments (said when it exports none). */
+export const HOW_TO_EXPORT =
+  "export them as 'environments' (an array, as connectors/index.ts does), as the default export, or as one named export per environment (as connectors/dev.ts exports dev)";
+
+/** The definitions file a path names (a directory names its index.ts, index.js or index.json); default: the repository's. */
+export function definitionsFile(path?: string): string {
+  const file = path ? resolve(path) : DEFAULT_DEFINITIONS;
   if (existsSync(file) && statSync(file).isDirectory()) {
     const index = ['index.ts', 'index.js', 'index.json'].map((f) => join(file, f)).find(existsSync);
     if (!index) throw new UsageError(`no index.ts, index.js or index.json in ${file}`);
-    file = index;
+    return index;
   }
   if (!existsSync(file)) throw new UsageError(`no connector definitions at ${file}`);
+  return file;
+}
+
+/** The environment definitions of a module (none when it exports none; see `environmentsOfModule`). */
+export function loadDefinitionInputs(path?: string): unknown[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(file) as Record<string, unknown>;
-  const value = mod.environments ?? mod.default ?? mod;
-  if (Array.isArray(value)) return value;
-  if (value && typeof value === 'object' && 'connectors' in value) return [value];
-  throw new UsageError(`${file} must export 'environments' (an array of environment definitions)`);
+  return environmentsOfModule(require(definitionsFile(path)) as unknown);
+}
+
+/** Whether a value is meant as an environment definition (it has a connectors field; the schema checks the rest). */
+const isEnvironment = (v: unknown): boolean => v !== null && typeof v === 'object' && 'connectors' in v;
+
+/**
+ * The environment definitions a loaded module exports, in this order of preference: `environments`, the default export
+ * (an array, or one environment), the module itself when it is an array (JSON) or one environment, the named exports
+ * that are environments. An array export is taken whole (the schema reports a bad element); none when nothing is.
+ */
+export function environmentsOfModule(mod: unknown): unknown[] {
+  if (Array.isArray(mod)) return mod;
+  if (mod === null || typeof mod !== 'object') return [];
+  const exports = mod as Record<string, unknown>;
+  for (const value of [exports.environments, exports.default]) {
+    if (Array.isArray(value)) return value;
+    if (isEnvironment(value)) return [value];
+  }
+  if (isEnvironment(mod)) return [mod];
+  return Object.entries(exports)
+    .filter(([key, value]) => key !== 'default' && isEnvironment(value))
+    .map(([, value]) => value);
 }
 
 export function loadValidated(path?: string): { environments: Environment[]; errors: ValidationError[] } {
@@ -49,6 +79,9 @@ export function pick(
   connectorName?: string,
 ): { environment: Environment; connectors: Connector[] } {
   const environment = environments.find((e) => e.name === envName);
+  if (!environments.length) {
+    throw new UsageError(`no environment '${envName}': the definitions define no environment; ${HOW_TO_EXPORT}`);
+  }
   if (!environment) {
     throw new UsageError(
       `no environment '${envName}' (defined: ${environments.map((e) => e.name).join(', ') || 'none'})`,

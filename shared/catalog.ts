@@ -3,6 +3,7 @@
  * Segment event names, group and channel, and the per-type translation rules. Translation (runtime), connector validation
  * (shared schema, infrastructure) and the generated docs (docs/events.md) all read it; nothing else repeats a type name.
  */
+import { suggest } from './suggest';
 
 export const GROUPS = ['behaviors', 'campaigns', 'canvas', 'messages'] as const;
 export type Group = (typeof GROUPS)[number];
@@ -247,35 +248,17 @@ export function isSelector(name: string): name is Selector {
   return (SELECTORS as readonly string[]).includes(name);
 }
 
-/** Levenshtein distance, for suggestions. */
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
+/** Up to three known type, group or channel names close to `name` (shared/suggest.ts's rules), closest first. */
+export function suggestNames(name: string): string[] {
+  return suggest(name, [...SELECTORS, ...CATALOG.map((e) => e.type)]);
 }
 
-/** Up to three known type, group or channel names close to `name` (case-insensitive), closest first. */
-export function suggestNames(name: string): string[] {
-  const lower = name.toLowerCase();
-  const candidates = [...CATALOG.map((e) => e.type), ...SELECTORS];
-  const scored = candidates
-    .map((c) => {
-      const cl = c.toLowerCase();
-      const d = distance(lower, cl);
-      const contains = cl.endsWith(lower) || lower.endsWith(cl) ? 0 : 1;
-      return { c, score: Math.min(d, contains === 0 ? 1 : d) };
-    })
-    .filter(({ c, score }) => score <= Math.max(2, Math.floor(Math.min(c.length, name.length) / 4)))
-    .sort((x, y) => x.score - y.score || x.c.localeCompare(y.c));
-  return scored.slice(0, 3).map((s) => s.c);
+/** Up to three exportable types close to `name`, closest first (for a type that is not exportable). */
+export function suggestTypes(name: string): string[] {
+  return suggest(
+    name,
+    CATALOG.map((e) => e.type),
+  );
 }
 
 export interface SelectionResult {

@@ -2,16 +2,21 @@
  * The connector and environment schema: ONE typed, validated definition read by the infrastructure (CDKTF stacks), the
  * runtime (the Cloud Function's configuration) and the operator commands.
  *
- * Field-level rules live in the zod schemas below; rules that span fields or connectors (event names that must exist,
- * renames of unselected types, workspace overlaps, unique names) are checked in `validateEnvironments`, which reports
- * every problem at once, each naming the environment, the connector, the field and what to do.
+ * Field-level rules live in the zod schemas below, and what each field must be, in the product's words, in
+ * CONNECTOR_TEXTS / ENVIRONMENT_TEXTS (every message is said from those, never the schema library's). Rules that span
+ * fields or connectors (event names that must exist, renames of unselected types, workspace overlaps, unique names) are
+ * checked in `validateEnvironments`. Each field is parsed on its own and every rule runs over the fields it needs that
+ * parsed, so one run reports every problem of every connector, each naming the environment, the connector, the field,
+ * the allowed values or the closest match, and what to do.
  */
 import { z } from 'zod';
-import { CATALOG_BY_TYPE, canonicalType, resolveSelection, suggestNames } from './catalog';
+import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
-import { DURATION_PATTERN, parseDuration } from './duration';
-import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations } from './names';
+import { parseDuration } from './duration';
+import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
 import { DEFAULT_GRACE_PERIOD } from './policy';
+import { fieldLabel, type FieldText, type FieldTexts, type Finding, parseFields } from './schema-messages';
+import { didYouMean, suggest } from './suggest';
 
 export const REGIONS = ['us', 'eu'] as const;
 export type SegmentRegion = (typeof REGIONS)[number];
@@ -29,42 +34,50 @@ export const DEFAULTS = {
   retention: '7d',
 } as const;
 
-const nonEmpty = (what: string) =>
-  z
-    .string({ error: `must be ${what}` })
-    .trim()
-    .min(1, { error: `must be ${what}` });
+/** Inclusive ranges of the numeric fields (the schema checks them; the messages quote them). */
+export const NUMBER_RANGES = {
+  deadLetterMaxAttempts: [5, 100],
+  maxInstances: [1, 1000],
+  concurrency: [1, 80],
+} as const;
 
-const durationString = z.string().regex(DURATION_PATTERN, { error: 'must be a duration such as 48h, 7d or 90m' });
+/** Inclusive ranges of the duration fields, in milliseconds, with how the messages write them. */
+export const DURATION_RANGES = {
+  credentialGracePeriod: { min: GRACE_PERIOD_MIN_MS, max: GRACE_PERIOD_MAX_MS, text: 'from 1h to 7d, such as 48h' },
+  retention: { min: 600_000, max: 31 * 24 * HOUR, text: 'from 10m to 31d, such as 7d' },
+} as const;
+
+const nonEmpty = () => z.string().trim().min(1);
+const wholeNumber = ([min, max]: readonly [number, number]) => z.number().int().min(min).max(max);
+const duration = ({ min, max }: { min: number; max: number }) =>
+  z.string().refine((v) => {
+    const ms = parseDuration(v);
+    return ms !== undefined && ms >= min && ms <= max;
+  });
 
 /** Every Currents field name the catalogue knows (for `fields.redact` / `fields.hash`). */
 export const KNOWN_FIELD_NAMES: ReadonlySet<string> = new Set(
   Object.values(CURRENTS_FIELDS).flatMap((list) => list.split(',').map((f) => f.trim().split(':')[0]!)),
 );
 
-export const CredentialSchema = z.discriminatedUnion(
-  'kind',
-  [
-    z.strictObject({ kind: z.literal('writeKey') }),
-    z.strictObject({
-      kind: z.literal('oauth'),
-      appId: nonEmpty('the Segment OAuth app id'),
-      keyId: nonEmpty("the id of the OAuth app's public key"),
-    }),
-  ],
-  { error: "must be { kind: 'writeKey' } or { kind: 'oauth', appId, keyId }" },
-);
+export const CREDENTIAL_KINDS = ['writeKey', 'oauth'] as const;
+
+export const CredentialSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('writeKey') }),
+  z.strictObject({ kind: z.literal('oauth'), appId: nonEmpty(), keyId: nonEmpty() }),
+]);
 export type SegmentCredential = z.infer<typeof CredentialSchema>;
 
+/** A connector name's form (its length is checked against the resource names derived from it). */
+const CONNECTOR_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
 export const ConnectorSchema = z.strictObject({
-  name: z.string({ error: 'must be a string' }).regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, {
-    error: 'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
-  }),
-  displayName: nonEmpty('the integration name shown to people (free text)'),
-  contactEmail: z.email({ error: 'must be a valid email address' }),
-  workspace: nonEmpty('the Braze workspace (app group) id whose events this connector exports'),
+  name: z.string().regex(CONNECTOR_NAME),
+  displayName: nonEmpty(),
+  contactEmail: z.email(),
+  workspace: nonEmpty(),
   segment: z.strictObject({
-    region: z.enum(REGIONS, { error: "must be 'us' or 'eu' (the region of the Segment workspace)" }),
+    region: z.enum(REGIONS),
     credential: CredentialSchema,
     /**
      * The Segment source the write key belongs to (its id, as in the source's settings or the Public API). With it, the
@@ -73,42 +86,28 @@ export const ConnectorSchema = z.strictObject({
      * answers 200 and discards the events. Write-key connectors only; recommended for every one of them.
      */
     sourceId: z
-      .string({ error: 'must be a string' })
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, {
-        error: "must be a Segment source id (letters, digits, '_' or '-', as shown in the source's settings)",
-      })
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
       .optional(),
   }),
-  events: z.array(z.string(), { error: 'must be a list of event types or groups' }).min(1, {
-    error: 'must select at least one event type or group',
-  }),
+  events: z.array(z.string()).min(1),
   includeAnonymousUsers: z.boolean().default(DEFAULTS.includeAnonymousUsers),
-  eventNames: z.record(z.string(), nonEmpty('a Segment event name')).default({}),
+  eventNames: z.record(z.string(), nonEmpty()).default({}),
   fields: z
     .strictObject({
       redact: z.array(z.string()).default([]),
       hash: z.array(z.string()).default([]),
     })
     .default({ redact: [], hash: [] }),
-  credentialGracePeriod: durationString.default(DEFAULTS.credentialGracePeriod),
-  deadLetterMaxAttempts: z
-    .number()
-    .int()
-    .min(5, { error: 'must be between 5 and 100 (Pub/Sub dead-letter policy)' })
-    .max(100, { error: 'must be between 5 and 100 (Pub/Sub dead-letter policy)' })
-    .default(DEFAULTS.deadLetterMaxAttempts),
-  maxInstances: z.number().int().min(1).max(1000).default(DEFAULTS.maxInstances),
+  credentialGracePeriod: duration(DURATION_RANGES.credentialGracePeriod).default(DEFAULTS.credentialGracePeriod),
+  deadLetterMaxAttempts: wholeNumber(NUMBER_RANGES.deadLetterMaxAttempts).default(DEFAULTS.deadLetterMaxAttempts),
+  maxInstances: wholeNumber(NUMBER_RANGES.maxInstances).default(DEFAULTS.maxInstances),
   /**
    * Pushes one function instance handles at once (its request concurrency; above 1 the instance gets 1 vCPU). Each
    * push waits on Segment most of its time, so concurrent pushes overlap their round trips: see shared/capacity.ts.
    */
-  concurrency: z
-    .number()
-    .int()
-    .min(1, { error: 'must be between 1 and 80 (pushes one function instance handles at once)' })
-    .max(80, { error: 'must be between 1 and 80 (pushes one function instance handles at once)' })
-    .default(DEFAULTS.concurrency),
-  retention: durationString.default(DEFAULTS.retention),
+  concurrency: wholeNumber(NUMBER_RANGES.concurrency).default(DEFAULTS.concurrency),
+  retention: duration(DURATION_RANGES.retention).default(DEFAULTS.retention),
   /**
    * Braze's storage export (Avro files in Cloud Storage) as a second source: the bucket Braze writes to and the prefix
    * it was given (objects are `<prefix>/dataexport.…/event_type=…/date=…/…avro`). With it, new files under the prefix
@@ -116,19 +115,96 @@ export const ConnectorSchema = z.strictObject({
    */
   storage: z
     .strictObject({
-      bucket: z.string({ error: 'must be a string' }).regex(/^[a-z0-9][a-z0-9_.-]{1,220}[a-z0-9]$/, {
-        error: "must be a Cloud Storage bucket name (lowercase letters, digits, '-', '_' and '.')",
-      }),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9_.-]{1,220}[a-z0-9]$/),
       prefix: z
-        .string({ error: 'must be a string' })
-        .max(512, { error: 'must be at most 512 characters' })
-        .regex(/^([^/\s]([^\s]*[^/\s])?)?$/, {
-          error: "must be an object-name prefix without spaces and without a leading or trailing '/' ('' for none)",
-        })
+        .string()
+        .max(512)
+        .regex(/^([^/\s]([^\s]*[^/\s])?)?$/)
         .default(''),
     })
     .optional(),
 });
+
+const wholeNumberText = (field: keyof typeof NUMBER_RANGES, hint: string): FieldText => ({
+  must: `a whole number from ${NUMBER_RANGES[field][0]} to ${NUMBER_RANGES[field][1]}`,
+  hint,
+});
+const durationText = (field: keyof typeof DURATION_RANGES, hint: string): FieldText => ({
+  must: `a duration ${DURATION_RANGES[field].text}: a number followed by m, h or d`,
+  hint,
+});
+const fieldList = (what: string): FieldText => ({
+  must: 'a list of Currents field names',
+  hint: `the fields to ${what}; docs/events.md lists each type's fields`,
+});
+
+/**
+ * What each connector field must be, in the product's words: every problem the schema finds in a definition is said from
+ * these (shared/schema-messages.ts). A test holds every field of the schema to having one.
+ */
+export const CONNECTOR_TEXTS: FieldTexts = {
+  '': { must: 'a connector definition: an object { name, displayName, contactEmail, workspace, segment, events, … }' },
+  name: {
+    must: "lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen, such as 'email-eu'",
+    hint: `at most ${MAX_CONNECTOR_NAME_LENGTH} characters: every cloud resource of the connector is named after it`,
+  },
+  displayName: { must: 'the integration name shown to people: free text, not empty' },
+  contactEmail: {
+    must: 'an email address such as team@example.com',
+    hint: 'it hears about credential failures, expiry and dead letters',
+  },
+  workspace: { must: 'the id of the Braze workspace (app group) whose events this connector exports, not empty' },
+  segment: { must: "an object { region, credential, sourceId }: where this connector's events go in Segment" },
+  'segment.region': {
+    must: "'us' or 'eu'",
+    values: REGIONS,
+    hint: 'the region of the Segment workspace: a write key sent to the wrong region is silently lost',
+  },
+  'segment.credential': {
+    must: "{ kind: 'writeKey' } or { kind: 'oauth', appId, keyId }",
+    hint: "the secret value itself never goes in code: it goes in the connector's Secret Manager secret",
+    quiet: true,
+  },
+  'segment.credential.kind': { must: "'writeKey' or 'oauth'", values: CREDENTIAL_KINDS, quiet: true },
+  'segment.credential.appId': { must: 'the Segment OAuth app id, not empty', quiet: true },
+  'segment.credential.keyId': { must: "the id of the OAuth app's public key, not empty", quiet: true },
+  'segment.sourceId': {
+    must: "a Segment source id as shown in the source's settings: up to 64 letters, digits, '_' or '-'",
+  },
+  events: {
+    must: "a list of at least one event type or group, such as ['email'] or ['users.messages.email.Open']",
+    hint: 'docs/events.md lists the 55 exportable types and the groups',
+  },
+  'events[]': { must: "an event type or group name, such as 'email'" },
+  includeAnonymousUsers: { must: 'true or false', hint: 'whether events of users without an external id are exported' },
+  eventNames: {
+    must: "an object mapping an event type to its Segment event name, such as { 'users.messages.email.Open': 'Email Opened' }",
+  },
+  'eventNames.*': { must: 'a Segment event name, not empty' },
+  fields: { must: 'an object { redact: [...], hash: [...] } of Currents field names' },
+  'fields.redact': fieldList('remove from every event'),
+  'fields.redact[]': { must: "a Currents field name, such as 'email_address'" },
+  'fields.hash': fieldList('replace by their SHA-256'),
+  'fields.hash[]': { must: "a Currents field name, such as 'email_address'" },
+  credentialGracePeriod: durationText(
+    'credentialGracePeriod',
+    'how long events are held when the credential fails before they are dead-lettered',
+  ),
+  deadLetterMaxAttempts: wholeNumberText(
+    'deadLetterMaxAttempts',
+    "deliveries of a message before it is dead-lettered (Pub/Sub's limits)",
+  ),
+  maxInstances: wholeNumberText('maxInstances', 'the most function instances the connector runs at once'),
+  concurrency: wholeNumberText('concurrency', 'pushes one function instance handles at once'),
+  retention: durationText('retention', 'how long Pub/Sub keeps messages not yet delivered'),
+  storage: { must: "an object { bucket, prefix }: the Cloud Storage bucket Braze's storage export writes to" },
+  'storage.bucket': {
+    must: "a Cloud Storage bucket name without gs://: 3 to 222 lowercase letters, digits, '-', '_' and '.'",
+  },
+  'storage.prefix': {
+    must: "an object-name prefix of at most 512 characters, without spaces and without a leading or trailing '/', or '' for none",
+  },
+};
 
 /** What an author writes (defaults may be left out). */
 export type ConnectorDefinition = z.input<typeof ConnectorSchema>;
@@ -136,24 +212,43 @@ export type ConnectorDefinition = z.input<typeof ConnectorSchema>;
 export type Connector = z.output<typeof ConnectorSchema>;
 
 export const BackendSchema = z.strictObject({
-  bucket: nonEmpty('a GCS bucket name for the Terraform state'),
+  bucket: nonEmpty(),
   prefix: z.string().optional(),
 });
 
 export const EnvironmentSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, { error: 'must be lowercase letters, digits and hyphens (≤ 30)' }),
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, {
-    error: 'must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)',
-  }),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { error: 'must be a Google Cloud region such as europe-west1' }),
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/),
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/),
   backend: BackendSchema.optional(),
   /**
    * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
    * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
    */
-  deleteProtection: z.boolean({ error: 'must be true or false' }).default(true),
-  connectors: z.array(z.unknown(), { error: 'must be a list of connectors' }),
+  deleteProtection: z.boolean().default(true),
+  connectors: z.array(z.unknown()),
 });
+
+/** What each environment field must be, in the product's words (as CONNECTOR_TEXTS for connectors). */
+export const ENVIRONMENT_TEXTS: FieldTexts = {
+  '': { must: 'an environment definition: an object { name, project, region, connectors, … }' },
+  name: {
+    must: "lowercase letters, digits and hyphens, starting with a letter, at most 30 characters, such as 'dev'",
+  },
+  project: {
+    must: 'a Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
+    hint: 'the project this environment deploys to',
+  },
+  region: { must: 'a Google Cloud region such as europe-west1 or us-central1' },
+  backend: { must: "an object { bucket, prefix }: where this environment's Terraform state is kept" },
+  'backend.bucket': { must: 'the name of the Cloud Storage bucket for the Terraform state, not empty' },
+  'backend.prefix': { must: 'an object-name prefix for the Terraform state (a string)' },
+  deleteProtection: {
+    must: 'true or false',
+    hint: "whether the connectors' Firestore databases survive `terraform destroy`",
+  },
+  connectors: { must: 'a list of connector definitions' },
+};
 export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'connectors'> & {
   connectors: ConnectorDefinition[];
 };
@@ -164,19 +259,21 @@ export const defineEnvironment = (e: EnvironmentDefinition): EnvironmentDefiniti
 
 export interface ValidationError {
   readonly environment?: string;
+  /** The connector's name, or `#N` (its position) when it has no name. */
   readonly connector?: string;
+  /** The field the problem is about, as `segment.region` or `events[2]`. */
   readonly field?: string;
+  /** A whole sentence naming the field: what is wrong, the allowed values or the closest match, and what to do. */
   readonly message: string;
 }
 
+/** A connector or environment as messages name it: `'email-eu'`, or `#2` (its position) when it has no name. */
+const quoted = (label: string): string => (label.startsWith('#') ? label : `'${label}'`);
+
+/** `connector 'a' of environment 'dev': maxInstances must be a whole number from 1 to 1000 (you wrote 0); …` */
 export function formatValidationError(e: ValidationError): string {
-  const where = [
-    e.environment !== undefined ? `environment '${e.environment}'` : undefined,
-    e.connector !== undefined ? `connector '${e.connector}'` : undefined,
-    e.field ? `field '${e.field}'` : undefined,
-  ]
-    .filter(Boolean)
-    .join(', ');
+  const env = e.environment === undefined ? '' : `environment ${quoted(e.environment)}`;
+  const where = e.connector === undefined ? env : `connector ${quoted(e.connector)}${env ? ` of ${env}` : ''}`;
   return where ? `${where}: ${e.message}` : e.message;
 }
 
@@ -190,130 +287,124 @@ export class ConnectorValidationError extends Error {
   }
 }
 
-/** What to do about a field, appended to zod's message. */
-const FIELD_HINTS: Record<string, string> = {
-  name: `keep it short (at most ${MAX_CONNECTOR_NAME_LENGTH} characters) so every derived resource name fits GCP's limits`,
-  contactEmail: 'set the address that should hear about credential failures, expiry and dead letters',
-  'segment.region':
-    'set it to the region of the Segment workspace; a write key sent to the wrong region is silently lost',
-  'segment.credential':
-    'the secret value itself never goes in code: put it in the connector’s Secret Manager secret (see README)',
-  credentialGracePeriod: 'write a duration between 1h and 7d, e.g. 48h',
-};
-
-function pathString(path: readonly PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('')
-    .replace(/\.\[/g, '[');
+/** The first `max` names, then how many more. */
+function listed(names: readonly string[], max: number): string {
+  return names.length > max ? `${names.slice(0, max).join(', ')} and ${names.length - max} more` : names.join(', ');
 }
 
-function zodIssues(
-  err: z.ZodError,
-  base: { environment?: string; connector?: string },
-  prefix = '',
-): ValidationError[] {
-  return err.issues.map((issue) => {
-    let field = prefix + pathString(issue.path);
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') {
-      const keys = (issue as { keys: string[] }).keys;
-      field = [field, keys.length === 1 ? keys[0] : ''].filter(Boolean).join('.');
-      const secretish = keys.some((k) => /key|secret|token|password/i.test(k) && !/keyId/.test(k));
-      message =
-        `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')}: remove ${keys.length > 1 ? 'them' : 'it'}` +
-        (secretish ? ' (credential values never appear in code; they live in Secret Manager)' : '');
-    } else if (issue.code === 'invalid_type' && /received undefined/.test(message)) {
-      message = `is required (${message.replace(/^Invalid input: /, '')})`;
-    }
-    const hint = FIELD_HINTS[field.replace(/^connectors\[\d+\]\./, '')];
-    return { ...base, field: field || undefined, message: hint ? `${message}; ${hint}` : message };
-  });
+/** One event type or group name of `events`, said when unknown, with the closest types and groups. */
+function unknownSelection(name: string, suggestions: readonly string[]): string {
+  const closest = didYouMean(suggestions, (s) =>
+    isSelector(s) ? ` (the ${typesOfSelector(s).length} ${s} types)` : '',
+  );
+  return (
+    `events: '${name}' is neither an exportable event type nor a group; ` +
+    (closest ? `${closest} ` : '') +
+    `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the 55 types)`
+  );
 }
 
-/** Checks one connector's own rules beyond the field schemas. */
-function connectorRules(c: Connector): Omit<ValidationError, 'environment' | 'connector'>[] {
-  const out: Omit<ValidationError, 'environment' | 'connector'>[] = [];
-  const tooLong = nameLimitViolations(c.name);
-  if (tooLong.length) {
+const objectOr = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const stringsOf = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+
+/**
+ * What the connector rules read of a definition as written, whatever else is wrong with it (the strings of a list that
+ * also holds a number, the keys of a map with an empty value), so that a broken field hides none of the rules.
+ */
+interface RuleView {
+  readonly name?: string;
+  /** The `events` as written (undefined when it is not a list). */
+  readonly events?: string[];
+  readonly renamed: string[];
+  readonly redact: string[];
+  readonly hash: string[];
+  readonly credentialKind?: unknown;
+  readonly sourceId?: unknown;
+}
+
+function ruleView(raw: Record<string, unknown>): RuleView {
+  const fields = objectOr(raw.fields);
+  const segment = objectOr(raw.segment);
+  return {
+    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
+    ...(Array.isArray(raw.events) ? { events: stringsOf(raw.events) } : {}),
+    renamed: Object.keys(objectOr(raw.eventNames)),
+    redact: stringsOf(fields.redact),
+    hash: stringsOf(fields.hash),
+    credentialKind: objectOr(segment.credential).kind,
+    sourceId: segment.sourceId,
+  };
+}
+
+/** One connector's own rules beyond its fields' forms (see RuleView). */
+function connectorRules(v: RuleView): Finding[] {
+  const out: Finding[] = [];
+  if (v.name !== undefined && nameLimitViolations(v.name).length) {
+    const limit = TIGHTEST_NAME_LIMIT;
     out.push({
-      field: 'name',
-      message: `'${c.name}' is too long for GCP resource ids (${tooLong.join('; ')}); use at most ${MAX_CONNECTOR_NAME_LENGTH} characters`,
-    });
-  }
-  const selection = resolveSelection(c.events);
-  for (const u of selection.unknown) {
-    out.push({
-      field: 'events',
+      path: ['name'],
       message:
-        `unknown event type or group '${u.name}'` +
-        (u.suggestions.length ? `; did you mean ${u.suggestions.map((s) => `'${s}'`).join(' or ')}?` : '') +
-        ' (see docs/events.md for the 55 exportable types and the groups)',
+        `name is ${v.name.length} characters long; a connector name may have at most ${MAX_CONNECTOR_NAME_LENGTH}, ` +
+        `so that every resource named after it fits GCP's limits (the ${limit.what} ${limit.template} may have at most ${limit.max}): shorten it`,
     });
   }
-  const selected = new Set(selection.types);
-  for (const key of Object.keys(c.eventNames)) {
+  const selection = v.events ? resolveSelection(v.events) : undefined;
+  for (const u of selection?.unknown ?? []) {
+    out.push({ path: ['events', v.events!.indexOf(u.name)], message: unknownSelection(u.name, u.suggestions) });
+  }
+  const selected = new Set(selection?.types);
+  for (const key of v.renamed) {
     const t = canonicalType(key);
     if (!t) {
-      const s = suggestNames(key).filter((n) => CATALOG_BY_TYPE.has(n));
+      const closest = didYouMean(suggestTypes(key));
       out.push({
-        field: `eventNames.${key}`,
-        message: `'${key}' is not an exportable event type${s.length ? `; did you mean '${s[0]}'?` : ''}`,
+        path: ['eventNames', key],
+        message: `eventNames renames '${key}', which is not an exportable event type; ${closest ? `${closest} Fix` : 'docs/events.md lists the 55 types: fix'} the type or remove the rename`,
       });
-    } else if (!selected.has(t)) {
+    } else if (selection && !selected.has(t)) {
       out.push({
-        field: `eventNames.${key}`,
-        message: `renames '${key}', which this connector does not select; add it to 'events' or remove the rename`,
+        path: ['eventNames', key],
+        message: `eventNames renames '${key}', which this connector does not select; add it to events or remove the rename`,
       });
     }
   }
   for (const kind of ['redact', 'hash'] as const) {
-    for (const f of c.fields[kind]) {
+    v[kind].forEach((f, i) => {
+      const path = ['fields', kind, i];
       if (!KNOWN_FIELD_NAMES.has(f)) {
-        out.push({ field: `fields.${kind}`, message: `'${f}' is not a Currents field of any exportable type` });
+        const closest = didYouMean(suggest(f, KNOWN_FIELD_NAMES, 1));
+        out.push({
+          path,
+          message: `fields.${kind}: '${f}' is not a Currents field of any exportable type; ${closest ? `${closest} Fix` : "docs/events.md lists each type's fields: fix"} or remove it`,
+        });
+      } else if (f === 'id' || f === 'time' || f === 'time_ms') {
+        out.push({
+          path,
+          message: `fields.${kind}: '${f}' cannot be ${kind === 'redact' ? 'redacted' : 'hashed'}: it becomes the Segment messageId or timestamp, which deduplication and ordering need; remove it`,
+        });
+      } else if (kind === 'redact' && (f === 'user_id' || f === 'external_user_id')) {
+        out.push({
+          path,
+          message: `fields.redact: '${f}' cannot be redacted: it becomes the Segment user id, and redacting it would merge every user into one; list it under fields.hash instead`,
+        });
       }
-    }
+    });
   }
-  for (const f of c.fields.redact) {
-    if (f === 'user_id' || f === 'external_user_id') {
-      out.push({
-        field: 'fields.redact',
-        message: `'${f}' cannot be redacted: it becomes the Segment user id, and redacting it would merge every user into one; list it under hash instead`,
-      });
-    }
-  }
-  for (const kind of ['redact', 'hash'] as const) {
-    for (const f of c.fields[kind].filter((x) => x === 'id' || x === 'time' || x === 'time_ms')) {
-      out.push({
-        field: `fields.${kind}`,
-        message: `'${f}' cannot be ${kind === 'redact' ? 'redacted' : 'hashed'}: it becomes the Segment messageId or timestamp, which deduplication and ordering need; remove it`,
-      });
-    }
-  }
-  const both = c.fields.redact.filter((f) => c.fields.hash.includes(f));
+  const both = v.redact.filter((f) => v.hash.includes(f));
   if (both.length) {
     out.push({
-      field: 'fields',
-      message: `${both.map((f) => `'${f}'`).join(', ')} listed in both redact and hash; choose one`,
+      path: ['fields'],
+      message: `fields: ${both.map((f) => `'${f}'`).join(', ')} listed in both redact and hash; keep it in one of them`,
     });
   }
-  if (c.segment.sourceId !== undefined && c.segment.credential.kind !== 'writeKey') {
+  if (v.sourceId !== undefined && v.credentialKind === 'oauth') {
     out.push({
-      field: 'segment.sourceId',
+      path: ['segment', 'sourceId'],
       message:
-        "the source check is for write-key connectors; an OAuth credential's failures are seen at Segment's token server: remove it",
+        "segment.sourceId is for write-key connectors (the source check); an OAuth credential's failures are seen at Segment's token server: remove it",
     });
-  }
-  const grace = parseDuration(c.credentialGracePeriod);
-  if (grace !== undefined && (grace < GRACE_PERIOD_MIN_MS || grace > GRACE_PERIOD_MAX_MS)) {
-    out.push({
-      field: 'credentialGracePeriod',
-      message: `'${c.credentialGracePeriod}' is outside the allowed range; write a duration between 1h and 7d`,
-    });
-  }
-  const retention = parseDuration(c.retention);
-  if (retention !== undefined && (retention < 600_000 || retention > 31 * 24 * HOUR)) {
-    out.push({ field: 'retention', message: `'${c.retention}' must be between 10m and 31d (Pub/Sub retention)` });
   }
   return out;
 }
@@ -334,6 +425,20 @@ export function connectorWarnings(c: Connector): Omit<ValidationError, 'environm
     : [];
 }
 
+const toError = (f: Finding, where: { environment?: string; connector?: string }): ValidationError => ({
+  ...where,
+  ...(f.path.length ? { field: fieldLabel(f.path) } : {}),
+  message: f.message,
+});
+
+/** One connector's fields and own rules: the fields that parsed, what the rules read, and every problem. */
+function checkConnector(input: unknown): { parts: Partial<Connector>; view: RuleView; findings: Finding[] } {
+  const { data, findings } = parseFields(ConnectorSchema, input, CONNECTOR_TEXTS);
+  const view = ruleView(objectOr(input));
+  if (findings.length && !findings[0]!.path.length) return { parts: {}, view, findings };
+  return { parts: data, view, findings: [...findings, ...connectorRules(view)] };
+}
+
 /** Parses and checks one connector on its own (no cross-connector rules). */
 export function parseConnector(
   input: unknown,
@@ -341,16 +446,17 @@ export function parseConnector(
 ): { connector?: Connector; errors: ValidationError[] } {
   const label = (input as { name?: unknown } | null)?.name;
   const base = { environment: where.environment, connector: typeof label === 'string' ? label : undefined };
-  const parsed = ConnectorSchema.safeParse(input);
-  if (!parsed.success) return { errors: zodIssues(parsed.error, base) };
-  const rules = connectorRules(parsed.data).map((e) => ({ ...base, ...e }));
-  return rules.length ? { errors: rules } : { connector: parsed.data, errors: [] };
+  const { parts, findings } = checkConnector(input);
+  return findings.length
+    ? { errors: findings.map((f) => toError(f, base)) }
+    : { connector: parts as Connector, errors: [] };
 }
 
 /**
- * Validates a set of environments: each connector's fields and rules, unique connector names per environment, no two
- * connectors of one Braze workspace with overlapping events, and no two environments sharing a project with the same
- * connector names. Returns every problem found, not only the first.
+ * Validates a set of environments and reports every problem of every connector at once: each field of each connector
+ * is checked on its own, and the rules across connectors run over the connectors whose fields they need parsed (unique
+ * names, no two connectors of one Braze workspace selecting the same types, no two environments in one project with a
+ * connector of the same name), so a broken field hides nothing else.
  */
 export function validateEnvironments(inputs: readonly unknown[]): {
   environments: Environment[];
@@ -361,79 +467,77 @@ export function validateEnvironments(inputs: readonly unknown[]): {
   const envNames = new Set<string>();
   const namesByProject = new Map<string, Map<string, string>>();
   inputs.forEach((input, envIndex) => {
-    const envLabel =
-      typeof (input as { name?: unknown } | null)?.name === 'string'
-        ? (input as { name: string }).name
-        : `#${envIndex}`;
-    const env = EnvironmentSchema.safeParse(input);
-    if (!env.success) {
-      errors.push(
-        ...zodIssues(env.error, { environment: envLabel }).filter((e) => !e.field?.startsWith('connectors[')),
-      );
-      if (!Array.isArray((input as { connectors?: unknown } | null)?.connectors)) return;
-    }
+    const name = (input as { name?: unknown } | null)?.name;
+    const envLabel = typeof name === 'string' ? name : `#${envIndex}`;
+    const env = parseFields(EnvironmentSchema, input, ENVIRONMENT_TEXTS);
+    errors.push(...env.findings.map((f) => toError(f, { environment: envLabel })));
     if (envNames.has(envLabel)) {
-      errors.push({ environment: envLabel, field: 'name', message: 'two environments have this name; rename one' });
+      errors.push({
+        environment: envLabel,
+        field: 'name',
+        message: `name '${envLabel}' is used by two environments; rename one`,
+      });
     }
     envNames.add(envLabel);
-    const connectors: Connector[] = [];
-    const rawConnectors = (input as { connectors: unknown[] }).connectors;
-    const seen = new Map<string, number>();
-    rawConnectors.forEach((raw, i) => {
-      const { connector, errors: errs } = parseConnector(raw, { environment: envLabel });
-      errors.push(
-        ...errs.map((e) => (e.connector === undefined ? { ...e, connector: `#${i}`, field: e.field ?? undefined } : e)),
-      );
-      const name = (raw as { name?: unknown } | null)?.name;
-      if (typeof name === 'string') {
-        if (seen.has(name)) {
-          errors.push({
-            environment: envLabel,
-            connector: name,
-            field: 'name',
-            message: `connectors #${seen.get(name)} and #${i} are both named '${name}'; names must be unique within an environment`,
-          });
-        } else seen.set(name, i);
-      }
-      if (connector) connectors.push(connector);
+    const checked = (env.data.connectors ?? []).map((raw, i) => {
+      const n = (raw as { name?: unknown } | null)?.name;
+      const label = typeof n === 'string' ? n : `#${i}`;
+      const { parts, view, findings } = checkConnector(raw);
+      errors.push(...findings.map((f) => toError(f, { environment: envLabel, connector: label })));
+      return { label, index: i, parts, events: view.events, ok: findings.length === 0 };
     });
-    // Braze's rule: two connectors of one workspace with overlapping events cause deduplication and lost data.
-    for (let a = 0; a < connectors.length; a++) {
-      for (let b = a + 1; b < connectors.length; b++) {
-        const ca = connectors[a]!;
-        const cb = connectors[b]!;
-        if (ca.workspace !== cb.workspace || ca.name === cb.name) continue;
-        const tb = new Set(selectedTypes(cb));
-        const overlap = selectedTypes(ca).filter((t) => tb.has(t));
-        if (overlap.length) {
-          errors.push({
-            environment: envLabel,
-            connector: cb.name,
-            field: 'events',
-            message:
-              `overlaps connector '${ca.name}' in Braze workspace '${ca.workspace}' on ${overlap.length} event type(s): ` +
-              `${overlap.join(', ')}; two connectors of one workspace must not export the same types (Segment would receive ` +
-              'each event twice and Braze deduplicates connectors): remove the overlap from one of them',
-          });
-        }
+    const where = (c: (typeof checked)[number]) => ({ environment: envLabel, connector: c.label });
+    const seen = new Map<string, number>();
+    for (const c of checked) {
+      if (c.label.startsWith('#')) continue;
+      const first = seen.get(c.label);
+      if (first === undefined) seen.set(c.label, c.index);
+      else {
+        errors.push({
+          ...where(c),
+          field: 'name',
+          message: `name '${c.label}' is used by connectors #${first} and #${c.index}; names must be unique within an environment: rename one`,
+        });
       }
     }
-    if (env.success) {
-      const byName = namesByProject.get(env.data.project) ?? new Map<string, string>();
-      for (const c of connectors) {
-        const other = byName.get(c.name);
+    // Braze sends an event of a workspace to only one of the connectors of the same kind that select its type.
+    const exporting = checked.filter((c) => c.parts.workspace !== undefined && c.events !== undefined);
+    exporting.forEach((ca, a) => {
+      for (const cb of exporting.slice(a + 1)) {
+        if (ca.parts.workspace !== cb.parts.workspace || ca.label === cb.label) continue;
+        const tb = new Set(selectedTypes({ events: cb.events! }));
+        const overlap = selectedTypes({ events: ca.events! }).filter((t) => tb.has(t));
+        if (!overlap.length) continue;
+        errors.push({
+          ...where(cb),
+          field: 'events',
+          message:
+            `events overlap connector ${quoted(ca.label)} of the same Braze workspace '${cb.parts.workspace}' on ${overlap.length} event type(s): ` +
+            `${listed(overlap, 5)}. Braze sends each event of a workspace to only one of its Segment connectors, so one ` +
+            'of the two would silently miss these events: remove them from one of the connectors',
+        });
+      }
+    });
+    if (env.data.project !== undefined) {
+      const project = env.data.project;
+      const byName = namesByProject.get(project) ?? new Map<string, string>();
+      for (const c of checked) {
+        if (c.parts.name === undefined) continue;
+        const other = byName.get(c.parts.name);
         if (other !== undefined && other !== envLabel) {
           errors.push({
-            environment: envLabel,
-            connector: c.name,
+            ...where(c),
             field: 'name',
-            message: `environment '${other}' has a connector of this name in the same project '${env.data.project}'; resource names would collide: rename one`,
+            message: `name '${c.parts.name}' is also a connector of environment '${other}' in the same project '${project}': their cloud resources would have the same names; rename one`,
           });
         }
-        byName.set(c.name, envLabel);
+        byName.set(c.parts.name, envLabel);
       }
-      namesByProject.set(env.data.project, byName);
-      environments.push({ ...env.data, connectors });
+      namesByProject.set(project, byName);
+    }
+    if (!env.findings.length) {
+      const connectors = checked.filter((c) => c.ok).map((c) => c.parts as Connector);
+      environments.push({ ...(env.data as z.output<typeof EnvironmentSchema>), connectors });
     }
   });
   return { environments, errors };

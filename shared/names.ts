@@ -101,6 +101,17 @@ export const MAX_CONNECTOR_NAME_LENGTH: number = (() => {
   return n;
 })();
 
+/**
+ * The derived name that limits a connector's name: the first to break one character past the longest allowed name (a
+ * service account id such as `cs-<name>-sched`, at most 30 characters). Messages quote it to say why a name is too long.
+ */
+export const TIGHTEST_NAME_LIMIT: { readonly what: string; readonly max: number; readonly template: string } = (() => {
+  const over = resourceNames('a'.repeat(MAX_CONNECTOR_NAME_LENGTH + 1));
+  const keys = Object.keys(NAME_LIMITS) as (keyof ConnectorResourceNames)[];
+  const key = keys.find((k) => over[k].length > NAME_LIMITS[k].max)!;
+  return { what: NAME_LIMITS[key].what, max: NAME_LIMITS[key].max, template: resourceNames('<name>')[key] };
+})();
+
 /** Firestore layout inside a connector's database. */
 export const FIRESTORE_LAYOUT = {
   /** Document holding the credential state machine. */

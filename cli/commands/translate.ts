@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type Connector } from '../../shared/connector';
 import { ALL_TYPES, createTranslator, type TranslatorConfig } from '../../runtime/core/translate';
-import type { DeadLetter, SkippedEvent } from '../../runtime/core/types';
 import { parse, UsageError } from '../args';
 import * as specs from '../specs';
 import { loadEnvironmentsOrThrow, pick } from '../definitions';
+import { TranslateSummary } from '../translate-summary';
 
 function readStdin(): Buffer {
   try {
@@ -47,35 +47,16 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
-  let sent = 0;
-  const skipped = new Map<SkippedEvent['reason'], number>();
-  const dead = new Map<DeadLetter['reason'], number>();
-  const problems: string[] = [];
+  const summary = new TranslateSummary();
   const out: string[] = [];
   for (const input of inputs) {
     const result = translator.translateMessage(input.data, attributes);
     for (const e of result.send) out.push(e.json);
-    sent += result.send.length;
-    for (const s of result.skipped) skipped.set(s.reason, (skipped.get(s.reason) ?? 0) + 1);
-    for (const d of result.deadLetters) {
-      dead.set(d.reason, (dead.get(d.reason) ?? 0) + 1);
-      const what = [d.eventType, d.id && `id ${d.id}`].filter(Boolean).join(', ');
-      problems.push(`  ${input.name}: ${d.reason}${what ? ` (${what})` : ''}: ${d.detail}`);
-    }
+    summary.add(input.name, result);
     if (out.length >= 1000) process.stdout.write(out.splice(0).join('\n') + '\n');
   }
   if (out.length) process.stdout.write(out.join('\n') + '\n');
-
-  const deadCount = [...dead.values()].reduce((a, b) => a + b, 0);
-  const skipCount = [...skipped.values()].reduce((a, b) => a + b, 0);
-  const parts = [
-    `${sent} sent`,
-    ...[...skipped].map(([reason, n]) => `${n} skipped ${reason}`),
-    ...[...dead].map(([reason, n]) => `${n} dead-lettered ${reason}`),
-  ];
-  console.error(
-    `currents translate (${label}): ${sent + skipCount + deadCount} event(s) from ${inputs.length} input(s): ${parts.join(', ')}`,
-  );
-  if (problems.length) console.error(problems.join('\n'));
-  return deadCount > 0 ? 1 : 0;
+  // Skipped events exit 0: the function skips (and acknowledges) them too; only dead letters are failures.
+  console.error(summary.lines(label).join('\n'));
+  return summary.deadLetterCount > 0 ? 1 : 0;
 }

@@ -1,12 +1,16 @@
 import { connectorWarnings, formatValidationError, selectedTypes } from '../../shared/connector';
 import { parse } from '../args';
 import * as specs from '../specs';
-import { loadValidated } from '../definitions';
+import { definitionsFile, HOW_TO_EXPORT, loadValidated } from '../definitions';
 import { table } from '../table';
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals } = parse(specs.validate, argv);
   const { environments, errors } = loadValidated(positionals[0]);
+  if (!environments.length && !errors.length) {
+    console.error(`Nothing to validate: ${definitionsFile(positionals[0])} defines no environment; ${HOW_TO_EXPORT}.`);
+    return 1;
+  }
   const rows = environments.flatMap((env) =>
     env.connectors.map((c) => [
       env.name,

@@ -70,6 +70,8 @@ describe('configuration', () => {
     await expect(start).rejects.toThrow(/exited before it was ready/);
     const entry = lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((e) => e.event === 'config_error');
     expect(entry).toMatchObject({ severity: 'CRITICAL' });
-    expect(entry.message).toMatch(/invalid function configuration: CURRENTS_CONNECTOR: .*field 'segment.region'/);
+    expect(entry.message).toMatch(
+      /invalid function configuration: CURRENTS_CONNECTOR: .*segment\.region must be 'us' or 'eu'/,
+    );
   });
 });

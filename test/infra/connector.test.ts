@@ -510,7 +510,9 @@ describe('the construct on its own', () => {
       Testing.synthScope((scope) => {
         new CurrentsConnector(scope, 'c', { ...base, connector: { ...connector, contactEmail: 'nope' } });
       }),
-    ).toThrow(/connector 'email-eu', field 'contactEmail': must be a valid email address/);
+    ).toThrow(
+      /connector 'email-eu' of environment '[^']+': contactEmail must be an email address .*\(you wrote 'nope'\)/,
+    );
   });
 
   it('restricts the project-level Firestore grant to exactly its database', () => {

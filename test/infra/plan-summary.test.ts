@@ -136,6 +136,8 @@ describe('currents plan-summary', () => {
     const r = run(ROOT, join(ROOT, 'test', 'fixtures', 'broken-connectors.ts'));
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/❌ \*\*\d+ problem\(s\) in the connector definitions\*\*/);
-    expect(r.stdout).toContain("connector 'bad-email', field 'contactEmail'");
+    expect(r.stdout).toContain(
+      "- connector 'bad-email' of environment 'broken': contactEmail must be an email address such as team@example.com (you wrote 'not-an-email')",
+    );
   });
 });

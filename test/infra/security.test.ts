@@ -258,8 +258,27 @@ describe('secret material', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toMatch(/field 'segment\.credential\.writeKey': unknown field 'writeKey': remove it/);
-    expect(message).toMatch(/credential values never appear in code/);
+    expect(message).toMatch(/unknown field `segment\.credential\.writeKey`: credential values never go in code/);
+    expect(message).toMatch(/Secret Manager secret\); remove it/);
     expect(message).not.toContain(canary);
+  });
+
+  it('a credential value written where a field is expected is not echoed in the message either', () => {
+    const canary = 'sk_live_CANARY_5f0c2e';
+    const [dev] = environments;
+    for (const credential of [{ kind: canary }, canary]) {
+      let message = '';
+      try {
+        synthEnvironments([
+          { ...dev!, connectors: [{ ...dev!.connectors[0]!, segment: { region: 'eu', credential } }] },
+        ]);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(
+        /segment\.credential(\.kind)? must be \{ kind: 'writeKey' \}|segment\.credential\.kind must be 'writeKey' or 'oauth'/,
+      );
+      expect(message).not.toContain(canary);
+    }
   });
 });

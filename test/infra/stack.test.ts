@@ -19,6 +19,7 @@ import {
 import { ConnectorValidationError, formatValidationError, validateEnvironments } from '../../shared/connector';
 import { MAX_CONNECTOR_NAME_LENGTH, receiverUrlOutput, resourceNames } from '../../shared/names';
 import { environments as broken } from '../fixtures/broken-connectors';
+import { environments as manyProblems } from '../fixtures/many-problems';
 import {
   FIXTURE_ENTRY,
   fixtureArchive,
@@ -242,17 +243,21 @@ describe('the runtime archive', () => {
 });
 
 describe('validation at synth', () => {
-  it("fails with the schema's messages, every problem at once", () => {
-    const expected = validateEnvironments(broken).errors.map(formatValidationError);
-    expect(expected.length).toBeGreaterThanOrEqual(6);
+  it.each([
+    ['broken-connectors', broken, 6],
+    ['many-problems', manyProblems, 19],
+  ])("fails with the schema's messages, every problem at once (%s)", (_name, inputs, count) => {
+    const expected = validateEnvironments(inputs).errors.map(formatValidationError);
+    expect(expected).toHaveLength(count);
     let error: unknown;
     try {
-      defineEnvironments(Testing.app(), broken, { archive: fixtureArchive() });
+      defineEnvironments(Testing.app(), inputs, { archive: fixtureArchive() });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConnectorValidationError);
-    for (const line of expected) expect((error as Error).message).toContain(line);
+    expect((error as Error).message).toContain(`${count} problems in the connector definitions:`);
+    for (const line of expected) expect((error as Error).message).toContain(`  - ${line}`);
   });
 
   it('validates before building anything: a missing runtime is not reported over bad definitions', () => {
@@ -306,7 +311,9 @@ describe('resource names at the longest allowed connector name', () => {
   it('refuses one character more at synth, with the schema’s message', () => {
     const tooLong = { ...env, connectors: [{ ...env.connectors[0]!, name: `${longest}x` }] };
     expect(() => synthEnvironments([tooLong])).toThrow(
-      new RegExp(`field 'name': '${longest}x' is too long .*use at most ${MAX_CONNECTOR_NAME_LENGTH} characters`),
+      new RegExp(
+        `connector '${longest}x' of environment 'longest': name is ${MAX_CONNECTOR_NAME_LENGTH + 1} characters long; a connector name may have at most ${MAX_CONNECTOR_NAME_LENGTH},`,
+      ),
     );
   });
 });

@@ -1,8 +1,12 @@
 import { environments as examples } from '../../connectors';
 import { CATALOG } from '../../shared/catalog';
 import {
+  CONNECTOR_TEXTS,
+  ConnectorSchema,
   connectorWarnings,
   ConnectorValidationError,
+  ENVIRONMENT_TEXTS,
+  EnvironmentSchema,
   DEFAULTS,
   formatValidationError,
   loadEnvironments,
@@ -49,26 +53,92 @@ describe('connector schema', () => {
   it('reports every problem of the broken fixture at once, each naming environment, connector and field', () => {
     const { errors } = validateEnvironments(broken);
     const text = errors.map(formatValidationError);
-    expect(text).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(
-          /environment 'broken', connector 'typo-events', field 'events': unknown event type or group 'users.messages.email.Opn'; did you mean 'users.messages.email.Open'/,
-        ),
-        expect.stringMatching(/connector 'bad-email', field 'contactEmail': must be a valid email address/),
-        expect.stringMatching(/connector 'bad-region', field 'segment.region': must be 'us' or 'eu'/),
-        expect.stringMatching(/connector 'dup', field 'name': connectors #3 and #4 are both named 'dup'/),
-        expect.stringMatching(
-          /connector 'overlap-b', field 'events': overlaps connector 'overlap-a' in Braze workspace 'shared-ws' on 1 event type\(s\): users.messages.sms.Delivery/,
-        ),
-        expect.stringMatching(
-          new RegExp(
-            `connector 'a-connector-name-that-is-far-too-long', field 'name': .*too long.*service account id.*at most ${MAX_CONNECTOR_NAME_LENGTH} characters`,
-          ),
-        ),
-      ]),
-    );
-    expect(errors).toHaveLength(6);
+    const at = "of environment 'broken'";
+    expect(text).toEqual([
+      `connector 'typo-events' ${at}: events: 'users.messages.email.Opn' is neither an exportable event type nor a group; did you mean \`users.messages.email.Open\`? Fix or remove it (groups: behaviors, campaigns, canvas, messages, contentcard, email, inappmessage, newsfeedcard, pushnotification, sms, webhook, whatsapp; docs/events.md lists the 55 types)`,
+      `connector 'bad-email' ${at}: contactEmail must be an email address such as team@example.com (you wrote 'not-an-email'); it hears about credential failures, expiry and dead letters`,
+      `connector 'bad-region' ${at}: segment.region must be 'us' or 'eu' (you wrote 'asia'); the region of the Segment workspace: a write key sent to the wrong region is silently lost`,
+      `connector 'a-connector-name-that-is-far-too-long' ${at}: name is 37 characters long; a connector name may have at most ${MAX_CONNECTOR_NAME_LENGTH}, so that every resource named after it fits GCP's limits (the service account id cs-<name>-sched may have at most 30): shorten it`,
+      `connector 'dup' ${at}: name 'dup' is used by connectors #3 and #4; names must be unique within an environment: rename one`,
+      `connector 'overlap-b' ${at}: events overlap connector 'overlap-a' of the same Braze workspace 'shared-ws' on 1 event type(s): users.messages.sms.Delivery. Braze sends each event of a workspace to only one of its Segment connectors, so one of the two would silently miss these events: remove them from one of the connectors`,
+    ]);
+    expect(errors.map((e) => [e.connector, e.field])).toEqual([
+      ['typo-events', 'events[0]'],
+      ['bad-email', 'contactEmail'],
+      ['bad-region', 'segment.region'],
+      ['a-connector-name-that-is-far-too-long', 'name'],
+      ['dup', 'name'],
+      ['overlap-b', 'events'],
+    ]);
     expect(() => loadEnvironments(broken)).toThrow(ConnectorValidationError);
+  });
+
+  it('reports every problem of one connector at once, and the rules across connectors beside them', () => {
+    const a = { ...valid, name: 'x'.repeat(37), contactEmail: 'not-an-email', events: ['users.messages.email.Opne'] };
+    const b = { ...valid, name: 'b', workspace: 'shared' };
+    const c = { ...valid, name: 'c', workspace: 'shared', maxInstances: 0 };
+    const text = messages([{ ...env([a, b, c])[0], project: 'Bad_Project' }]);
+    expect(text).toEqual([
+      expect.stringMatching(
+        /^environment 'dev': project must be a Google Cloud project id.*\(you wrote 'Bad_Project'\)/,
+      ),
+      expect.stringMatching(/^connector 'x{37}' of environment 'dev': contactEmail must be an email address/),
+      expect.stringMatching(/^connector 'x{37}' of environment 'dev': name is 37 characters long/),
+      expect.stringMatching(/events: 'users\.messages\.email\.Opne' .*did you mean `users\.messages\.email\.Open`\?/),
+      "connector 'c' of environment 'dev': maxInstances must be a whole number from 1 to 1000 (you wrote 0); the most function instances the connector runs at once",
+      expect.stringMatching(
+        /^connector 'c' of environment 'dev': events overlap connector 'b' of the same Braze workspace 'shared' on 9 event type\(s\)/,
+      ),
+    ]);
+  });
+
+  it('runs the rules of a connector over what parsed, whatever else is broken in it', () => {
+    const text = messages(
+      env([
+        {
+          ...valid,
+          segment: 'not an object',
+          events: ['campain', 3],
+          eventNames: { 'users.messages.email.Opem': '' },
+          fields: { redact: ['emial_address'], hash: [], other: [] },
+        },
+      ]),
+    ).join('\n');
+    expect(text).toMatch(/segment must be an object \{ region, credential, sourceId \}/);
+    expect(text).toMatch(/events\[1\] must be an event type or group name, such as 'email' \(you wrote 3\)/);
+    expect(text).toMatch(/events: 'campain' is neither .*did you mean `campaigns` \(the 3 campaigns types\)\?/);
+    expect(text).toMatch(/eventNames\.users\.messages\.email\.Opem must be a Segment event name, not empty/);
+    expect(text).toMatch(
+      /eventNames renames 'users\.messages\.email\.Opem', .*did you mean `users\.messages\.email\.Open`\?/,
+    );
+    expect(text).toMatch(/unknown field `fields\.other`: remove it \(the fields here are redact, hash\)/);
+    expect(text).toMatch(
+      /fields\.redact: 'emial_address' is not a Currents field .*did you mean `email_address`\? Fix or remove it/,
+    );
+  });
+
+  it('has a text in the product words for every field of the schemas', () => {
+    const keysOf = (schema: unknown, prefix: string): string[] => {
+      let s = schema as { def: { type: string; innerType?: unknown; shape?: Record<string, unknown> } };
+      while (s.def.innerType) s = s.def.innerType as typeof s;
+      if (s.def.type !== 'object') return [];
+      return Object.entries(s.def.shape!).flatMap(([k, v]) => [`${prefix}${k}`, ...keysOf(v, `${prefix}${k}.`)]);
+    };
+    for (const key of keysOf(ConnectorSchema, ''))
+      expect([key, CONNECTOR_TEXTS[key]?.must]).toEqual([key, expect.any(String)]);
+    for (const key of keysOf(EnvironmentSchema, ''))
+      expect([key, ENVIRONMENT_TEXTS[key]?.must]).toEqual([key, expect.any(String)]);
+    for (const key of [
+      'segment.credential.kind',
+      'segment.credential.appId',
+      'segment.credential.keyId',
+      'events[]',
+      'eventNames.*',
+      'fields.redact[]',
+      'fields.hash[]',
+    ]) {
+      expect(CONNECTOR_TEXTS[key]).toBeDefined();
+    }
   });
 
   it('accepts both spellings of the Abort types in selections and renames', () => {
@@ -88,45 +158,110 @@ describe('connector schema', () => {
   });
 
   it.each([
-    [{ ...valid, events: [] }, /field 'events': must select at least one event type or group/],
+    [
+      { ...valid, events: [] },
+      /events must be a list of at least one event type or group.*\(you wrote an empty list\)/,
+    ],
     [
       { ...valid, eventNames: { 'users.messages.sms.Send': 'Text Sent' } },
-      /eventNames.users.messages.sms.Send.*does not select/,
+      /eventNames renames 'users.messages.sms.Send', which this connector does not select; add it to events/,
     ],
     [
       { ...valid, eventNames: { 'users.messages.email.Opem': 'X' } },
-      /not an exportable event type; did you mean 'users.messages.email.Open'/,
+      /not an exportable event type; did you mean `users.messages.email.Open`\? Fix the type or remove the rename/,
     ],
     [
       { ...valid, fields: { redact: ['emial_address'], hash: [] } },
-      /fields.redact.*'emial_address' is not a Currents field/,
+      /fields.redact: 'emial_address' is not a Currents field.*did you mean `email_address`/,
     ],
     [{ ...valid, fields: { redact: ['email_address'], hash: ['email_address'] } }, /both redact and hash/],
     [
       { ...valid, fields: { redact: ['external_user_id'], hash: [] } },
-      /fields.redact.*merge every user into one; list it under hash/,
+      /fields.redact: .*merge every user into one; list it under fields.hash/,
     ],
     [
       { ...valid, fields: { redact: [], hash: ['id'] } },
-      /fields.hash.*'id' cannot be hashed: it becomes the Segment messageId/,
+      /fields.hash: 'id' cannot be hashed: it becomes the Segment messageId/,
     ],
-    [{ ...valid, credentialGracePeriod: '30m' }, /credentialGracePeriod.*between 1h and 7d/],
-    [{ ...valid, credentialGracePeriod: '8d' }, /credentialGracePeriod.*between 1h and 7d/],
-    [{ ...valid, credentialGracePeriod: 'two days' }, /credentialGracePeriod.*duration such as 48h/],
+    [
+      { ...valid, credentialGracePeriod: '30m' },
+      /credentialGracePeriod must be a duration from 1h to 7d.*\(you wrote '30m'\)/,
+    ],
+    [
+      { ...valid, credentialGracePeriod: '8d' },
+      /credentialGracePeriod must be a duration from 1h to 7d.*\(you wrote '8d'\)/,
+    ],
+    [{ ...valid, credentialGracePeriod: 'two days' }, /credentialGracePeriod must be a duration .*such as 48h/],
+    [{ ...valid, retention: '5m' }, /retention must be a duration from 10m to 31d.*\(you wrote '5m'\)/],
     [
       { ...valid, segment: { region: 'us', credential: { kind: 'writeKey', writeKey: 'abc' } } },
-      /unknown field 'writeKey'.*Secret Manager/,
+      /unknown field `segment.credential.writeKey`: credential values never go in code.*Secret Manager/,
     ],
     [
       { ...valid, segment: { credential: { kind: 'writeKey' } } },
-      /segment.region.*required|segment.region.*'us' or 'eu'/,
+      /segment.region is required: it must be 'us' or 'eu'/,
     ],
-    [{ ...valid, segment: { region: 'us', credential: { kind: 'oauth', appId: 'a' } } }, /segment.credential.keyId/],
-    [{ ...valid, name: 'Bad_Name' }, /field 'name': must be lowercase/],
-    [{ ...valid, workspace: '' }, /field 'workspace': must be the Braze workspace/],
-    [{ ...valid, deadLetterMaxAttempts: 2 }, /deadLetterMaxAttempts.*between 5 and 100/],
+    [
+      { ...valid, segment: { region: 'us', credential: { kind: 'oauth', appId: 'a' } } },
+      /segment.credential.keyId is required: it must be the id of the OAuth app's public key/,
+    ],
+    [
+      { ...valid, segment: { region: 'us', credential: { kind: 'writekey' } } },
+      /segment.credential.kind must be 'writeKey' or 'oauth' \(you wrote 'writekey'\). Did you mean `writeKey`\?/,
+    ],
+    [{ ...valid, segment: { region: 'EU', credential: { kind: 'writeKey' } } }, /Did you mean `eu`\?/],
+    [{ ...valid, name: 'Bad_Name' }, /name must be lowercase letters, digits and hyphens.*\(you wrote 'Bad_Name'\)/],
+    [{ ...valid, workspace: '' }, /workspace must be the id of the Braze workspace/],
+    [
+      { ...valid, deadLetterMaxAttempts: 2 },
+      /deadLetterMaxAttempts must be a whole number from 5 to 100 \(you wrote 2\)/,
+    ],
+    [{ ...valid, maxInstances: 1.5 }, /maxInstances must be a whole number from 1 to 1000 \(you wrote 1.5\)/],
+    [{ ...valid, concurrency: 81 }, /concurrency must be a whole number from 1 to 80 \(you wrote 81\)/],
+    [{ ...valid, includeAnonymousUsers: 'yes' }, /includeAnonymousUsers must be true or false \(you wrote 'yes'\)/],
+    [
+      { ...valid, contactEmail: undefined, contactemail: 'a@b.co' },
+      /contactEmail is required; did you mean `contactEmail` \(you wrote `contactemail`\)\? Rename it$/,
+    ],
+    [{ ...valid, maxinstances: 3 }, /unknown field `maxinstances`; did you mean `maxInstances`\? Rename it/],
+    [{ ...valid, colour: 'red' }, /unknown field `colour`: remove it \(the fields here are name, displayName, /],
+    [
+      { ...valid, maxinstances: 3, maxInstances: 4 },
+      /unknown field `maxinstances`: remove it \(`maxInstances` is set beside it\)/,
+    ],
+    [
+      { ...valid, segment: { region: 'us', credential: { kind: 'oauth', appId: 'a', keyid: 'k' } } },
+      /segment.credential.keyId is required; did you mean `keyId` \(you wrote `keyid`\)\? Rename it/,
+    ],
+    [
+      // A field named like a secret is never suggested as a rename of a missing field: it may hold a credential.
+      { ...valid, segment: { region: 'us', credential: { kind: 'oauth', appId: 'a', key: 'pem' } } },
+      /keyId is required: it must be .*\n.*unknown field `segment.credential.key`: credential values never go in code/,
+    ],
+    [
+      { ...valid, events: ['push'] },
+      /'push' .*did you mean `pushnotification` \(the \d+ pushnotification types\), `users.messages.pushnotification./,
+    ],
   ])('refuses a bad connector with a message that says what to do (%#)', (connector, pattern) => {
     expect(messages(env([connector])).join('\n')).toMatch(pattern);
+  });
+
+  it("never says the schema library's words", () => {
+    const text = messages(
+      env([
+        {
+          ...valid,
+          maxInstances: 0,
+          concurrency: 'x',
+          segment: { region: 1, credential: [] },
+          events: 'email',
+          storage: { bucket: 3 },
+        },
+      ]),
+    ).join('\n');
+    expect(text).not.toMatch(
+      /Too small|Too big|Invalid input|expected |received |Unrecognized|Invalid (option|discriminator)/,
+    );
   });
 
   it('takes segment.sourceId for a write key only, as a Segment source id, and warns on a write key without it', () => {
@@ -139,22 +274,22 @@ describe('connector schema', () => {
     expect(NO_SOURCE_CHECK_WARNING).toMatch(/a revoked write key would be invisible: Segment answers 200/);
     const oauth = { kind: 'oauth', appId: 'a', keyId: 'k' };
     expect(messages(env([{ ...valid, segment: { region: 'eu', credential: oauth, sourceId: 'src1' } }]))).toEqual([
-      expect.stringMatching(
-        /connector 'email-eu', field 'segment.sourceId': the source check is for write-key connectors/,
-      ),
+      expect.stringMatching(/connector 'email-eu' of environment 'dev': segment.sourceId is for write-key connectors/),
     ]);
     expect(
       connectorWarnings(parseConnector({ ...valid, segment: { region: 'eu', credential: oauth } }).connector!),
     ).toEqual([]);
     expect(messages(env([{ ...valid, segment: { ...valid.segment, sourceId: 'has space' } }]))).toEqual([
-      expect.stringMatching(/field 'segment.sourceId': must be a Segment source id/),
+      expect.stringMatching(/segment.sourceId must be a Segment source id .*\(you wrote 'has space'\)/),
     ]);
   });
 
   it('refuses two environments sharing a project with the same connector name', () => {
     const e = env([valid]);
     const text = messages([...e, { ...e[0], name: 'staging' }]).join('\n');
-    expect(text).toMatch(/environment 'staging', connector 'email-eu'.*same project 'replace-me-dev'/);
+    expect(text).toMatch(
+      /connector 'email-eu' of environment 'staging': name 'email-eu' is also a connector of environment 'dev' in the same project 'replace-me-dev'.*rename one/,
+    );
   });
 });
 

@@ -29,7 +29,7 @@ describe('currents translate', () => {
     ]);
     for (const c of calls) expect(c).toEqual(expect.objectContaining({ type: 'track', timestamp: expect.any(String) }));
     expect(r.stderr).toContain(
-      '8 event(s) from 2 input(s): 4 sent, 1 skipped no_external_user_id, 1 skipped not_exportable, 2 dead-lettered invalid',
+      '8 event(s) from 2 input(s): 4 translated (Segment calls the function would send), 1 skipped no_external_user_id, 1 skipped not_exportable, 2 dead-lettered invalid',
     );
     expect(r.stderr).toContain(
       "invalid (users.messages.email.Open, id evt-bad-time): field 'time' must be an integer, got a string",
@@ -45,7 +45,9 @@ describe('currents translate', () => {
     expect(lines(r.stdout)).toEqual([
       expect.objectContaining({ event: 'Email Delivered', messageId: 'evt-email-delivery-flat' }),
     ]);
-    expect(r.stderr).toMatch(/1 event\(s\) from 1 input\(s\): 1 sent$/m);
+    expect(r.stderr).toMatch(
+      /1 event\(s\) from 1 input\(s\): 1 translated \(Segment calls the function would send\)$/m,
+    );
     const single = run([fixture('single-nested.json')]);
     expect(lines(single.stdout)).toEqual([
       expect.objectContaining({
@@ -62,6 +64,33 @@ describe('currents translate', () => {
     const traits = (calls[0]!.context as { traits: { email: string } }).traits;
     expect(traits.email).toMatch(/^[0-9a-f]{64}$/);
     expect(r.stderr).toContain('2 skipped not_selected');
+  });
+
+  it('names each type that is not exportable and the closest exportable one; skips exit 0, and nothing is said sent', () => {
+    const event = (type: string, id: string) => ({
+      event_type: type,
+      id,
+      time: 1717434860,
+      user: { external_user_id: 'user-1' },
+      properties: {},
+    });
+    const input = [
+      event('users.messages.email.Opn', 'e1'),
+      event('users.messages.email.Opn', 'e2'),
+      event('users.behaviors.CustomEvent', 'e3'),
+      event('users.messages.email.Open', 'e4'),
+    ]
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    const r = run([], input);
+    expect(r.status).toBe(0);
+    expect(lines(r.stdout)).toEqual([expect.objectContaining({ event: 'Email Opened', messageId: 'e4' })]);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      'currents translate (all 55 types): 4 event(s) from 1 input(s): 1 translated (Segment calls the function would send), 3 skipped not_exportable',
+      '  stdin: users.messages.email.Opn is not an exportable Currents type (2 events skipped); did you mean `users.messages.email.Open`?',
+      '  stdin: users.behaviors.CustomEvent is not an exportable Currents type (1 event skipped); docs/events.md lists the 55 exportable types',
+    ]);
+    expect(r.stderr).not.toMatch(/\bsent\b/);
   });
 
   it('reports a body that is not JSON as one dead letter, and usage errors with exit 2', () => {
