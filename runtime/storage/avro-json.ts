@@ -102,25 +102,36 @@ const COLON = 0x3a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** Zigzag varint as avsc reads it (exact up to 2^53; beyond, avsc refuses with "potential precision loss"). */
+/**
+ * Zigzag varint, exact over the safe integers (avsc's float arithmetic can lose the sign bit next to 2^53; beyond the
+ * safe integers both refuse with "potential precision loss"). The sign is the first byte's low bit; the magnitude is
+ * the rest, halved byte by byte so that no intermediate value needs 54 bits.
+ */
 let longEnd = 0;
 function readLong(src: Buffer, pos: number): number {
-  let n = 0;
-  let shift = 1;
-  let i = pos;
-  for (;;) {
-    const b = src[i++];
-    if (b === undefined) {
-      longEnd = i; // past the end: the caller's position check reports it
-      return 0;
+  const first = src[pos];
+  if (first === undefined) {
+    longEnd = pos + 1; // past the end: the caller's position check reports it
+    return 0;
+  }
+  let half = (first & 0x7f) >>> 1;
+  let i = pos + 1;
+  if (first & 0x80) {
+    let scale = 64;
+    for (;;) {
+      const b = src[i++];
+      if (b === undefined) {
+        longEnd = i;
+        return 0;
+      }
+      half += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) break;
+      scale *= 128;
+      if (i - pos > 9) throw new AvroTranscodeError('a long runs over 10 bytes');
     }
-    n += (b & 0x7f) * shift;
-    if ((b & 0x80) === 0) break;
-    shift *= 128;
-    if (i - pos > 9) throw new AvroTranscodeError('a long runs over 10 bytes');
   }
   longEnd = i;
-  const value = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  const value = first & 1 ? -(half + 1) : half;
   if (!Number.isSafeInteger(value)) throw new AvroTranscodeError('potential precision loss');
   return value;
 }
