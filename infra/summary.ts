@@ -113,7 +113,7 @@ export function capacityLines(connectors: readonly Connector[], eventsPerMonth: 
   });
   return [
     `**Capacity and cost** (ceiling at 200 ms per Segment request; cost of ${eventsPerMonth.toLocaleString('en-US')} ` +
-      `events a month at list prices of ${PRICES.readOn}; model and figures: shared/capacity.ts, README "Sizing"):`,
+      `events a month at list prices of ${PRICES.readOn}; model and figures: shared/capacity.ts, docs/sizing.md):`,
     '',
     '| connector | instances × pushes at once | ceiling (events/s) | to go higher | cost / month | largest line |',
     '|---|---|---|---|---|---|',

@@ -1,7 +1,7 @@
 /**
  * How far one connector scales, and what it costs: a model with no I/O, from the connector's settings, figures measured
  * by the benchmarks on this repository's reference machine (2 cores), and Google Cloud's list prices. `currents
- * plan-summary` prints it per connector; the README's sizing section explains it.
+ * plan-summary` prints it per connector; docs/sizing.md explains it.
  *
  *   ceiling (events/s) = maxInstances × concurrency × eventsPerPush / secondsPerPush(concurrency, Segment latency)
  *
@@ -13,7 +13,7 @@
  */
 import type { Connector } from './connector';
 
-/** Figures measured by the benchmarks (reference machine, 2 cores; see the README's sizing section). */
+/** Figures measured by the benchmarks (reference machine, 2 cores; see docs/sizing.md). */
 export const MEASURED = {
   /** When the figures below were measured, and by what. */
   source: '2026-11-29, npm run bench -- concurrency / receiver / e2e on the 2-core reference machine',

@@ -277,7 +277,7 @@ function render(r: StatusReport, now: number): string {
   lines.push([
     'capacity',
     `about ${r.capacity.eventsPerSec.toLocaleString('en-US')} events/s (${r.capacity.instances} instances × ` +
-      `${r.capacity.concurrency} pushes at once, Segment at 200 ms; see README "Sizing and cost")`,
+      `${r.capacity.concurrency} pushes at once, Segment at 200 ms; see docs/sizing.md)`,
   ]);
   return keyValues(`${r.connector}  (environment ${r.environment}, ${whereLabel(r.project)})`, lines);
 }

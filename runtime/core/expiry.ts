@@ -1,5 +1,5 @@
 /**
- * The credential state machine of one connector (README, "Reliability": a failing credential parks events for the grace
+ * The credential state machine of one connector (docs/reliability.md: a failing credential parks events for the grace
  * period, then drops them). PURE: no I/O, no clock of its own. Every decision takes the current state and `now` (ms since the epoch, from an injected Clock) and returns the
  * next state plus what the caller must do and log. The Firestore adapter runs these functions inside transactions so that
  * concurrent instances agree on one outcome.
