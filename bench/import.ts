@@ -7,7 +7,9 @@
  * `currents import` (ConnectorImporter: the real Cloud Storage client, the receiver's publisher). Measured: events/s
  * from the first byte read to the last chunk acknowledged, and this process's peak RSS while importing (also for a file
  * a tenth the size, to show that it does not grow with the file). The floor: avsc decoding the same file alone from
- * local disk (its BlockDecoder stream), events/s. Last line:
+ * local disk (its BlockDecoder stream), events/s. Two diagnostics say where the rest goes: the import with publishing
+ * replaced by a no-op (reading and transcoding alone), and the import's own chunks published with the Pub/Sub client
+ * alone at the same concurrency (what the emulator takes; the import can go no faster than that). Last line:
  * {"bench":"import","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"peakMB":…}
  */
 import { spawn } from 'node:child_process';
@@ -23,7 +25,9 @@ import { writeLargeAvroFile } from '../local/avro-export';
 import { startEmulators } from '../local/emulators';
 import { ConnectorImporter } from '../runtime/storage/importer';
 import { brazeObjectName } from '../runtime/storage/paths';
+import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
 import { resourceNames } from '../shared/names';
+import { inFlight as inFlightLoop } from './_in-flight';
 import { benchEnvironment } from './_environment';
 
 const { values } = parseArgs({
@@ -65,6 +69,15 @@ function floor(path: string): Promise<{ records: number; seconds: number }> {
   });
 }
 
+/** Seconds to publish `chunks` with the Pub/Sub client alone, `inFlight` at once, with the importer's batching. */
+async function publishFloor(pubsub: PubSub, topicName: string, chunks: Buffer[], inFlight: number): Promise<number> {
+  const topic = pubsub.topic(topicName, { batching: RECEIVER_BATCHING });
+  const { seconds } = await inFlightLoop(inFlight, chunks, async (data) => {
+    await topic.publishMessage({ data, attributes: { event_type: TYPE } });
+  });
+  return seconds;
+}
+
 async function main(): Promise<void> {
   const environment = benchEnvironment('import', { events: ['email'] });
   const connector = environment.connectors[0]!;
@@ -77,7 +90,7 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'currents-bench-import-'));
     const storage = new Storage({ apiEndpoint: storageProcess.apiEndpoint, projectId: environment.project });
 
-    const importer = (publish?: () => Promise<unknown>) =>
+    const importer = (publish?: (data: Buffer) => Promise<unknown>) =>
       new ConnectorImporter({
         project: environment.project,
         connector,
@@ -87,7 +100,12 @@ async function main(): Promise<void> {
       });
     // Clients (Cloud Storage, Pub/Sub, Firestore) are warmed by the first, smaller file: the figures are steady state.
     const real = importer();
-    const noPublish = importer(() => Promise.resolve('x'));
+    // The no-op publisher keeps the chunks of the large file, to publish them alone afterwards.
+    let kept: Buffer[] = [];
+    const noPublish = importer((data) => {
+      kept.push(data);
+      return Promise.resolve('x');
+    });
     const run = async (records: number, tag: string, imp: ConnectorImporter) => {
       const path = join(dir, `${tag}.avro`);
       await writeLargeAvroFile(path, TYPE, records, { codec: CODEC, idPrefix: tag });
@@ -115,7 +133,10 @@ async function main(): Promise<void> {
     const large = await run(RECORDS, 'large', real);
     // Diagnostic: the same import with publishing replaced by a no-op (what Pub/Sub's emulator costs).
     await run(Math.max(1, Math.round(RECORDS / 10)), 'nopub-warm', noPublish);
+    kept = [];
     const unpublished = await run(RECORDS, 'nopub', noPublish);
+    const publishAlone = await publishFloor(pubsub, resourceNames(connector.name).ingestTopic, kept, IN_FLIGHT);
+    kept = [];
     await Promise.all([real.close(), noPublish.close()]);
     const f = await floor(large.path);
     const floorEventsPerSec = f.records / f.seconds;
@@ -124,6 +145,9 @@ async function main(): Promise<void> {
       `import (local bucket → Pub/Sub emulator): ${Math.round(large.eventsPerSec)} events/s in ${large.seconds.toFixed(1)} s`,
     );
     console.log(`import without publishing (diagnostic):   ${Math.round(unpublished.eventsPerSec)} events/s`);
+    console.log(
+      `its chunks published alone (diagnostic):  ${Math.round(RECORDS / publishAlone)} events/s (${IN_FLIGHT} in flight)`,
+    );
     console.log(
       `floor (avsc decoding the file alone):      ${Math.round(floorEventsPerSec)} events/s in ${f.seconds.toFixed(1)} s`,
     );
@@ -137,6 +161,8 @@ async function main(): Promise<void> {
         floorEventsPerSec: Math.round(floorEventsPerSec),
         floorRatio: Math.round((large.eventsPerSec / floorEventsPerSec) * 100) / 100,
         peakMB: Math.round(large.peakMB),
+        withoutPublishingEventsPerSec: Math.round(unpublished.eventsPerSec),
+        publishAloneEventsPerSec: Math.round(RECORDS / publishAlone),
       }),
     );
   } finally {
