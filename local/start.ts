@@ -26,6 +26,8 @@ import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
 import { localGoogleClients } from './google-clients';
+import { describeOutcome, inReasonOrder, LogTap, newDuplicates, outcomeJson, watchOutcomes } from './outcomes';
+import { stopOnSignals } from './shutdown';
 
 const USAGE = `usage: npm start -- [--env NAME] [--events N] [--rate EVENTS_PER_SEC] [--keep-running]
                    [--scenario credential-failure|write-key-rotated] [--definitions PATH] [--timeout SECONDS]
@@ -134,7 +136,9 @@ function add(into: Record<string, number>, from: Record<string, number> | undefi
 }
 
 /** Runs the local end-to-end job; resolves with the per-connector summaries (the stack is stopped unless kept). */
-export async function runLocal(options: Options): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack }> {
+export async function runLocal(
+  options: Options,
+): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack; logs: LogTap }> {
   const { out } = options;
   const environments = loadEnvironmentsOrThrow(options.definitions);
   const { environment, connectors } = pick(environments, options.env);
@@ -150,7 +154,10 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
   const stateLines: string[] = [];
   /** `connector:status` of every state a connector moved to (the scenarios wait on them). */
   const reached = new Set<string>();
+  /** Every log line, for the watch of `--keep-running` (local/outcomes.ts). */
+  const logs = new LogTap();
   const onLog = (connector: string, line: string) => {
+    logs.emit(connector, line);
     if (!line.startsWith('{')) return;
     let entry: Record<string, unknown>;
     try {
@@ -193,17 +200,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
   });
   // The operator clients below (dead-letter reads) find the emulators the way every Google client does.
   Object.assign(process.env, stack.emulators.env);
-  let stopping = false;
-  const stopOnSignal = () => {
-    if (stopping) return;
-    stopping = true;
-    out('\nStopping everything…');
-    void stack.stop().then(() => process.exit(130));
-  };
-  if (!options.emulators) {
-    process.once('SIGINT', stopOnSignal);
-    process.once('SIGTERM', stopOnSignal);
-  }
+  // SIGINT, SIGTERM or SIGHUP stops everything the stack started (local/shutdown.ts); tests own their emulators.
+  const unguard = options.emulators ? () => undefined : stopOnSignals(() => stack.stop(), { say: out });
   try {
     out(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
     out(
@@ -339,6 +337,7 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     }
     probing = false;
     await prober;
+    show(true); // the last progress line says what the summary says
     if (options.tty) process.stdout.write('\n');
 
     // Dead letters, read from each connector's hold subscription (ground truth, keyed by event id).
@@ -364,18 +363,15 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     }
     if (options.keepRunning) {
       printEndpoints(stack, out);
-      return { summaries, stack };
+      return { summaries, stack, logs };
     }
     await stack.stop();
-    return { summaries };
+    return { summaries, logs };
   } catch (err) {
     await stack.stop();
     throw err;
   } finally {
-    if (!options.keepRunning) {
-      process.removeListener('SIGINT', stopOnSignal);
-      process.removeListener('SIGTERM', stopOnSignal);
-    }
+    if (!options.keepRunning) unguard();
   }
 }
 
@@ -471,7 +467,7 @@ function summarize(
     }
     if (deliveredToOtherRegion) problems.push(`${deliveredToOtherRegion} event(s) reached the ${other} server`);
     const expectedSkipped = pickSkipped(expected);
-    for (const reason of new Set([...Object.keys(expectedSkipped), ...Object.keys(skipped)])) {
+    for (const [reason] of inReasonOrder({ ...expectedSkipped, ...skipped })) {
       if ((skipped[reason] ?? 0) !== (expectedSkipped[reason] ?? 0)) {
         problems.push(`skipped ${reason} ${skipped[reason] ?? 0}, expected ${expectedSkipped[reason] ?? 0}`);
       }
@@ -492,7 +488,7 @@ function summarize(
       published,
       delivered,
       deliveredToOtherRegion,
-      skipped,
+      skipped: inOrder(skipped),
       deadLettered: dl,
       parked,
       dropped,
@@ -504,8 +500,11 @@ function summarize(
   });
 }
 
+/** A count map by reason with its keys in the fixed reason order (so that summaries print the same way every run). */
+const inOrder = (r: Record<string, number>) => Object.fromEntries(inReasonOrder(r));
+
 const fmt = (r: Record<string, number>) =>
-  Object.entries(r)
+  inReasonOrder(r)
     .filter(([, v]) => v)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ') || '0';
@@ -564,7 +563,7 @@ function printSummary(summaries: ConnectorSummary[], out: (l: string) => void, s
 
 function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   const ps = stack.emulators.pubsub.host;
-  out(`\nEverything keeps running (Ctrl-C stops it all):`);
+  out(`\nEverything keeps running (Ctrl-C, or SIGTERM to this process, stops it all):`);
   out(`  Pub/Sub emulator    ${ps}   (export PUBSUB_EMULATOR_HOST=${ps})`);
   out(
     `  Firestore emulator  ${stack.emulators.firestore.host}   (export FIRESTORE_EMULATOR_HOST=${stack.emulators.firestore.host})`,
@@ -577,10 +576,14 @@ function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   }
   const first = stack.connectors[0]!;
   if (first.receiver) {
-    out(`\nPost an event through ${first.connector.name}'s receiver, as Braze does, and watch it arrive below:`);
+    out(
+      `\nPost an event through ${first.connector.name}'s receiver, as Braze does, and watch what becomes of it below:`,
+    );
     out(`  ${curlLine(first)}`);
   }
-  out(`\nPublish an event yourself, and watch it arrive below:`);
+  out(
+    `\nPublish an event yourself, and watch what becomes of it below (delivered, skipped, dead-lettered, parked, dropped or duplicate, with the reason):`,
+  );
   out(
     `  CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=http://${ps}/ gcloud pubsub topics publish ` +
       `projects/${stack.projectId}/topics/${first.names.ingestTopic} --project=${stack.projectId} \\\n` +
@@ -630,9 +633,18 @@ export function readyObject(stack: LocalStack) {
   };
 }
 
-/** Prints events as the Segment servers accept them, until the process is stopped. */
-export async function tail(stack: LocalStack, out: (l: string) => void, json: boolean): Promise<never> {
+/**
+ * Prints, until the process is stopped, every outcome of the events published from now on: each event the Segment
+ * servers accept (as before: `[region] accepted …`, or with `json` the line `{"region","messageId","call"}`), and, when
+ * the run's `logs` are given, every other outcome (skipped, dead-lettered, parked, dropped, retrying, refused by the
+ * receiver, duplicate: local/outcomes.ts), one line each (with `json`, a JSON object with a `kind`).
+ */
+export async function tail(stack: LocalStack, out: (l: string) => void, json: boolean, logs?: LogTap): Promise<never> {
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
+  const receipts = { us: new Map<string, number>(), eu: new Map<string, number>() };
+  const say = (o: Parameters<typeof describeOutcome>[0]) => out(json ? outcomeJson(o) : describeOutcome(o));
+  for (const region of ['us', 'eu'] as const) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
+  if (logs) await watchOutcomes(stack, logs, say);
   for (;;) {
     await sleep(json ? 100 : 500);
     for (const region of ['us', 'eu'] as const) {
@@ -646,6 +658,7 @@ export async function tail(stack: LocalStack, out: (l: string) => void, json: bo
         );
       }
       seen[region] = all.length;
+      for (const d of newDuplicates(region, all, receipts[region])) say(d);
     }
   }
 }
@@ -668,14 +681,14 @@ async function main() {
   if (source === 'storage') process.exit(await storageMain({ ...opts, scenario: backfill }, { readyObject, tail }));
   // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const { summaries, stack } = await runLocal({
+  const { summaries, stack, logs } = await runLocal({
     ...opts,
     out: human,
     tty: !opts.json && Boolean(process.stdout.isTTY),
   });
   if (stack) {
     if (opts.json) console.log(JSON.stringify(readyObject(stack)));
-    await tail(stack, (l) => console.log(l), opts.json);
+    await tail(stack, (l) => console.log(l), opts.json, logs);
   }
   process.exit(summaries.every((s) => s.reconciled) ? 0 : 1);
 }
