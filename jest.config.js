@@ -19,6 +19,7 @@ const UNIT = [
   'infra/timing',
   'local/braze-files',
   'local/braze-sender',
+  'local/outcomes',
   'ops/context',
   'runtime/credential-check',
   'runtime/expiry',

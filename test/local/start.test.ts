@@ -42,6 +42,17 @@ describe('the local end-to-end run', () => {
     expect(text).toMatch(/^email-eu\s+300\s+\d+ \(eu\)/m);
     expect(text).toMatch(/^engagement-us\s+300\s+\d+ \(us\)/m);
     expect(text).toMatch(/Reconciled: 600 event\(s\) published/);
+    // The last progress line says what the summary says (it is printed once more when the pipeline went quiet).
+    const delivered = summaries.reduce((n, s) => n + s.delivered, 0);
+    expect(lines.filter((l) => l.startsWith('published ')).pop()).toMatch(
+      new RegExp(`^published 600/600 · delivered ${delivered} · `),
+    );
+    // Skip reasons in the fixed order, whatever order they arrived in.
+    for (const s of summaries) {
+      const order = ['not_selected', 'not_exportable', 'no_external_user_id'];
+      const keys = Object.keys(s.skipped);
+      expect(keys).toEqual([...keys].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+    }
   });
 
   it('shows a credential failing and coming back: events parked, then drained, and still reconciles', async () => {
