@@ -28,6 +28,7 @@ const UNIT = [
   'runtime/routes',
   'runtime/secrets',
   'shared/capacity',
+  'shared/duration',
   'runtime/segment-status',
   'runtime/state-unavailable',
   'shared/connector',
