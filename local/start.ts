@@ -201,7 +201,12 @@ export async function runLocal(
   // The operator clients below (dead-letter reads) find the emulators the way every Google client does.
   Object.assign(process.env, stack.emulators.env);
   // SIGINT, SIGTERM or SIGHUP stops everything the stack started (local/shutdown.ts); tests own their emulators.
-  const unguard = options.emulators ? () => undefined : stopOnSignals(() => stack.stop(), { say: out });
+  let stopProbing = async (): Promise<void> => undefined;
+  const stopAll = async () => {
+    await stopProbing();
+    await stack.stop();
+  };
+  const unguard = options.emulators ? () => undefined : stopOnSignals(stopAll, { say: out });
   try {
     out(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
     out(
@@ -232,7 +237,8 @@ export async function runLocal(
     const scenario = options.scenario ? startScenario(options.scenario, stack, out) : undefined;
     const failing = scenario?.local;
 
-    // The scheduler's job, locally: probe every connector every few seconds (Cloud Scheduler does it every 3 minutes).
+    // The scheduler's job, locally: probe every connector every few seconds (Cloud Scheduler does it every 3 minutes);
+    // with --keep-running it goes on (parked events are drained once the credential works), until the stack stops.
     let probing = true;
     const prober = (async () => {
       while (probing) {
@@ -241,6 +247,10 @@ export async function runLocal(
         await Promise.all(stack.connectors.map((l) => l.probe().catch(() => undefined)));
       }
     })();
+    stopProbing = async () => {
+      probing = false;
+      await prober;
+    };
     if (options.scenario === 'write-key-rotated' && failing) {
       // Publish only once the probe has seen it: events sent before would be answered 200 and discarded by Segment.
       const seenBy = Date.now() + options.timeoutSeconds * 1000;
@@ -335,8 +345,7 @@ export async function runLocal(
       show();
       await sleep(200);
     }
-    probing = false;
-    await prober;
+    if (!options.keepRunning) await stopProbing();
     show(true); // the last progress line says what the summary says
     if (options.tty) process.stdout.write('\n');
 
@@ -363,12 +372,12 @@ export async function runLocal(
     }
     if (options.keepRunning) {
       printEndpoints(stack, out);
-      return { summaries, stack, logs };
+      return { summaries, stack: { ...stack, stop: stopAll }, logs };
     }
     await stack.stop();
     return { summaries, logs };
   } catch (err) {
-    await stack.stop();
+    await stopAll();
     throw err;
   } finally {
     if (!options.keepRunning) unguard();
@@ -634,18 +643,24 @@ export function readyObject(stack: LocalStack) {
 }
 
 /**
- * Prints, until the process is stopped, every outcome of the events published from now on: each event the Segment
+ * Prints, until the process is stopped (or `until` is aborted), every outcome of the events published from now on: each event the Segment
  * servers accept (as before: `[region] accepted …`, or with `json` the line `{"region","messageId","call"}`), and, when
  * the run's `logs` are given, every other outcome (skipped, dead-lettered, parked, dropped, retrying, refused by the
  * receiver, duplicate: local/outcomes.ts), one line each (with `json`, a JSON object with a `kind`).
  */
-export async function tail(stack: LocalStack, out: (l: string) => void, json: boolean, logs?: LogTap): Promise<never> {
+export async function tail(
+  stack: LocalStack,
+  out: (l: string) => void,
+  json: boolean,
+  logs?: LogTap,
+  until?: AbortSignal,
+): Promise<void> {
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
   const receipts = { us: new Map<string, number>(), eu: new Map<string, number>() };
   const say = (o: Parameters<typeof describeOutcome>[0]) => out(json ? outcomeJson(o) : describeOutcome(o));
   for (const region of ['us', 'eu'] as const) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
-  if (logs) await watchOutcomes(stack, logs, say);
-  for (;;) {
+  const watch = logs && (await watchOutcomes(stack, logs, say));
+  while (!until?.aborted) {
     await sleep(json ? 100 : 500);
     for (const region of ['us', 'eu'] as const) {
       const all = stack.servers[region].accepted();
@@ -661,6 +676,7 @@ export async function tail(stack: LocalStack, out: (l: string) => void, json: bo
       for (const d of newDuplicates(region, all, receipts[region])) say(d);
     }
   }
+  await watch?.stop();
 }
 
 async function main() {

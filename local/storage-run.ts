@@ -27,6 +27,7 @@ import { startLiveImport, type LiveImport } from './storage-import';
 import { startStorageServer, type LocalStorageServer } from './storage-server';
 import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
+import { stopOnSignals } from './shutdown';
 
 export const LOCAL_EXPORT_BUCKET = 'currents-local-export';
 
@@ -317,7 +318,7 @@ export async function storageMain(
   },
   hooks: {
     readyObject: (stack: LocalStack) => { connectors: Array<{ name: string }> } & Record<string, unknown>;
-    tail: (stack: LocalStack, out: (l: string) => void, json: boolean) => Promise<never>;
+    tail: (stack: LocalStack, out: (l: string) => void, json: boolean) => Promise<void>;
   },
 ): Promise<number> {
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
@@ -329,6 +330,15 @@ export async function storageMain(
     await stack.stop();
     return ok ? 0 : 1;
   }
+  // SIGINT, SIGTERM or SIGHUP stops everything this run started (local/shutdown.ts).
+  stopOnSignals(
+    async () => {
+      await live.close();
+      await server.close();
+      await stack.stop();
+    },
+    { say: human },
+  );
   const extra = storageReady(
     server,
     stack.connectors.map((l) => l.connector),
@@ -349,5 +359,6 @@ export async function storageMain(
     for (const [name, s] of Object.entries(extra.connectorStorage))
       human(`  ${name.padEnd(18)}  gs://${s.bucket}/${s.prefix}/`);
   }
-  return hooks.tail(stack, (l) => console.log(l), opts.json);
+  await hooks.tail(stack, (l) => console.log(l), opts.json);
+  return ok ? 0 : 1;
 }
