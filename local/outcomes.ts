@@ -92,7 +92,8 @@ export function outcomesOfLogLine(
           connector,
           events: num(entry.dropped),
           byType: (entry.counts as Record<string, number> | undefined) ?? {},
-          detail: String(entry.message ?? ''),
+          // The function's message without its count ("2 event(s) dropped: " / "2 parked event(s) dropped: ").
+          detail: String(entry.message ?? '').replace(/^\d+ (parked )?event\(s\) dropped: /, ''),
         },
       ];
     case 'delivery_retry':

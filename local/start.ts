@@ -643,10 +643,11 @@ export function readyObject(stack: LocalStack) {
 }
 
 /**
- * Prints, until the process is stopped (or `until` is aborted), every outcome of the events published from now on: each event the Segment
- * servers accept (as before: `[region] accepted …`, or with `json` the line `{"region","messageId","call"}`), and, when
- * the run's `logs` are given, every other outcome (skipped, dead-lettered, parked, dropped, retrying, refused by the
- * receiver, duplicate: local/outcomes.ts), one line each (with `json`, a JSON object with a `kind`).
+ * Prints, until the process is stopped (or `until` is aborted), every outcome of the events published from now on:
+ * each event the Segment servers accept (as before: `[region] accepted …`, or with `json` the line
+ * `{"region","messageId","call"}`), and, when the run's `logs` are given, every other outcome (skipped, dead-lettered,
+ * parked, dropped, retrying, refused by the receiver, duplicate: local/outcomes.ts), one line each (with `json`, a JSON
+ * object with a `kind`).
  */
 export async function tail(
   stack: LocalStack,
