@@ -232,7 +232,7 @@ export async function watchOutcomes(
         for (const d of letters) emit(outcomeOfDeadLetter(w.connector, d));
         await acknowledge(subscriber, w.name, letters).catch(() => undefined);
       }
-      await sleep(300);
+      await sleep(500);
     }
   })();
   return {
