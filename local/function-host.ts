@@ -132,7 +132,6 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      timer.unref();
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();
