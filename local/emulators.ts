@@ -2,12 +2,15 @@
  * Starts and stops the real Google Pub/Sub and Firestore emulators (from the installed `gcloud`) on free loopback ports.
  * Used by the jest global setup, `npm start`, the soak and the benchmarks.
  *
- * `gcloud` is a Python wrapper that starts a Java child; each emulator is started in its own process group (detached) and
- * stopped by signalling the whole group, so that no Java process outlives the run.
+ * `gcloud` is a Python wrapper that starts a Java child (the Firestore one through a shell script); each emulator is
+ * started in its own process group (detached) and stopped by signalling the whole group, so that no Java process
+ * outlives the run: `stop()` (SIGTERM, then SIGKILL after 5 s), an exit hook (SIGKILL) when the process exits without
+ * stopping them, and the reaper's watcher (local/reaper.ts) when the process is killed outright.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { guardGroup, release } from './reaper';
 
 export interface EmulatorHandle {
   readonly name: 'pubsub' | 'firestore';
@@ -131,16 +134,13 @@ async function startOne(name: 'pubsub' | 'firestore', projectId: string, timeout
   child.stderr?.on('data', keep);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start the ${name} emulator (gcloud did not spawn)`);
-  // Should this process end without calling stop() (a crash, process.exit), the Java child must not outlive it.
+  // Should this process end without calling stop() (a crash, process.exit), the Java child must not outlive it; should
+  // it be killed outright (SIGKILL, which no hook sees), the reaper's watcher kills the group.
   const onExit = () => killGroup(pid, 'SIGKILL');
   process.once('exit', onExit);
-  const stop = async () => {
-    process.removeListener('exit', onExit);
-    if (!groupAlive(pid)) return;
-    killGroup(pid, 'SIGTERM');
-    for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
-  };
+  guardGroup(pid);
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopGroup(pid, onExit));
   try {
     await waitUntilReady(host, child, name, () => output, timeoutMs);
   } catch (err) {
@@ -155,6 +155,20 @@ async function startOne(name: 'pubsub' | 'firestore', projectId: string, timeout
   (child.stdout as { unref?: () => void } | null)?.unref?.();
   (child.stderr as { unref?: () => void } | null)?.unref?.();
   return { name, host, pid, stop };
+}
+
+/**
+ * Stops an emulator's process group: SIGTERM to the whole group (gcloud's wrapper, the shell script and the Java
+ * child), up to 5 s for every member to exit, then SIGKILL, and waits until the group is gone. The exit hook (`onExit`)
+ * stays until then, so that a process.exit() in the middle still kills the group.
+ */
+async function stopGroup(pid: number, onExit: () => void): Promise<void> {
+  killGroup(pid, 'SIGTERM');
+  for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  process.removeListener('exit', onExit);
+  release('group', pid);
 }
 
 /** Synchronous last-resort kill, for `process.on('exit')`. */

@@ -2,12 +2,14 @@
  * Serves the Cloud Function locally exactly as Cloud Functions does: the real `@google-cloud/functions-framework`
  * loading runtime/function.ts (target `currents`) in its own process, configured by the same environment variables the
  * infrastructure sets (shared/runtime-config.ts) plus the local-only overrides (local Segment server, secret source).
- * Used by the tests, `npm start`, the soak (which kills and restarts it) and the benchmarks.
+ * Used by the tests, `npm start`, the soak (which kills and restarts it) and the benchmarks. The process never outlives
+ * its parent: `stop()`, an exit hook, and the reaper's watcher (local/reaper.ts) should the parent be killed outright.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { FUNCTION_TARGET, IMPORTER_TARGET, RECEIVER_TARGET } from '../shared/names';
 import { freePort } from './emulators';
+import { guardProcess, release } from './reaper';
 
 const ROOT = join(__dirname, '..');
 /** The framework's own command (its package exports do not expose the path, so it is found beside the main module). */
@@ -100,6 +102,11 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    const launched = child;
+    if (launched.pid !== undefined) {
+      guardProcess(launched.pid);
+      launched.once('exit', () => release('pid', launched.pid!));
+    }
     for (const stream of ['stdout', 'stderr'] as const) {
       let buf = '';
       child[stream]?.on('data', (chunk: Buffer) => {
@@ -148,8 +155,8 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
       return child.exitCode !== null || child.signalCode !== null;
     },
     stop: async () => {
-      process.removeListener('exit', onExit);
       await waitExit('SIGTERM', 3000);
+      process.removeListener('exit', onExit);
     },
     kill: () => waitExit('SIGKILL', 0),
     restart: async () => {

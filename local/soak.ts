@@ -36,6 +36,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { localGoogleClients } from './google-clients';
 import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
 import { dropLibraryWarnings } from '../cli/library-warnings';
+import { stopOnSignals } from './shutdown';
 
 export interface SoakOptions {
   /** Events to publish (default 20,000). */
@@ -530,14 +531,14 @@ async function main(): Promise<number> {
   const pids = [emulators.pubsub.pid, emulators.firestore.pid];
   let stack: LocalStack | undefined;
   process.once('exit', () => killEmulatorGroupsSync(pids));
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      console.error(`\nsoak: ${sig}: stopping`);
-      void Promise.race([stack?.stop(), sleep(5000)])
-        .then(() => emulators.stop())
-        .finally(() => process.exit(130));
-    });
-  }
+  // SIGINT, SIGTERM or SIGHUP: the stack, then the emulators (local/shutdown.ts).
+  stopOnSignals(
+    async () => {
+      await Promise.race([stack?.stop(), sleep(5000)]);
+      await emulators.stop();
+    },
+    { say: (line) => console.error(line) },
+  );
   try {
     const report = await runSoak({
       ...options,

@@ -28,6 +28,8 @@ import { storageMain, takeSource } from './storage-run';
 import { localGoogleClients } from './google-clients';
 import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
 import { dropLibraryWarnings } from '../cli/library-warnings';
+import { describeOutcome, inReasonOrder, LogTap, newDuplicates, outcomeJson, watchOutcomes } from './outcomes';
+import { stopOnSignals } from './shutdown';
 
 export const SCENARIOS = ['credential-failure', 'write-key-rotated'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -168,7 +170,9 @@ function add(into: Record<string, number>, from: Record<string, number> | undefi
 }
 
 /** Runs the local end-to-end job; resolves with the per-connector summaries (the stack is stopped unless kept). */
-export async function runLocal(options: Options): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack }> {
+export async function runLocal(
+  options: Options,
+): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack; logs: LogTap }> {
   const { out } = options;
   const environments = loadEnvironmentsOrThrow(options.definitions);
   const { environment, connectors } = pick(environments, options.env);
@@ -184,7 +188,10 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
   const stateLines: string[] = [];
   /** `connector:status` of every state a connector moved to (the scenarios wait on them). */
   const reached = new Set<string>();
+  /** Every log line, for the watch of `--keep-running` (local/outcomes.ts). */
+  const logs = new LogTap();
   const onLog = (connector: string, line: string) => {
+    logs.emit(connector, line);
     if (!line.startsWith('{')) return;
     let entry: Record<string, unknown>;
     try {
@@ -227,17 +234,13 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
   });
   // The operator clients below (dead-letter reads) find the emulators the way every Google client does.
   Object.assign(process.env, stack.emulators.env);
-  let stopping = false;
-  const stopOnSignal = () => {
-    if (stopping) return;
-    stopping = true;
-    out('\nStopping everything…');
-    void stack.stop().then(() => process.exit(130));
+  // SIGINT, SIGTERM or SIGHUP stops everything the stack started (local/shutdown.ts); tests own their emulators.
+  let stopProbing = async (): Promise<void> => undefined;
+  const stopAll = async () => {
+    await stopProbing();
+    await stack.stop();
   };
-  if (!options.emulators) {
-    process.once('SIGINT', stopOnSignal);
-    process.once('SIGTERM', stopOnSignal);
-  }
+  const unguard = options.emulators ? () => undefined : stopOnSignals(stopAll, { say: out });
   try {
     out(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
     out(
@@ -268,7 +271,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     const scenario = options.scenario ? startScenario(options.scenario, stack, out) : undefined;
     const failing = scenario?.local;
 
-    // The scheduler's job, locally: probe every connector every few seconds (Cloud Scheduler does it every 3 minutes).
+    // The scheduler's job, locally: probe every connector every few seconds (Cloud Scheduler does it every 3 minutes);
+    // with --keep-running it goes on (parked events are drained once the credential works), until the stack stops.
     let probing = true;
     const prober = (async () => {
       while (probing) {
@@ -277,6 +281,10 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
         await Promise.all(stack.connectors.map((l) => l.probe().catch(() => undefined)));
       }
     })();
+    stopProbing = async () => {
+      probing = false;
+      await prober;
+    };
     if (options.scenario === 'write-key-rotated' && failing) {
       // Publish only once the probe has seen it: events sent before would be answered 200 and discarded by Segment.
       const seenBy = Date.now() + options.timeoutSeconds * 1000;
@@ -371,8 +379,8 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
       show();
       await sleep(200);
     }
-    probing = false;
-    await prober;
+    if (!options.keepRunning) await stopProbing();
+    show(true); // the last progress line says what the summary says
     if (options.tty) process.stdout.write('\n');
 
     // Dead letters, read from each connector's hold subscription (ground truth, keyed by event id).
@@ -398,18 +406,15 @@ export async function runLocal(options: Options): Promise<{ summaries: Connector
     }
     if (options.keepRunning) {
       printEndpoints(stack, out);
-      return { summaries, stack };
+      return { summaries, stack: { ...stack, stop: stopAll }, logs };
     }
     await stack.stop();
-    return { summaries };
+    return { summaries, logs };
   } catch (err) {
-    await stack.stop();
+    await stopAll();
     throw err;
   } finally {
-    if (!options.keepRunning) {
-      process.removeListener('SIGINT', stopOnSignal);
-      process.removeListener('SIGTERM', stopOnSignal);
-    }
+    if (!options.keepRunning) unguard();
   }
 }
 
@@ -505,7 +510,7 @@ function summarize(
     }
     if (deliveredToOtherRegion) problems.push(`${deliveredToOtherRegion} event(s) reached the ${other} server`);
     const expectedSkipped = pickSkipped(expected);
-    for (const reason of new Set([...Object.keys(expectedSkipped), ...Object.keys(skipped)])) {
+    for (const [reason] of inReasonOrder({ ...expectedSkipped, ...skipped })) {
       if ((skipped[reason] ?? 0) !== (expectedSkipped[reason] ?? 0)) {
         problems.push(`skipped ${reason} ${skipped[reason] ?? 0}, expected ${expectedSkipped[reason] ?? 0}`);
       }
@@ -526,7 +531,7 @@ function summarize(
       published,
       delivered,
       deliveredToOtherRegion,
-      skipped,
+      skipped: inOrder(skipped),
       deadLettered: dl,
       parked,
       dropped,
@@ -538,8 +543,11 @@ function summarize(
   });
 }
 
+/** A count map by reason with its keys in the fixed reason order (so that summaries print the same way every run). */
+const inOrder = (r: Record<string, number>) => Object.fromEntries(inReasonOrder(r));
+
 const fmt = (r: Record<string, number>) =>
-  Object.entries(r)
+  inReasonOrder(r)
     .filter(([, v]) => v)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ') || '0';
@@ -598,7 +606,7 @@ function printSummary(summaries: ConnectorSummary[], out: (l: string) => void, s
 
 function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   const ps = stack.emulators.pubsub.host;
-  out(`\nEverything keeps running (Ctrl-C stops it all):`);
+  out(`\nEverything keeps running (Ctrl-C, or SIGTERM to this process, stops it all):`);
   out(`  Pub/Sub emulator    ${ps}   (export PUBSUB_EMULATOR_HOST=${ps})`);
   out(
     `  Firestore emulator  ${stack.emulators.firestore.host}   (export FIRESTORE_EMULATOR_HOST=${stack.emulators.firestore.host})`,
@@ -611,10 +619,14 @@ function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   }
   const first = stack.connectors[0]!;
   if (first.receiver) {
-    out(`\nPost an event through ${first.connector.name}'s receiver, as Braze does, and watch it arrive below:`);
+    out(
+      `\nPost an event through ${first.connector.name}'s receiver, as Braze does, and watch what becomes of it below:`,
+    );
     out(`  ${curlLine(first)}`);
   }
-  out(`\nPublish an event yourself, and watch it arrive below:`);
+  out(
+    `\nPublish an event yourself, and watch what becomes of it below (delivered, skipped, dead-lettered, parked, dropped or duplicate, with the reason):`,
+  );
   out(
     `  CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=http://${ps}/ gcloud pubsub topics publish ` +
       `projects/${stack.projectId}/topics/${first.names.ingestTopic} --project=${stack.projectId} \\\n` +
@@ -664,10 +676,26 @@ export function readyObject(stack: LocalStack) {
   };
 }
 
-/** Prints events as the Segment servers accept them, until the process is stopped. */
-export async function tail(stack: LocalStack, out: (l: string) => void, json: boolean): Promise<never> {
+/**
+ * Prints, until the process is stopped (or `until` is aborted), every outcome of the events published from now on:
+ * each event the Segment servers accept (as before: `[region] accepted …`, or with `json` the line
+ * `{"region","messageId","call"}`), and, when the run's `logs` are given, every other outcome (skipped, dead-lettered,
+ * parked, dropped, retrying, refused by the receiver, duplicate: local/outcomes.ts), one line each (with `json`, a JSON
+ * object with a `kind`).
+ */
+export async function tail(
+  stack: LocalStack,
+  out: (l: string) => void,
+  json: boolean,
+  logs?: LogTap,
+  until?: AbortSignal,
+): Promise<void> {
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
-  for (;;) {
+  const receipts = { us: new Map<string, number>(), eu: new Map<string, number>() };
+  const say = (o: Parameters<typeof describeOutcome>[0]) => out(json ? outcomeJson(o) : describeOutcome(o));
+  for (const region of ['us', 'eu'] as const) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
+  const watch = logs && (await watchOutcomes(stack, logs, say));
+  while (!until?.aborted) {
     await sleep(json ? 100 : 500);
     for (const region of ['us', 'eu'] as const) {
       const all = stack.servers[region].accepted();
@@ -680,8 +708,10 @@ export async function tail(stack: LocalStack, out: (l: string) => void, json: bo
         );
       }
       seen[region] = all.length;
+      for (const d of newDuplicates(region, all, receipts[region])) say(d);
     }
   }
+  await watch?.stop();
 }
 
 async function main() {
@@ -700,14 +730,14 @@ async function main() {
   if (source === 'storage') process.exit(await storageMain({ ...opts, scenario: backfill }, { readyObject, tail }));
   // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const { summaries, stack } = await runLocal({
+  const { summaries, stack, logs } = await runLocal({
     ...opts,
     out: human,
     tty: !opts.json && Boolean(process.stdout.isTTY),
   });
   if (stack) {
     if (opts.json) console.log(JSON.stringify(readyObject(stack)));
-    await tail(stack, (l) => console.log(l), opts.json);
+    await tail(stack, (l) => console.log(l), opts.json, logs);
   }
   process.exit(summaries.every((s) => s.reconciled) ? 0 : 1);
 }

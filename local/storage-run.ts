@@ -27,6 +27,8 @@ import { startLiveImport, type LiveImport } from './storage-import';
 import { startStorageServer, type LocalStorageServer } from './storage-server';
 import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
+import { stopOnSignals } from './shutdown';
+import { LogTap } from './outcomes';
 
 export const LOCAL_EXPORT_BUCKET = 'currents-local-export';
 
@@ -99,9 +101,14 @@ async function writeFeed(storage: Storage, c: Connector, feed: readonly FeedEven
   return files;
 }
 
-export async function runStorageLocal(
-  options: StorageRunOptions,
-): Promise<{ summaries: StorageRunSummary[]; stack: LocalStack; server: LocalStorageServer; live: LiveImport }> {
+export async function runStorageLocal(options: StorageRunOptions): Promise<{
+  summaries: StorageRunSummary[];
+  stack: LocalStack;
+  server: LocalStorageServer;
+  live: LiveImport;
+  /** Every log line of the stack's processes, for the watch of `--keep-running` (local/outcomes.ts). */
+  logs: LogTap;
+}> {
   const { out } = options;
   const { environment, connectors: defined } = pick(loadEnvironmentsOrThrow(options.definitions), options.env);
   const connectors = defined.map(withLocalStorage);
@@ -109,6 +116,7 @@ export async function runStorageLocal(
   const noExternalId = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
   const dropped = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
   const reached = new Set<string>();
+  const logs = new LogTap();
   const stack = await startLocalStack({
     environment,
     connectors,
@@ -116,6 +124,7 @@ export async function runStorageLocal(
     projectId: options.projectId,
     testClock: options.scenario === 'backfill',
     onLog: (connector, line) => {
+      logs.emit(connector, line);
       if (!line.startsWith('{')) return;
       try {
         const e = JSON.parse(line) as {
@@ -267,7 +276,7 @@ export async function runStorageLocal(
     ),
   );
   out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
-  return { summaries, stack, server, live };
+  return { summaries, stack, server, live, logs };
 }
 
 /** `storage` additions to the `--keep-running --json` ready object. */
@@ -317,11 +326,11 @@ export async function storageMain(
   },
   hooks: {
     readyObject: (stack: LocalStack) => { connectors: Array<{ name: string }> } & Record<string, unknown>;
-    tail: (stack: LocalStack, out: (l: string) => void, json: boolean) => Promise<never>;
+    tail: (stack: LocalStack, out: (l: string) => void, json: boolean, logs?: LogTap) => Promise<void>;
   },
 ): Promise<number> {
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
-  const { summaries, stack, server, live } = await runStorageLocal({ ...opts, out: human });
+  const { summaries, stack, server, live, logs } = await runStorageLocal({ ...opts, out: human });
   const ok = summaries.every((s) => s.reconciled);
   if (!opts.keepRunning) {
     await live.close();
@@ -329,6 +338,15 @@ export async function storageMain(
     await stack.stop();
     return ok ? 0 : 1;
   }
+  // SIGINT, SIGTERM or SIGHUP stops everything this run started (local/shutdown.ts).
+  stopOnSignals(
+    async () => {
+      await live.close();
+      await server.close();
+      await stack.stop();
+    },
+    { say: human },
+  );
   const extra = storageReady(
     server,
     stack.connectors.map((l) => l.connector),
@@ -349,5 +367,6 @@ export async function storageMain(
     for (const [name, s] of Object.entries(extra.connectorStorage))
       human(`  ${name.padEnd(18)}  gs://${s.bucket}/${s.prefix}/`);
   }
-  return hooks.tail(stack, (l) => console.log(l), opts.json);
+  await hooks.tail(stack, (l) => console.log(l), opts.json, logs);
+  return ok ? 0 : 1;
 }

@@ -24,11 +24,12 @@ export function googleSeconds(text: string): string {
   return `${Math.round(durationMs(text) / 1000)}s`;
 }
 
-/** A short human form: 2d 3h, 48h, 90m. */
+/** A short human form: 2d 3h, 48h, 90m; under a minute, in seconds (42s), never `0m` for a time that is not over. */
 export function formatDurationMs(ms: number): string {
   if (ms <= 0) return '0m';
+  if (ms < UNIT_MS.m) return `${Math.ceil(ms / 1000)}s`;
   const d = Math.floor(ms / UNIT_MS.d);
   const h = Math.floor((ms % UNIT_MS.d) / UNIT_MS.h);
   const m = Math.floor((ms % UNIT_MS.h) / UNIT_MS.m);
-  return [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${m}m` : ''].filter(Boolean).join(' ') || '<1m';
+  return [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${m}m` : ''].filter(Boolean).join(' ');
 }

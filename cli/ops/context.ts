@@ -102,7 +102,7 @@ export async function checkEmulators(targets: readonly OpsTarget[], timeoutMs = 
         .map(
           (p) =>
             `the ${p.what} emulator at ${p.host} (${p.variable}) is not reachable (${p.problem}) for ${which}: ` +
-            `start the local run (npm start), or unset ${p.variable} to act on the real project`,
+            `start the local run and keep it running (npm start -- --keep-running), or unset ${p.variable} to act on the real project`,
         )
         .join('\n'),
     );

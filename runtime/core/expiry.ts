@@ -172,7 +172,7 @@ export function expire(state: CredentialState, now: number, graceMs: number): De
       failingSince: state.failingSince,
       severity: 'ALERT',
       message:
-        `credential failing for longer than the grace period (${Math.round(graceMs / 60_000)} min) since ` +
+        `credential failing for longer than the grace period (${describeDuration(graceMs)}) since ` +
         `${new Date(state.failingSince).toISOString()}: parked and new events are dropped until the credential works`,
     },
   };

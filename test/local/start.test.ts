@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { curlLine, parseOptions, readyObject, runLocal } from '../../local/start';
+import { curlLine, parseOptions, readyObject, runLocal, tail } from '../../local/start';
 
 const run = (extra: Partial<Parameters<typeof runLocal>[0]>) => {
   const lines: string[] = [];
@@ -42,6 +42,17 @@ describe('the local end-to-end run', () => {
     expect(text).toMatch(/^email-eu\s+300\s+\d+ \(eu\)/m);
     expect(text).toMatch(/^engagement-us\s+300\s+\d+ \(us\)/m);
     expect(text).toMatch(/Reconciled: 600 event\(s\) published/);
+    // The last progress line says what the summary says (it is printed once more when the pipeline went quiet).
+    const delivered = summaries.reduce((n, s) => n + s.delivered, 0);
+    expect(lines.filter((l) => l.startsWith('published ')).pop()).toMatch(
+      new RegExp(`^published 600/600 · delivered ${delivered} · `),
+    );
+    // Skip reasons in the fixed order, whatever order they arrived in.
+    for (const s of summaries) {
+      const order = ['not_selected', 'not_exportable', 'no_external_user_id'];
+      const keys = Object.keys(s.skipped);
+      expect(keys).toEqual([...keys].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
+    }
   });
 
   it('shows a credential failing and coming back: events parked, then drained, and still reconciles', async () => {
@@ -127,6 +138,35 @@ describe('the local end-to-end run', () => {
       }
       expect(stack!.servers.eu.accepted().map((e) => e.messageId)).toContain('curl-try-1');
     } finally {
+      await stack?.stop();
+    }
+  });
+
+  it('keeps running: an event posted while the credential fails is shown parked, with why, then delivered', async () => {
+    const { lines, result } = run({ keepRunning: true, events: 20 });
+    const { stack, logs } = await result;
+    const watched: string[] = [];
+    const until = new AbortController();
+    const watching = tail(stack!, (l) => watched.push(l), false, logs, until.signal);
+    // The run's own lines (state changes) and the watch's (outcomes).
+    const waitFor = async (re: RegExp, where = watched) => {
+      const deadline = Date.now() + 30_000;
+      while (!where.some((l) => re.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(where).toContainEqual(expect.stringMatching(re));
+    };
+    try {
+      const first = stack!.connectors[0]!;
+      first.setSecret(undefined); // the secret loses its enabled version
+      await waitFor(/^\[email-eu\] state active → failing/, lines);
+      await promisify(execFile)('bash', ['-c', curlLine(first, 'parked-1')]);
+      await waitFor(
+        /^\[email-eu\] parked 1 event: the Segment credential is failing \(.+\); the probe delivers them once it works again$/,
+      );
+      first.setSecret(stack!.credentials.get(first.connector.name)!.secretValue);
+      await waitFor(/^\[eu\] accepted .+ for try-user-1 \(messageId parked-1\)$/);
+    } finally {
+      until.abort();
+      await watching;
       await stack?.stop();
     }
   });

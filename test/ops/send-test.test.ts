@@ -143,6 +143,8 @@ describe('errors of the operating commands', () => {
           `the ${what} emulator at 127\\.0\\.0\\.1:9 \\(${variable}\\) is not reachable \\(ECONNREFUSED\\) for connector 'tx'`,
         ),
       );
+      // A run that ends stops its emulators: the hint names the run that keeps them.
+      expect(refused.stderr).toMatch(/start the local run and keep it running \(npm start -- --keep-running\)/);
     }
     const bad = await f.run(['probe'], ['--connector', TX], { PUBSUB_EMULATOR_HOST: 'nohost' });
     expect(bad.status).toBe(1);
