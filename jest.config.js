@@ -20,6 +20,7 @@ const UNIT = [
   'infra/timing',
   'local/braze-files',
   'local/braze-sender',
+  'local/samples',
   'local/outcomes',
   'ops/context',
   'receiver/envelope-count',

@@ -262,6 +262,9 @@ export function sampleFeed(options: FeedOptions): Array<FlatEvent | NestedEvent>
     // A live feed: events a fraction of a second apart.
     const time = BASE_TIME + (seed % 997) * 3_600 + Math.floor(i / 4);
     const flat = sampleEvent(types[i % types.length]!, { time }, seed * 1_000_003 + i);
+    // Unique within the feed by construction: the PRNG has 32 bits of state, so random ids alone collide (the
+    // birthday bound, about one pair per 100,000 events), and Segment would drop the second event as a duplicate.
+    flat.id = `${flat.id.slice(0, 24)}${i.toString(16).padStart(12, '0')}`;
     out.push(options.shape === 'flat' ? flat : nestEvent(flat));
   }
   return out;
