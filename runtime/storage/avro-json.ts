@@ -107,11 +107,11 @@ const BACKSLASH = 0x5c;
  * safe integers both refuse with "potential precision loss"). The sign is the first byte's low bit; the magnitude is
  * the rest, halved byte by byte so that no intermediate value needs 54 bits.
  */
-let longEnd = 0;
+const cursor = { end: 0 };
 function readLong(src: Buffer, pos: number): number {
   const first = src[pos];
   if (first === undefined) {
-    longEnd = pos + 1; // past the end: the caller's position check reports it
+    cursor.end = pos + 1; // past the end: the caller's position check reports it
     return 0;
   }
   let half = (first & 0x7f) >>> 1;
@@ -121,7 +121,7 @@ function readLong(src: Buffer, pos: number): number {
     for (;;) {
       const b = src[i++];
       if (b === undefined) {
-        longEnd = i;
+        cursor.end = i;
         return 0;
       }
       half += (b & 0x7f) * scale;
@@ -130,7 +130,7 @@ function readLong(src: Buffer, pos: number): number {
       if (i - pos > 9) throw new AvroTranscodeError('a long runs over 10 bytes');
     }
   }
-  longEnd = i;
+  cursor.end = i;
   const value = first & 1 ? -(half + 1) : half;
   if (!Number.isSafeInteger(value)) throw new AvroTranscodeError('potential precision loss');
   return value;
@@ -141,157 +141,151 @@ function checkLength(src: Buffer, start: number, len: number): void {
   if (start + len > src.length) throw new PastEndError();
 }
 
-/** A JSON string of the UTF-8 bytes src[start, end). */
+/**
+ * Bytes a JSON string cannot hold as they are: controls, `"` and `\\`; and, so that the text stays exactly what
+ * JSON.stringify writes even for malformed UTF-8, every byte of a multi-byte sequence.
+ */
+const NEEDS_STRINGIFY = new Uint8Array(256).map((_, b) =>
+  b < 0x20 || b === QUOTE || b === BACKSLASH || b >= 0x80 ? 1 : 0,
+);
+
+/** A JSON string of the UTF-8 bytes src[start, end): copied while checked, rewritten by JSON.stringify when needed. */
 function writeString(src: Buffer, start: number, end: number, out: JsonOut): void {
-  for (let i = start; i < end; i++) {
-    const b = src[i]!;
-    if (b < 0x20 || b === QUOTE || b === BACKSLASH || b >= 0x80) {
-      out.text(JSON.stringify(src.toString('utf8', start, end)));
-      return;
+  const mark = out.len;
+  out.ensure(end - start + 2);
+  const buf = out.buf;
+  let at = mark;
+  buf[at++] = QUOTE;
+  if (end - start <= SHORT_COPY) {
+    for (let i = start; i < end; i++) {
+      const b = src[i]!;
+      if (NEEDS_STRINGIFY[b]) return stringify(src, start, end, out, mark);
+      buf[at++] = b;
     }
+  } else {
+    for (let i = start; i < end; i++) if (NEEDS_STRINGIFY[src[i]!]) return stringify(src, start, end, out, mark);
+    at += src.copy(buf, at, start, end);
   }
-  out.byte(QUOTE);
-  out.bytes(src, start, end);
-  out.byte(QUOTE);
+  buf[at++] = QUOTE;
+  out.len = at;
 }
 
-const stringWriter: Writer = (src, pos, out) => {
+function stringify(src: Buffer, start: number, end: number, out: JsonOut, mark: number): void {
+  out.len = mark;
+  out.text(JSON.stringify(src.toString('utf8', start, end)));
+}
+
+function stringWriter(src: Buffer, pos: number, out: JsonOut): number {
   const len = readLong(src, pos);
-  const start = longEnd;
+  const start = cursor.end;
   checkLength(src, start, len);
   writeString(src, start, start + len, out);
   return start + len;
-};
-
-const longWriter: Writer = (src, pos, out) => {
-  out.integer(readLong(src, pos));
-  return longEnd;
-};
-
-function compile(type: Type): Writer | undefined {
-  const t = type as Type & {
-    typeName: string;
-    fields?: Array<{ name: string; type: Type }>;
-    types?: Type[];
-    itemsType?: Type;
-    valuesType?: Type;
-    symbols?: string[];
-  };
-  switch (t.typeName) {
-    case 'null':
-      return (_src, pos, out) => {
-        out.bytes(NULL, 0, 4);
-        return pos;
-      };
-    case 'boolean':
-      return (src, pos, out) => {
-        const b = src[pos] ? TRUE : FALSE;
-        out.bytes(b, 0, b.length);
-        return pos + 1;
-      };
-    case 'int':
-    case 'long':
-      return longWriter;
-    case 'float':
-      return (src, pos, out) => {
-        checkLength(src, pos, 4);
-        out.text(JSON.stringify(src.readFloatLE(pos)));
-        return pos + 4;
-      };
-    case 'double':
-      return (src, pos, out) => {
-        checkLength(src, pos, 8);
-        out.text(JSON.stringify(src.readDoubleLE(pos)));
-        return pos + 8;
-      };
-    case 'string':
-      return stringWriter;
-    case 'enum': {
-      const symbols = t.symbols!.map((s) => JSON.stringify(s));
-      return (src, pos, out) => {
-        const i = readLong(src, pos);
-        const symbol = symbols[i];
-        if (symbol === undefined) throw new AvroTranscodeError(`enum index ${i} out of range`);
-        out.text(symbol);
-        return longEnd;
-      };
-    }
-    case 'union:unwrapped': {
-      const branches = t.types!.map(compile);
-      if (branches.some((b) => b === undefined)) return undefined;
-      return (src, pos, out) => {
-        const i = readLong(src, pos);
-        const branch = branches[i];
-        if (branch === undefined) throw new AvroTranscodeError(`invalid union index: ${i}`);
-        return branch(src, longEnd, out);
-      };
-    }
-    case 'array': {
-      const item = compile(t.itemsType!);
-      return item && blocks(OPEN_ARRAY, CLOSE_ARRAY, (src, pos, out) => item(src, pos, out));
-    }
-    case 'map': {
-      const value = compile(t.valuesType!);
-      return (
-        value &&
-        blocks(OPEN_OBJECT, CLOSE_OBJECT, (src, pos, out) => {
-          const next = stringWriter(src, pos, out);
-          out.byte(COLON);
-          return value(src, next, out);
-        })
-      );
-    }
-    case 'record': {
-      const fields = t.fields!.map((f, i) => ({
-        prefix: Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(f.name)}:`),
-        write: compile(f.type),
-      }));
-      if (fields.some((f) => f.write === undefined)) return undefined;
-      return (src, pos, out) => {
-        if (fields.length === 0) {
-          out.text('{}');
-          return pos;
-        }
-        let p = pos;
-        for (const f of fields) {
-          out.bytes(f.prefix, 0, f.prefix.length);
-          p = f.write!(src, p, out);
-        }
-        out.byte(CLOSE_OBJECT);
-        return p;
-      };
-    }
-    default:
-      // bytes, fixed, logical types: not in the flat shape; the caller decodes and stringifies.
-      return undefined;
-  }
 }
 
-/** Avro's blocked encoding of arrays and maps: counts (negative: followed by a byte size) until a zero count. */
-function blocks(open: number, close: number, item: Writer): Writer {
-  return (src, pos, out) => {
-    out.byte(open);
-    let p = pos;
-    let first = true;
-    for (;;) {
-      let count = readLong(src, p);
-      p = longEnd;
-      if (count === 0) break;
-      if (count < 0) {
-        count = -count;
-        readLong(src, p);
-        p = longEnd;
+/** What generated code reaches: the readers above, the error types, and the constants of one schema. */
+const HELPERS = { readLong, cursor, stringWriter, checkLength, PastEndError, AvroTranscodeError, NULL, TRUE, FALSE };
+
+/**
+ * Generates straight-line code for one schema (as avsc does for its own decoders): one function per writer schema,
+ * no call per field through a closure. Statements read at `p` from `src`, write to `out` and advance `p`. Names and
+ * symbols from the schema never enter the code: they are constants (`k[i]`), so any schema is safe to compile.
+ */
+class CodeGen {
+  readonly consts: unknown[] = [];
+  private vars = 0;
+
+  constant(value: unknown): string {
+    this.consts.push(value);
+    return `k[${this.consts.length - 1}]`;
+  }
+
+  name(base: string): string {
+    return `${base}${this.vars++}`;
+  }
+
+  /** The statements that transcode one value of `type`; undefined for a type the flat shape never holds. */
+  value(type: Type): string | undefined {
+    const t = type as Type & {
+      typeName: string;
+      fields?: Array<{ name: string; type: Type }>;
+      types?: Type[];
+      itemsType?: Type;
+      valuesType?: Type;
+      symbols?: string[];
+    };
+    switch (t.typeName) {
+      case 'null':
+        return 'out.bytes(NULL, 0, 4);';
+      case 'boolean': {
+        const b = this.name('b');
+        return `{ const ${b} = src[p++] ? TRUE : FALSE; out.bytes(${b}, 0, ${b}.length); }`;
       }
-      for (let i = 0; i < count; i++) {
-        if (p > src.length) throw new PastEndError();
-        if (!first) out.byte(COMMA);
-        first = false;
-        p = item(src, p, out);
+      case 'int':
+      case 'long':
+        return 'out.integer(readLong(src, p)); p = cursor.end;';
+      case 'float':
+        return 'checkLength(src, p, 4); out.text(JSON.stringify(src.readFloatLE(p))); p += 4;';
+      case 'double':
+        return 'checkLength(src, p, 8); out.text(JSON.stringify(src.readDoubleLE(p))); p += 8;';
+      case 'string':
+        return 'p = stringWriter(src, p, out);';
+      case 'enum': {
+        const symbols = this.constant(t.symbols!.map((x) => Buffer.from(JSON.stringify(x))));
+        const i = this.name('i');
+        const sym = this.name('s');
+        return (
+          `{ const ${i} = readLong(src, p); p = cursor.end; const ${sym} = ${symbols}[${i}];` +
+          ` if (${sym} === undefined) throw new AvroTranscodeError('enum index ' + ${i} + ' out of range');` +
+          ` out.bytes(${sym}, 0, ${sym}.length); }`
+        );
       }
+      case 'union:unwrapped': {
+        const branches = t.types!.map((b) => this.value(b));
+        if (branches.some((b) => b === undefined)) return undefined;
+        const i = this.name('i');
+        const cases = branches.map((b, n) => `case ${n}: { ${b} break; }`).join(' ');
+        return (
+          `{ const ${i} = readLong(src, p); p = cursor.end; switch (${i}) { ${cases}` +
+          ` default: throw new AvroTranscodeError('invalid union index: ' + ${i}); } }`
+        );
+      }
+      case 'array': {
+        const item = this.value(t.itemsType!);
+        return item && this.blocks(OPEN_ARRAY, CLOSE_ARRAY, item);
+      }
+      case 'map': {
+        const value = this.value(t.valuesType!);
+        return (
+          value && this.blocks(OPEN_OBJECT, CLOSE_OBJECT, `p = stringWriter(src, p, out); out.byte(${COLON}); ${value}`)
+        );
+      }
+      case 'record': {
+        const fields = t.fields!.map((f, n) => ({
+          prefix: this.constant(Buffer.from(`${n === 0 ? '{' : ','}${JSON.stringify(f.name)}:`)),
+          code: this.value(f.type),
+        }));
+        if (fields.some((f) => f.code === undefined)) return undefined;
+        if (fields.length === 0) return `out.bytes(${this.constant(Buffer.from('{}'))}, 0, 2);`;
+        const body = fields.map((f) => `out.bytes(${f.prefix}, 0, ${f.prefix}.length); ${f.code}`).join('\n');
+        return `${body}\nout.byte(${CLOSE_OBJECT});`;
+      }
+      default:
+        // bytes, fixed, logical types: not in the flat shape; the caller decodes and stringifies.
+        return undefined;
     }
-    out.byte(close);
-    return p;
-  };
+  }
+
+  /** Avro's blocked encoding of arrays and maps: counts (negative: followed by a byte size) until a zero count. */
+  private blocks(open: number, close: number, item: string): string {
+    const [first, n, j] = [this.name('first'), this.name('n'), this.name('j')];
+    return (
+      `{ out.byte(${open}); let ${first} = true; for (;;) { let ${n} = readLong(src, p); p = cursor.end;` +
+      ` if (${n} === 0) break; if (${n} < 0) { ${n} = -${n}; readLong(src, p); p = cursor.end; }` +
+      ` for (let ${j} = 0; ${j} < ${n}; ${j}++) { if (p > src.length) throw new PastEndError();` +
+      ` if (!${first}) out.byte(${COMMA}); ${first} = false; ${item} } } out.byte(${close}); }`
+    );
+  }
 }
 
 /**
@@ -299,5 +293,13 @@ function blocks(open: number, close: number, item: Writer): Writer {
  * block's end when the record is cut short). Undefined when the schema holds a type it does not transcode.
  */
 export function compileJsonTranscoder(type: Type): Writer | undefined {
-  return compile(type);
+  const gen = new CodeGen();
+  const code = gen.value(type);
+  if (code === undefined) return undefined;
+  const names = Object.keys(HELPERS);
+  const make = new Function('k', ...names, `return function transcode(src, p, out) {\n${code}\nreturn p;\n};`) as (
+    k: unknown[],
+    ...helpers: unknown[]
+  ) => Writer;
+  return make(gen.consts, ...Object.values(HELPERS));
 }
