@@ -7,7 +7,7 @@
  * `currents import` (ConnectorImporter: the real Cloud Storage client, the receiver's publisher). Measured: events/s
  * from the first byte read to the last chunk acknowledged, and this process's peak RSS while importing (also for a file
  * a tenth the size, to show that it does not grow with the file). The floor: avsc decoding the same file alone from
- * local disk (its BlockDecoder stream), events/s. Two diagnostics say where the rest goes: the import with publishing
+ * local disk (its BlockDecoder stream), events/s, the best of three passes. Two diagnostics say where the rest goes: the import with publishing
  * replaced by a no-op (reading and transcoding alone), and the import's own chunks published with the Pub/Sub client
  * alone at the same concurrency (what the emulator takes; the import can go no faster than that). Last line:
  * {"bench":"import","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"peakMB":…}
@@ -138,7 +138,9 @@ async function main(): Promise<void> {
     const publishAlone = await publishFloor(pubsub, resourceNames(connector.name).ingestTopic, kept, IN_FLIGHT);
     kept = [];
     await Promise.all([real.close(), noPublish.close()]);
-    const f = await floor(large.path);
+    // The floor at its best of three passes (the first pays for avsc's JIT; one pass varied by a third run to run).
+    const passes = [await floor(large.path), await floor(large.path), await floor(large.path)];
+    const f = passes.reduce((a, b) => (b.records / b.seconds > a.records / a.seconds ? b : a));
     const floorEventsPerSec = f.records / f.seconds;
     console.log(`file: ${RECORDS} records of ${TYPE}, ${CODEC} codec, ${(large.bytes / 1e6).toFixed(1)} MB`);
     console.log(
