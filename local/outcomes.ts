@@ -173,6 +173,16 @@ export function outcomeJson(o: Outcome): string {
 }
 
 /** Passes every log line of the stack's processes on to whoever listens now (the watch starts after the run). */
+/** A function's structured log line as an object; undefined for any other output line. */
+export function logEntry(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 export class LogTap {
   private readonly listeners = new Set<(connector: string, line: string) => void>();
 
@@ -199,13 +209,8 @@ export async function watchOutcomes(
 ): Promise<{ stop(): Promise<void> }> {
   const lastFailure = new Map<string, string>();
   const unlisten = logs.listen((connector, line) => {
-    if (!line.startsWith('{')) return;
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    const entry = logEntry(line);
+    if (!entry) return;
     if (entry.event === 'credential_failure' && typeof entry.detail === 'string') {
       lastFailure.set(connector, entry.detail);
     }

@@ -28,7 +28,15 @@ import { storageMain, takeSource } from './storage-run';
 import { localGoogleClients } from './google-clients';
 import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
 import { dropLibraryWarnings } from '../cli/library-warnings';
-import { describeOutcome, inReasonOrder, LogTap, newDuplicates, outcomeJson, watchOutcomes } from './outcomes';
+import {
+  describeOutcome,
+  inReasonOrder,
+  logEntry,
+  LogTap,
+  newDuplicates,
+  outcomeJson,
+  watchOutcomes,
+} from './outcomes';
 import { stopOnSignals } from './shutdown';
 
 export const SCENARIOS = ['credential-failure', 'write-key-rotated'] as const;
@@ -192,13 +200,8 @@ export async function runLocal(
   const logs = new LogTap();
   const onLog = (connector: string, line: string) => {
     logs.emit(connector, line);
-    if (!line.startsWith('{')) return;
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    const entry = logEntry(line);
+    if (!entry) return;
     if (entry.event === 'batch_done' && typeof entry.pubsubMessageId === 'string') {
       const c = entry.counts as Record<string, number>;
       batches.get(connector)!.set(entry.pubsubMessageId, {

@@ -28,7 +28,7 @@ import { startStorageServer, type LocalStorageServer } from './storage-server';
 import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
 import { stopOnSignals } from './shutdown';
-import { LogTap } from './outcomes';
+import { logEntry, LogTap } from './outcomes';
 
 export const LOCAL_EXPORT_BUCKET = 'currents-local-export';
 
@@ -125,24 +125,21 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
     testClock: options.scenario === 'backfill',
     onLog: (connector, line) => {
       logs.emit(connector, line);
-      if (!line.startsWith('{')) return;
-      try {
-        const e = JSON.parse(line) as {
-          event?: string;
-          pubsubMessageId?: string;
-          skipped?: Record<string, number>;
-          counts?: Record<string, number>;
-          to?: string;
-        };
-        if (e.event === 'batch_done' && e.pubsubMessageId) {
-          noExternalId.get(connector)!.set(e.pubsubMessageId, e.skipped?.no_external_user_id ?? 0);
-          dropped.get(connector)!.set(e.pubsubMessageId, e.counts?.dropped ?? 0);
-        } else if (e.event === 'state_change') {
-          reached.add(`${connector}:${e.to}`);
-          out(`[${connector}] state → ${e.to}`);
-        }
-      } catch {
-        /* not a log line of ours */
+      const e = logEntry(line) as
+        | {
+            event?: string;
+            pubsubMessageId?: string;
+            skipped?: Record<string, number>;
+            counts?: Record<string, number>;
+            to?: string;
+          }
+        | undefined;
+      if (e?.event === 'batch_done' && e.pubsubMessageId) {
+        noExternalId.get(connector)!.set(e.pubsubMessageId, e.skipped?.no_external_user_id ?? 0);
+        dropped.get(connector)!.set(e.pubsubMessageId, e.counts?.dropped ?? 0);
+      } else if (e?.event === 'state_change') {
+        reached.add(`${connector}:${e.to}`);
+        out(`[${connector}] state → ${e.to}`);
       }
     },
   });

@@ -6,10 +6,10 @@
  * library's warning (MetadataLookupWarning). No emulators: the Google commands fail before any network call but the
  * metadata-server probe, which fails at once on a machine outside Google Cloud.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runNode } from '../harness/spawn';
 import { main } from '../../cli/main';
 import { COMMAND_SPECS } from '../../cli/specs';
 import { SOAK } from '../../local/soak';
@@ -45,19 +45,7 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
  * HOME, so no gcloud application-default file either).
  */
 function node(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: home, ...env } });
 }
 const bin = (args: string[], env?: Record<string, string>) => node([join('bin', 'currents.js'), ...args], env);
 const tsx = (args: string[]) => node(['--require', require.resolve('tsx/cjs'), ...args]);

@@ -3,11 +3,11 @@
  * the test file, so files never see each other's resources), the definitions file the CLI reads, and the CLI run as a
  * child process (asynchronously: the local Segment servers live in this process and must keep answering).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runNode } from '../harness/spawn';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
@@ -24,19 +24,9 @@ export interface CliResult {
 }
 
 /** Runs `currents ARGS` in a child process with the emulator variables of the test run (plus `env`). */
-export function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+export async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const { code, stdout, stderr } = await runNode([BIN, ...args], { env: { ...process.env, ...env } });
+  return { status: code, stdout, stderr };
 }
 
 /** Polls `check` until it returns true; fails with `what` when it never does. */
