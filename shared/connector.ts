@@ -188,7 +188,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   'fields.hash[]': { must: "a Currents field name, such as 'email_address'" },
   credentialGracePeriod: durationText(
     'credentialGracePeriod',
-    'how long events are held when the credential fails before they are dead-lettered',
+    'how long events are held when the credential fails before they are dropped (counted and reported)',
   ),
   deadLetterMaxAttempts: wholeNumberText(
     'deadLetterMaxAttempts',

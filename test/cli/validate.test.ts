@@ -65,7 +65,7 @@ describe('currents validate', () => {
       "  - connector 'd' of environment 'dev': segment.credential.kind must be 'writeKey' or 'oauth' (you wrote 'writekey'). Did you mean `writeKey`?",
       `  - connector 'd' of environment 'dev': events: 'push' is neither an exportable event type nor a group; did you mean \`pushnotification\` (the 5 pushnotification types), \`users.messages.pushnotification.Open\` or \`users.messages.pushnotification.Send\`? Fix or remove it (${groups})`,
       "  - connector 'e' of environment 'dev': segment.region must be 'us' or 'eu' (you wrote 'EU'); the region of the Segment workspace: a write key sent to the wrong region is silently lost. Did you mean `eu`?",
-      "  - connector 'e' of environment 'dev': credentialGracePeriod must be a duration from 1h to 7d, such as 48h: a number followed by m, h or d (you wrote '30m'); how long events are held when the credential fails before they are dead-lettered",
+      "  - connector 'e' of environment 'dev': credentialGracePeriod must be a duration from 1h to 7d, such as 48h: a number followed by m, h or d (you wrote '30m'); how long events are held when the credential fails before they are dropped (counted and reported)",
       "  - connector 'e' of environment 'dev': deadLetterMaxAttempts must be a whole number from 5 to 100 (you wrote '10'); deliveries of a message before it is dead-lettered (Pub/Sub's limits)",
       "  - connector 'e' of environment 'dev': concurrency must be a whole number from 1 to 80 (you wrote 81); pushes one function instance handles at once",
       "  - connector 'e' of environment 'dev': storage.bucket must be a Cloud Storage bucket name without gs://: 3 to 222 lowercase letters, digits, '-', '_' and '.' (you wrote 'gs://exports')",
