@@ -13,6 +13,7 @@ import {
 } from '../../shared/catalog';
 import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
 import { hasType, isObject, typeErrorDetail, type JsonObject } from './decode';
+import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes';
 import { sha256Hex } from './message-id';
 import { ShapeCache } from './shapes';
 import { REDACTED } from './types';
@@ -120,7 +121,7 @@ function applyPolicy(policy: Policy, v: unknown): unknown {
 function parseJsonString(s: string): unknown {
   // Only objects and arrays replace the string; anything else (or text that does not parse) stays as written.
   const c = s.trimStart().charCodeAt(0);
-  if (c !== 0x7b && c !== 0x5b) return s;
+  if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) return s;
   try {
     const v: unknown = JSON.parse(s);
     return typeof v === 'object' && v !== null ? v : s;

@@ -16,6 +16,7 @@
  * events, is published as it came; the function dead-letters what it cannot translate, with a reason. Never 401/403/404
  * for a fault of our own: Braze would stop and wait for a person.
  */
+import { skipJsonWhitespace } from '../core/json-bytes';
 import { countEnvelopeEvents } from './envelope-count';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
@@ -127,7 +128,7 @@ export function tokenAccepted(presented: string | undefined, accepted: readonly 
  * body is not the envelope (or not JSON at all).
  */
 export function inspectBody(body: Buffer): { empty: boolean; events?: number } {
-  if (body.length === 0 || isBlank(body)) return { empty: true, events: 0 };
+  if (skipJsonWhitespace(body, 0) === body.length) return { empty: true, events: 0 };
   // The common case, counted without parsing; an empty envelope or anything unusual is confirmed by JSON.parse.
   const counted = countEnvelopeEvents(body);
   if (counted !== undefined && counted > 0) return { empty: false, events: counted };
@@ -142,11 +143,6 @@ export function inspectBody(body: Buffer): { empty: boolean; events?: number } {
     if (Array.isArray(events)) return { empty: events.length === 0, events: events.length };
   }
   return { empty: false };
-}
-
-function isBlank(body: Buffer): boolean {
-  for (const b of body) if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
-  return true;
 }
 
 /** Pub/Sub attribute values are at most 1024 bytes; header values are cut to fit (they are never needed whole). */

@@ -9,23 +9,20 @@
  * validate literals or numbers: a body that is not JSON may get a count, which only labels the log line (the body is
  * published either way, and the function dead-letters what it cannot decode).
  */
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  isJsonWhitespace,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  skipJsonWhitespace,
+} from '../core/json-bytes';
+
 const EVENTS_KEY = Buffer.from('events');
-
-const isWhitespace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-
-function skipWhitespace(body: Buffer, from: number): number {
-  let i = from;
-  while (i < body.length && isWhitespace(body[i])) i++;
-  return i;
-}
 
 /** The index of the quote that closes the string opened at `start`, or -1 when it is never closed. */
 function stringEnd(body: Buffer, start: number): number {
@@ -40,7 +37,7 @@ function stringEnd(body: Buffer, start: number): number {
 }
 
 export function countEnvelopeEvents(body: Buffer): number | undefined {
-  let i = skipWhitespace(body, 0);
+  let i = skipJsonWhitespace(body, 0);
   if (body[i] !== OPEN_OBJECT) return undefined;
   const open: number[] = [];
   let expectingKey = false; // top level: the next string is a key
@@ -52,7 +49,7 @@ export function countEnvelopeEvents(body: Buffer): number | undefined {
   let events: number | undefined;
   for (; i < body.length; i++) {
     const b = body[i]!;
-    if (isWhitespace(b)) continue;
+    if (isJsonWhitespace(b)) continue;
     if (awaitingValue) {
       awaitingValue = false;
       if (keyIsEvents) {
@@ -92,7 +89,7 @@ export function countEnvelopeEvents(body: Buffer): number | undefined {
           inEvents = false;
           events = sawElement ? commas + 1 : 0;
         }
-        if (open.length === 0) return skipWhitespace(body, i + 1) === body.length ? events : undefined;
+        if (open.length === 0) return skipJsonWhitespace(body, i + 1) === body.length ? events : undefined;
         break;
       }
       case COMMA:

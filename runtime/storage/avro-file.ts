@@ -74,7 +74,10 @@ export type AvroItem =
    */
   | { readonly kind: 'json'; readonly json: Buffer; readonly ends: readonly number[]; readonly offset: number };
 
-/** Decodes one record at `pos` into `sink`; returns the position after it (negative or past the end when cut short). */
+/**
+ * Reads one record at `pos` into the block's objects or JSON; returns the position after it (negative or past the end
+ * when the record is cut short).
+ */
 type RecordReader = (data: Buffer, pos: number) => number;
 
 /** A growing window over the incoming bytes: what has arrived and not been consumed yet. */

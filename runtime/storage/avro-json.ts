@@ -13,6 +13,7 @@
  * a position past the end of the block, as avsc's `decode` reports it.
  */
 import type { Type } from 'avsc';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../core/json-bytes';
 
 export class AvroTranscodeError extends Error {}
 
@@ -92,15 +93,6 @@ const FALSE = Buffer.from('false');
 
 /** Writes one value read from `src` at `pos` to `out`; returns the position after it. */
 type Writer = (src: Buffer, pos: number, out: JsonOut) => number;
-
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /**
  * Zigzag varint, exact over the safe integers (avsc's float arithmetic can lose the sign bit next to 2^53; beyond the

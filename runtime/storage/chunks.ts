@@ -8,6 +8,7 @@
  * that still goes alone, and the function dead-letters it as too large if Segment would refuse it.
  */
 
+import { CLOSE_ARRAY, COMMA, OPEN_ARRAY } from '../core/json-bytes';
 import { JsonOut } from './avro-json';
 
 export const DEFAULT_CHUNK = { maxEvents: 500, maxBytes: 4_000_000 } as const;
@@ -25,7 +26,7 @@ export interface Chunk {
 }
 
 /**
- * Accumulates records' JSON into one growing buffer; `add` returns a full chunk when adding one more record would cross
+ * Accumulates records' JSON into one growing buffer; `addJson` returns a full chunk when adding one more record would cross
  * a limit. The chunk's bytes are copied out, so the buffer is reused for the next chunk.
  */
 export class Chunker {
@@ -37,16 +38,6 @@ export class Chunker {
     private readonly limits: ChunkLimits = DEFAULT_CHUNK,
   ) {}
 
-  get pending(): number {
-    return this.count;
-  }
-
-  /** Adds one decoded record (its plain JSON: Currents schemas hold strings, numbers, booleans, arrays of strings). */
-  add(record: unknown): Chunk | undefined {
-    const json = Buffer.from(JSON.stringify(record));
-    return this.addJson(json, 0, json.length);
-  }
-
   /** Adds one record given as its JSON text, `json[start, end)`; returns the chunk completed before it, if any. */
   addJson(json: Buffer, start: number, end: number): Chunk | undefined {
     const size = end - start + 1;
@@ -54,7 +45,7 @@ export class Chunker {
     if (this.count > 0 && (this.count >= this.limits.maxEvents || this.out.len + size + 1 > this.limits.maxBytes)) {
       full = this.flush();
     }
-    this.out.byte(this.count === 0 ? 0x5b /* [ */ : 0x2c /* , */);
+    this.out.byte(this.count === 0 ? OPEN_ARRAY : COMMA);
     this.out.bytes(json, start, end);
     this.count++;
     return full;
@@ -63,7 +54,7 @@ export class Chunker {
   /** The records held so far as one chunk (undefined when none). */
   flush(): Chunk | undefined {
     if (this.count === 0) return undefined;
-    this.out.byte(0x5d /* ] */);
+    this.out.byte(CLOSE_ARRAY);
     const data = Buffer.allocUnsafe(this.out.len);
     this.out.buf.copy(data, 0, 0, this.out.len);
     const chunk = { data, attributes: this.attributes, count: this.count };
