@@ -163,10 +163,14 @@ async function startOne(name: 'pubsub' | 'firestore', projectId: string, timeout
  * stays until then, so that a process.exit() in the middle still kills the group.
  */
 async function stopGroup(pid: number, onExit: () => void): Promise<void> {
+  /** Up to 5 s for every member of the group to exit. */
+  const waitGone = async () => {
+    for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  };
   killGroup(pid, 'SIGTERM');
-  for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  await waitGone();
   if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
-  for (let i = 0; i < 50 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  await waitGone();
   process.removeListener('exit', onExit);
   release('group', pid);
 }
