@@ -17,6 +17,7 @@ const UNIT = [
   'infra/dashboard',
   'infra/plan-summary',
   'infra/security',
+  'infra/terraform',
   'infra/timing',
   'local/braze-files',
   'local/braze-sender',

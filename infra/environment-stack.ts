@@ -3,8 +3,7 @@
  * the bucket holding the source archives, the archives themselves (the function's and the receiver's), and one
  * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secrets, receiver URL).
  */
-import { join } from 'node:path';
-import { AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
 import { type Construct } from 'constructs';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
@@ -17,7 +16,8 @@ import { type Environment } from '../shared/connector';
 import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
-import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
+import { type RuntimeArchive } from './runtime-archive';
+import { TerraformLiteralStrings } from './terraform-literals';
 
 /** The APIs an environment enables, keyed by what the connector resources need. */
 export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
@@ -38,6 +38,14 @@ export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
 
 /** The source bucket of an environment (bucket names are global: derived from the project id). */
 export const sourceBucketName = (project: string): string => `${project}-currents-function-source`;
+
+/**
+ * The local state file of an environment without a remote backend, relative to the directory Terraform runs in
+ * (`cdktf.out/stacks/<env>`, where `cdktf deploy` and a plain `terraform -chdir=cdktf.out/stacks/<env>` run): the
+ * repository's root, named after the environment. Relative, so it does not depend on where the repository is checked
+ * out and `terraform init` sees the same backend on every machine.
+ */
+export const localStatePath = (environment: string): string => `../../../terraform.${environment}.tfstate`;
 
 export interface EnvironmentStackProps {
   /** A validated environment (from `loadEnvironments`). */
@@ -81,8 +89,11 @@ export class EnvironmentStack extends TerraformStack {
         prefix: stateBackendPrefix(env),
       });
     } else {
-      new LocalBackend(this, { path: join(REPO_ROOT, `terraform.${env.name}.tfstate`) });
+      new LocalBackend(this, { path: localStatePath(env.name) });
     }
+    // Every literal string of the stack (legends, filters, descriptions, names people typed) written as Terraform
+    // reads it: `${` as `$${` (infra/terraform-literals.ts).
+    Aspects.of(this).add(new TerraformLiteralStrings());
 
     const services = {} as Record<keyof typeof PROJECT_SERVICES, ProjectService>;
     for (const [key, service] of Object.entries(PROJECT_SERVICES) as [keyof typeof PROJECT_SERVICES, string][]) {
