@@ -4,13 +4,14 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import { unzipSync } from 'fflate';
 import { environments } from '../../connectors';
 import { defineEnvironments } from '../../infra/app';
 import {
   buildRuntimeArchive,
+  REPO_ROOT,
   RUNTIME_DEPENDENCIES,
   RuntimeEntryMissingError,
   deterministicZip,
@@ -48,6 +49,14 @@ describe('environment stacks', () => {
   it('stores state in GCS when the environment has a backend, locally otherwise', () => {
     expect(prod.terraform.backend).toEqual({ gcs: { bucket: 'replace-me-prod-tfstate', prefix: 'currents-segment' } });
     expect(dev.terraform.backend).toEqual({ local: { path: expect.stringMatching(/terraform\.dev\.tfstate$/) } });
+  });
+
+  it('keeps local state at the repository root, by a path relative to where Terraform runs (not the checkout)', () => {
+    const path = (dev.terraform.backend as { local: { path: string } }).local.path;
+    expect(isAbsolute(path)).toBe(false);
+    expect(path).not.toContain(REPO_ROOT);
+    // `cdktf deploy dev` and `terraform -chdir=cdktf.out/stacks/dev` both run Terraform in the stack's directory.
+    expect(resolve(REPO_ROOT, 'cdktf.out', 'stacks', 'dev', path)).toBe(join(REPO_ROOT, 'terraform.dev.tfstate'));
   });
 
   it('enables the APIs it needs, without disabling them on destroy', () => {
