@@ -15,6 +15,7 @@ const UNIT = [
   'harness/prerequisites',
   'infra/connector',
   'infra/dashboard',
+  'infra/exit',
   'infra/plan-summary',
   'infra/security',
   'infra/terraform',

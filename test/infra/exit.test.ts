@@ -1,0 +1,50 @@
+/**
+ * Leaving CDKTF (docs/deploying.md, "Leaving CDKTF"): the supported plain-Terraform form is the stack directory synth
+ * writes, `cdktf.out/stacks/<env>/` (cdk.tf.json and its assets/), which Terraform reads natively. Here each
+ * environment's directory, as `App.synth()` writes it, is copied elsewhere (as a team copies it into its own Terraform
+ * tree) and must still be a complete root module: Terraform's offline check passes on the copied file, every file it
+ * uploads is inside the directory, and nothing in it names the machine or checkout it was synthesized on.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { App } from 'cdktf';
+import { defineEnvironments } from '../../infra/app';
+import { REPO_ROOT } from '../../infra/runtime-archive';
+import { checkTerraformJson, formatProblems, type TerraformJson } from '../../infra/terraform-check';
+import { environments as fixtures } from './fixtures/environments';
+import { fixtureArchives, type SynthJson } from './helpers';
+
+const outdir = mkdtempSync(join(tmpdir(), 'currents-exit-synth-'));
+const app = new App({ outdir, skipValidation: false });
+const { environments } = defineEnvironments(app, fixtures, fixtureArchives());
+app.synth();
+
+describe.each(environments.map((e) => e.name))('the %s stack directory, moved out of cdktf.out', (env) => {
+  const moved = join(mkdtempSync(join(tmpdir(), 'currents-exit-terraform-')), env);
+  cpSync(join(outdir, 'stacks', env), moved, { recursive: true });
+  const text = readFileSync(join(moved, 'cdk.tf.json'), 'utf8');
+  const json = JSON.parse(text) as SynthJson;
+
+  it('passes Terraform’s offline check, read from the moved file', () => {
+    const result = checkTerraformJson(json as unknown as TerraformJson);
+    expect(formatProblems(result.problems)).toBe('');
+  });
+
+  it('uploads only files inside the directory, by relative paths', () => {
+    const objects = Object.values(json.resource.google_storage_bucket_object ?? {});
+    expect(objects.length).toBeGreaterThanOrEqual(2);
+    for (const o of objects) {
+      const source = String(o.source);
+      expect(isAbsolute(source)).toBe(false);
+      expect(resolve(moved, source).startsWith(`${moved}/`)).toBe(true);
+      expect(existsSync(join(moved, source))).toBe(true);
+    }
+  });
+
+  it('names no path of the machine it was synthesized on', () => {
+    expect(text).not.toContain(outdir);
+    expect(text).not.toContain(REPO_ROOT);
+    expect(text).not.toContain(tmpdir());
+  });
+});
