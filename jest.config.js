@@ -16,6 +16,7 @@ const UNIT = [
   'infra/connector',
   'infra/dashboard',
   'infra/exit',
+  'infra/first-deploy',
   'infra/plan-summary',
   'infra/security',
   'infra/terraform',

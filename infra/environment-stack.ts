@@ -5,18 +5,24 @@
  */
 import { Aspects, AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
 import { type Construct } from 'constructs';
-import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { TimeProvider } from '@cdktf/provider-time/lib/provider';
 import { type Environment } from '../shared/connector';
 import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector';
 import type { ConnectorApi, CurrentsConnectorProps } from './connector/props';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
+import {
+  buildIdentity,
+  type BuildIdentity,
+  GoogleBetaProvider,
+  ProjectServiceIdentity,
+} from './environment-identities';
 import { type RuntimeArchive } from './runtime-archive';
 import { TerraformLiteralStrings } from './terraform-literals';
 
@@ -64,7 +70,7 @@ export interface EnvironmentStackProps {
   readonly connectorDefaults?: Partial<
     Omit<
       CurrentsConnectorProps,
-      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn'
+      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn' | 'build'
     >
   >;
 }
@@ -77,6 +83,10 @@ export class EnvironmentStack extends TerraformStack {
   readonly receiverSourceObject: StorageBucketObject;
   /** The environment's Cloud Monitoring dashboard (Monitoring → Dashboards), when it has connectors. */
   readonly dashboard?: MonitoringDashboard;
+  /** The service account every function of the environment is built as, and its grants. */
+  readonly build: BuildIdentity;
+  /** The Pub/Sub service agent, made to exist before any grant to it. */
+  readonly pubsubServiceIdentity: ProjectServiceIdentity;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
@@ -84,6 +94,9 @@ export class EnvironmentStack extends TerraformStack {
     const project = env.project;
 
     new GoogleProvider(this, 'google', { project, region: env.region });
+    const googleBeta = new GoogleBetaProvider(this, 'google-beta', { project, region: env.region });
+    // time_sleep: alert policies wait until their new log-based metrics can be queried (infra/connector/monitoring.ts).
+    new TimeProvider(this, 'time');
     if (env.backend) {
       new GcsBackend(this, {
         bucket: env.backend.bucket,
@@ -105,8 +118,15 @@ export class EnvironmentStack extends TerraformStack {
         disableDependentServices: false,
       });
     }
-    const projectData = new DataGoogleProject(this, 'project', { projectId: project });
-    const pubsubServiceAgentEmail = `service-${projectData.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+    // The Pub/Sub service agent exists once this does (the API on, the agent created if it was not yet): every grant to
+    // it reads its email from here, so none is applied before the agent exists.
+    this.pubsubServiceIdentity = new ProjectServiceIdentity(this, 'pubsub-service-identity', {
+      provider: googleBeta,
+      project,
+      service: PROJECT_SERVICES.pubsub,
+      dependsOn: [services.pubsub],
+    });
+    const pubsubServiceAgentEmail = this.pubsubServiceIdentity.email;
 
     const labels = { app: 'currents-segment', environment: env.name };
     this.sourceBucket = new StorageBucket(this, 'function-source-bucket', {
@@ -119,6 +139,7 @@ export class EnvironmentStack extends TerraformStack {
       labels,
       dependsOn: [services.storage],
     });
+    this.build = buildIdentity(this, env, sourceBucketName(project), services);
     const upload = (kind: 'function' | 'receiver' | 'importer', archive: RuntimeArchive) => {
       const asset = new TerraformAsset(this, `${kind}-source-asset`, {
         path: archive.path,
@@ -168,6 +189,7 @@ export class EnvironmentStack extends TerraformStack {
           ? { importerSource: { bucket: this.sourceBucket.name, object: importerSourceObject.name } }
           : {}),
         pubsubServiceAgentEmail,
+        build: { serviceAccount: this.build.serviceAccount.id, after: this.build.grants },
         publicApiTokenSecret: tokenSecret,
         dependsOn: services,
       });

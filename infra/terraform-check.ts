@@ -30,8 +30,7 @@ const REWRITTEN_TYPE = /^(google|time)_[a-z0-9_]+$/;
  */
 export const REQUIRED_ARGUMENTS: Record<string, readonly string[]> = {
   // New projects build functions with a default build account that lacks the roles a build needs.
-  // (Enabled once the stacks declare the build account: issue 23, item 2.)
-  // google_cloudfunctions2_function: ['build_config.service_account'],
+  google_cloudfunctions2_function: ['build_config.service_account'],
 };
 
 export interface TerraformProblem {

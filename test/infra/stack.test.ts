@@ -39,11 +39,13 @@ describe('environment stacks', () => {
     expect(Object.keys(synth.stacks).sort()).toEqual(environments.map((e) => e.name).sort());
   });
 
-  it('configures the Google provider 6.50 for the environment project and region', () => {
-    expect((prod.terraform.required_providers as Json).google).toMatchObject({
-      version: expect.stringMatching(/^6\.50/),
-    });
-    expect(prod.provider).toEqual({ google: [{ project: 'replace-me-prod', region: 'us-central1' }] });
+  it('configures the Google provider 6.50 (and google-beta at the same version) for the environment, and time', () => {
+    const required = prod.terraform.required_providers as Record<string, Json>;
+    expect(required.google).toMatchObject({ version: expect.stringMatching(/^6\.50/) });
+    expect(required['google-beta']).toMatchObject({ version: required.google!.version });
+    expect(Object.keys(required).sort()).toEqual(['google', 'google-beta', 'time']);
+    const google = [{ project: 'replace-me-prod', region: 'us-central1' }];
+    expect(prod.provider).toEqual({ google, 'google-beta': google, time: [{}] });
   });
 
   it('stores state in GCS when the environment has a backend, locally otherwise', () => {
@@ -308,7 +310,7 @@ describe('resource names at the longest allowed connector name', () => {
         if (pattern) expect(v).toMatch(pattern);
       }
     }
-    for (const r of resources(json, 'google_project_iam_member')) {
+    for (const r of resources(json, 'google_project_iam_member').filter((m) => m.condition)) {
       expect(((r.condition as Json).title as string).length).toBeLessThanOrEqual(100);
     }
     for (const r of Object.values(json.resource).flatMap((byId) => Object.values(byId))) {
