@@ -3,9 +3,11 @@
  * writes, `cdktf.out/stacks/<env>/` (cdk.tf.json and its assets/), which Terraform reads natively. Here each
  * environment's directory, as `App.synth()` writes it, is copied elsewhere (as a team copies it into its own Terraform
  * tree) and must still be a complete root module: Terraform's offline check passes on the copied file, every file it
- * uploads is inside the directory, and nothing in it names the machine or checkout it was synthesized on.
+ * uploads is inside the directory, nothing in it names the machine or checkout it was synthesized on, and
+ * `npm run check:terraform -- <dir>` (what a team's CI keeps running after leaving) checks it.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { App } from 'cdktf';
@@ -40,6 +42,24 @@ describe.each(environments.map((e) => e.name))('the %s stack directory, moved ou
       expect(resolve(moved, source).startsWith(`${moved}/`)).toBe(true);
       expect(existsSync(join(moved, source))).toBe(true);
     }
+  });
+
+  it('is what `npm run check:terraform -- <dir>` checks, failing on a broken copy', () => {
+    const check = (dir: string) =>
+      spawnSync(process.execPath, [require.resolve('tsx/cli'), join(REPO_ROOT, 'infra', 'check-terraform.ts'), dir], {
+        encoding: 'utf8',
+      });
+    const ok = check(moved);
+    expect(ok.stdout).toContain("Terraform's check passes (1 file(s))");
+    expect(ok.status).toBe(0);
+    const broken = join(mkdtempSync(join(tmpdir(), 'currents-exit-broken-')), env);
+    cpSync(moved, broken, { recursive: true });
+    writeFileSync(join(broken, 'cdk.tf.json'), text.replace('$${metric.labels', '${metric.labels'));
+    const failed = check(broken);
+    expect(failed.stdout).toMatch(
+      /\n(google_[a-z0-9_]+\.[\w-]+): Reference to undeclared resource \(A managed resource "metric"/,
+    );
+    expect(failed.status).toBe(1);
   });
 
   it('names no path of the machine it was synthesized on', () => {
