@@ -102,14 +102,19 @@ const REFERENCE =
  */
 type ReferenceMode = 'output' | 'unknown';
 
-/** A reference inside an expression, rewritten onto its stand-in. */
-function rewriteExpression(expr: string, mode: ReferenceMode): string {
-  return expr
-    .replace(REFERENCE, (_m, data: string | undefined, type: string, name: string, key = '', rest: string) => {
+/**
+ * A reference inside an expression, rewritten onto its stand-in; inside a stand-in's own meta-arguments (lifecycle
+ * conditions, provisioners) `self.x` becomes `self.output.x` too.
+ */
+function rewriteExpression(expr: string, mode: ReferenceMode, inStandIn: boolean): string {
+  const rewritten = expr.replace(
+    REFERENCE,
+    (_m, data: string | undefined, type: string, name: string, key = '', rest: string) => {
       const standIn = `terraform_data.${standInName(type, name, !!data)}${key}`;
       return mode === 'output' ? `${standIn}.output${rest}` : `${standIn}.id`;
-    })
-    .replace(/(?<![\w.$-])self\.(?!output\b)/g, 'self.output.');
+    },
+  );
+  return inStandIn ? rewritten.replace(/(?<![\w.$-])self\.(?!output\b)/g, 'self.output.') : rewritten;
 }
 
 /** A bare reference (`depends_on`, `replace_triggered_by`): the stand-in itself. */
@@ -119,14 +124,14 @@ function rewriteBareReference(ref: string): string {
 }
 
 /** Every string of a value, rewritten as a template. */
-function rewriteValue(value: unknown, mode: ReferenceMode = 'output'): unknown {
-  if (typeof value === 'string') return rewriteTemplate(value, (expr) => rewriteExpression(expr, mode));
-  if (Array.isArray(value)) return value.map((v) => rewriteValue(v, mode));
+function rewriteValue(value: unknown, mode: ReferenceMode = 'output', inStandIn = false): unknown {
+  if (typeof value === 'string') return rewriteTemplate(value, (expr) => rewriteExpression(expr, mode, inStandIn));
+  if (Array.isArray(value)) return value.map((v) => rewriteValue(v, mode, inStandIn));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value as Json)
         .filter(([k]) => k !== '//')
-        .map(([k, v]) => [k, rewriteValue(v, mode)]),
+        .map(([k, v]) => [k, rewriteValue(v, mode, inStandIn)]),
     );
   }
   return value;
@@ -152,14 +157,14 @@ function standIn(
   const { count, for_each, depends_on, lifecycle, provider, provisioner, connection, ...args } = body;
   delete args['//'];
   const out: Json = { input: rewriteValue(args, mode) };
-  if (count !== undefined) out.count = rewriteValue(count);
-  if (for_each !== undefined) out.for_each = rewriteValue(for_each);
+  if (count !== undefined) out.count = rewriteValue(count, mode);
+  if (for_each !== undefined) out.for_each = rewriteValue(for_each, mode);
   if (depends_on !== undefined) out.depends_on = (depends_on as string[]).map(rewriteBareReference);
-  if (provisioner !== undefined) out.provisioner = rewriteValue(provisioner);
-  if (connection !== undefined) out.connection = rewriteValue(connection);
+  if (provisioner !== undefined) out.provisioner = rewriteValue(provisioner, mode, true);
+  if (connection !== undefined) out.connection = rewriteValue(connection, mode, true);
   if (lifecycle !== undefined) {
     const { ignore_changes, replace_triggered_by, ...rest } = lifecycle as Json;
-    const life: Json = rewriteValue(rest) as Json;
+    const life: Json = rewriteValue(rest, mode, true) as Json;
     // The provider's attribute paths are unknown to terraform_data: each stands for part of `input`.
     if (ignore_changes !== undefined) life.ignore_changes = ignore_changes === 'all' ? 'all' : ['input'];
     if (replace_triggered_by !== undefined) {

@@ -180,8 +180,8 @@ describe('what the check catches (mutations of the synthesized dev stack)', () =
 describe('the rewriting onto terraform_data', () => {
   const config = (json: TerraformJson) => toOfflineConfig(json).config as { resource: { terraform_data: Json } };
 
-  it('keeps references, indexes, meta-arguments and escapes', () => {
-    const data = config({
+  it('keeps references, indexes, meta-arguments and escapes, and Terraform accepts the result', () => {
+    const input: TerraformJson = {
       provider: { google: [{ project: 'p' }, { alias: 'eu', project: 'p', region: 'europe-west1' }] },
       data: { google_project: { project: { project_id: 'p' } } },
       resource: {
@@ -190,7 +190,11 @@ describe('the rewriting onto terraform_data', () => {
             count: 2,
             name: 'topic-${count.index}-$${literal}',
             provider: 'google.eu',
-            lifecycle: { ignore_changes: ['labels'], prevent_destroy: true },
+            lifecycle: {
+              ignore_changes: ['labels'],
+              prevent_destroy: true,
+              postcondition: [{ condition: '${self.name != ""}', error_message: 'named' }],
+            },
           },
         },
         google_pubsub_subscription: {
@@ -201,11 +205,17 @@ describe('the rewriting onto terraform_data', () => {
           },
         },
       },
-    }).resource.terraform_data;
+    };
+    expect(formatProblems(checkTerraformJson(input).problems)).toBe('');
+    const data = config(input).resource.terraform_data;
     expect(data.google_pubsub_topic__t).toEqual({
       input: { name: 'topic-${count.index}-$${literal}' },
       count: 2,
-      lifecycle: { ignore_changes: ['input'], prevent_destroy: true },
+      lifecycle: {
+        ignore_changes: ['input'],
+        prevent_destroy: true,
+        postcondition: [{ condition: '${self.output.name != ""}', error_message: 'named' }],
+      },
     });
     expect(data.google_pubsub_subscription__s).toEqual({
       input: {
