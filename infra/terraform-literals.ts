@@ -16,6 +16,9 @@ const LITERAL_TEMPLATE_START = /\$\{(?!TfToken\[)|%\{/g;
 export const escapeTemplateLiterals = (text: string): string =>
   text.replace(LITERAL_TEMPLATE_START, (start) => `${start[0]}${start}`);
 
+/** A literal string read back from Terraform JSON (what Terraform makes of it): `$${` → `${`, `%%{` → `%{`. */
+export const unescapeTemplateLiterals = (text: string): string => text.replace(/\$\$\{|%%\{/g, (m) => m.slice(1));
+
 /** Every string in a value, escaped (objects and arrays walked; anything else, e.g. an unresolved token object, kept). */
 function escapeStrings(value: unknown): unknown {
   if (typeof value === 'string') return escapeTemplateLiterals(value);

@@ -13,6 +13,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
 import { REPO_ROOT } from '../../infra/runtime-archive';
+import { baseFromSynthDir } from '../../infra/summary/base';
 import { checkTerraformJson, formatProblems, type TerraformJson } from '../../infra/terraform-check';
 import { environments as fixtures } from './fixtures/environments';
 import { fixtureArchives, type SynthJson } from './helpers';
@@ -21,6 +22,15 @@ const outdir = mkdtempSync(join(tmpdir(), 'currents-exit-synth-'));
 const app = new App({ outdir, skipValidation: false });
 const { environments } = defineEnvironments(app, fixtures, fixtureArchives());
 app.synth();
+
+it('lets the plan summary read the connectors back from the synthesized directory as they were defined', () => {
+  const base = baseFromSynthDir(outdir);
+  const typed = fixtures[0]!.connectors[0]!;
+  const read = base.environments.find((e) => e.name === 'dev')!.connectors.find((c) => c.name === typed.name)!;
+  expect(typed.displayName).toContain('${');
+  expect(read.displayName).toBe(typed.displayName);
+  expect(base.notes).toEqual([]);
+});
 
 describe.each(environments.map((e) => e.name))('the %s stack directory, moved out of cdktf.out', (env) => {
   const moved = join(mkdtempSync(join(tmpdir(), 'currents-exit-terraform-')), env);
