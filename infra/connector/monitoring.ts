@@ -1,7 +1,8 @@
 /**
  * A connector's monitoring: the email channel for its contact, one log-based metric per counted log event
  * (infra/connector/events.ts), and the alert policies on them: one per alerted event of the function, and the
- * receiver's (5xx answered, 401 refusals at the rate of a Current).
+ * receiver's (5xx answered, 401 refusals at the rate of a Current), created once the new metrics can be queried
+ * (a `time_sleep` after them: ../metrics-settle.ts).
  */
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import {
@@ -9,6 +10,7 @@ import {
   type MonitoringAlertPolicyConditions,
 } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
+import { metricsQueryable } from '../metrics-settle';
 import {
   ALERTED_EVENTS,
   type AlertedEvent,
@@ -18,7 +20,6 @@ import {
   RECEIVER_EVENTS,
   type ReceiverAlert,
 } from './events';
-import { metricsQueryable } from '../metrics-settle';
 import { type ConnectorContext, dependsOnAlso } from './props';
 
 export interface ConnectorMonitoring {
