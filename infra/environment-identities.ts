@@ -10,8 +10,8 @@
  *   Cloud Functions copies each source archive into for its build). Whoever runs the deploy needs `actAs` on it
  *   (`roles/iam.serviceAccountUser` on this account: docs/deploying.md);
  * - the **Pub/Sub service agent**, made to exist (`google_project_service_identity`, a google-beta resource, after the
- *   Pub/Sub API) before anything grants it a role: its email is taken from that resource, so every grant to it waits
- *   for it.
+ *   Pub/Sub API) before anything grants it a role: the stack makes everything of Pub/Sub, the grants to the agent
+ *   included, depend on it.
  */
 import { type ITerraformDependable, TerraformProvider, TerraformResource } from 'cdktf';
 import { type Construct } from 'constructs';

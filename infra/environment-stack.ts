@@ -7,6 +7,7 @@ import { Aspects, AssetType, GcsBackend, LocalBackend, TerraformAsset, Terraform
 import { type Construct } from 'constructs';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
@@ -118,15 +119,17 @@ export class EnvironmentStack extends TerraformStack {
         disableDependentServices: false,
       });
     }
-    // The Pub/Sub service agent exists once this does (the API on, the agent created if it was not yet): every grant to
-    // it reads its email from here, so none is applied before the agent exists.
+    // The Pub/Sub service agent exists once this does (the API on, the agent created if it was not yet). Everything of
+    // Pub/Sub waits for it (it stands for the API below), the grants to the agent included; its email is the
+    // documented one, known at plan, so the grants of an environment deployed before do not change.
     this.pubsubServiceIdentity = new ProjectServiceIdentity(this, 'pubsub-service-identity', {
       provider: googleBeta,
       project,
       service: PROJECT_SERVICES.pubsub,
       dependsOn: [services.pubsub],
     });
-    const pubsubServiceAgentEmail = this.pubsubServiceIdentity.email;
+    const projectData = new DataGoogleProject(this, 'project', { projectId: project });
+    const pubsubServiceAgentEmail = `service-${projectData.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 
     const labels = { app: 'currents-segment', environment: env.name };
     this.sourceBucket = new StorageBucket(this, 'function-source-bucket', {
@@ -191,7 +194,7 @@ export class EnvironmentStack extends TerraformStack {
         pubsubServiceAgentEmail,
         build: { serviceAccount: this.build.serviceAccount.id, after: this.build.grants },
         publicApiTokenSecret: tokenSecret,
-        dependsOn: services,
+        dependsOn: { ...services, pubsub: this.pubsubServiceIdentity },
       });
       this.connectors[connector.name] = c;
       new TerraformOutput(this, `${connector.name}-ingest-topic`, {

@@ -109,6 +109,7 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
       topic: t.deadLetterTopic.name,
       role: 'roles/pubsub.publisher',
       member,
+      ...(member === pubsubAgent ? ctx.dep('pubsub') : {}),
     });
   }
   // Firestore IAM has no per-database resource in provider 6.x: a project-level grant, conditioned on this database.
@@ -124,6 +125,7 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
     subscription: t.pushSubscription.name,
     role: 'roles/pubsub.subscriber',
     member: pubsubAgent,
+    ...ctx.dep('pubsub'),
   });
 }
 
@@ -151,6 +153,8 @@ export function buildCallerGrants(
     serviceAccountId: accounts.push.name,
     role: 'roles/iam.serviceAccountTokenCreator',
     member: `serviceAccount:${ctx.props.pubsubServiceAgentEmail}`,
+    // After the Pub/Sub API and its agent exist (the stack's `pubsub` dependable is the agent's service identity).
+    ...ctx.dep('pubsub'),
   });
   return {
     push: [runInvoker(run, 'push-invoker', fn, accounts.push.member), tokenCreator],

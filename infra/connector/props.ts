@@ -84,7 +84,11 @@ export interface CurrentsConnectorProps {
    * @default RECEIVER_DEFAULTS (shared/defaults.ts)
    */
   readonly receiver?: ReceiverProps;
-  /** Email of the project's Pub/Sub service agent, `service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com`. */
+  /**
+   * Email of the project's Pub/Sub service agent, `service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com`. The
+   * grants to it wait for `dependsOn.pubsub`, which should therefore stand for the agent's existence (the stack passes
+   * its `google_project_service_identity`).
+   */
   readonly pubsubServiceAgentEmail: string;
   /**
    * The identity Cloud Build builds the connector's functions as (fully qualified:

@@ -45,8 +45,8 @@ function bindings(json: SynthJson): Binding[] {
   return out;
 }
 
-// The Pub/Sub service agent, as the stack makes it exist (google_project_service_identity) before granting it anything.
-const PUBSUB_AGENT = 'serviceAccount:${google_project_service_identity.pubsub-service-identity.email}';
+const PUBSUB_AGENT =
+  'serviceAccount:service-${data.google_project.project.number}@gcp-sa-pubsub.iam.gserviceaccount.com';
 
 describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
   const { json } = synth.stacks[envName]!;

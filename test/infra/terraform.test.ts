@@ -119,13 +119,6 @@ describe('what the check catches (mutations of the synthesized dev stack)', () =
     const [name, topic] = Object.entries(topics)[0]!;
     topic.name = `${String(topic.name)}-\${`;
     const result = checkTerraformJson(json);
-    console.log(
-      JSON.stringify(
-        result.problems.filter((p) => !p.summary.startsWith('Missing build')),
-        null,
-        1,
-      ),
-    );
     expect(result.problems).toEqual([expect.objectContaining({ address: `google_pubsub_topic.${name}` })]);
   });
 
