@@ -50,6 +50,8 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // The CLI's default definitions are the tests' own fixtures (test/fixtures/definitions), never connectors/.
+  setupFiles: ['<rootDir>/test/harness/definitions.ts'],
 };
 
 /** @type {import('jest').Config} */

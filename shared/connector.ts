@@ -12,6 +12,16 @@
 import { z } from 'zod';
 import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
+import {
+  BackendSchema,
+  DeploySchema,
+  DEPLOYMENT_TEXTS,
+  deploymentFindings,
+  LOCATION_FIELDS,
+  LOCATION_TEXTS,
+  REGION_PATTERN,
+  residencyFindings,
+} from './deployment';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
 import { DEFAULT_GRACE_PERIOD } from './policy';
@@ -123,6 +133,8 @@ export const ConnectorSchema = z.strictObject({
         .default(''),
     })
     .optional(),
+  /** Where the connector runs (default: the environment's region), and whether an EU connector may run outside the EU. */
+  ...LOCATION_FIELDS,
 });
 
 const wholeNumberText = (field: keyof typeof NUMBER_RANGES, hint: string): FieldText => ({
@@ -204,6 +216,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   'storage.prefix': {
     must: "an object-name prefix of at most 512 characters, without spaces and without a leading or trailing '/', or '' for none",
   },
+  ...LOCATION_TEXTS,
 };
 
 /** What an author writes (defaults may be left out). */
@@ -211,16 +224,13 @@ export type ConnectorDefinition = z.input<typeof ConnectorSchema>;
 /** A validated connector with defaults applied. */
 export type Connector = z.output<typeof ConnectorSchema>;
 
-export const BackendSchema = z.strictObject({
-  bucket: nonEmpty(),
-  prefix: z.string().optional(),
-});
-
 export const EnvironmentSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/),
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/),
+  region: z.string().regex(REGION_PATTERN),
   backend: BackendSchema.optional(),
+  /** How CI deploys this environment (shared/deployment.ts); CI deploys exactly the environments that have it. */
+  deploy: DeploySchema.optional(),
   /**
    * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
    * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
@@ -240,9 +250,7 @@ export const ENVIRONMENT_TEXTS: FieldTexts = {
     hint: 'the project this environment deploys to',
   },
   region: { must: 'a Google Cloud region such as europe-west1 or us-central1' },
-  backend: { must: "an object { bucket, prefix }: where this environment's Terraform state is kept" },
-  'backend.bucket': { must: 'the name of the Cloud Storage bucket for the Terraform state, not empty' },
-  'backend.prefix': { must: 'an object-name prefix for the Terraform state (a string)' },
+  ...DEPLOYMENT_TEXTS,
   deleteProtection: {
     must: 'true or false',
     hint: "whether the connectors' Firestore databases survive `terraform destroy`",
@@ -470,7 +478,8 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const name = (input as { name?: unknown } | null)?.name;
     const envLabel = typeof name === 'string' ? name : `#${envIndex}`;
     const env = parseFields(EnvironmentSchema, input, ENVIRONMENT_TEXTS);
-    errors.push(...env.findings.map((f) => toError(f, { environment: envLabel })));
+    const envFindings = [...env.findings, ...deploymentFindings(env.data)];
+    errors.push(...envFindings.map((f) => toError(f, { environment: envLabel })));
     if (envNames.has(envLabel)) {
       errors.push({
         environment: envLabel,
@@ -482,7 +491,9 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const checked = (env.data.connectors ?? []).map((raw, i) => {
       const n = (raw as { name?: unknown } | null)?.name;
       const label = typeof n === 'string' ? n : `#${i}`;
-      const { parts, view, findings } = checkConnector(raw);
+      const checkedAlone = checkConnector(raw);
+      const { parts, view } = checkedAlone;
+      const findings = [...checkedAlone.findings, ...residencyFindings(parts, env.data)];
       errors.push(...findings.map((f) => toError(f, { environment: envLabel, connector: label })));
       return { label, index: i, parts, events: view.events, ok: findings.length === 0 };
     });
@@ -535,7 +546,7 @@ export function validateEnvironments(inputs: readonly unknown[]): {
       }
       namesByProject.set(project, byName);
     }
-    if (!env.findings.length) {
+    if (!envFindings.length) {
       const connectors = checked.filter((c) => c.ok).map((c) => c.parts as Connector);
       environments.push({ ...(env.data as z.output<typeof EnvironmentSchema>), connectors });
     }

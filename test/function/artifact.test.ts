@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Testing } from 'cdktf';
 import { unzipSync } from 'fflate';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
 import type { RuntimeArchive } from '../../infra/runtime-archive';
 import { eventsEnvelope, sampleEvent } from '../../local/samples';

@@ -11,7 +11,7 @@ import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
 import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import {
   ALERTED_EVENTS,
   ConnectorPropsError,

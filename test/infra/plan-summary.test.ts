@@ -20,16 +20,17 @@ const git = (cwd: string, ...args: string[]) => {
   return r.stdout;
 };
 
-// A scratch repository: the schema and the example definitions committed, then a pull request's edits on top.
+// A scratch repository: the schema and the fixture definitions committed, then a pull request's edits on top.
 const repo = mkdtempSync(join(tmpdir(), 'currents-summary-repo-'));
 cpSync(join(ROOT, 'shared'), join(repo, 'shared'), { recursive: true });
-cpSync(join(ROOT, 'connectors'), join(repo, 'connectors'), { recursive: true });
+const FIXTURE = join('test', 'fixtures', 'definitions');
+cpSync(join(ROOT, FIXTURE), join(repo, FIXTURE), { recursive: true });
 symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
 writeFileSync(join(repo, '.gitignore'), 'node_modules\n');
 git(repo, 'init', '-q');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '-m', 'base');
-const prodFile = join(repo, 'connectors', 'prod.ts');
+const prodFile = join(repo, FIXTURE, 'prod.ts');
 writeFileSync(
   prodFile,
   readFileSync(prodFile, 'utf8')
@@ -41,7 +42,7 @@ writeFileSync(
     )
     .replace(/ {4}\{\n {6}name: 'email-eu',[\s\S]*?\n {4}\},\n/, ''),
 );
-const devFile = join(repo, 'connectors', 'dev.ts');
+const devFile = join(repo, FIXTURE, 'dev.ts');
 writeFileSync(
   devFile,
   readFileSync(devFile, 'utf8').replace(
@@ -58,7 +59,7 @@ writeFileSync(
 });`,
   ),
 );
-const definitions = join(repo, 'connectors', 'index.ts');
+const definitions = join(repo, FIXTURE, 'index.ts');
 
 describe('currents plan-summary', () => {
   it('summarizes every environment: region, credential, events, grace, anonymous flag, contact and resources', () => {
@@ -116,7 +117,7 @@ describe('currents plan-summary', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'currents-summary-synth-'));
     mkdirSync(outdir, { recursive: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { environments } = require(join(ROOT, 'connectors')) as { environments: unknown[] };
+    const { environments } = require(join(ROOT, FIXTURE)) as { environments: unknown[] };
     const app = new App({ outdir });
     defineEnvironments(app, environments, fixtureArchives());
     app.synth();
