@@ -172,3 +172,8 @@ export function storageImportNames(connectorName: string): {
     importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
   };
 }
+
+/** The service account Cloud Build builds the functions with (`currents bootstrap` creates it, per project). */
+export const BUILD_SERVICE_ACCOUNT_ID = `${RESOURCE_PREFIX}-builder`;
+export const buildServiceAccountEmail = (project: string): string =>
+  `${BUILD_SERVICE_ACCOUNT_ID}@${project}.iam.gserviceaccount.com`;
