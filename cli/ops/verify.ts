@@ -8,7 +8,9 @@
  *  - `ingest token`: once the receiver's ingest-token secret exists, its latest version is enabled.
  * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
  * environment) is created, without a version, by the deploy: that check is skipped, saying so, so that the first deploy
- * can run; a secret that exists without an enabled version fails.
+ * can run. A secret that exists without any version yet is `pending`: the connector is deployed and parks what arrives
+ * (alerting its contact) until a version is added, so the deploy goes on. verify fails only for what breaks a running
+ * connector: a credential that is there but wrong, or a latest version disabled or destroyed (a rotation gone wrong).
  * Every detail names what is wrong and never a secret value. Secret Manager is reached through an injected client (the
  * real one in the command; tests pass a fake, as there is no emulator).
  */
@@ -29,7 +31,7 @@ export interface VerifySecretClient extends SecretVersionAccessor {
   getSecret(request: { name: string }): Promise<unknown>;
 }
 
-export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip';
+export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip' | 'pending';
 
 export interface VerifyRow {
   readonly connector: string;
@@ -77,10 +79,24 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   };
   const created =
     'does not exist yet: the deploy creates it (without a version); then add a version (README, "Deploying") and run verify again';
+  /** Whether a secret that exists has no version at all yet (accessing `latest` answers NOT_FOUND). */
+  const versionless = async (name: string): Promise<boolean> => {
+    try {
+      await options.secrets.accessSecretVersion({ name: `${name}/versions/latest` });
+      return false;
+    } catch (err) {
+      return (err as { code?: unknown }).code === GRPC_NOT_FOUND;
+    }
+  };
+  const parks = `the connector parks what arrives (and alerts ${connector.contactEmail}) until one is added`;
 
   let readable = false;
   if (!(await exists(secretName))) {
     rows.push(row('credential secret', 'skip', `${names.secret} ${created}`));
+  } else if (await versionless(secretName)) {
+    rows.push(
+      row('credential secret', 'pending', `${names.secret} has no version yet: ${parks} (README, "Deploying")`),
+    );
   } else {
     try {
       const parsed = parseSegmentSecret(await source.read(), credential, source.label);
@@ -98,6 +114,15 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     rows.push(row('segment', 'skip', 'not checked: the credential secret cannot be read'));
   } else if (credential.kind === 'writeKey' && sourceId !== undefined && !(await exists(tokenName))) {
     rows.push(row('segment', 'skip', `not checked: ${publicApiTokenSecret(environment.name)} ${created}`));
+  } else if (credential.kind === 'writeKey' && sourceId !== undefined && (await versionless(tokenName))) {
+    rows.push(
+      row(
+        'segment',
+        'pending',
+        `not checked: ${publicApiTokenSecret(environment.name)} has no version yet: the source check stays ` +
+          'inconclusive (events are delivered; a revoked write key stays invisible) until one is added',
+      ),
+    );
   } else if (credential.kind === 'writeKey' && sourceId === undefined) {
     rows.push(row('segment', 'warn', `not checked: ${NO_SOURCE_CHECK_WARNING}`));
   } else if (credential.kind === 'writeKey') {
@@ -138,6 +163,15 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   const ingestName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
   if (!(await exists(ingestName))) {
     rows.push(row('ingest token', 'skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`));
+  } else if (await versionless(ingestName)) {
+    rows.push(
+      row(
+        'ingest token',
+        'pending',
+        `${names.ingestTokenSecret} has no version yet: the receiver answers 503 (Braze retries) until ` +
+          `\`currents receiver-token new --env ${environment.name} --connector ${connector.name}\` makes one`,
+      ),
+    );
   } else {
     try {
       await new SecretManagerSource({ secretName: ingestName, client: options.secrets }).read();

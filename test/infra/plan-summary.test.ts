@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
+import { planSummary } from '../../infra/summary';
+import { loadEnvironments } from '../../shared/connector';
 import { fixtureArchives } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -141,4 +143,45 @@ describe('currents plan-summary', () => {
       "- connector 'bad-email' of environment 'broken': contactEmail must be an email address such as team@example.com (you wrote 'not-an-email')",
     );
   });
+});
+
+describe('the plan summary, residency and new secrets', () => {
+  it('shows where each connector runs: its own location, the EU, or outside the EU when allowed', () => {
+    expect(run(ROOT, '--no-resources').stdout).toContain(
+      'Where each connector runs: `email-eu` in europe-west1 (its own location, EU); `messaging-us` in us-central1; ' +
+        '`journeys-us` in us-central1.',
+    );
+    const [env] = loadEnvironments([
+      {
+        name: 'us',
+        project: 'acme-us',
+        region: 'us-east1',
+        connectors: [
+          { ...connector('eu-here'), allowOutsideEu: true },
+          { ...connector('eu-away'), location: 'europe-west4' },
+        ],
+      },
+    ]);
+    expect(planSummary([env!], { resources: false })).toContain(
+      'Where each connector runs: `eu-here` in us-east1 (outside the EU: allowOutsideEu); ' +
+        '`eu-away` in europe-west4 (its own location, EU).',
+    );
+  });
+
+  it('says that an added connector deploys without its secrets, and parks until they are there', () => {
+    const r = run(repo, definitions, '--base', 'HEAD', '--no-resources');
+    expect(r.stdout).toContain(
+      '  - after the deploy: put its credential into `currents-sms-eu-segment-credential` and make a receiver token; ' +
+        'the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
+    );
+  });
+});
+
+const connector = (name: string) => ({
+  name,
+  displayName: name,
+  contactEmail: 'team@example.com',
+  workspace: `ws-${name}`,
+  segment: { region: 'eu', credential: { kind: 'writeKey' } },
+  events: ['email'],
 });
