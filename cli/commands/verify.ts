@@ -25,7 +25,7 @@ export async function run(
   let secrets = deps.secrets;
   if (!secrets) {
     // Without credentials the client would fail in the background with a stack trace: fail first, in words.
-    await checkCredentials(targets);
+    await checkCredentials(targets, { secretManager: true });
     const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
     secrets = new SecretManagerServiceClient() as unknown as VerifySecretClient;
   }

@@ -3,6 +3,7 @@
  * a Secret Manager client injected in process (there is no Secret Manager emulator: the fake implements the two calls
  * verify makes, getSecret and accessSecretVersion, with the payload shape and gRPC status codes of the real API).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +213,27 @@ describe('currents verify', () => {
     expect(r.rows.get('wk-ok segment')).toMatch(
       /^skip not checked: currents-vt-segment-public-api-token does not exist yet/,
     );
+  });
+
+  it('says in words, without a stack trace, that it needs credentials even in a local run (no Secret Manager emulator)', () => {
+    const r = spawnSync(
+      process.execPath,
+      [join(__dirname, '..', '..', 'bin', 'currents.js'), 'verify', '--env', 'vt', definitions],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          PUBSUB_EMULATOR_HOST: '127.0.0.1:1',
+          FIRESTORE_EMULATOR_HOST: '127.0.0.1:2',
+          GOOGLE_APPLICATION_CREDENTIALS: join(tmpdir(), 'no-such-adc.json'),
+        },
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^currents verify: no Google credentials to reach project verify-test-1 .*: Secret Manager has no emulator, so this reads the real project even in a local run: run `gcloud auth application-default login`/,
+    );
+    expect(r.stderr).not.toMatch(/NO_ADC_FOUND|\n\s+at /);
   });
 
   it('needs --env', async () => {
