@@ -22,7 +22,7 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
     description: 'the connector definitions module (default: PATH, else connectors/index.ts)',
   },
 ];
-/** The same, for the commands that act on one connector only (send-test, receiver-token). */
+/** The same, for the commands that act on one connector only (send-test, receiver-token, import). */
 const ONE_CONNECTOR_OPTIONS: readonly OptionSpec[] = TARGET_OPTIONS.map((o) =>
   o.flags.startsWith('--connector')
     ? { ...o, description: 'the connector of the environment to act on (required)' }
@@ -287,7 +287,7 @@ export const importSpec: CommandSpec<
     'storage import would; files already imported are skipped unless --reimport.',
   arguments: [PATH_ARGUMENT],
   options: [
-    ...TARGET_OPTIONS,
+    ...ONE_CONNECTOR_OPTIONS,
     { flags: '--from <YYYY-MM-DDTHH>', description: 'the first hour (UTC) to import (required)' },
     { flags: '--to <YYYY-MM-DDTHH>', description: 'the hour (UTC) to stop before (required)' },
     { flags: '--bucket <B>', description: "the export's bucket (default: the connector's storage.bucket)" },
