@@ -24,9 +24,7 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
 ];
 /** The same, for the commands that act on one connector only (send-test, receiver-token, import). */
 const ONE_CONNECTOR_OPTIONS: readonly OptionSpec[] = TARGET_OPTIONS.map((o) =>
-  o.flags.startsWith('--connector')
-    ? { ...o, description: 'the connector of the environment to act on (required)' }
-    : o,
+  o.flags.startsWith('--connector') ? { ...o, description: 'one connector of the environment (required)' } : o,
 );
 const PATH_ARGUMENT = {
   name: '[PATH]',
