@@ -13,7 +13,7 @@ import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
 import { connectorLocation, EU_LOCATIONS } from '../shared/deployment';
 import { receiverUrl, receiverUrlOutput, resourceNames, stateBackendPrefix } from '../shared/names';
-import { CurrentsConnector } from './connector-construct';
+import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
 
@@ -99,7 +99,7 @@ export interface SummaryOptions {
   readonly eventsPerMonth?: number;
 }
 
-/** The receiver as deployed (the construct's RECEIVER_DEFAULTS). */
+/** The receiver as deployed (shared/defaults.ts RECEIVER_DEFAULTS). */
 const RECEIVER_SHAPE: InstanceShape = { vcpu: 1, memoryGiB: 1, concurrency: 80 };
 
 /** Per connector: the sustainable ceiling and what a month at `eventsPerMonth` costs (shared/capacity.ts). */
