@@ -22,6 +22,7 @@ const UNIT = [
   'harness/prerequisites',
   'infra/connector',
   'infra/dashboard',
+  'infra/location',
   'infra/plan-summary',
   'infra/security',
   'infra/timing',

@@ -30,6 +30,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
+import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
 import { receiverEnvironment } from '../shared/runtime-config';
 
@@ -74,6 +75,8 @@ export class StorageImport extends Construct {
   constructor(scope: Construct, id: string, props: StorageImportProps) {
     super(scope, id);
     const { connector, environment: env, labels, dependsOn: dep } = props;
+    // The importer handles the connector's events: it runs where the connector does.
+    const importerLocation = connectorLocation(connector, env);
     const project = env.project;
     const { bucket, prefix } = connector.storage;
     const names = storageImportNames(connector.name);
@@ -115,7 +118,7 @@ export class StorageImport extends Construct {
     this.importer = new Cloudfunctions2Function(this, 'importer', {
       project,
       name: names.importerFunction,
-      location: env.region,
+      location: importerLocation,
       description: `Braze storage export gs://${bucket}/${prefix} → ${connectorNames.ingestTopic} for '${connector.displayName}'`,
       labels: storageLabels,
       buildConfig: {
@@ -175,7 +178,7 @@ export class StorageImport extends Construct {
     });
     new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
       project,
-      location: env.region,
+      location: importerLocation,
       name: this.importer.name,
       role: 'roles/run.invoker',
       member: props.pushServiceAccount.member,

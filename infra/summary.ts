@@ -229,7 +229,8 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
           `\`<connector>-receiver-url\`, which has this form):`,
         '',
         ...env.connectors.map(
-          (c) => `- \`${c.name}\`: ${receiverUrl(env, c.name)} (output \`${receiverUrlOutput(c.name)}\`)`,
+          (c) =>
+            `- \`${c.name}\`: ${receiverUrl(env, c.name, connectorLocation(c, env))} (output \`${receiverUrlOutput(c.name)}\`)`,
         ),
         '',
       );

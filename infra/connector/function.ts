@@ -14,7 +14,7 @@ export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAcco
   return new Cloudfunctions2Function(ctx.scope, 'function', {
     project,
     name: names.function,
-    location: env.region,
+    location: ctx.location,
     description: `Braze Currents → Segment (${connector.segment.region}) for '${connector.displayName}'`,
     labels,
     buildConfig: {
@@ -45,7 +45,7 @@ export function buildProbeJob(ctx: ConnectorContext, url: string, schedulerAccou
   const { names, connector, props } = ctx;
   return new CloudSchedulerJob(ctx.scope, 'probe-job', {
     project: ctx.project,
-    region: ctx.environment.region,
+    region: ctx.location,
     name: names.schedulerJob,
     description: `Credential probe and drain of parked events for '${connector.name}'`,
     schedule: props.probeSchedule,

@@ -119,7 +119,7 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
     condition: firestoreDatabaseCondition(project, names.firestoreDatabase),
     ...ctx.dep('cloudresourcemanager'),
   });
-  const run = { ...ctx, region: env.region };
+  const run = { ...ctx, region: ctx.location };
   runInvoker(run, 'push-invoker', t.function, t.accounts.push.member);
   runInvoker(run, 'scheduler-invoker', t.function, t.accounts.scheduler.member);
   new PubsubSubscriptionIamMember(scope, 'pubsub-agent-push-subscriber', {
