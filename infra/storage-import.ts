@@ -31,7 +31,7 @@ import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
 import { connectorLocation } from '../shared/deployment';
-import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
+import { buildServiceAccountName, IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
 import { receiverEnvironment } from '../shared/runtime-config';
 
 /** The importer's time budget: the longest a 2nd-gen function triggered by a push may run; a longer file resumes. */
@@ -124,6 +124,7 @@ export class StorageImport extends Construct {
       buildConfig: {
         runtime: props.runtime,
         entryPoint: IMPORTER_TARGET,
+        serviceAccount: buildServiceAccountName(project),
         source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
       },
       serviceConfig: {

@@ -182,3 +182,6 @@ export function storageImportNames(connectorName: string): {
 export const BUILD_SERVICE_ACCOUNT_ID = `${RESOURCE_PREFIX}-builder`;
 export const buildServiceAccountEmail = (project: string): string =>
   `${BUILD_SERVICE_ACCOUNT_ID}@${project}.iam.gserviceaccount.com`;
+/** Its resource name, as a function's `buildConfig.serviceAccount` takes it. */
+export const buildServiceAccountName = (project: string): string =>
+  `projects/${project}/serviceAccounts/${buildServiceAccountEmail(project)}`;

@@ -5,6 +5,7 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
 import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { buildServiceAccountName } from '../../shared/names';
 import { functionEnvironment } from '../../shared/runtime-config';
 import { FUNCTION_TARGET } from '../runtime-archive';
 import type { ConnectorContext } from './props';
@@ -20,6 +21,8 @@ export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAcco
     buildConfig: {
       runtime: props.runtime,
       entryPoint: FUNCTION_TARGET,
+      // Built by the project's build account (`currents bootstrap` creates it), not the default compute account.
+      serviceAccount: buildServiceAccountName(project),
       source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
     },
     serviceConfig: {

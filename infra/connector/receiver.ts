@@ -13,7 +13,7 @@ import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-ia
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import type { ConnectorResourceNames } from '../../shared/names';
+import { buildServiceAccountName, type ConnectorResourceNames } from '../../shared/names';
 import { RECEIVER_TARGET } from '../runtime-archive';
 import { runInvoker, serviceAccount } from './identity';
 import type { DependsOn, ReceiverProps } from './props';
@@ -75,6 +75,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
     buildConfig: {
       runtime: input.runtime,
       entryPoint: RECEIVER_TARGET,
+      serviceAccount: buildServiceAccountName(project),
       source: { storageSource: { bucket: input.source.bucket, object: input.source.object } },
     },
     serviceConfig: {

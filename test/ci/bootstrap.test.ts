@@ -126,6 +126,17 @@ describe('currents bootstrap', () => {
     expect(script).toMatch(/^# {3}deploy: \{$/m);
   });
 
+  it('creates the build account that builds every function of the stack', () => {
+    const functions = Object.values(synthesized.resource!.google_cloudfunctions2_function!);
+    expect(functions.length).toBe(7); // 3 connectors × (function + receiver) + 1 importer
+    for (const f of functions) {
+      expect((f.build_config as { service_account?: string }).service_account).toBe(
+        'projects/acme-full/serviceAccounts/currents-builder@acme-full.iam.gserviceaccount.com',
+      );
+    }
+    expect(planScript(plan)).toContain('gcloud iam service-accounts create currents-builder --project acme-full');
+  });
+
   it('limits the deployer to granting the roles the stack grants', () => {
     expect(JSON.parse(plan.files['grant-condition.json']!).expression).toBe(grantCondition(['roles/datastore.user']));
     expect(planScript(plan)).toContain(
