@@ -86,7 +86,7 @@ describe("the deployer's roles", () => {
 
   it('are the table docs/deploying.md prints', () => {
     const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `((?:resource|data)\.[a-z0-9_]+)` \| ([^|]+) \|/gm)].map(
+    const rows = [...doc.matchAll(/^\| `((?:resource|data)\.[a-z0-9_]+)` +\| ([^|]+) \|/gm)].map(
       (m) => [m[1], m[2]!.trim()] as const,
     );
     expect(Object.fromEntries(rows)).toEqual(
