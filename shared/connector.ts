@@ -12,16 +12,8 @@
 import { z } from 'zod';
 import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
-import {
-  BackendSchema,
-  DeploySchema,
-  DEPLOYMENT_TEXTS,
-  deploymentFindings,
-  LOCATION_FIELDS,
-  LOCATION_TEXTS,
-  REGION_PATTERN,
-  residencyFindings,
-} from './deployment';
+import { deploymentFindings, LOCATION_FIELDS, LOCATION_TEXTS, residencyFindings } from './deployment';
+import { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
 import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from './defaults';
@@ -215,39 +207,8 @@ export type ConnectorDefinition = z.input<typeof ConnectorSchema>;
 /** A validated connector with defaults applied. */
 export type Connector = z.output<typeof ConnectorSchema>;
 
-export const EnvironmentSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/),
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
-  region: z.string().regex(REGION_PATTERN),
-  backend: BackendSchema.optional(),
-  /** How CI deploys this environment (shared/deployment.ts); CI deploys exactly the environments that have it. */
-  deploy: DeploySchema.optional(),
-  /**
-   * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
-   * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
-   */
-  deleteProtection: z.boolean().default(true),
-  connectors: z.array(z.unknown()),
-});
+export { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 
-/** What each environment field must be, in the product's words (as CONNECTOR_TEXTS for connectors). */
-export const ENVIRONMENT_TEXTS: FieldTexts = {
-  '': { must: 'an environment definition: an object { name, project, region, connectors, … }' },
-  name: {
-    must: "lowercase letters, digits and hyphens, starting with a letter, at most 30 characters, such as 'dev'",
-  },
-  project: {
-    must: 'a Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
-    hint: 'the project this environment deploys to',
-  },
-  region: { must: 'a Google Cloud region such as europe-west1 or us-central1' },
-  ...DEPLOYMENT_TEXTS,
-  deleteProtection: {
-    must: 'true or false',
-    hint: "whether the connectors' Firestore databases survive `terraform destroy`",
-  },
-  connectors: { must: 'a list of connector definitions' },
-};
 export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'connectors'> & {
   connectors: ConnectorDefinition[];
 };

@@ -67,27 +67,10 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   const source = new SecretManagerSource({ secretName, client: options.secrets, cacheMs: 60_000 });
   const rows: VerifyRow[] = [];
 
-  /** Whether a secret exists (getSecret); NOT_FOUND → false, other errors say what is wrong. */
-  const exists = async (name: string): Promise<boolean> => {
-    try {
-      await options.secrets.getSecret({ name });
-      return true;
-    } catch (err) {
-      if ((err as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
-      throw mapSecretManagerError(err, name);
-    }
-  };
+  const exists = (name: string) => secretExists(options.secrets, name);
+  const versionless = (name: string) => secretVersionless(options.secrets, name);
   const created =
     'does not exist yet: the deploy creates it (without a version); then add a version (README, "Deploying") and run verify again';
-  /** Whether a secret that exists has no version at all yet (accessing `latest` answers NOT_FOUND). */
-  const versionless = async (name: string): Promise<boolean> => {
-    try {
-      await options.secrets.accessSecretVersion({ name: `${name}/versions/latest` });
-      return false;
-    } catch (err) {
-      return (err as { code?: unknown }).code === GRPC_NOT_FOUND;
-    }
-  };
   const parks = `the connector parks what arrives (and alerts ${connector.contactEmail}) until one is added`;
 
   let readable = false;
@@ -160,27 +143,51 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     }
   }
 
-  const ingestName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
-  if (!(await exists(ingestName))) {
-    rows.push(row('ingest token', 'skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`));
-  } else if (await versionless(ingestName)) {
-    rows.push(
-      row(
-        'ingest token',
-        'pending',
-        `${names.ingestTokenSecret} has no version yet: the receiver answers 503 (Braze retries) until ` +
-          `\`currents receiver-token new --env ${environment.name} --connector ${connector.name}\` makes one`,
-      ),
-    );
-  } else {
-    try {
-      await new SecretManagerSource({ secretName: ingestName, client: options.secrets }).read();
-      rows.push(row('ingest token', 'ok', `${names.ingestTokenSecret}: latest version enabled`));
-    } catch (err) {
-      rows.push(row('ingest token', 'FAIL', (err as Error).message));
-    }
-  }
+  rows.push(row('ingest token', ...(await ingestTokenCheck(target, options.secrets))));
   return rows;
+}
+
+/** Whether a secret exists (getSecret); NOT_FOUND → false, other errors say what is wrong. */
+async function secretExists(secrets: VerifySecretClient, name: string): Promise<boolean> {
+  try {
+    await secrets.getSecret({ name });
+    return true;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
+    throw mapSecretManagerError(err, name);
+  }
+}
+
+/** Whether a secret that exists has no version at all yet (accessing `latest` answers NOT_FOUND). */
+async function secretVersionless(secrets: VerifySecretClient, name: string): Promise<boolean> {
+  try {
+    await secrets.accessSecretVersion({ name: `${name}/versions/latest` });
+    return false;
+  } catch (err) {
+    return (err as { code?: unknown }).code === GRPC_NOT_FOUND;
+  }
+}
+
+/** The receiver's ingest-token secret: not deployed (skip), no token yet (pending), or its latest version enabled. */
+async function ingestTokenCheck(target: OpsTarget, secrets: VerifySecretClient): Promise<[VerifyStatus, string]> {
+  const { names, project, environment, connector } = target;
+  const secretName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
+  if (!(await secretExists(secrets, secretName))) {
+    return ['skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`];
+  }
+  if (await secretVersionless(secrets, secretName)) {
+    return [
+      'pending',
+      `${names.ingestTokenSecret} has no version yet: the receiver answers 503 (Braze retries) until ` +
+        `\`currents receiver-token new --env ${environment.name} --connector ${connector.name}\` makes one`,
+    ];
+  }
+  try {
+    await new SecretManagerSource({ secretName, client: secrets }).read();
+    return ['ok', `${names.ingestTokenSecret}: latest version enabled`];
+  } catch (err) {
+    return ['FAIL', (err as Error).message];
+  }
 }
 
 function kindLabel(kind: 'writeKey' | 'oauth'): string {
