@@ -19,19 +19,10 @@ import {
   UnknownResourceTypeError,
   type StackJson,
 } from '../../infra/deployer-roles';
-import { loadEnvironments, type ConnectorDefinition } from '../../shared/connector';
+import { loadEnvironments } from '../../shared/connector';
+import { connector } from '../fixtures/connector';
 import { environments as fixture } from '../fixtures/definitions';
 import { fixtureArchives } from '../infra/helpers';
-
-const connector = (name: string, over: Partial<ConnectorDefinition> = {}): ConnectorDefinition => ({
-  name,
-  displayName: name,
-  contactEmail: 'team@example.com',
-  workspace: `ws-${name}`,
-  segment: { region: 'us', credential: { kind: 'writeKey' } },
-  events: ['email'],
-  ...over,
-});
 
 /** An environment with every feature: a source check (Public API secret), OAuth, a storage import, a remote state. */
 const everything = loadEnvironments([
@@ -48,7 +39,11 @@ const everything = loadEnvironments([
     connectors: [
       connector('checked', { segment: { region: 'us', credential: { kind: 'writeKey' }, sourceId: 'src' } }),
       connector('oauth', { segment: { region: 'us', credential: { kind: 'oauth', appId: 'a', keyId: 'k' } } }),
-      connector('imported', { storage: { bucket: 'braze-export', prefix: 'currents' }, events: ['sms'] }),
+      connector('imported', {
+        location: 'europe-west1',
+        storage: { bucket: 'braze-export', prefix: 'c' },
+        events: ['sms'],
+      }),
     ],
   },
 ])[0]!;

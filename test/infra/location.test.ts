@@ -3,17 +3,8 @@
  * storage importer and the invoker bindings of those services), whatever its environment's region; the others run in
  * the environment's region. An EU connector outside the EU is refused at synth unless allowed.
  */
+import { connector } from '../fixtures/connector';
 import { connectorResources, type SynthJson, synthEnvironments } from './helpers';
-
-const connector = (name: string, over: Record<string, unknown> = {}) => ({
-  name,
-  displayName: name,
-  contactEmail: 'team@example.com',
-  workspace: `ws-${name}`,
-  segment: { region: 'eu', credential: { kind: 'writeKey' } },
-  events: ['email'],
-  ...over,
-});
 
 const synth = synthEnvironments([
   {
@@ -56,9 +47,7 @@ describe("a connector's location", () => {
   });
 
   it('is refused at synth for an EU connector outside the EU, saying how to allow it', () => {
-    const env = (c: Record<string, unknown>) => [
-      { name: 'x', project: 'acme-xx', region: 'us-east1', connectors: [c] },
-    ];
+    const env = (c: object) => [{ name: 'x', project: 'acme-xx', region: 'us-east1', connectors: [c] }];
     expect(() => synthEnvironments(env(connector('eu-away')))).toThrow(
       /connector 'eu-away' of environment 'x': location us-east1 \(its environment's region: the connector sets no location\) is outside the EU.*set allowOutsideEu: true/,
     );

@@ -10,6 +10,7 @@ import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
 import { planSummary } from '../../infra/summary';
 import { loadEnvironments } from '../../shared/connector';
+import { connector } from '../fixtures/connector';
 import { fixtureArchives } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -175,13 +176,4 @@ describe('the plan summary, residency and new secrets', () => {
         'the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
     );
   });
-});
-
-const connector = (name: string) => ({
-  name,
-  displayName: name,
-  contactEmail: 'team@example.com',
-  workspace: `ws-${name}`,
-  segment: { region: 'eu', credential: { kind: 'writeKey' } },
-  events: ['email'],
 });
