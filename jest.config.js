@@ -45,6 +45,7 @@ const UNIT = [
   'runtime/segment-status',
   'runtime/state-unavailable',
   'shared/connector',
+  'shared/deployment',
   'shared/declared-dependencies',
   'shared/suggest',
   'translate/behaviour',
