@@ -24,6 +24,7 @@ const UNIT = [
   'local/outcomes',
   'ops/context',
   'receiver/envelope-count',
+  'runtime/cached-value',
   'runtime/credential-check',
   'runtime/expiry',
   'runtime/lazy-import',
