@@ -5,7 +5,7 @@
  * body parses its arguments with the same spec (`parse(specs.status, argv)`), so a command called in-process behaves
  * as on the command line.
  */
-import type { CommandSpec, OptionSpec } from './args';
+import type { CommandSpec, OptionSpec } from '../common/args';
 
 /** What every operating command takes: which environment, which connector, which definitions. */
 export interface TargetValues {

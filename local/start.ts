@@ -15,8 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { selectedTypes } from '../shared/connector';
-import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
-import { table } from '../cli/table';
+import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
+import { table } from '../common/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
 import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
@@ -25,9 +25,9 @@ import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
-import { localGoogleClients } from './google-clients';
-import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
-import { dropLibraryWarnings } from '../cli/library-warnings';
+import { localGoogleClients } from '../common/google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import {
   describeOutcome,
   inReasonOrder,
@@ -93,7 +93,7 @@ interface LogCounts {
   deadLettered: number;
 }
 
-/** `npm start`'s surface: its options, help and examples (cli/args.ts). `--source` is taken out first (takeSource). */
+/** `npm start`'s surface: its options, help and examples (common/args.ts). `--source` is taken out first (takeSource). */
 export const START: CommandSpec<{
   env: string;
   events: string;

@@ -1,7 +1,7 @@
 /** The local Segment server's fault injection: the rules, which of them fire for a request, and the rejected ids. */
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { prng } from '../samples';
+import { prng } from '../../common/samples';
 import { bump } from './counters';
 import { destroy, send } from './http-io';
 import type { FaultRule } from './types';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { startSegmentServer, type OAuthAppRegistration } from '../../local/segment-server';
+import { startSegmentServer, type OAuthAppRegistration } from '../segment-server';
 import { REGIONS, type SegmentRegion } from '../../shared/connector';
-import { parse, UsageError } from '../args';
-import * as specs from '../specs';
+import { parse, UsageError } from '../../common/args';
+import * as specs from '../../cli/specs';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(specs.segmentServer, argv);
