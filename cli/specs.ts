@@ -6,6 +6,7 @@
  * as on the command line.
  */
 import type { CommandSpec, OptionSpec } from '../common/args';
+import { DEFAULT_REGION, REGIONS } from '../shared/regions';
 
 /** What every operating command takes: which environment, which connector, which definitions. */
 export interface TargetValues {
@@ -103,7 +104,7 @@ export const segmentServer: CommandSpec<{
     'its OAuth token server, as npm start and the tests use it. Runs until stopped.',
   options: [
     { flags: '--port <P>', description: 'the port to listen on (0: any free port)', default: '0' },
-    { flags: '--region <us|eu>', description: 'the Segment region it plays', default: 'us' },
+    { flags: `--region <${REGIONS.join('|')}>`, description: 'the Segment region it plays', default: DEFAULT_REGION },
     { flags: '--write-key <KEY>', description: 'a write key it accepts (repeatable)', repeatable: true },
     {
       flags: '--source <SOURCE_ID:WRITE_KEY>',

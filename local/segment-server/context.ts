@@ -1,5 +1,5 @@
 /** What the local Segment server's request handlers share: its settings, counters, events, faults and credentials. */
-import type { SegmentRegion } from '../../shared/connector';
+import { DEFAULT_REGION, type SegmentRegion } from '../../shared/regions';
 import { freshCounters, type Counters } from './counters';
 import { Credentials } from './credentials';
 import { FaultInjector } from './faults';
@@ -54,7 +54,7 @@ export interface ServerContext {
 }
 
 export function createContext(options: SegmentServerOptions): ServerContext {
-  const region: SegmentRegion = options.region ?? 'us';
+  const region: SegmentRegion = options.region ?? DEFAULT_REGION;
   const now = options.now ?? Date.now;
   const ctx: ServerContext = {
     region,
