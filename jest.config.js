@@ -39,6 +39,7 @@ const UNIT = [
   'runtime/state-unavailable',
   'shared/connector',
   'shared/declared-dependencies',
+  'shared/architecture',
   'shared/product',
   'shared/suggest',
   'translate/behaviour',
