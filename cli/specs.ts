@@ -37,7 +37,7 @@ export const validate: CommandSpec<Record<string, never>> = {
     'connectors. Exit 1 when a definition has a problem.',
   arguments: [PATH_ARGUMENT],
   options: [],
-  examples: ['npx currents validate', 'npx currents validate connectors/staging.ts'],
+  examples: ['npx currents validate', 'npx currents validate connectors/dev.ts'],
 };
 
 export const translate: CommandSpec<{

@@ -16,14 +16,7 @@ import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
 
-export {
-  type Base,
-  baseFromGitRef,
-  baseFromSynthDir,
-  loadBase,
-  normalizeInputs,
-  type SummaryEnvironment,
-} from './summary/base';
+export { type Base, loadBase } from './summary/base';
 export { diffFields, type FieldChange } from './summary/diff';
 
 const nameOf = (c: Connector | Record<string, unknown>): string => String((c as { name?: unknown }).name ?? '?');
