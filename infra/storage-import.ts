@@ -63,6 +63,19 @@ export function prefixCondition(
   };
 }
 
+interface Context {
+  readonly props: StorageImportProps;
+  readonly connector: StorageImportProps['connector'];
+  readonly env: StorageImportProps['environment'];
+  readonly project: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly names: ReturnType<typeof storageImportNames>;
+  readonly connectorNames: ReturnType<typeof resourceNames>;
+  readonly storageLabels: Record<string, string>;
+  readonly dep: StorageImportProps['dependsOn'];
+}
+
 export class StorageImport extends Construct {
   readonly serviceAccount: ServiceAccount;
   readonly topic: PubsubTopic;
@@ -73,23 +86,42 @@ export class StorageImport extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageImportProps) {
     super(scope, id);
-    const { connector, environment: env, labels, dependsOn: dep } = props;
-    const project = env.project;
+    const { connector, environment: env, labels } = props;
     const { bucket, prefix } = connector.storage;
-    const names = storageImportNames(connector.name);
-    const connectorNames = resourceNames(connector.name);
-    const storageLabels = { ...labels, role: 'storage-import' };
+    const ctx: Context = {
+      props,
+      connector,
+      env,
+      project: env.project,
+      bucket,
+      prefix,
+      names: storageImportNames(connector.name),
+      connectorNames: resourceNames(connector.name),
+      storageLabels: { ...labels, role: 'storage-import' },
+      dep: props.dependsOn,
+    };
+    this.serviceAccount = this.buildServiceAccount(ctx);
+    ({ topic: this.topic, notification: this.notification } = this.buildNotification(ctx));
+    this.importer = this.buildImporter(ctx);
+    this.subscription = this.buildSubscription(ctx);
+    this.grantImporter(ctx);
+    this.alerts = this.buildAlerts(ctx);
+  }
 
-    this.serviceAccount = new ServiceAccount(this, 'importer-sa', {
+  /** The importer's own service account. */
+  private buildServiceAccount({ project, connector, names, bucket, prefix, connectorNames, dep }: Context) {
+    return new ServiceAccount(this, 'importer-sa', {
       project,
       accountId: names.importerServiceAccount,
       displayName: `Currents ${connector.name}: importer`,
       description: `Runs '${names.importerFunction}', reading gs://${bucket}/${prefix} into '${connectorNames.ingestTopic}'`,
       ...dep('iam'),
     });
-    const member = this.serviceAccount.member;
+  }
 
-    this.topic = new PubsubTopic(this, 'notify-topic', {
+  /** The notify topic, the Cloud Storage agent's grant on it, and the bucket's notification. */
+  private buildNotification({ project, names, storageLabels, bucket, prefix, connector, dep }: Context) {
+    const topic = new PubsubTopic(this, 'notify-topic', {
       project,
       name: names.notificationTopic,
       labels: storageLabels,
@@ -98,21 +130,36 @@ export class StorageImport extends Construct {
     const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', { project });
     const agentPublisher = new PubsubTopicIamMember(this, 'gcs-agent-notify-publisher', {
       project,
-      topic: this.topic.name,
+      topic: topic.name,
       role: 'roles/pubsub.publisher',
       member: `serviceAccount:${gcsAgent.emailAddress}`,
     });
-    this.notification = new StorageNotification(this, 'notification', {
+    const notification = new StorageNotification(this, 'notification', {
       bucket,
-      topic: this.topic.id,
+      topic: topic.id,
       payloadFormat: 'JSON_API_V1',
       eventTypes: ['OBJECT_FINALIZE'],
       ...(prefix ? { objectNamePrefix: `${prefix}/` } : {}),
       customAttributes: { connector: connector.name },
       dependsOn: [agentPublisher],
     });
+    return { topic, notification };
+  }
 
-    this.importer = new Cloudfunctions2Function(this, 'importer', {
+  /** The importer function. */
+  private buildImporter({
+    props,
+    project,
+    names,
+    env,
+    bucket,
+    prefix,
+    connector,
+    connectorNames,
+    storageLabels,
+    dep,
+  }: Context) {
+    return new Cloudfunctions2Function(this, 'importer', {
       project,
       name: names.importerFunction,
       location: env.region,
@@ -135,8 +182,12 @@ export class StorageImport extends Construct {
       },
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
     });
+  }
+
+  /** The push subscription that hands each notification to the importer. */
+  private buildSubscription({ props, project, names, storageLabels, dep }: Context) {
     const url = this.importer.serviceConfig.uri;
-    this.subscription = new PubsubSubscription(this, 'import-subscription', {
+    return new PubsubSubscription(this, 'import-subscription', {
       project,
       name: names.notificationSubscription,
       topic: this.topic.id,
@@ -152,8 +203,11 @@ export class StorageImport extends Construct {
       },
       ...dep('pubsub'),
     });
+  }
 
-    // --- IAM.
+  /** The importer's grants (each on the one resource it concerns) and the push identity's invoker grant. */
+  private grantImporter({ props, project, bucket, prefix, env, dep }: Context): void {
+    const member = this.serviceAccount.member;
     new StorageBucketIamMember(this, 'importer-object-viewer', {
       bucket,
       role: 'roles/storage.objectViewer',
@@ -181,8 +235,11 @@ export class StorageImport extends Construct {
       member: props.pushServiceAccount.member,
       ...dep('run'),
     });
+  }
 
-    // --- Alerts.
+  /** The damaged-file metric and the two alert policies. */
+  private buildAlerts({ props, project, env, connector, names, connectorNames, dep }: Context) {
+    const { labels } = props;
     const failed = new LoggingMetric(this, 'metric-import-failed', {
       project,
       name: `${connectorNames.function}-storage-import-failed`,
@@ -230,7 +287,7 @@ export class StorageImport extends Construct {
         },
         ...dep('monitoring'),
       });
-    this.alerts = {
+    return {
       'failed-files': policy(
         'storage-import-failed',
         'damaged storage-export file',
