@@ -8,7 +8,7 @@ import { CredentialUnavailableError } from '../core/types';
 /** A secret version as the client lists it (state as the enum's name or number). */
 export interface SecretVersionInfo {
   readonly name?: string | null;
-  readonly state?: unknown;
+  readonly state?: string | number | null;
 }
 
 /** A version's payload as `accessSecretVersion` returns it. */
@@ -16,13 +16,19 @@ export interface SecretPayload {
   payload?: { data?: Uint8Array | string | null } | null;
 }
 
-/** The Secret Manager calls the runtime makes. */
+/** The Secret Manager calls the project makes (the runtime reads; `currents receiver-token` adds and disables). */
 export interface SecretManagerCalls {
   accessSecretVersion(request: { name: string }): Promise<readonly [SecretPayload, ...unknown[]]>;
   listSecretVersions(request: {
     parent: string;
     filter?: string;
   }): Promise<readonly [readonly SecretVersionInfo[], ...unknown[]]>;
+  addSecretVersion(request: {
+    parent: string;
+    payload: { data: Buffer };
+  }): Promise<readonly [SecretVersionInfo, ...unknown[]]>;
+  disableSecretVersion(request: { name: string }): Promise<readonly [SecretVersionInfo, ...unknown[]]>;
+  close?(): Promise<void>;
 }
 
 /** Reads one version (the credential's `versions/latest`). */
