@@ -8,8 +8,14 @@ import { dirname, join, normalize, relative } from 'node:path';
 import ts from 'typescript';
 
 const ROOT = join(__dirname, '..', '..');
-/** Every folder of product code; `connectors/` (the team's definitions, user data) is read by no test. */
-const PRODUCT_FOLDERS = ['bench', 'bin', 'cli', 'common', 'docs', 'infra', 'local', 'runtime', 'shared'];
+/**
+ * Every top-level folder of product code: all but these. `connectors/` (the team's definitions, user data) is read by
+ * no test; `eslint-rules/` is the linter's.
+ */
+const NOT_PRODUCT = new Set(['test', 'connectors', 'eslint-rules', 'node_modules', 'cdktf.out', 'dist', 'coverage']);
+const PRODUCT_FOLDERS = readdirSync(ROOT, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !NOT_PRODUCT.has(d.name))
+  .map((d) => d.name);
 
 interface Rule {
   readonly from: string;
