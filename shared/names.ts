@@ -191,4 +191,3 @@ export function storageImportNames(connectorName: string): {
     importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
   };
 }
-

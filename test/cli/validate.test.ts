@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { environmentsOfModule } from '../../cli/definitions';
+import { environmentsOfModule } from '../../common/definitions';
 
 const bin = join(__dirname, '..', '..', 'bin', 'currents.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
