@@ -41,6 +41,8 @@ const UNIT = [
   'shared/suggest',
   'translate/behaviour',
   'translate/catalog',
+  'translate/currents-v10',
+  'translate/hashing',
   'translate/cli',
   'translate/every-type',
   'translate/property',

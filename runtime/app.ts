@@ -31,7 +31,8 @@ import { describeError, logTransition, type Logger } from './log';
 export type { Delivery, StateStore, TraceSink } from './ports';
 
 export interface AppDeps {
-  readonly translator: Translator;
+  /** The connector's translator, or where to get it (a keyed hash needs its key read first: runtime/translator-source.ts). */
+  readonly translator: Translator | (() => Promise<Translator>);
   readonly segment: Delivery;
   readonly credentials: CredentialSource;
   readonly store: StateStore;
@@ -180,7 +181,8 @@ export function createApp(deps: AppDeps) {
       retryLater: 0,
     };
     try {
-      const tr = deps.translator.translateMessage(msg.data, msg.attributes);
+      const translator = typeof deps.translator === 'function' ? await deps.translator() : deps.translator;
+      const tr = translator.translateMessage(msg.data, msg.attributes);
       counts.received = tr.send.length + tr.skipped.length + tr.deadLetters.length;
       counts.skipped = countBy(tr.skipped, (s) => s.reason);
       const letters: DeadLetter[] = [...tr.deadLetters];

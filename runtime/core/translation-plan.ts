@@ -14,7 +14,7 @@ import {
 import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
 import { hasType, isObject, typeErrorDetail, type JsonObject } from './decode';
 import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes';
-import { sha256Hex } from './message-id';
+import type { FieldHasher } from './field-hash';
 import { ShapeCache } from './shapes';
 import { REDACTED } from './types';
 
@@ -64,6 +64,8 @@ interface Rule {
   readonly trait: number;
   readonly json: boolean;
   readonly policy: Policy;
+  /** The field names the Segment event (CatalogEntry.eventNameField). */
+  readonly names: boolean;
 }
 
 const CONTEXT_SLOTS: ReadonlyArray<{ field: string; path: readonly string[] }> = Object.entries(CONTEXT_FIELDS).map(
@@ -102,6 +104,8 @@ export class Scratch {
   ctx: unknown[] | undefined = undefined;
   traits: unknown[] | undefined = undefined;
   error: string | undefined = undefined;
+  /** The Segment event name read from the event (types with an `eventNameField`). */
+  eventName: string | undefined = undefined;
   /** Number of properties collected into PROP_KEYS / PROP_VALUES. */
   n = 0;
   /** Position of the next field in the event (across its sources), for the plan's sequence cache. */
@@ -113,9 +117,8 @@ const MAX_SEQ = 256;
 const PROP_KEYS: string[] = [];
 const PROP_VALUES: unknown[] = [];
 
-function applyPolicy(policy: Policy, v: unknown): unknown {
-  if (policy === P_REDACT) return REDACTED;
-  return sha256Hex(typeof v === 'string' ? v : JSON.stringify(v));
+function applyPolicy(policy: Policy, field: string, v: unknown, hash: FieldHasher): unknown {
+  return policy === P_REDACT ? REDACTED : hash(field, v);
 }
 
 function parseJsonString(s: string): unknown {
@@ -145,6 +148,7 @@ export class TypePlan {
     readonly entry: CatalogEntry,
     readonly segmentEvent: string,
     private readonly policyOf: (field: string) => Policy,
+    private readonly hash: FieldHasher,
   ) {
     const specs = FIELD_SPECS.get(entry.type) ?? new Map();
     const traitSlot = new Map<string, number>();
@@ -159,9 +163,10 @@ export class TypePlan {
     const fields = new Set([...specs.keys(), ...Object.keys(GENERAL_TYPES), ...traitSlot.keys()]);
     for (const field of fields) this.rules.set(field, this.compile(field, specs.get(field)?.type, traitSlot));
     for (const container of ['user', 'properties']) {
-      if (!this.rules.has(container)) {
-        this.rules.set(container, { ...this.compile(container, undefined, traitSlot), dest: D_CONTAINER });
-      }
+      // A type may also have a field of that name (a custom event's `properties` JSON string): its type is checked when
+      // the value is not the nested shape's object.
+      const own = this.rules.get(container) ?? this.compile(container, undefined, traitSlot);
+      this.rules.set(container, { ...own, dest: D_CONTAINER, check: C_NONE });
     }
   }
 
@@ -171,7 +176,8 @@ export class TypePlan {
     const policy = this.policyOf(field);
     if (identity !== undefined) {
       const dest = identity === 'timestamp' ? (field === 'time' ? D_TIME : D_TIME_MS) : IDENTITY_DEST[identity]!;
-      return { field, dest, type, check: checkOf(type), prop: undefined, ctx: -1, trait: -1, json: false, policy };
+      const rule = { field, dest, type, check: checkOf(type), prop: undefined, ctx: -1, trait: -1, json: false };
+      return { ...rule, policy, names: false };
     }
     const ctx = CONTEXT_SLOT_OF.get(field) ?? -1;
     const trait = traitSlot.get(field) ?? -1;
@@ -187,6 +193,8 @@ export class TypePlan {
       trait,
       json: JSON_FIELDS.has(field),
       policy,
+      // A rename in the connector's eventNames wins over the name the event carries.
+      names: field === this.entry.eventNameField && this.segmentEvent === this.entry.segmentEvent,
     };
   }
 
@@ -211,7 +219,7 @@ export class TypePlan {
         PROP_KEYS[st.n] = key;
         PROP_VALUES[st.n++] =
           policy !== P_NONE
-            ? applyPolicy(policy, v)
+            ? applyPolicy(policy, key, v, this.hash)
             : JSON_FIELDS.has(key) && typeof v === 'string'
               ? parseJsonString(v)
               : v;
@@ -236,10 +244,10 @@ export class TypePlan {
           st.id = v;
           continue;
         case D_USER_ID:
-          if (v !== '') st.userId = rule.policy === P_HASH ? sha256Hex(v as string) : (v as string);
+          if (v !== '') st.userId = rule.policy === P_HASH ? this.hash(key, v) : (v as string);
           continue;
         case D_ANONYMOUS_ID:
-          if (v !== '') st.anonymousId = rule.policy === P_HASH ? sha256Hex(v as string) : (v as string);
+          if (v !== '') st.anonymousId = rule.policy === P_HASH ? this.hash(key, v) : (v as string);
           continue;
         case D_TIME:
           st.time = v;
@@ -251,10 +259,15 @@ export class TypePlan {
           continue;
         case D_CONTAINER:
           if (nested && isObject(v)) continue;
+          if (rule.type !== undefined && !hasTypeOf(rule.type, v)) {
+            st.error ??= typeErrorDetail(key, rule.type, v);
+            continue;
+          }
           break;
       }
-      if (rule.policy !== P_NONE) v = applyPolicy(rule.policy, v);
+      if (rule.policy !== P_NONE) v = applyPolicy(rule.policy, key, v, this.hash);
       else if (rule.json && typeof v === 'string') v = parseJsonString(v);
+      if (rule.names && typeof v === 'string' && v !== '') st.eventName = v;
       if (rule.prop !== undefined) {
         PROP_KEYS[st.n] = rule.prop;
         PROP_VALUES[st.n++] = v;
@@ -262,6 +275,11 @@ export class TypePlan {
       if (rule.ctx >= 0) (st.ctx ??= new Array(CONTEXT_SLOTS.length))[rule.ctx] = v;
       if (rule.trait >= 0) (st.traits ??= new Array(this.traitCount))[rule.trait] = v;
     }
+  }
+
+  /** The call's Segment event: the name the event carries (custom events), or the plan's. */
+  eventName(st: Scratch): string {
+    return st.eventName ?? this.segmentEvent;
   }
 
   context(st: Scratch): Record<string, unknown> {

@@ -133,8 +133,8 @@ describe('outcomes', () => {
     expect(r.send.map((s) => s.messageId)).toEqual(['a']);
     expect(r.skipped).toEqual([
       { reason: 'not_selected', eventType: 'users.messages.sms.Send', id: 'b' },
-      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'c' },
-      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'd' },
+      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'c', detail: expect.any(String) },
+      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'd', detail: expect.any(String) },
     ]);
     expect(r.deadLetters).toEqual([]);
   });
