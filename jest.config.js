@@ -30,6 +30,7 @@ const UNIT = [
   'runtime/log',
   'runtime/routes',
   'runtime/secrets',
+  'runtime/translator-source',
   'shared/capacity',
   'storage/avro-json',
   'storage/avro-file',

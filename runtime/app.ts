@@ -12,7 +12,7 @@ import type { RuntimeBudgets } from '../shared/policy';
 import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
-import type { Translator } from './core/translate';
+import { type Translator, unknownTypeReports } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
 import type {
   CredentialCheck,
@@ -183,6 +183,11 @@ export function createApp(deps: AppDeps) {
     try {
       const translator = typeof deps.translator === 'function' ? await deps.translator() : deps.translator;
       const tr = translator.translateMessage(msg.data, msg.attributes);
+      if (tr.unknownTypes) {
+        // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
+        for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
+        await store.noteUnknownTypes(tr.unknownTypes).catch(() => false);
+      }
       counts.received = tr.send.length + tr.skipped.length + tr.deadLetters.length;
       counts.skipped = countBy(tr.skipped, (s) => s.reason);
       const letters: DeadLetter[] = [...tr.deadLetters];
@@ -257,6 +262,7 @@ export function createApp(deps: AppDeps) {
           retryLater: counts.retryLater,
         },
         skipped: counts.skipped,
+        ...(tr.unknownTypes ? { unknownTypes: tr.unknownTypes } : {}),
         deliveryAttempt: msg.deliveryAttempt,
         ...segment,
       });

@@ -53,6 +53,9 @@ export interface TranslatorOptions {
   readonly hashKey?: string;
 }
 
+/** Where `unknownTypes` counts a type that does not even look like a Currents type (`hello world`, 10 KB of text). */
+export const NOT_A_TYPE_NAME = '(not a Currents type name)';
+
 /** The most generic plans one translator keeps (each distinct unknown type gets one; more are built per event). */
 const MAX_GENERIC_PLANS = 256;
 
@@ -144,7 +147,10 @@ class CompiledTranslator implements Translator {
           deadLetters.push(outcome.deadLetter);
           type = outcome.deadLetter.eventType;
         }
-        if (type !== undefined && this.isUnknown(type)) (unknownTypes ??= {})[type] = (unknownTypes[type] ?? 0) + 1;
+        if (type !== undefined && this.isUnknown(type)) {
+          const key = isCurrentsTypeName(type) ? type : NOT_A_TYPE_NAME;
+          (unknownTypes ??= {})[key] = (unknownTypes[key] ?? 0) + 1;
+        }
       }
     } catch (err) {
       // Unreachable by design (translateOne catches per event); kept so that a bug can never lose a whole message.
@@ -301,6 +307,27 @@ class CompiledTranslator implements Translator {
 
 function invalid(detail: string, raw: unknown, eventType?: string, id?: string): EventOutcome {
   return { kind: 'deadLetter', deadLetter: { reason: 'invalid', detail, eventType, id, raw } };
+}
+
+/** The most `unknown_event_type` lines one message makes (its `batch_done` line counts every type). */
+const MAX_UNKNOWN_TYPE_REPORTS = 20;
+
+/** What the function logs of each type the catalogue does not know in one message (`unknown_event_type` lines). */
+export function unknownTypeReports(
+  result: Pick<TranslationResult, 'send' | 'unknownTypes'>,
+): Array<{ message: string; fields: { eventType: string; events: number; exported: boolean } }> {
+  return Object.entries(result.unknownTypes ?? {})
+    .slice(0, MAX_UNKNOWN_TYPE_REPORTS)
+    .map(([eventType, events]) => {
+      const exported = result.send.some((e) => e.eventType === eventType);
+      const fate = exported
+        ? 'exported generically (exportUnknownTypes)'
+        : 'skipped (exportUnknownTypes would export them)';
+      return {
+        message: `${events} event(s) of a type the catalogue does not know: ${eventType}; ${fate}`,
+        fields: { eventType, events, exported },
+      };
+    });
 }
 
 /** Compiles a connector's selection, renames and field policy once; the translator then serves every message. */

@@ -7,6 +7,7 @@ import { CATALOG, REFUSED_TYPES, genericEventName } from '../../shared/catalog';
 import { connectorWarnings, parseConnector, type Connector } from '../../shared/connector';
 import { nestEvent, sampleEvent } from '../../local/samples';
 import { ALL_TYPES, createTranslator, LIBRARY, type TranslatorConfig } from '../../runtime/core/translate';
+import { relevance, typeDecision, UNKNOWN_TYPES_SELECTED } from '../../runtime/storage/paths';
 import { V10_FIXTURES } from '../fixtures/currents/v10-events';
 
 const all = createTranslator(ALL_TYPES);
@@ -190,6 +191,18 @@ describe('types the catalogue does not know', () => {
     );
     expect(bad.deadLetters.map((d) => d.detail)).toEqual(["missing required field 'id'"]);
     expect(bad.skipped.map((s) => s.reason)).toEqual(['not_exportable']);
+  });
+
+  it("are imported from Braze's storage export only when the connector exports them", () => {
+    const selected = new Set(['users.messages.email.Open']);
+    const withUnknown = new Set([...selected, UNKNOWN_TYPES_SELECTED]);
+    const type = 'users.messages.telegram.Send';
+    expect(typeDecision(type, selected)).toEqual({ import: false, reason: 'not_exportable' });
+    expect(typeDecision(type, withUnknown)).toBeUndefined();
+    expect(typeDecision('users.UserOrphan', withUnknown)).toEqual({ import: false, reason: 'not_exportable' });
+    expect(typeDecision('users.behaviors.Purchase', withUnknown)).toEqual({ import: false, reason: 'not_selected' });
+    const name = `p/dataexport.x.y.integration.z/event_type=${type}/date=2026-12-05-10/1/0/f.avro`;
+    expect(relevance(name, withUnknown)).toEqual({ import: true, eventType: type });
   });
 
   it('derive readable names', () => {
