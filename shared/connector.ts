@@ -23,7 +23,7 @@ import {
 import { CURRENTS_FIELDS } from './catalog-fields';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
-import { DEFAULT_GRACE_PERIOD } from './policy';
+import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from './defaults';
 import { fieldLabel, type FieldText, type FieldTexts, type Finding, parseFields } from './schema-messages';
 import { didYouMean, suggest } from './suggest';
 
@@ -33,16 +33,6 @@ export type SegmentRegion = (typeof REGIONS)[number];
 const HOUR = 3_600_000;
 export const GRACE_PERIOD_MIN_MS = HOUR;
 export const GRACE_PERIOD_MAX_MS = 7 * 24 * HOUR;
-
-export const DEFAULTS = {
-  includeAnonymousUsers: false,
-  exportUnknownTypes: false,
-  credentialGracePeriod: DEFAULT_GRACE_PERIOD,
-  deadLetterMaxAttempts: 10,
-  maxInstances: 10,
-  concurrency: 16,
-  retention: '7d',
-} as const;
 
 /** Inclusive ranges of the numeric fields (the schema checks them; the messages quote them). */
 export const NUMBER_RANGES = {
@@ -114,9 +104,9 @@ export const ConnectorSchema = z.strictObject({
       redact: z.array(z.string()).default([]),
       hash: z.array(z.string()).default([]),
       /** How `hash` hashes (docs/events.md "Hashing"): plain SHA-256, or HMAC-SHA256 with the connector's hash key. */
-      hashAlgorithm: z.enum(HASH_ALGORITHMS).default('sha256'),
+      hashAlgorithm: z.enum(HASH_ALGORITHMS).default(DEFAULTS.hashAlgorithm),
     })
-    .default({ redact: [], hash: [], hashAlgorithm: 'sha256' }),
+    .default({ redact: [], hash: [], hashAlgorithm: DEFAULTS.hashAlgorithm }),
   credentialGracePeriod: duration(DURATION_RANGES.credentialGracePeriod).default(DEFAULTS.credentialGracePeriod),
   deadLetterMaxAttempts: wholeNumber(NUMBER_RANGES.deadLetterMaxAttempts).default(DEFAULTS.deadLetterMaxAttempts),
   maxInstances: wholeNumber(NUMBER_RANGES.maxInstances).default(DEFAULTS.maxInstances),

@@ -44,7 +44,7 @@ export function hashInput(field: string, value: unknown): string {
 }
 
 /** The hasher of a connector's field policy; HMAC needs its key (the secret's value). Throws on a missing or short key. */
-export function createFieldHasher(algorithm: HashAlgorithm = 'sha256', key?: string): FieldHasher {
+export function createFieldHasher(algorithm: HashAlgorithm, key?: string): FieldHasher {
   if (algorithm === 'sha256') {
     return (field, value) => createHash('sha256').update(hashInput(field, value), 'utf8').digest('hex');
   }

@@ -19,6 +19,7 @@ import {
 } from '../../shared/catalog';
 import type { HashAlgorithm } from '../../shared/connector';
 import { selectedTypes } from '../../shared/connector';
+import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from '../../shared/defaults';
 import { createFieldHasher } from './field-hash';
 import { isObject, splitMessage, viewEvent } from './decode';
 import { SEGMENT_LIMITS, utf8Length } from './batch';
@@ -102,7 +103,7 @@ class CompiledTranslator implements Translator {
   constructor(config: TranslatorConfig, options: TranslatorOptions) {
     this.includeAnonymousUsers = config.includeAnonymousUsers ?? false;
     this.exportUnknownTypes = config.exportUnknownTypes ?? false;
-    this.hash = createFieldHasher(config.fields?.hashAlgorithm, options.hashKey);
+    this.hash = createFieldHasher(config.fields?.hashAlgorithm ?? DEFAULTS.hashAlgorithm, options.hashKey);
     const policies = new Map<string, Policy>();
     for (const f of config.fields?.redact ?? []) policies.set(f, P_REDACT);
     for (const f of config.fields?.hash ?? []) policies.set(f, P_HASH);

@@ -37,7 +37,7 @@ describe('normalization before hashing', () => {
 });
 
 describe('sha256 (the default)', () => {
-  const hash = createFieldHasher();
+  const hash = createFieldHasher('sha256');
 
   it('matches sha256sum, after normalizing emails and phones; other strings and JSON values as they are', () => {
     expect(hash('email_address', ' A@Example.com ')).toBe(SHA['a@example.com']);
