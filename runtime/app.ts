@@ -183,11 +183,6 @@ export function createApp(deps: AppDeps) {
     try {
       const translator = typeof deps.translator === 'function' ? await deps.translator() : deps.translator;
       const tr = translator.translateMessage(msg.data, msg.attributes);
-      if (tr.unknownTypes) {
-        // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
-        for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
-        await store.noteUnknownTypes(tr.unknownTypes).catch(() => false);
-      }
       counts.received = tr.send.length + tr.skipped.length + tr.deadLetters.length;
       counts.skipped = countBy(tr.skipped, (s) => s.reason);
       const letters: DeadLetter[] = [...tr.deadLetters];
@@ -249,6 +244,11 @@ export function createApp(deps: AppDeps) {
       if (toDrop.length) {
         await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
         counts.dropped = toDrop.length;
+      }
+      if (tr.unknownTypes) {
+        // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
+        for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
+        await store.noteUnknownTypes(tr.unknownTypes);
       }
       const final = counts.retryLater === 0;
       log.info('batch_done', final ? 'message handled' : 'message not fully delivered; asking Pub/Sub to redeliver', {
