@@ -2,22 +2,11 @@
 import { translatorSource } from '../../runtime/translator-source';
 import type { SecretSource } from '../../runtime/adapters/secrets';
 import { CredentialUnavailableError } from '../../runtime/core/types';
-import { parseConnector } from '../../shared/connector';
 import { sampleEvent } from '../../local/samples';
+import { testConnector } from '../translate/connector-fixture';
 
-function connector(hashAlgorithm: 'sha256' | 'hmac-sha256') {
-  const { connector: c, errors } = parseConnector({
-    name: 'keyed',
-    displayName: 'Keyed',
-    contactEmail: 'a@example.com',
-    workspace: 'ws',
-    segment: { region: 'us', credential: { kind: 'writeKey' } },
-    events: ['email'],
-    fields: { hash: ['email_address'], hashAlgorithm },
-  });
-  expect(errors).toEqual([]);
-  return c!;
-}
+const connector = (hashAlgorithm: 'sha256' | 'hmac-sha256') =>
+  testConnector({ fields: { hash: ['email_address'], hashAlgorithm } });
 
 /** A secret whose value the test sets (undefined: the secret cannot be read). */
 function secret(): SecretSource & { value?: string; reads: number } {

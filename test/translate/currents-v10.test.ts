@@ -4,27 +4,22 @@
  * fields Braze adds to known types.
  */
 import { CATALOG, REFUSED_TYPES, genericEventName } from '../../shared/catalog';
-import { connectorWarnings, parseConnector, type Connector } from '../../shared/connector';
+import { connectorWarnings, parseConnector } from '../../shared/connector';
 import { nestEvent, sampleEvent } from '../../local/samples';
 import { ALL_TYPES, createTranslator, LIBRARY, type TranslatorConfig } from '../../runtime/core/translate';
 import { relevance, typeDecision, UNKNOWN_TYPES_SELECTED } from '../../runtime/storage/paths';
 import { V10_FIXTURES } from '../fixtures/currents/v10-events';
+import { testConnector } from './connector-fixture';
 
 const all = createTranslator(ALL_TYPES);
 
-function connector(overrides: Record<string, unknown>): Connector {
-  const { connector: c, errors } = parseConnector({
-    name: 'test',
-    displayName: 'Test',
-    contactEmail: 'a@example.com',
-    workspace: 'ws',
+/** A connector with a source check (so that its only warnings are about opt-in types). */
+const connector = (overrides: Record<string, unknown>) =>
+  testConnector({
     segment: { region: 'us', credential: { kind: 'writeKey' }, sourceId: 'src1' },
     events: ['messages'],
     ...overrides,
   });
-  expect(errors).toEqual([]);
-  return c!;
-}
 
 const flatten = (e: (typeof V10_FIXTURES)[number]['event']) => {
   const { user, properties, ...top } = e;

@@ -4,7 +4,7 @@
  */
 import { createFieldHasher, MIN_HASH_KEY_LENGTH, normalizeEmail, normalizePhone } from '../../runtime/core/field-hash';
 import { createTranslator } from '../../runtime/core/translate';
-import { parseConnector } from '../../shared/connector';
+import { testConnector } from './connector-fixture';
 import { sampleEvent } from '../../local/samples';
 
 const KEY = 'k3y-for-tests-0123456789abcdef-XYZ';
@@ -76,18 +76,12 @@ describe('hmac-sha256', () => {
   });
 
   it('applies to every place the field lands, through the translator', () => {
-    const { connector, errors } = parseConnector({
-      name: 'hmac',
-      displayName: 'HMAC',
-      contactEmail: 'a@example.com',
-      workspace: 'ws',
-      segment: { region: 'us', credential: { kind: 'writeKey' } },
+    const connector = testConnector({
       events: ['email', 'rcs'],
       fields: { hash: ['email_address', 'external_user_id', 'to_phone_number'], hashAlgorithm: 'hmac-sha256' },
     });
-    expect(errors).toEqual([]);
-    expect(() => createTranslator(connector!)).toThrow('hash key');
-    const t = createTranslator(connector!, { hashKey: KEY });
+    expect(() => createTranslator(connector)).toThrow('hash key');
+    const t = createTranslator(connector, { hashKey: KEY });
     const email = sampleEvent('users.messages.email.Open', {
       email_address: 'A@example.com',
       external_user_id: 'cust-4711',

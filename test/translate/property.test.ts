@@ -57,7 +57,8 @@ describe('property: never throws, one outcome per event', () => {
   it('random JSON values as events (envelope): one outcome each', () => {
     fc.assert(
       fc.property(fc.array(fc.jsonValue(), { maxLength: 20 }), (events) => {
-        for (const t of [all, some, generic]) expect(total(t.translateMessage(JSON.stringify({ events })))).toBe(events.length);
+        for (const t of [all, some, generic])
+          expect(total(t.translateMessage(JSON.stringify({ events })))).toBe(events.length);
       }),
       RUNS,
     );
