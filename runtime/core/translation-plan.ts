@@ -64,8 +64,6 @@ interface Rule {
   readonly trait: number;
   readonly json: boolean;
   readonly policy: Policy;
-  /** The field names the Segment event (CatalogEntry.eventNameField). */
-  readonly names: boolean;
 }
 
 const CONTEXT_SLOTS: ReadonlyArray<{ field: string; path: readonly string[] }> = Object.entries(CONTEXT_FIELDS).map(
@@ -104,8 +102,6 @@ export class Scratch {
   ctx: unknown[] | undefined = undefined;
   traits: unknown[] | undefined = undefined;
   error: string | undefined = undefined;
-  /** The Segment event name read from the event (types with an `eventNameField`). */
-  eventName: string | undefined = undefined;
   /** Number of properties collected into PROP_KEYS / PROP_VALUES. */
   n = 0;
   /** Position of the next field in the event (across its sources), for the plan's sequence cache. */
@@ -119,6 +115,13 @@ const PROP_VALUES: unknown[] = [];
 
 function applyPolicy(policy: Policy, field: string, v: unknown, hash: FieldHasher): unknown {
   return policy === P_REDACT ? REDACTED : hash(field, v);
+}
+
+/** A field that shares its name with a nested container but is not one: its own type is checked (kept out of `collect`). */
+function wrongContainerType(rule: Rule, v: unknown, st: Scratch): boolean {
+  if (hasTypeOf(rule.type!, v)) return false;
+  st.error ??= typeErrorDetail(rule.field, rule.type!, v);
+  return true;
 }
 
 function parseJsonString(s: string): unknown {
@@ -141,6 +144,8 @@ export class TypePlan {
   private readonly traitCount: number;
   private readonly fixed: ReadonlyArray<readonly [string, string]>;
   private readonly shapes = new ShapeCache();
+  /** The property holding the event's own name (CatalogEntry.eventNameField), when the connector does not rename it. */
+  private readonly nameProp: string | undefined;
   /** The rule of each field position of the last event (a cache in front of `rules`). */
   private readonly seq: Array<Rule | undefined> = [];
 
@@ -160,6 +165,8 @@ export class TypePlan {
     this.traitNames = [...names.entries()];
     this.traitCount = entry.traits?.length ?? 0;
     this.fixed = Object.entries(entry.fixedProperties ?? {});
+    const nameField = segmentEvent === entry.segmentEvent ? entry.eventNameField : undefined;
+    this.nameProp = nameField === undefined ? undefined : (entry.renames?.[nameField] ?? nameField);
     const fields = new Set([...specs.keys(), ...Object.keys(GENERAL_TYPES), ...traitSlot.keys()]);
     for (const field of fields) this.rules.set(field, this.compile(field, specs.get(field)?.type, traitSlot));
     for (const container of ['user', 'properties']) {
@@ -176,8 +183,7 @@ export class TypePlan {
     const policy = this.policyOf(field);
     if (identity !== undefined) {
       const dest = identity === 'timestamp' ? (field === 'time' ? D_TIME : D_TIME_MS) : IDENTITY_DEST[identity]!;
-      const rule = { field, dest, type, check: checkOf(type), prop: undefined, ctx: -1, trait: -1, json: false };
-      return { ...rule, policy, names: false };
+      return { field, dest, type, check: checkOf(type), prop: undefined, ctx: -1, trait: -1, json: false, policy };
     }
     const ctx = CONTEXT_SLOT_OF.get(field) ?? -1;
     const trait = traitSlot.get(field) ?? -1;
@@ -193,8 +199,6 @@ export class TypePlan {
       trait,
       json: JSON_FIELDS.has(field),
       policy,
-      // A rename in the connector's eventNames wins over the name the event carries.
-      names: field === this.entry.eventNameField && this.segmentEvent === this.entry.segmentEvent,
     };
   }
 
@@ -259,15 +263,11 @@ export class TypePlan {
           continue;
         case D_CONTAINER:
           if (nested && isObject(v)) continue;
-          if (rule.type !== undefined && !hasTypeOf(rule.type, v)) {
-            st.error ??= typeErrorDetail(key, rule.type, v);
-            continue;
-          }
+          if (rule.type !== undefined && wrongContainerType(rule, v, st)) continue;
           break;
       }
       if (rule.policy !== P_NONE) v = applyPolicy(rule.policy, key, v, this.hash);
       else if (rule.json && typeof v === 'string') v = parseJsonString(v);
-      if (rule.names && typeof v === 'string' && v !== '') st.eventName = v;
       if (rule.prop !== undefined) {
         PROP_KEYS[st.n] = rule.prop;
         PROP_VALUES[st.n++] = v;
@@ -277,9 +277,18 @@ export class TypePlan {
     }
   }
 
-  /** The call's Segment event: the name the event carries (custom events), or the plan's. */
+  /**
+   * The call's Segment event: the plan's, or the name the event carries (a type with an `eventNameField`, unless the
+   * connector renames it), read from the properties just collected (call after `properties`).
+   */
   eventName(st: Scratch): string {
-    return st.eventName ?? this.segmentEvent;
+    const prop = this.nameProp;
+    if (prop === undefined) return this.segmentEvent;
+    for (let i = 0; i < st.n; i++) {
+      const v = PROP_VALUES[i];
+      if (PROP_KEYS[i] === prop && typeof v === 'string' && v !== '') return v;
+    }
+    return this.segmentEvent;
   }
 
   context(st: Scratch): Record<string, unknown> {
