@@ -3,22 +3,29 @@
  * the bucket holding the source archives, the archives themselves (the function's and the receiver's), and one
  * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secrets, receiver URL).
  */
-import { join } from 'node:path';
-import { AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
+import { Aspects, AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
 import { type Construct } from 'constructs';
-import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { TimeProvider } from '@cdktf/provider-time/lib/provider';
 import { type Environment } from '../shared/connector';
 import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector';
 import type { ConnectorApi, CurrentsConnectorProps } from './connector/props';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
-import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
+import {
+  buildIdentity,
+  type BuildIdentity,
+  GoogleBetaProvider,
+  ProjectServiceIdentity,
+} from './environment-identities';
+import { type RuntimeArchive } from './runtime-archive';
+import { TerraformLiteralStrings } from './terraform-literals';
 
 /** The APIs an environment enables, keyed by what the connector resources need. */
 export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
@@ -40,6 +47,14 @@ export const PROJECT_SERVICES: Record<ConnectorApi | 'storage', string> = {
 /** The source bucket of an environment (bucket names are global: derived from the project id). */
 export const sourceBucketName = (project: string): string => `${project}-currents-function-source`;
 
+/**
+ * The local state file of an environment without a remote backend, relative to the directory Terraform runs in
+ * (`cdktf.out/stacks/<env>`, where `cdktf deploy` and a plain `terraform -chdir=cdktf.out/stacks/<env>` run): the
+ * repository's root, named after the environment. Relative, so it does not depend on where the repository is checked
+ * out and `terraform init` sees the same backend on every machine.
+ */
+export const localStatePath = (environment: string): string => `../../../terraform.${environment}.tfstate`;
+
 export interface EnvironmentStackProps {
   /** A validated environment (from `loadEnvironments`). */
   readonly environment: Environment;
@@ -56,7 +71,7 @@ export interface EnvironmentStackProps {
   readonly connectorDefaults?: Partial<
     Omit<
       CurrentsConnectorProps,
-      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn'
+      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn' | 'build'
     >
   >;
 }
@@ -69,6 +84,10 @@ export class EnvironmentStack extends TerraformStack {
   readonly receiverSourceObject: StorageBucketObject;
   /** The environment's Cloud Monitoring dashboard (Monitoring → Dashboards), when it has connectors. */
   readonly dashboard?: MonitoringDashboard;
+  /** The service account every function of the environment is built as, and its grants. */
+  readonly build: BuildIdentity;
+  /** The Pub/Sub service agent, made to exist before any grant to it. */
+  readonly pubsubServiceIdentity: ProjectServiceIdentity;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
@@ -76,14 +95,20 @@ export class EnvironmentStack extends TerraformStack {
     const project = env.project;
 
     new GoogleProvider(this, 'google', { project, region: env.region });
+    const googleBeta = new GoogleBetaProvider(this, 'google-beta', { project, region: env.region });
+    // time_sleep: alert policies wait until their new log-based metrics can be queried (infra/connector/monitoring.ts).
+    new TimeProvider(this, 'time');
     if (env.backend) {
       new GcsBackend(this, {
         bucket: env.backend.bucket,
         prefix: stateBackendPrefix(env),
       });
     } else {
-      new LocalBackend(this, { path: join(REPO_ROOT, `terraform.${env.name}.tfstate`) });
+      new LocalBackend(this, { path: localStatePath(env.name) });
     }
+    // Every literal string of the stack (legends, filters, descriptions, names people typed) written as Terraform
+    // reads it: `${` as `$${` (infra/terraform-literals.ts).
+    Aspects.of(this).add(new TerraformLiteralStrings());
 
     const services = {} as Record<keyof typeof PROJECT_SERVICES, ProjectService>;
     for (const [key, service] of Object.entries(PROJECT_SERVICES) as [keyof typeof PROJECT_SERVICES, string][]) {
@@ -94,6 +119,15 @@ export class EnvironmentStack extends TerraformStack {
         disableDependentServices: false,
       });
     }
+    // The Pub/Sub service agent exists once this does (the API on, the agent created if it was not yet). Everything of
+    // Pub/Sub waits for it (it stands for the API below), the grants to the agent included; its email is the
+    // documented one, known at plan, so the grants of an environment deployed before do not change.
+    this.pubsubServiceIdentity = new ProjectServiceIdentity(this, 'pubsub-service-identity', {
+      provider: googleBeta,
+      project,
+      service: PROJECT_SERVICES.pubsub,
+      dependsOn: [services.pubsub],
+    });
     const projectData = new DataGoogleProject(this, 'project', { projectId: project });
     const pubsubServiceAgentEmail = `service-${projectData.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 
@@ -108,6 +142,7 @@ export class EnvironmentStack extends TerraformStack {
       labels,
       dependsOn: [services.storage],
     });
+    this.build = buildIdentity(this, env, sourceBucketName(project), services);
     const upload = (kind: 'function' | 'receiver' | 'importer', archive: RuntimeArchive) => {
       const asset = new TerraformAsset(this, `${kind}-source-asset`, {
         path: archive.path,
@@ -157,8 +192,9 @@ export class EnvironmentStack extends TerraformStack {
           ? { importerSource: { bucket: this.sourceBucket.name, object: importerSourceObject.name } }
           : {}),
         pubsubServiceAgentEmail,
+        build: { serviceAccount: this.build.serviceAccount.id, after: this.build.grants },
         publicApiTokenSecret: tokenSecret,
-        dependsOn: services,
+        dependsOn: { ...services, pubsub: this.pubsubServiceIdentity },
       });
       this.connectors[connector.name] = c;
       new TerraformOutput(this, `${connector.name}-ingest-topic`, {

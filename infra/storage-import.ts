@@ -30,6 +30,8 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
+import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './connector/props';
+import { metricsQueryable } from './metrics-settle';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
 import { receiverEnvironment } from '../shared/runtime-config';
 
@@ -41,6 +43,8 @@ export interface StorageImportProps {
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   readonly source: { readonly bucket: string; readonly object: string };
   readonly runtime: string;
+  /** The identity the importer's build runs as, and what the build waits for (CurrentsConnectorProps `build`). */
+  readonly build?: CurrentsConnectorProps['build'];
   readonly labels: Record<string, string>;
   readonly ingestTopic: PubsubTopic;
   /** The connector's push identity (it invokes the importer too). */
@@ -112,6 +116,7 @@ export class StorageImport extends Construct {
       dependsOn: [agentPublisher],
     });
 
+    const build = buildSettings(props.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
     this.importer = new Cloudfunctions2Function(this, 'importer', {
       project,
       name: names.importerFunction,
@@ -122,6 +127,7 @@ export class StorageImport extends Construct {
         runtime: props.runtime,
         entryPoint: IMPORTER_TARGET,
         source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
+        ...build.config,
       },
       serviceConfig: {
         serviceAccountEmail: this.serviceAccount.email,
@@ -133,9 +139,18 @@ export class StorageImport extends Construct {
         maxInstanceCount: 5,
         environmentVariables: receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
       },
-      ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+      ...build.dependsOn,
     });
     const url = this.importer.serviceConfig.uri;
+    // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
+    const invoker = new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
+      project,
+      location: env.region,
+      name: this.importer.name,
+      role: 'roles/run.invoker',
+      member: props.pushServiceAccount.member,
+      ...dep('run'),
+    });
     this.subscription = new PubsubSubscription(this, 'import-subscription', {
       project,
       name: names.notificationSubscription,
@@ -150,7 +165,7 @@ export class StorageImport extends Construct {
         pushEndpoint: url,
         oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: url },
       },
-      ...dep('pubsub'),
+      ...dependsOnAlso(dep('pubsub'), [invoker]),
     });
 
     // --- IAM.
@@ -173,14 +188,6 @@ export class StorageImport extends Construct {
       condition: props.firestoreCondition,
       ...dep('cloudresourcemanager'),
     });
-    new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
-      project,
-      location: env.region,
-      name: this.importer.name,
-      role: 'roles/run.invoker',
-      member: props.pushServiceAccount.member,
-      ...dep('run'),
-    });
 
     // --- Alerts.
     const failed = new LoggingMetric(this, 'metric-import-failed', {
@@ -193,6 +200,7 @@ export class StorageImport extends Construct {
       metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
       ...dep('logging'),
     });
+    const queryable = metricsQueryable(this, 'metrics-queryable', [failed]);
     const policy = (
       key: string,
       title: string,
@@ -201,6 +209,7 @@ export class StorageImport extends Construct {
       threshold: number,
       aligner: string,
       duration: string,
+      after: ITerraformDependable[] = [],
     ) =>
       new MonitoringAlertPolicy(this, `alert-${key}`, {
         project,
@@ -228,7 +237,7 @@ export class StorageImport extends Construct {
           subject: `Currents → Segment ${env.name}/${connector.name}: ${title}`,
           content: `${what}\n\nConnector \`${connector.name}\` (${connector.displayName}), environment \`${env.name}\`, project \`${project}\`.`,
         },
-        ...dep('monitoring'),
+        ...dependsOnAlso(dep('monitoring'), after),
       });
     this.alerts = {
       'failed-files': policy(
@@ -241,6 +250,7 @@ export class StorageImport extends Construct {
         0,
         'ALIGN_SUM',
         '0s',
+        [queryable],
       ),
       backlog: policy(
         'storage-import-backlog',

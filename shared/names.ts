@@ -65,6 +65,20 @@ export function publicApiTokenSecret(environmentName: string): string {
   return `${RESOURCE_PREFIX}-${environmentName}-segment-public-api-token`;
 }
 
+/**
+ * The service account Cloud Build builds an environment's functions as (one per environment, in its project):
+ * `cs-build-<env>`; an environment name too long for the 30-character limit keeps its first 13 characters and gets a
+ * checksum of the whole name, so two long names sharing a project still differ.
+ */
+export function buildServiceAccountId(environmentName: string): string {
+  const id = `${SERVICE_ACCOUNT_PREFIX}-build-${environmentName}`.replace(/-+$/, '');
+  if (id.length <= 30) return id;
+  let sum = 0x811c9dc5; // FNV-1a, 32 bits
+  for (const c of environmentName) sum = Math.imul(sum ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  const head = environmentName.slice(0, 13).replace(/-+$/, '');
+  return `${SERVICE_ACCOUNT_PREFIX}-build-${head}-${sum.toString(36).padStart(7, '0').slice(0, 6)}`;
+}
+
 /** GCP's length limits for each derived name (inclusive). */
 export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: number; max: number; what: string }>> = {
   ingestTopic: { min: 3, max: 255, what: 'Pub/Sub topic id' },

@@ -34,6 +34,9 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
     collection: FIRESTORE_LAYOUT.parkedCollection,
     field: FIRESTORE_LAYOUT.parkedExpiryField,
     ttlConfig: {},
+    // No single-field indexes on the expiry field: it is only ever read by the TTL policy (the provider's TTL example
+    // pairs the two; an empty index_config turns the automatic ascending/descending/array indexes off).
+    indexConfig: {},
   });
   const secret = new SecretManagerSecret(scope, 'credential-secret', {
     project,

@@ -58,6 +58,7 @@ describe('one connector (prod/messaging-us)', () => {
       google_monitoring_notification_channel: 1,
       google_logging_metric: 6 + 10, // alerted + the dashboard's own
       google_monitoring_alert_policy: 7,
+      time_sleep: 1, // the alert policies wait until their new metrics can be queried
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
       google_project_iam_member: 1,
