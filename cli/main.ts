@@ -23,6 +23,8 @@ interface CommandModule {
 /* eslint-disable @typescript-eslint/no-require-imports */
 const BODIES: Record<string, () => CommandModule> = {
   validate: () => require('./commands/validate'),
+  environments: () => require('./commands/environments'),
+  bootstrap: () => require('./commands/bootstrap'),
   translate: () => require('./commands/translate'),
   'plan-summary': () => require('./commands/plan-summary'),
   'segment-server': () => require('./commands/segment-server'),

@@ -32,6 +32,7 @@ import { StorageNotification } from '@cdktf/provider-google/lib/storage-notifica
 import type { Connector, Environment } from '../shared/connector';
 import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './connector/props';
 import { metricsQueryable } from './metrics-settle';
+import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
 import { receiverEnvironment } from '../shared/runtime-config';
 
@@ -78,6 +79,8 @@ export class StorageImport extends Construct {
   constructor(scope: Construct, id: string, props: StorageImportProps) {
     super(scope, id);
     const { connector, environment: env, labels, dependsOn: dep } = props;
+    // The importer handles the connector's events: it runs where the connector does.
+    const importerLocation = connectorLocation(connector, env);
     const project = env.project;
     const { bucket, prefix } = connector.storage;
     const names = storageImportNames(connector.name);
@@ -120,7 +123,7 @@ export class StorageImport extends Construct {
     this.importer = new Cloudfunctions2Function(this, 'importer', {
       project,
       name: names.importerFunction,
-      location: env.region,
+      location: importerLocation,
       description: `Braze storage export gs://${bucket}/${prefix} → ${connectorNames.ingestTopic} for '${connector.displayName}'`,
       labels: storageLabels,
       buildConfig: {
@@ -145,7 +148,7 @@ export class StorageImport extends Construct {
     // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
     const invoker = new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
       project,
-      location: env.region,
+      location: importerLocation,
       name: this.importer.name,
       role: 'roles/run.invoker',
       member: props.pushServiceAccount.member,

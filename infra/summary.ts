@@ -11,7 +11,8 @@ import { App, TerraformStack } from 'cdktf';
 import { CATALOG_BY_TYPE, CATALOG_RELEASE, isSelector, typesOfSelector } from '../shared/catalog';
 import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
-import { receiverUrl, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
+import { connectorLocation, EU_LOCATIONS } from '../shared/deployment';
+import { receiverUrl, receiverUrlOutput, resourceNames, stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
@@ -145,6 +146,20 @@ export function capacityLines(connectors: readonly Connector[], eventsPerMonth: 
   ];
 }
 
+/** Where each connector runs (its function, receiver, database and probe): its `location` or the environment's region. */
+function locationLines(env: Environment): string[] {
+  if (!env.connectors.length) return [];
+  const where = env.connectors.map((c) => {
+    const at = connectorLocation(c, env);
+    const notes = [
+      ...(at === env.region ? [] : ['its own location']),
+      ...(EU_LOCATIONS.includes(at) ? ['EU'] : c.segment.region === 'eu' ? ['outside the EU: allowOutsideEu'] : []),
+    ];
+    return `\`${c.name}\` in ${at}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+  });
+  return [`Where each connector runs: ${where.join('; ')}.`, ''];
+}
+
 /** The Markdown summary. */
 export function planSummary(current: readonly Environment[], options: SummaryOptions = {}): string {
   const lines: string[] = ['## Currents → Segment connectors: plan summary', ''];
@@ -165,6 +180,7 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
       `Project \`${env.project}\`, region \`${env.region}\`, state ${state}, ${env.connectors.length} connector(s), ` +
         `Firestore delete protection **${env.deleteProtection ? 'on' : 'off'}**.`,
       '',
+      ...locationLines(env),
     );
     if (before) {
       for (const ch of diffFields(
@@ -188,7 +204,11 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
       if (!old) {
         added++;
         status.set(c.name, 'added');
-        changes.push(`- ➕ **added** \`${c.name}\` (${c.displayName}): ${c.segment.region}, ${describeEvents(c)}`);
+        changes.push(
+          `- ➕ **added** \`${c.name}\` (${c.displayName}): ${c.segment.region}, ${describeEvents(c)}`,
+          `  - after the deploy: put its credential into \`${resourceNames(c.name).secret}\` and make a receiver ` +
+            'token; the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
+        );
         continue;
       }
       const diff = diffFields(old, c);
@@ -233,7 +253,8 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
           `\`<connector>-receiver-url\`, which has this form):`,
         '',
         ...env.connectors.map(
-          (c) => `- \`${c.name}\`: ${receiverUrl(env, c.name)} (output \`${receiverUrlOutput(c.name)}\`)`,
+          (c) =>
+            `- \`${c.name}\`: ${receiverUrl(env, c.name, connectorLocation(c, env))} (output \`${receiverUrlOutput(c.name)}\`)`,
         ),
         '',
       );

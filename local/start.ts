@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { selectedTypes } from '../shared/connector';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
+import { LOCAL_DEFINITIONS } from './definitions';
 import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
@@ -132,7 +133,10 @@ export const START: CommandSpec<{
       description: "post to each receiver (Braze's way) or publish to the topic",
       default: 'receiver',
     },
-    { flags: '--definitions <PATH>', description: 'the connector definitions module (default: connectors/index.ts)' },
+    {
+      flags: '--definitions <PATH>',
+      description: "the connector definitions module (default: local/definitions.ts; 'connectors' runs yours)",
+    },
     { flags: '--timeout <SECONDS>', description: 'how long to wait for the pipeline to settle', default: '120' },
   ],
   examples: [
@@ -182,7 +186,7 @@ export async function runLocal(
   options: Options,
 ): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack; logs: LogTap }> {
   const { out } = options;
-  const environments = loadEnvironmentsOrThrow(options.definitions);
+  const environments = loadEnvironmentsOrThrow(options.definitions ?? LOCAL_DEFINITIONS);
   const { environment, connectors } = pick(environments, options.env);
   out(
     `Environment '${environment.name}': ${connectors.length} connector(s); starting the emulators, a Segment server per region and the functions…`,

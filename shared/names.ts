@@ -145,8 +145,13 @@ export const FIRESTORE_LAYOUT = {
  * region, the project and the function's name (`https://REGION-PROJECT.cloudfunctions.net/NAME`). The deployed value is
  * also the stack output `<connector>-receiver-url`, known after `cdktf deploy`.
  */
-export function receiverUrl(env: { readonly project: string; readonly region: string }, connectorName: string): string {
-  return `https://${env.region}-${env.project}.cloudfunctions.net/${resourceNames(connectorName).receiverFunction}`;
+export function receiverUrl(
+  env: { readonly project: string; readonly region: string },
+  connectorName: string,
+  /** The connector's own location, when it sets one (the receiver runs there). */
+  location: string = env.region,
+): string {
+  return `https://${location}-${env.project}.cloudfunctions.net/${resourceNames(connectorName).receiverFunction}`;
 }
 
 /** Name of the stack output holding a connector's receiver URL. */
@@ -190,3 +195,4 @@ export function storageImportNames(connectorName: string): {
     importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
   };
 }
+

@@ -76,7 +76,7 @@ async function newToken(
     // Belt and braces: no error message may carry the token, whatever the client put in it.
     throw new OpsError((err as Error).message.split(token).join(REDACTED));
   }
-  const url = receiverUrl(t.environment, t.connector.name);
+  const url = receiverUrl(t.environment, t.connector.name, t.connector.location);
   // Printed before anything else can fail: a version whose token nobody saw would be a lock without a key.
   print(
     [

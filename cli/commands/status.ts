@@ -133,7 +133,7 @@ export async function receiverStatus(
       : NOT_LOCAL('Cloud Monitoring'),
   ]);
   return {
-    url: receiverUrl(target.environment, target.connector.name),
+    url: receiverUrl(target.environment, target.connector.name, target.connector.location),
     ...(sources.secrets || sources.monitoring ? {} : { local: true as const }),
     tokenVersions,
     answers,

@@ -16,12 +16,13 @@ export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAcco
   return new Cloudfunctions2Function(ctx.scope, 'function', {
     project,
     name: names.function,
-    location: env.region,
+    location: ctx.location,
     description: `Braze Currents → Segment (${connector.segment.region}) for '${connector.displayName}'`,
     labels,
     buildConfig: {
       runtime: props.runtime,
       entryPoint: FUNCTION_TARGET,
+      // Built by the project's build account (`currents bootstrap` creates it), not the default compute account.
       source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
       ...build.config,
     },
@@ -56,7 +57,7 @@ export function buildProbeJob(
   const { names, connector, props } = ctx;
   return new CloudSchedulerJob(ctx.scope, 'probe-job', {
     project: ctx.project,
-    region: ctx.environment.region,
+    region: ctx.location,
     name: names.schedulerJob,
     description: `Credential probe and drain of parked events for '${connector.name}'`,
     schedule: props.probeSchedule,

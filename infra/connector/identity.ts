@@ -157,7 +157,7 @@ export function buildCallerGrants(
   accounts: FunctionServiceAccounts,
   fn: Cloudfunctions2Function,
 ): CallerGrants {
-  const run = { ...ctx, region: ctx.environment.region };
+  const run = { ...ctx, region: ctx.location };
   const tokenCreator = new ServiceAccountIamMember(ctx.scope, 'pubsub-agent-token-creator', {
     serviceAccountId: accounts.push.name,
     role: 'roles/iam.serviceAccountTokenCreator',

@@ -107,7 +107,7 @@ export class CurrentsConnector extends Construct {
     const receiver = buildReceiver({
       scope: this,
       project: env.project,
-      region: env.region,
+      region: ctx.location,
       names,
       ingestTopic: this.ingestTopic,
       serves: connector,

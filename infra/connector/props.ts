@@ -7,6 +7,7 @@ import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import type { Connector, Environment } from '../../shared/connector';
+import { connectorLocation } from '../../shared/deployment';
 import type { ConnectorResourceNames } from '../../shared/names';
 
 /** The APIs a connector's resources need; a stack passes the matching `google_project_service` for each. */
@@ -204,6 +205,8 @@ export interface ConnectorContext {
   readonly project: string;
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   readonly connector: Connector;
+  /** Where the connector's function, receiver, database and probe run: its `location`, else the environment's region. */
+  readonly location: string;
   readonly names: ConnectorResourceNames;
   /** `app`, `environment` and `connector`, over the props' own labels. */
   readonly labels: Record<string, string>;
@@ -223,5 +226,6 @@ export function connectorContext(
     const list = apis.map((a) => props.dependsOn?.[a]).filter((d): d is ITerraformDependable => d !== undefined);
     return list.length ? { dependsOn: list } : {};
   };
-  return { scope, project: environment.project, environment, connector, names, labels, dep, props };
+  const location = connectorLocation(connector, environment);
+  return { scope, project: environment.project, environment, connector, location, names, labels, dep, props };
 }

@@ -22,7 +22,7 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
   const database = new FirestoreDatabase(scope, 'database', {
     project,
     name: names.firestoreDatabase,
-    locationId: props.firestoreLocation ?? ctx.environment.region,
+    locationId: props.firestoreLocation ?? ctx.location,
     type: 'FIRESTORE_NATIVE',
     deleteProtectionState: deleteProtection ? 'DELETE_PROTECTION_ENABLED' : 'DELETE_PROTECTION_DISABLED',
     deletionPolicy: deleteProtection ? 'ABANDON' : 'DELETE',

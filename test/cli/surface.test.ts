@@ -75,6 +75,15 @@ describe('currents --help, --version and usage errors', () => {
     }
   });
 
+  it('says --connector is required where it is, and defaults to all of them only where it does', async () => {
+    for (const name of ['send-test', 'receiver-token', 'import']) {
+      const { stdout } = await currents([name, '-h']);
+      expect(stdout).toMatch(/--connector <NAME>\s+one connector of the environment \(required\)/);
+      expect(stdout).not.toContain('default: all of them');
+    }
+    expect((await currents(['status', '-h'])).stdout).toMatch(/--connector <NAME>\s+.*\(default: all of them\)/);
+  });
+
   it('currents --help lists every command; help COMMAND is the command help', async () => {
     const r = await currents(['--help']);
     expect(r.code).toBe(0);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Testing } from 'cdktf';
 import { unzipSync } from 'fflate';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
 import type { RuntimeArchive } from '../../infra/runtime-archive';
 import { eventsEnvelope, sampleEvent } from '../../local/samples';

@@ -11,7 +11,7 @@ import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
 import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { CurrentsConnector } from '../../infra/connector';
 import { ALERTED_EVENTS, metricName, RECEIVER_EVENTS } from '../../infra/connector/events';
 import { ConnectorPropsError, type CurrentsConnectorProps } from '../../infra/connector/props';
@@ -412,6 +412,7 @@ describe('delete protection', () => {
       name,
       project: `replace-me-${name}`,
       backend: undefined,
+      deploy: undefined,
     }));
     const out = synthEnvironments(renamed);
     for (const env of out.environments) {

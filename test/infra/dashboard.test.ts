@@ -3,7 +3,7 @@
  * answers and time, the credential, the receiver's answers), and every metric a tile draws is a log-based metric
  * declared in the same stack, of the kind the tile needs (a distribution for PromQL's _sum/_bucket).
  */
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { DASHBOARD_METRICS, dashboardMetricFilter } from '../../infra/dashboard-metrics';
 import { dashboardDisplayName } from '../../infra/dashboard';
 import { type Json, resources, synthEnvironments } from './helpers';

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
 import { BUILD_ROLES } from '../../infra/environment-identities';
 import { buildServiceAccountId, publicApiTokenSecret, resourceNames } from '../../shared/names';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import { unzipSync } from 'fflate';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
 import {
   buildRuntimeArchive,
