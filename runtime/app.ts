@@ -9,6 +9,7 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { RuntimeBudgets } from '../shared/policy';
+import { countBy, sum } from './core/counts';
 import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
@@ -70,21 +71,6 @@ export interface PushCounts {
 }
 
 const TRACE_ATTRIBUTE = 'currents_trace';
-
-function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) {
-    const k = key(i);
-    out[k] = (out[k] ?? 0) + 1;
-  }
-  return out;
-}
-
-function sum(counts: Record<string, number>): number {
-  let n = 0;
-  for (const v of Object.values(counts)) n += v;
-  return n;
-}
 
 /** Dead letters for the events Segment refused (400 down to a single event). */
 function rejectedLetters<T extends DeliveryItem & { eventType: string }>(
@@ -255,11 +241,9 @@ export function createApp(deps: AppDeps) {
         await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
         counts.dropped = toDrop.length;
       }
-      if (tr.unknownTypes) {
-        // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
-        for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
-        await store.noteUnknownTypes(tr.unknownTypes);
-      }
+      // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
+      for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
+      if (tr.unknownTypes) await store.noteUnknownTypes(tr.unknownTypes);
       const final = counts.retryLater === 0;
       log.info('batch_done', final ? 'message handled' : 'message not fully delivered; asking Pub/Sub to redeliver', {
         counts: {
