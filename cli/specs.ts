@@ -5,7 +5,8 @@
  * body parses its arguments with the same spec (`parse(specs.status, argv)`), so a command called in-process behaves
  * as on the command line.
  */
-import type { CommandSpec, OptionSpec } from './args';
+import type { CommandSpec, OptionSpec } from '../common/args';
+import { DEFAULT_REGION, REGIONS } from '../shared/regions';
 
 /** What every operating command takes: which environment, which connector, which definitions. */
 export interface TargetValues {
@@ -40,7 +41,7 @@ export const validate: CommandSpec<Record<string, never>> = {
     'connectors. Exit 1 when a definition has a problem.',
   arguments: [PATH_ARGUMENT],
   options: [],
-  examples: ['npx currents validate', 'npx currents validate connectors/staging.ts'],
+  examples: ['npx currents validate', 'npx currents validate connectors/dev.ts'],
 };
 
 export const translate: CommandSpec<{
@@ -109,7 +110,7 @@ export const segmentServer: CommandSpec<{
     'its OAuth token server, as npm start and the tests use it. Runs until stopped.',
   options: [
     { flags: '--port <P>', description: 'the port to listen on (0: any free port)', default: '0' },
-    { flags: '--region <us|eu>', description: 'the Segment region it plays', default: 'us' },
+    { flags: `--region <${REGIONS.join('|')}>`, description: 'the Segment region it plays', default: DEFAULT_REGION },
     { flags: '--write-key <KEY>', description: 'a write key it accepts (repeatable)', repeatable: true },
     {
       flags: '--source <SOURCE_ID:WRITE_KEY>',

@@ -22,7 +22,7 @@ import {
   typesOfSelector,
   type CatalogEntry,
 } from '../shared/catalog';
-import { MIN_HASH_KEY_LENGTH } from '../runtime/core/field-hash';
+import { MIN_HASH_KEY_LENGTH } from '../shared/connector';
 import { fieldsOf } from '../shared/catalog-fields';
 
 export const EVENTS_MD = join(__dirname, 'events.md');

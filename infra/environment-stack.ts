@@ -5,9 +5,9 @@
  */
 import { Aspects, AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
 import { type Construct } from 'constructs';
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
-import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
@@ -110,15 +110,7 @@ export class EnvironmentStack extends TerraformStack {
     // reads it: `${` as `$${` (infra/terraform-literals.ts).
     Aspects.of(this).add(new TerraformLiteralStrings());
 
-    const services = {} as Record<keyof typeof PROJECT_SERVICES, ProjectService>;
-    for (const [key, service] of Object.entries(PROJECT_SERVICES) as [keyof typeof PROJECT_SERVICES, string][]) {
-      services[key] = new ProjectService(this, `service-${key}`, {
-        project,
-        service,
-        disableOnDestroy: false,
-        disableDependentServices: false,
-      });
-    }
+    const services = this.enableServices(project);
     // The Pub/Sub service agent exists once this does (the API on, the agent created if it was not yet). Everything of
     // Pub/Sub waits for it (it stands for the API below), the grants to the agent included; its email is the
     // documented one, known at plan, so the grants of an environment deployed before do not change.
@@ -143,41 +135,10 @@ export class EnvironmentStack extends TerraformStack {
       dependsOn: [services.storage],
     });
     this.build = buildIdentity(this, env, sourceBucketName(project), services);
-    const upload = (kind: 'function' | 'receiver' | 'importer', archive: RuntimeArchive) => {
-      const asset = new TerraformAsset(this, `${kind}-source-asset`, {
-        path: archive.path,
-        type: AssetType.FILE,
-        assetHash: archive.sha256,
-      });
-      return new StorageBucketObject(this, `${kind}-source-object`, {
-        bucket: this.sourceBucket.name,
-        name: archive.objectName,
-        source: asset.path,
-        contentType: 'application/zip',
-      });
-    };
-    this.sourceObject = upload('function', props.archive);
-    this.receiverSourceObject = upload('receiver', props.receiverArchive);
-    const importerSourceObject = props.importerArchive ? upload('importer', props.importerArchive) : undefined;
-
-    // The Segment Public API token of the environment (for the write-key source checks): declared when a connector has a
-    // source check; like the credential secrets, Terraform never creates a version.
-    const tokenSecret = env.connectors.some((c) => c.segment.sourceId !== undefined)
-      ? new SecretManagerSecret(this, 'public-api-token-secret', {
-          project,
-          secretId: publicApiTokenSecret(env.name),
-          labels: { ...labels, credential: 'segment-public-api-token' },
-          replication: { auto: {} },
-          dependsOn: [services.secretmanager],
-        })
-      : undefined;
-    if (tokenSecret) {
-      new TerraformOutput(this, 'public-api-token-secret-id', {
-        value: tokenSecret.id,
-        description:
-          'Secret to put the Segment Public API token (source read access) into (gcloud secrets versions add)',
-      });
-    }
+    this.sourceObject = this.upload('function', props.archive);
+    this.receiverSourceObject = this.upload('receiver', props.receiverArchive);
+    const importerSourceObject = props.importerArchive ? this.upload('importer', props.importerArchive) : undefined;
+    const tokenSecret = this.publicApiToken(labels, services);
 
     for (const connector of env.connectors) {
       const c = new CurrentsConnector(this, `connector-${connector.name}`, {
@@ -197,46 +158,106 @@ export class EnvironmentStack extends TerraformStack {
         dependsOn: { ...services, pubsub: this.pubsubServiceIdentity },
       });
       this.connectors[connector.name] = c;
-      new TerraformOutput(this, `${connector.name}-ingest-topic`, {
-        value: c.ingestTopic.id,
-        description: `Topic '${connector.name}' receives Currents events on`,
-      });
-      new TerraformOutput(this, `${connector.name}-dead-letter-subscription`, {
-        value: c.deadLetterSubscription.id,
-        description: `Pull subscription holding '${connector.name}' dead letters for replay`,
-      });
-      new TerraformOutput(this, `${connector.name}-secret`, {
-        value: c.secret.id,
-        description: `Secret to put '${connector.name}' credential into (gcloud secrets versions add)`,
-      });
-      // The URL Braze's Custom Currents Export posts to. Never a token: tokens are made by `currents receiver-token new`.
-      new TerraformOutput(this, receiverUrlOutput(connector.name), {
-        value: c.receiver.url,
-        description: `URL of '${connector.name}' receiver, to paste into Braze (Custom Currents Export)`,
-      });
-      new TerraformOutput(this, `${connector.name}-ingest-token-secret`, {
-        value: c.ingestTokenSecret.id,
-        description: `Secret holding '${connector.name}' receiver tokens (currents receiver-token new)`,
-      });
+      this.connectorOutputs(connector.name, c);
     }
-    if (env.connectors.length) {
-      // One dashboard per environment, drawn only from the log-based metrics the connectors declare.
-      this.dashboard = new MonitoringDashboard(this, 'dashboard', {
+    if (env.connectors.length) this.dashboard = this.buildDashboard(services);
+  }
+
+  private enableServices(project: string): Record<keyof typeof PROJECT_SERVICES, ProjectService> {
+    const services = {} as Record<keyof typeof PROJECT_SERVICES, ProjectService>;
+    for (const [key, service] of Object.entries(PROJECT_SERVICES) as [keyof typeof PROJECT_SERVICES, string][]) {
+      services[key] = new ProjectService(this, `service-${key}`, {
         project,
-        dashboardJson: dashboardJson(
-          env.name,
-          env.connectors.map((c) => c.name),
-        ),
-        dependsOn: [
-          services.monitoring,
-          ...Object.values(this.connectors).flatMap((c) => Object.values(c.dashboardMetrics)),
-          ...Object.values(this.connectors).flatMap((c) => Object.values(c.metrics)),
-        ],
-      });
-      new TerraformOutput(this, 'dashboard-name', {
-        value: dashboardDisplayName(env.name),
-        description: 'Cloud Monitoring dashboard of the environment (console: Monitoring → Dashboards)',
+        service,
+        disableOnDestroy: false,
+        disableDependentServices: false,
       });
     }
+    return services;
+  }
+
+  /** One runtime archive, uploaded to the source bucket. */
+  private upload(kind: 'function' | 'receiver' | 'importer', archive: RuntimeArchive): StorageBucketObject {
+    const asset = new TerraformAsset(this, `${kind}-source-asset`, {
+      path: archive.path,
+      type: AssetType.FILE,
+      assetHash: archive.sha256,
+    });
+    return new StorageBucketObject(this, `${kind}-source-object`, {
+      bucket: this.sourceBucket.name,
+      name: archive.objectName,
+      source: asset.path,
+      contentType: 'application/zip',
+    });
+  }
+
+  /**
+   * The Segment Public API token of the environment (for the write-key source checks): declared when a connector has a
+   * source check; like the credential secrets, Terraform never creates a version.
+   */
+  private publicApiToken(
+    labels: Record<string, string>,
+    services: Record<keyof typeof PROJECT_SERVICES, ProjectService>,
+  ): SecretManagerSecret | undefined {
+    const env = this.environment;
+    if (!env.connectors.some((c) => c.segment.sourceId !== undefined)) return undefined;
+    const tokenSecret = new SecretManagerSecret(this, 'public-api-token-secret', {
+      project: env.project,
+      secretId: publicApiTokenSecret(env.name),
+      labels: { ...labels, credential: 'segment-public-api-token' },
+      replication: { auto: {} },
+      dependsOn: [services.secretmanager],
+    });
+    new TerraformOutput(this, 'public-api-token-secret-id', {
+      value: tokenSecret.id,
+      description: 'Secret to put the Segment Public API token (source read access) into (gcloud secrets versions add)',
+    });
+    return tokenSecret;
+  }
+
+  private connectorOutputs(name: string, c: CurrentsConnector): void {
+    new TerraformOutput(this, `${name}-ingest-topic`, {
+      value: c.ingestTopic.id,
+      description: `Topic '${name}' receives Currents events on`,
+    });
+    new TerraformOutput(this, `${name}-dead-letter-subscription`, {
+      value: c.deadLetterSubscription.id,
+      description: `Pull subscription holding '${name}' dead letters for replay`,
+    });
+    new TerraformOutput(this, `${name}-secret`, {
+      value: c.secret.id,
+      description: `Secret to put '${name}' credential into (gcloud secrets versions add)`,
+    });
+    // The URL Braze's Custom Currents Export posts to. Never a token: tokens are made by `currents receiver-token new`.
+    new TerraformOutput(this, receiverUrlOutput(name), {
+      value: c.receiver.url,
+      description: `URL of '${name}' receiver, to paste into Braze (Custom Currents Export)`,
+    });
+    new TerraformOutput(this, `${name}-ingest-token-secret`, {
+      value: c.ingestTokenSecret.id,
+      description: `Secret holding '${name}' receiver tokens (currents receiver-token new)`,
+    });
+  }
+
+  /** One dashboard per environment, drawn only from the log-based metrics the connectors declare. */
+  private buildDashboard(services: Record<keyof typeof PROJECT_SERVICES, ProjectService>): MonitoringDashboard {
+    const env = this.environment;
+    const dashboard = new MonitoringDashboard(this, 'dashboard', {
+      project: env.project,
+      dashboardJson: dashboardJson(
+        env.name,
+        env.connectors.map((c) => c.name),
+      ),
+      dependsOn: [
+        services.monitoring,
+        ...Object.values(this.connectors).flatMap((c) => Object.values(c.dashboardMetrics)),
+        ...Object.values(this.connectors).flatMap((c) => Object.values(c.metrics)),
+      ],
+    });
+    new TerraformOutput(this, 'dashboard-name', {
+      value: dashboardDisplayName(env.name),
+      description: 'Cloud Monitoring dashboard of the environment (console: Monitoring → Dashboards)',
+    });
+    return dashboard;
   }
 }

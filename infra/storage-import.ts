@@ -68,6 +68,21 @@ export function prefixCondition(
   };
 }
 
+interface Context {
+  readonly props: StorageImportProps;
+  readonly connector: StorageImportProps['connector'];
+  readonly env: StorageImportProps['environment'];
+  readonly project: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly names: ReturnType<typeof storageImportNames>;
+  readonly connectorNames: ReturnType<typeof resourceNames>;
+  readonly storageLabels: Record<string, string>;
+  readonly dep: StorageImportProps['dependsOn'];
+  /** The importer handles the connector's events: it runs where the connector does. */
+  readonly location: string;
+}
+
 export class StorageImport extends Construct {
   readonly serviceAccount: ServiceAccount;
   readonly topic: PubsubTopic;
@@ -78,25 +93,43 @@ export class StorageImport extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageImportProps) {
     super(scope, id);
-    const { connector, environment: env, labels, dependsOn: dep } = props;
-    // The importer handles the connector's events: it runs where the connector does.
-    const importerLocation = connectorLocation(connector, env);
-    const project = env.project;
+    const { connector, environment: env, labels } = props;
     const { bucket, prefix } = connector.storage;
-    const names = storageImportNames(connector.name);
-    const connectorNames = resourceNames(connector.name);
-    const storageLabels = { ...labels, role: 'storage-import' };
+    const ctx: Context = {
+      props,
+      connector,
+      env,
+      project: env.project,
+      bucket,
+      prefix,
+      names: storageImportNames(connector.name),
+      connectorNames: resourceNames(connector.name),
+      storageLabels: { ...labels, role: 'storage-import' },
+      dep: props.dependsOn,
+      location: connectorLocation(connector, env),
+    };
+    this.serviceAccount = this.buildServiceAccount(ctx);
+    ({ topic: this.topic, notification: this.notification } = this.buildNotification(ctx));
+    this.importer = this.buildImporter(ctx);
+    this.subscription = this.buildSubscription(ctx);
+    this.grantImporter(ctx);
+    this.alerts = this.buildAlerts(ctx);
+  }
 
-    this.serviceAccount = new ServiceAccount(this, 'importer-sa', {
+  /** The importer's own service account. */
+  private buildServiceAccount({ project, connector, names, bucket, prefix, connectorNames, dep }: Context) {
+    return new ServiceAccount(this, 'importer-sa', {
       project,
       accountId: names.importerServiceAccount,
       displayName: `Currents ${connector.name}: importer`,
       description: `Runs '${names.importerFunction}', reading gs://${bucket}/${prefix} into '${connectorNames.ingestTopic}'`,
       ...dep('iam'),
     });
-    const member = this.serviceAccount.member;
+  }
 
-    this.topic = new PubsubTopic(this, 'notify-topic', {
+  /** The notify topic, the Cloud Storage agent's grant on it, and the bucket's notification. */
+  private buildNotification({ project, names, storageLabels, bucket, prefix, connector, dep }: Context) {
+    const topic = new PubsubTopic(this, 'notify-topic', {
       project,
       name: names.notificationTopic,
       labels: storageLabels,
@@ -105,25 +138,41 @@ export class StorageImport extends Construct {
     const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', { project });
     const agentPublisher = new PubsubTopicIamMember(this, 'gcs-agent-notify-publisher', {
       project,
-      topic: this.topic.name,
+      topic: topic.name,
       role: 'roles/pubsub.publisher',
       member: `serviceAccount:${gcsAgent.emailAddress}`,
     });
-    this.notification = new StorageNotification(this, 'notification', {
+    const notification = new StorageNotification(this, 'notification', {
       bucket,
-      topic: this.topic.id,
+      topic: topic.id,
       payloadFormat: 'JSON_API_V1',
       eventTypes: ['OBJECT_FINALIZE'],
       ...(prefix ? { objectNamePrefix: `${prefix}/` } : {}),
       customAttributes: { connector: connector.name },
       dependsOn: [agentPublisher],
     });
+    return { topic, notification };
+  }
 
+  /** The importer function. */
+  private buildImporter({
+    props,
+    project,
+    names,
+    env,
+    bucket,
+    prefix,
+    connector,
+    connectorNames,
+    storageLabels,
+    dep,
+    location,
+  }: Context) {
     const build = buildSettings(props.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
-    this.importer = new Cloudfunctions2Function(this, 'importer', {
+    return new Cloudfunctions2Function(this, 'importer', {
       project,
       name: names.importerFunction,
-      location: importerLocation,
+      location,
       description: `Braze storage export gs://${bucket}/${prefix} → ${connectorNames.ingestTopic} for '${connector.displayName}'`,
       labels: storageLabels,
       buildConfig: {
@@ -144,17 +193,21 @@ export class StorageImport extends Construct {
       },
       ...build.dependsOn,
     });
+  }
+
+  /** The push subscription that hands each notification to the importer. */
+  private buildSubscription({ props, project, names, storageLabels, dep, location }: Context) {
     const url = this.importer.serviceConfig.uri;
     // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
     const invoker = new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
       project,
-      location: importerLocation,
+      location,
       name: this.importer.name,
       role: 'roles/run.invoker',
       member: props.pushServiceAccount.member,
       ...dep('run'),
     });
-    this.subscription = new PubsubSubscription(this, 'import-subscription', {
+    return new PubsubSubscription(this, 'import-subscription', {
       project,
       name: names.notificationSubscription,
       topic: this.topic.id,
@@ -170,8 +223,11 @@ export class StorageImport extends Construct {
       },
       ...dependsOnAlso(dep('pubsub'), [invoker]),
     });
+  }
 
-    // --- IAM.
+  /** The importer's grants, each on the one resource it concerns. */
+  private grantImporter({ props, project, bucket, prefix, dep }: Context): void {
+    const member = this.serviceAccount.member;
     new StorageBucketIamMember(this, 'importer-object-viewer', {
       bucket,
       role: 'roles/storage.objectViewer',
@@ -191,8 +247,11 @@ export class StorageImport extends Construct {
       condition: props.firestoreCondition,
       ...dep('cloudresourcemanager'),
     });
+  }
 
-    // --- Alerts.
+  /** The damaged-file metric and the two alert policies. */
+  private buildAlerts({ props, project, env, connector, names, connectorNames, dep }: Context) {
+    const { labels } = props;
     const failed = new LoggingMetric(this, 'metric-import-failed', {
       project,
       name: `${connectorNames.function}-storage-import-failed`,
@@ -242,7 +301,7 @@ export class StorageImport extends Construct {
         },
         ...dependsOnAlso(dep('monitoring'), after),
       });
-    this.alerts = {
+    return {
       'failed-files': policy(
         'storage-import-failed',
         'damaged storage-export file',

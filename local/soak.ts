@@ -23,19 +23,19 @@
  * `runSoak()` is the same soak as a function: the reliability tests run a short one on the test emulators.
  */
 import { randomBytes } from 'node:crypto';
-import { table } from '../cli/table';
+import { table } from '../common/table';
 import { acknowledge, createClients, leaseAll, type DeadLetterView } from '../cli/ops/dead-letter-queue';
 import { loadEnvironments, type Environment } from '../shared/connector';
-import { prng } from './samples';
+import { prng } from '../common/samples';
 import { killEmulatorGroupsSync, startEmulators, type Emulators } from './emulators';
 import { startSoakFrontEnd } from './soak-frontend';
 import { soakInput, type Expected, type SoakMessage } from './soak-events';
 import { startLocalStack, type LocalStack } from './stack';
 import type { FaultRule } from './segment-server';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { localGoogleClients } from './google-clients';
-import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
-import { dropLibraryWarnings } from '../cli/library-warnings';
+import { localGoogleClients } from '../common/google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import { stopOnSignals } from './shutdown';
 
 export interface SoakOptions {
@@ -479,7 +479,7 @@ export function formatSoakReport(r: SoakReport): string {
   return lines.join('\n');
 }
 
-/** `npm run soak`'s surface: its options, help and examples (cli/args.ts). */
+/** `npm run soak`'s surface: its options, help and examples (common/args.ts). */
 export const SOAK: CommandSpec<{
   events?: string;
   seconds?: string;

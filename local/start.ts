@@ -15,9 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { selectedTypes } from '../shared/connector';
-import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
+import { otherRegions, REGIONS } from '../shared/regions';
+import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
+import { table } from '../common/table';
 import { LOCAL_DEFINITIONS } from './definitions';
-import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
 import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
@@ -26,9 +27,9 @@ import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
-import { localGoogleClients } from './google-clients';
-import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
-import { dropLibraryWarnings } from '../cli/library-warnings';
+import { localGoogleClients } from '../common/google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import {
   describeOutcome,
   inReasonOrder,
@@ -94,7 +95,7 @@ interface LogCounts {
   deadLettered: number;
 }
 
-/** `npm start`'s surface: its options, help and examples (cli/args.ts). `--source` is taken out first (takeSource). */
+/** `npm start`'s surface: its options, help and examples (common/args.ts). `--source` is taken out first (takeSource). */
 export const START: CommandSpec<{
   env: string;
   events: string;
@@ -405,7 +406,7 @@ export async function runLocal(
     const summaries = summarize(stack, expectations, batches, drained, deadLetters, door ? receivers : undefined);
     printSummary(summaries, out, (Date.now() - publishStart) / 1000);
     if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
-    for (const region of ['us', 'eu'] as const) {
+    for (const region of REGIONS) {
       const discarded = sumOf(stack.servers[region].stats().discarded);
       if (discarded || options.scenario === 'write-key-rotated') {
         out(`Segment (${region}) discarded ${discarded} event(s) sent with a write key it does not take.`);
@@ -491,14 +492,17 @@ function summarize(
   return stack.connectors.map((l) => {
     const name = l.connector.name;
     const region = l.connector.segment.region;
-    const other = region === 'us' ? 'eu' : 'us';
+    const others = otherRegions(region);
     const feed = expectations.get(name)!;
     const expected = intentCounts(feed);
     const published = feed.length;
     const ids = new Set(feed.map((e) => e.id));
     const receiver = receivers?.get(name);
     const delivered = stack.servers[region].accepted().filter((e) => ids.has(e.messageId)).length;
-    const deliveredToOtherRegion = stack.servers[other].accepted().filter((e) => ids.has(e.messageId)).length;
+    const deliveredToOtherRegion = others.reduce(
+      (n, r) => n + stack.servers[r].accepted().filter((e) => ids.has(e.messageId)).length,
+      0,
+    );
     const skipped: Record<string, number> = {};
     let parked = 0;
     let dropped = 0;
@@ -515,7 +519,8 @@ function summarize(
     if (delivered !== (expected.delivered ?? 0)) {
       problems.push(`delivered ${delivered}, expected ${expected.delivered ?? 0}`);
     }
-    if (deliveredToOtherRegion) problems.push(`${deliveredToOtherRegion} event(s) reached the ${other} server`);
+    if (deliveredToOtherRegion)
+      problems.push(`${deliveredToOtherRegion} event(s) reached the ${others.join(' or ')} server`);
     const expectedSkipped = pickSkipped(expected);
     for (const [reason] of inReasonOrder({ ...expectedSkipped, ...skipped })) {
       if ((skipped[reason] ?? 0) !== (expectedSkipped[reason] ?? 0)) {
@@ -700,11 +705,11 @@ export async function tail(
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
   const receipts = { us: new Map<string, number>(), eu: new Map<string, number>() };
   const say = (o: Parameters<typeof describeOutcome>[0]) => out(json ? outcomeJson(o) : describeOutcome(o));
-  for (const region of ['us', 'eu'] as const) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
+  for (const region of REGIONS) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
   const watch = logs && (await watchOutcomes(stack, logs, say));
   while (!until?.aborted) {
     await sleep(json ? 100 : 500);
-    for (const region of ['us', 'eu'] as const) {
+    for (const region of REGIONS) {
       const all = stack.servers[region].accepted();
       for (const e of all.slice(seen[region])) {
         const call = e.call as { event?: string; userId?: string; anonymousId?: string } | undefined;

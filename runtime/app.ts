@@ -1,6 +1,6 @@
 /**
  * The connector's request handling, with every adapter injected: one Pub/Sub push (`handlePush`) and the scheduled
- * credential probe (`handleProbe`). runtime/function.ts wires the real adapters; tests and benchmarks wire the same
+ * credential probe (`handleProbe`). runtime/runtime.ts wires the real adapters; tests and benchmarks wire the same
  * adapters to the emulators and the local Segment server.
  *
  * A push is answered 2xx only when every event of the message has a final outcome: delivered, skipped on purpose,
@@ -33,7 +33,7 @@ import { describeError, logTransition, type Logger } from './log';
 export type { Delivery, StateStore, TraceSink } from './ports';
 
 export interface AppDeps {
-  /** The connector's translator, or where to get it (a keyed hash needs its key read first: runtime/translator-source.ts). */
+  /** The connector's translator, or where to get it (a keyed hash needs its key read first: runtime/adapters/translator-source.ts). */
   readonly translator: Translator | (() => Promise<Translator>);
   readonly segment: Delivery;
   readonly credentials: CredentialSource;

@@ -20,7 +20,7 @@ import { PubSubDeadLetters } from './adapters/dead-letters';
 import { FirestoreStateStore } from './adapters/firestore-state';
 import { FirestoreTraces } from './adapters/firestore-trace';
 import { credentialSourceFor, hashKeySourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
-import { translatorSource } from './translator-source';
+import { translatorSource } from './adapters/translator-source';
 import { createSegmentClient, createSourceCheck } from './adapters/segment';
 import { createLogger, describeError, type Logger } from './log';
 import type { OwnedStateStore } from './ports';

@@ -29,8 +29,8 @@ import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from './defaults';
 import { fieldLabel, type FieldText, type FieldTexts, type Finding, parseFields } from './schema-messages';
 import { didYouMean, suggest } from './suggest';
 
-export const REGIONS = ['us', 'eu'] as const;
-export type SegmentRegion = (typeof REGIONS)[number];
+export { REGIONS, type SegmentRegion } from './regions';
+import { REGIONS, regionChoice } from './regions';
 
 const HOUR = 3_600_000;
 export const GRACE_PERIOD_MIN_MS = HOUR;
@@ -67,6 +67,8 @@ export const CREDENTIAL_KINDS = ['writeKey', 'oauth'] as const;
 /** `fields.hashAlgorithm`: plain SHA-256 (the default) or HMAC-SHA256 keyed with the connector's hash-key secret. */
 export const HASH_ALGORITHMS = ['sha256', 'hmac-sha256'] as const;
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+/** The fewest characters the hash key of hmac-sha256 may have (a shorter key would be guessable). */
+export const MIN_HASH_KEY_LENGTH = 32;
 
 export const CredentialSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('writeKey') }),
@@ -168,7 +170,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   workspace: { must: 'the id of the Braze workspace (app group) whose events this connector exports, not empty' },
   segment: { must: "an object { region, credential, sourceId }: where this connector's events go in Segment" },
   'segment.region': {
-    must: "'us' or 'eu'",
+    must: regionChoice(),
     values: REGIONS,
     hint: 'the region of the Segment workspace: a write key sent to the wrong region is silently lost',
   },

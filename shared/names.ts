@@ -195,4 +195,3 @@ export function storageImportNames(connectorName: string): {
     importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
   };
 }
-

@@ -9,9 +9,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deployerRoles, projectGrantedRoles, synthesizeForRoles } from '../../infra/deployer-roles';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { loadEnvironmentsOrThrow, pick } from '../definitions';
+import { loadEnvironmentsOrThrow, pick } from '../../common/definitions';
 import { bootstrapPlan, type CommandRunner, planScript, runPlan } from '../ops/bootstrap';
 
 /** `owner/name` of a GitHub remote URL (https or ssh), or undefined. */

@@ -6,10 +6,10 @@
  */
 import { connectorLocation } from '../../shared/deployment';
 import { formatValidationError, type Environment } from '../../shared/connector';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { loadValidated } from '../definitions';
-import { table } from '../table';
+import { loadValidated } from '../../common/definitions';
+import { table } from '../../common/table';
 
 /** One environment as `--json` prints it (an interface: fields are added, never renamed or dropped). */
 export interface EnvironmentListing {

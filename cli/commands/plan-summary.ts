@@ -5,9 +5,9 @@
  */
 import { resolve } from 'node:path';
 import { formatValidationError } from '../../shared/connector';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { defaultDefinitions, loadDefinitionInputs, loadValidated } from '../definitions';
+import { defaultDefinitions, loadDefinitionInputs, loadValidated } from '../../common/definitions';
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parse(specs.planSummary, argv);

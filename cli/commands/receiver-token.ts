@@ -16,7 +16,7 @@
 import { REDACTED } from '../../runtime/core/types';
 import { selectedTypes } from '../../shared/connector';
 import { receiverUrl, receiverUrlOutput } from '../../shared/names';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
 import { checkCredentials, guarded, OpsError, type OpsTarget, resolveTargets, usingEmulators } from '../ops/context';
 import {

@@ -3,9 +3,9 @@ import { DEFAULT_CATALOG } from '../../shared/catalog';
 import { type Connector } from '../../shared/connector';
 import { ENV_VARS } from '../../shared/runtime-config';
 import { ALL_TYPES, createTranslator, type TranslatorConfig } from '../../runtime/core/translate';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { loadEnvironmentsOrThrow, pick } from '../definitions';
+import { loadEnvironmentsOrThrow, pick } from '../../common/definitions';
 import { TranslateSummary } from '../translate-summary';
 
 function readStdin(): Buffer {

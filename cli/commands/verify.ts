@@ -8,9 +8,9 @@
  * server with CURRENTS_SEGMENT_PUBLIC_API_URL, CURRENTS_SEGMENT_BASE_URL and CURRENTS_SEGMENT_TOKEN_URL.
  */
 import { ENV_VARS } from '../../shared/runtime-config';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
-import { table } from '../table';
+import { table } from '../../common/table';
 import { checkCredentials, resolveTargets } from '../ops/context';
 import { verifyTargets, type VerifyOptions, type VerifySecretClient } from '../ops/verify';
 

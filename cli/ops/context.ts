@@ -11,8 +11,8 @@
 import { connect } from 'node:net';
 import type { Connector, Environment } from '../../shared/connector';
 import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
-import { UsageError } from '../args';
-import { loadEnvironmentsOrThrow, pick } from '../definitions';
+import { UsageError } from '../../common/args';
+import { loadEnvironmentsOrThrow, pick } from '../../common/definitions';
 
 export interface OpsTarget {
   readonly environment: Environment;

@@ -24,9 +24,9 @@ import {
   type SecretVersionAccessor,
 } from '../../runtime/adapters/secrets';
 import { createSegmentClient, createSourceCheck } from '../../runtime/adapters/segment';
-import { NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
+import { MIN_HASH_KEY_LENGTH, NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
 import { publicApiTokenSecret } from '../../shared/names';
-import { createFieldHasher, MIN_HASH_KEY_LENGTH } from '../../runtime/core/field-hash';
+import { createFieldHasher } from '../../runtime/core/field-hash';
 import type { OpsTarget } from './context';
 
 /** The Secret Manager calls verify makes (a subset of `SecretManagerServiceClient`). */

@@ -11,10 +11,7 @@
  * Pure: no I/O (node:crypto only computes).
  */
 import { createHash, createHmac } from 'node:crypto';
-import type { HashAlgorithm } from '../../shared/connector';
-
-/** The fewest characters a hash key may have (a shorter key would be guessable). */
-export const MIN_HASH_KEY_LENGTH = 32;
+import { type HashAlgorithm, MIN_HASH_KEY_LENGTH } from '../../shared/connector';
 
 /** Hashes one field's value (the field name decides the normalization). */
 export type FieldHasher = (field: string, value: unknown) => string;

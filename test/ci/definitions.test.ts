@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Testing } from 'cdktf';
 import { run as bootstrap } from '../../cli/commands/bootstrap';
-import { loadDefinitionInputs, REPOSITORY_DEFINITIONS } from '../../cli/definitions';
+import { loadDefinitionInputs, REPOSITORY_DEFINITIONS } from '../../common/definitions';
 import { defineEnvironments } from '../../infra/app';
 import { checkTerraformJson, formatProblems, type TerraformJson } from '../../infra/terraform-check';
 import { deployerRoles, type StackJson } from '../../infra/deployer-roles';
@@ -123,7 +123,7 @@ function filesUnder(dir: string): string[] {
 function stagingModule(name: string): string {
   return `import { defineEnvironment } from '${join(ROOT, 'shared', 'connector')}';
 import * as team from './index';
-import { environmentsOfModule } from '${join(ROOT, 'cli', 'definitions')}';
+import { environmentsOfModule } from '${join(ROOT, 'common', 'definitions')}';
 
 const staging = defineEnvironment({
   name: '${name}',

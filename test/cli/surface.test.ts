@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNode } from '../harness/spawn';
 import { main } from '../../cli/main';
+import { STAND_IN_COMMANDS } from '../../local/commands';
 import { COMMAND_SPECS } from '../../cli/specs';
 import { SOAK } from '../../local/soak';
 import { START } from '../../local/start';
@@ -30,7 +31,7 @@ interface Result {
 async function currents(args: string[]): Promise<Result> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
+  const code = await main(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) }, STAND_IN_COMMANDS);
   return { code, stdout, stderr };
 }
 
@@ -202,7 +203,7 @@ describe('no library warning, and no Google client loaded when none is needed', 
 
   it("drops the Google libraries' warnings, prints every other", async () => {
     const script = `
-      require('./cli/library-warnings.ts').dropLibraryWarnings();
+      require('./common/library-warnings.ts').dropLibraryWarnings();
       process.emitWarning('received unexpected error = All promises were rejected code = UNKNOWN', 'MetadataLookupWarning');
       const w = new Error('from the library'); w.name = 'MetadataLookupWarning'; process.emitWarning(w);
       process.emitWarning('a warning of our own', 'CustomWarning');

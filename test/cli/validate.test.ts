@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { environmentsOfModule } from '../../cli/definitions';
+import { environmentsOfModule } from '../../common/definitions';
 import { CATALOG, SELECTORS, typesOfSelector } from '../../shared/catalog';
 
 const bin = join(__dirname, '..', '..', 'bin', 'currents.js');

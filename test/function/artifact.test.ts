@@ -18,7 +18,7 @@ import { unzipSync } from 'fflate';
 import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
 import type { RuntimeArchive } from '../../infra/runtime-archive';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 import { CONNECTOR, startFixture, type Fixture } from './fixture';
 
 const NPM_CACHE = spawnSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).stdout.trim();

@@ -5,7 +5,7 @@
  * (no new `state_unavailable`). The bound (cache time × N) and the 503 past it are tested in
  * test/runtime/state-unavailable.test.ts.
  */
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
 import { CONNECTOR, startFixture, type Fixture } from './fixture';
 

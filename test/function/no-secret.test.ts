@@ -4,7 +4,7 @@
  * alerted (`credential_unverified`), that there is no credential; the first event that arrives is parked; once the secret
  * has a version, the next probe delivers it. No event is lost meanwhile.
  */
-import { sampleEvent, eventsEnvelope } from '../../local/samples';
+import { sampleEvent, eventsEnvelope } from '../../common/samples';
 import { parkedDocs, startFixture, type Fixture } from './fixture';
 
 describe('a deployed connector whose secret has no version yet', () => {

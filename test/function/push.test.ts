@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { LOCAL_HASH_KEY } from '../../local/connector-runner';
-import { nestEvent, sampleEvent, eventsEnvelope } from '../../local/samples';
+import { nestEvent, sampleEvent, eventsEnvelope } from '../../common/samples';
 import { startFixture, type Fixture } from './fixture';
 
 const ids = (events: { id: string }[]) => events.map((e) => e.id).sort();

@@ -8,7 +8,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { pushEnvelope } from '../../runtime/core/push';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { OPT_IN_CATALOG } from '../../shared/catalog';
 import { startFixture, type Fixture } from '../function/fixture';
 import {

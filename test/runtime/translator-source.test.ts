@@ -1,8 +1,8 @@
 /** The function's translator with a keyed hash: the key read from its secret, rebuilt on rotation, never in a message. */
-import { translatorSource } from '../../runtime/translator-source';
+import { translatorSource } from '../../runtime/adapters/translator-source';
 import type { SecretSource } from '../../runtime/adapters/secrets';
 import { CredentialUnavailableError } from '../../runtime/core/types';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { testConnector } from '../translate/connector-fixture';
 
 const connector = (hashAlgorithm: 'sha256' | 'hmac-sha256') =>

@@ -1,6 +1,6 @@
 /** Input shapes, outcomes with reasons, renames, field policy, ids and times: the translator's behaviour by the spec. */
 import { createHash } from 'node:crypto';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import {
   ALL_TYPES,
   createTranslator,

@@ -5,7 +5,7 @@
  */
 import { CATALOG, REFUSED_TYPES, genericEventName } from '../../shared/catalog';
 import { connectorWarnings, parseConnector } from '../../shared/connector';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { ALL_TYPES, createTranslator, LIBRARY, type TranslatorConfig } from '../../runtime/core/translate';
 import { relevance, typeDecision, UNKNOWN_TYPES_SELECTED } from '../../runtime/storage/paths';
 import { V10_FIXTURES } from '../fixtures/currents/v10-events';

@@ -2,10 +2,11 @@
  * `fields.hash` against known vectors: the digests below were computed outside this code base, with coreutils and
  * OpenSSL (`printf a@example.com | sha256sum`, `printf a@example.com | openssl dgst -sha256 -hmac "$KEY"`).
  */
-import { createFieldHasher, MIN_HASH_KEY_LENGTH, normalizeEmail, normalizePhone } from '../../runtime/core/field-hash';
+import { createFieldHasher, normalizeEmail, normalizePhone } from '../../runtime/core/field-hash';
+import { MIN_HASH_KEY_LENGTH } from '../../shared/connector';
 import { createTranslator } from '../../runtime/core/translate';
 import { testConnector } from './connector-fixture';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 
 const KEY = 'k3y-for-tests-0123456789abcdef-XYZ';
 const SHA = {

@@ -4,9 +4,9 @@
  * asks for the translator on each push, and gets one rebuilt only when the key changed. A key that cannot be read, or
  * is too short, fails the push (503: Pub/Sub keeps the message) with a message that never contains the key.
  */
-import type { Connector } from '../shared/connector';
-import type { SecretSource } from './adapters/secrets';
-import { createTranslator, type Translator } from './core/translate';
+import type { Connector } from '../../shared/connector';
+import { createTranslator, type Translator } from '../core/translate';
+import type { SecretSource } from './secrets';
 
 export function translatorSource(
   connector: Connector,
