@@ -55,7 +55,9 @@ export const translate: CommandSpec<{
   description:
     'Translate Currents JSON (envelope, single event, flat records, JSON Lines; files or stdin) into Segment track ' +
     'calls, one JSON object per line on stdout, with a summary of outcomes on stderr. Without --connector, every ' +
-    'exportable type is translated with no renames. Sends nothing. Exit 1 when an event was dead-lettered.',
+    'type exported by default is translated with no renames; a skipped type is named with the reason. A connector ' +
+    'that hashes with hmac-sha256 needs its key in CURRENTS_HASH_KEY. Sends nothing. Exit 1 when an event was ' +
+    'dead-lettered.',
   arguments: [{ name: '[FILE...]', description: 'files of Currents events (default, or "-": stdin)' }],
   options: [
     {

@@ -8,7 +8,8 @@
  *   time spent in Segment (distribution of `segmentMs`, 50th and 95th percentile);
  * - the credential: state changes by the state entered (`state_change` by `to`), and the alerted metrics (credential
  *   failures, cannot be verified, events dropped, dead letters);
- * - the receiver's answers to Braze by status (`receiver_request` by `status`).
+ * - the receiver's answers to Braze by status (`receiver_request` by `status`);
+ * - events of types the catalogue does not know, by type (distribution of `unknown_event_type`'s `events` by `eventType`).
  *
  * `DASHBOARD_METRICS` (infra/dashboard-metrics.ts) are declared by the connector construct beside its alert metrics; the tests check that every
  * metric a tile names exists in the synthesized stack.
@@ -118,6 +119,12 @@ export function connectorTiles(connector: string): Tile[] {
       'to',
     ),
     counterChart('Credential and delivery alerts (log lines)', alerted),
+    promChart('Events of unknown types per minute (by type)', [
+      {
+        query: `sum by (event_type) (rate(${promName(dashboardMetricName(connector, 'unknown-types'))}_sum{monitored_resource="cloud_run_revision"}[5m])) * 60`,
+        legend: '${metric.labels.event_type}',
+      },
+    ]),
     counterChart(
       'Receiver answers to Braze (by status)',
       [{ name: receiverRequestsMetric(connector), legend: 'status' }],

@@ -8,7 +8,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, TerraformStack } from 'cdktf';
-import { isSelector, typesOfSelector } from '../shared/catalog';
+import { CATALOG_BY_TYPE, CATALOG_RELEASE, isSelector, typesOfSelector } from '../shared/catalog';
 import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
 import { connectorLocation, EU_LOCATIONS } from '../shared/deployment';
@@ -32,10 +32,33 @@ const code = (v: unknown): string => {
   return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 };
 
-/** "email (9), sms (6) = 15 types". */
+/** The types a group or channel selects that were added to the catalogue after the first one. */
+const newTypesOf = (selector: string): string[] =>
+  isSelector(selector) ? typesOfSelector(selector).filter((t) => CATALOG_BY_TYPE.get(t)?.added) : [];
+
+/** "email (11, 2 new), sms (9, 1 new) = 20 types". */
 export function describeEvents(c: Pick<Connector, 'events'>): string {
-  const parts = c.events.map((e) => (isSelector(e) ? `${e} (${typesOfSelector(e).length})` : e));
+  const parts = c.events.map((e) => {
+    if (!isSelector(e)) return e;
+    const fresh = newTypesOf(e).length;
+    return `${e} (${typesOfSelector(e).length}${fresh ? `, ${fresh} new` : ''})`;
+  });
   return `${parts.join(', ')} = ${selectedTypes(c).length} types`;
+}
+
+/**
+ * What a connector's groups export that they did not before the catalogue of CATALOG_RELEASE: a group selects every
+ * type it holds when deployed (docs/events.md "Groups and new types"), so the pull request says so.
+ */
+export function newGroupTypesNote(c: Pick<Connector, 'name' | 'events'>): string[] {
+  const named = new Set(c.events);
+  const fresh = [...new Set(c.events.flatMap(newTypesOf))].filter((t) => !named.has(t));
+  if (!fresh.length) return [];
+  return [
+    `- ℹ️ \`${c.name}\`: its groups also export ${fresh.length} type(s) new in ${CATALOG_RELEASE}: ` +
+      `${fresh.map((t) => `\`${t}\``).join(', ')} (Braze sends them only if its Current selects them; name types ` +
+      'instead of the group to leave them out)',
+  ];
 }
 
 function describeChange(
@@ -193,6 +216,7 @@ function connectorTable(env: Environment, base: boolean, status: ReadonlyMap<str
     ),
     '',
     ...env.connectors.flatMap(connectorWarnings).map((w) => `- ⚠️ \`${w.connector}\`: ${w.message}`),
+    ...env.connectors.flatMap(newGroupTypesNote),
     '',
   ];
 }

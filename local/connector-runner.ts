@@ -115,6 +115,12 @@ export interface LocalConnector {
   stop(): Promise<void>;
 }
 
+/**
+ * The hash key of a local run's connector that hashes with hmac-sha256 (`fields.hashAlgorithm`), unless
+ * CURRENTS_HASH_KEY gives one: deployed, the key is in the connector's hash-key secret. Not a secret.
+ */
+export const LOCAL_HASH_KEY = 'local-run-hash-key-not-a-secret-0123456789';
+
 export async function startLocalConnector(options: LocalConnectorOptions): Promise<LocalConnector> {
   const { connector, pubsub } = options;
   const secretDir = mkdtempSync(join(tmpdir(), `currents-secret-${connector.name}-`));
@@ -133,6 +139,9 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     [ENV_VARS.secretFile]: secretFile,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
+    ...(connector.fields.hashAlgorithm === 'hmac-sha256'
+      ? { [ENV_VARS.hashKey]: process.env[ENV_VARS.hashKey] || LOCAL_HASH_KEY }
+      : {}),
   };
   const onLine = options.onLog && ((line: string) => options.onLog!(line));
   const node = options.artifacts?.node;

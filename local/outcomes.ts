@@ -26,7 +26,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** Skip reasons in the order they are always shown, each with what it means for the event. */
 export const SKIP_REASONS: Readonly<Record<string, string>> = {
   not_selected: "its type is not one of the connector's events",
-  not_exportable: 'its type is not a Currents event type the product exports (misspelled, or not exported)',
+  not_exportable:
+    'its type is not exported: behaviour the app or Segment produced that the connector does not name in events ' +
+    '(it would come back as a duplicate), a type never exported (agent runs, profile bookkeeping), or a type the ' +
+    'catalogue does not know (misspelled, or new from Braze: exportUnknownTypes exports those); `currents translate` names the reason per type',
   no_external_user_id: 'it has no user.external_user_id, and the connector does not include anonymous users',
 };
 

@@ -9,10 +9,11 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { RuntimeBudgets } from '../shared/policy';
+import { countBy, sum } from './core/counts';
 import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope } from './core/push';
-import type { Translator } from './core/translate';
+import { type Translator, unknownTypeReports } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
 import { CredentialUnavailableError } from './core/types';
 import type {
@@ -32,7 +33,8 @@ import { describeError, logTransition, type Logger } from './log';
 export type { Delivery, StateStore, TraceSink } from './ports';
 
 export interface AppDeps {
-  readonly translator: Translator;
+  /** The connector's translator, or where to get it (a keyed hash needs its key read first: runtime/adapters/translator-source.ts). */
+  readonly translator: Translator | (() => Promise<Translator>);
   readonly segment: Delivery;
   readonly credentials: CredentialSource;
   readonly store: StateStore;
@@ -69,21 +71,6 @@ export interface PushCounts {
 }
 
 const TRACE_ATTRIBUTE = 'currents_trace';
-
-function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) {
-    const k = key(i);
-    out[k] = (out[k] ?? 0) + 1;
-  }
-  return out;
-}
-
-function sum(counts: Record<string, number>): number {
-  let n = 0;
-  for (const v of Object.values(counts)) n += v;
-  return n;
-}
 
 /** Dead letters for the events Segment refused (400 down to a single event). */
 function rejectedLetters<T extends DeliveryItem & { eventType: string }>(
@@ -190,7 +177,8 @@ export function createApp(deps: AppDeps) {
       retryLater: 0,
     };
     try {
-      const tr = deps.translator.translateMessage(msg.data, msg.attributes);
+      const translator = typeof deps.translator === 'function' ? await deps.translator() : deps.translator;
+      const tr = translator.translateMessage(msg.data, msg.attributes);
       counts.received = tr.send.length + tr.skipped.length + tr.deadLetters.length;
       counts.skipped = countBy(tr.skipped, (s) => s.reason);
       const letters: DeadLetter[] = [...tr.deadLetters];
@@ -253,6 +241,9 @@ export function createApp(deps: AppDeps) {
         await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
         counts.dropped = toDrop.length;
       }
+      // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
+      for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
+      if (tr.unknownTypes) await store.noteUnknownTypes(tr.unknownTypes);
       const final = counts.retryLater === 0;
       log.info('batch_done', final ? 'message handled' : 'message not fully delivered; asking Pub/Sub to redeliver', {
         counts: {
@@ -265,6 +256,7 @@ export function createApp(deps: AppDeps) {
           retryLater: counts.retryLater,
         },
         skipped: counts.skipped,
+        ...(tr.unknownTypes ? { unknownTypes: tr.unknownTypes } : {}),
         deliveryAttempt: msg.deliveryAttempt,
         ...segment,
       });

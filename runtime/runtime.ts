@@ -15,12 +15,12 @@ import type { RuntimeConfig } from '../shared/runtime-config';
 import { runtimeBudgets, type RuntimeBudgets } from '../shared/policy';
 import { createApp, type ConnectorApp } from './app';
 import { OffsetClock } from './core/clock';
-import { createTranslator } from './core/translate';
 import { systemClock, type Clock } from './core/types';
 import { PubSubDeadLetters } from './adapters/dead-letters';
 import { FirestoreStateStore } from './adapters/firestore-state';
 import { FirestoreTraces } from './adapters/firestore-trace';
-import { credentialSourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
+import { credentialSourceFor, hashKeySourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
+import { translatorSource } from './adapters/translator-source';
 import { createSegmentClient, createSourceCheck } from './adapters/segment';
 import { createLogger, describeError, type Logger } from './log';
 import type { OwnedStateStore } from './ports';
@@ -87,7 +87,9 @@ export function createRuntime(
   });
   const traces = new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase });
   const app = createApp({
-    translator: createTranslator(config.connector),
+    translator: translatorSource(config.connector, () =>
+      hashKeySourceFor(config, { clock, env: opts.env, onSecretValue: (v) => logger.registerSecret(v) }),
+    ),
     segment,
     credentials,
     store,

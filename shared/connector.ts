@@ -10,7 +10,16 @@
  * the allowed values or the closest match, and what to do.
  */
 import { z } from 'zod';
-import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
+import {
+  CATALOG,
+  canonicalType,
+  DEFAULT_CATALOG,
+  isSelector,
+  resolveSelection,
+  SELECTORS,
+  suggestTypes,
+  typesOfSelector,
+} from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
 import { deploymentFindings, LOCATION_FIELDS, LOCATION_TEXTS, residencyFindings } from './deployment';
 import { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
@@ -55,6 +64,12 @@ export const KNOWN_FIELD_NAMES: ReadonlySet<string> = new Set(
 
 export const CREDENTIAL_KINDS = ['writeKey', 'oauth'] as const;
 
+/** `fields.hashAlgorithm`: plain SHA-256 (the default) or HMAC-SHA256 keyed with the connector's hash-key secret. */
+export const HASH_ALGORITHMS = ['sha256', 'hmac-sha256'] as const;
+export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+/** The fewest characters the hash key of hmac-sha256 may have (a shorter key would be guessable). */
+export const MIN_HASH_KEY_LENGTH = 32;
+
 export const CredentialSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('writeKey') }),
   z.strictObject({ kind: z.literal('oauth'), appId: nonEmpty(), keyId: nonEmpty() }),
@@ -85,13 +100,17 @@ export const ConnectorSchema = z.strictObject({
   }),
   events: z.array(z.string()).min(1),
   includeAnonymousUsers: z.boolean().default(DEFAULTS.includeAnonymousUsers),
+  /** Export event types the catalogue does not know yet (generic track calls, shared/catalog.ts `genericEventName`). */
+  exportUnknownTypes: z.boolean().default(DEFAULTS.exportUnknownTypes),
   eventNames: z.record(z.string(), nonEmpty()).default({}),
   fields: z
     .strictObject({
       redact: z.array(z.string()).default([]),
       hash: z.array(z.string()).default([]),
+      /** How `hash` hashes (docs/events.md "Hashing"): plain SHA-256, or HMAC-SHA256 with the connector's hash key. */
+      hashAlgorithm: z.enum(HASH_ALGORITHMS).default(DEFAULTS.hashAlgorithm),
     })
-    .default({ redact: [], hash: [] }),
+    .default({ redact: [], hash: [], hashAlgorithm: DEFAULTS.hashAlgorithm }),
   credentialGracePeriod: duration(DURATION_RANGES.credentialGracePeriod).default(DEFAULTS.credentialGracePeriod),
   deadLetterMaxAttempts: wholeNumber(NUMBER_RANGES.deadLetterMaxAttempts).default(DEFAULTS.deadLetterMaxAttempts),
   maxInstances: wholeNumber(NUMBER_RANGES.maxInstances).default(DEFAULTS.maxInstances),
@@ -168,19 +187,30 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   },
   events: {
     must: "a list of at least one event type or group, such as ['email'] or ['users.messages.email.Open']",
-    hint: 'docs/events.md lists the 55 exportable types and the groups',
+    hint: `docs/events.md lists the ${CATALOG.length} exportable types (${DEFAULT_CATALOG.length} by default) and the groups`,
   },
   'events[]': { must: "an event type or group name, such as 'email'" },
   includeAnonymousUsers: { must: 'true or false', hint: 'whether events of users without an external id are exported' },
+  exportUnknownTypes: {
+    must: 'true or false',
+    hint: 'whether event types the catalogue does not know yet are exported as generic track calls',
+  },
   eventNames: {
     must: "an object mapping an event type to its Segment event name, such as { 'users.messages.email.Open': 'Email Opened' }",
   },
   'eventNames.*': { must: 'a Segment event name, not empty' },
-  fields: { must: 'an object { redact: [...], hash: [...] } of Currents field names' },
+  fields: {
+    must: "an object { redact: [...], hash: [...], hashAlgorithm } of Currents field names and 'sha256' or 'hmac-sha256'",
+  },
   'fields.redact': fieldList('remove from every event'),
   'fields.redact[]': { must: "a Currents field name, such as 'email_address'" },
-  'fields.hash': fieldList('replace by their SHA-256'),
+  'fields.hash': fieldList('replace by their hash (fields.hashAlgorithm)'),
   'fields.hash[]': { must: "a Currents field name, such as 'email_address'" },
+  'fields.hashAlgorithm': {
+    must: "'sha256' or 'hmac-sha256'",
+    values: HASH_ALGORITHMS,
+    hint: "hmac-sha256 keys the hash with the connector's hash-key secret in Secret Manager",
+  },
   credentialGracePeriod: durationText(
     'credentialGracePeriod',
     'how long events are held when the credential fails before they are dropped (counted and reported)',
@@ -260,7 +290,7 @@ function unknownSelection(name: string, suggestions: readonly string[]): string 
   return (
     `events: '${name}' is neither an exportable event type nor a group; ` +
     (closest ? `${closest} ` : '') +
-    `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the 55 types)`
+    `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the ${CATALOG.length} types)`
   );
 }
 
@@ -314,6 +344,12 @@ function connectorRules(v: RuleView): Finding[] {
   for (const u of selection?.unknown ?? []) {
     out.push({ path: ['events', v.events!.indexOf(u.name)], message: unknownSelection(u.name, u.suggestions) });
   }
+  for (const r of selection?.refused ?? []) {
+    out.push({
+      path: ['events', v.events!.indexOf(r.name)],
+      message: `events: '${r.name}' is never exported: ${r.reason}; remove it`,
+    });
+  }
   const selected = new Set(selection?.types);
   for (const key of v.renamed) {
     const t = canonicalType(key);
@@ -321,7 +357,7 @@ function connectorRules(v: RuleView): Finding[] {
       const closest = didYouMean(suggestTypes(key));
       out.push({
         path: ['eventNames', key],
-        message: `eventNames renames '${key}', which is not an exportable event type; ${closest ? `${closest} Fix` : 'docs/events.md lists the 55 types: fix'} the type or remove the rename`,
+        message: `eventNames renames '${key}', which is not an exportable event type; ${closest ? `${closest} Fix` : `docs/events.md lists the ${CATALOG.length} types: fix`} the type or remove the rename`,
       });
     } else if (selection && !selected.has(t)) {
       out.push({
@@ -370,7 +406,7 @@ function connectorRules(v: RuleView): Finding[] {
 }
 
 /** The canonical event types a connector selects. */
-export function selectedTypes(c: Pick<Connector, 'events'>): string[] {
+export function selectedTypes(c: { readonly events: readonly string[] }): string[] {
   return resolveSelection(c.events).types;
 }
 
@@ -378,11 +414,23 @@ export function selectedTypes(c: Pick<Connector, 'events'>): string[] {
 export const NO_SOURCE_CHECK_WARNING =
   "write key without a source check (segment.sourceId): a revoked write key would be invisible: Segment answers 200 and discards the events; set segment.sourceId and the environment's Public API token";
 
-/** Warnings (not errors) about a valid connector: today, a write-key connector that nothing can see failing. */
+/** The warning for a connector that opts in to a type not exported by default (validate and plan-summary print it). */
+export const optInWarning = (type: string, reason: string): string =>
+  `events: ${type} is exported because this connector names it, though it is not exported by default: ${reason}. Keep it only if these events are not in Segment already`;
+
+/**
+ * Warnings (not errors) about a valid connector: a write-key connector that nothing can see failing, and each opt-in
+ * type it exports.
+ */
 export function connectorWarnings(c: Connector): Omit<ValidationError, 'environment'>[] {
-  return c.segment.credential.kind === 'writeKey' && c.segment.sourceId === undefined
-    ? [{ connector: c.name, field: 'segment.sourceId', message: NO_SOURCE_CHECK_WARNING }]
-    : [];
+  const out: Omit<ValidationError, 'environment'>[] = [];
+  if (c.segment.credential.kind === 'writeKey' && c.segment.sourceId === undefined) {
+    out.push({ connector: c.name, field: 'segment.sourceId', message: NO_SOURCE_CHECK_WARNING });
+  }
+  for (const o of resolveSelection(c.events).optedIn) {
+    out.push({ connector: c.name, field: 'events', message: optInWarning(o.type, o.reason) });
+  }
+  return out;
 }
 
 const toError = (f: Finding, where: { environment?: string; connector?: string }): ValidationError => ({

@@ -18,6 +18,8 @@ export interface ConnectorResourceNames {
   readonly receiverFunction: string;
   /** Secret whose enabled versions are the bearer tokens Braze may send to the receiver. */
   readonly ingestTokenSecret: string;
+  /** Secret holding the key of `fields.hashAlgorithm: 'hmac-sha256'` (created for the connectors that use it). */
+  readonly hashKeySecret: string;
   /** Service account ids (the part before `@PROJECT.iam.gserviceaccount.com`). */
   readonly runtimeServiceAccount: string;
   readonly pushServiceAccount: string;
@@ -46,6 +48,7 @@ export function resourceNames(connectorName: string): ConnectorResourceNames {
     schedulerJob: `${base}-probe`,
     receiverFunction: `${base}-receiver`,
     ingestTokenSecret: `${base}-ingest-token`,
+    hashKeySecret: `${base}-hash-key`,
     runtimeServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-run`,
     pushServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-push`,
     schedulerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-sched`,
@@ -88,6 +91,7 @@ export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: n
   schedulerJob: { min: 1, max: 500, what: 'Cloud Scheduler job name' },
   receiverFunction: { min: 1, max: 63, what: 'Cloud Functions name' },
   ingestTokenSecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
+  hashKeySecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   runtimeServiceAccount: { min: 6, max: 30, what: 'service account id' },
   pushServiceAccount: { min: 6, max: 30, what: 'service account id' },
   schedulerServiceAccount: { min: 6, max: 30, what: 'service account id' },

@@ -6,6 +6,8 @@
  *    the environment's Public API token), or the OAuth app gets a token for its key and Segment accepts it; a write key
  *    without `segment.sourceId` cannot be checked (a warning: Segment answers 200 to any write key);
  *  - `ingest token`: once the receiver's ingest-token secret exists, its latest version is enabled.
+ *  - `hash key` (`fields.hashAlgorithm: 'hmac-sha256'` only): once its hash-key secret exists, its latest version is
+ *    enabled and long enough.
  * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
  * environment) is created, without a version, by the deploy: that check is skipped, saying so, so that the first deploy
  * can run. A secret that exists without any version yet is `pending`: the connector is deployed and parks what arrives
@@ -22,8 +24,9 @@ import {
   type SecretVersionAccessor,
 } from '../../runtime/adapters/secrets';
 import { createSegmentClient, createSourceCheck } from '../../runtime/adapters/segment';
-import { NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
+import { MIN_HASH_KEY_LENGTH, NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
 import { publicApiTokenSecret } from '../../shared/names';
+import { createFieldHasher } from '../../runtime/core/field-hash';
 import type { OpsTarget } from './context';
 
 /** The Secret Manager calls verify makes (a subset of `SecretManagerServiceClient`). */
@@ -35,7 +38,7 @@ export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip' | 'pending';
 
 export interface VerifyRow {
   readonly connector: string;
-  readonly check: 'credential secret' | 'segment' | 'ingest token';
+  readonly check: 'credential secret' | 'segment' | 'ingest token' | 'hash key';
   readonly status: VerifyStatus;
   readonly detail: string;
 }
@@ -144,7 +147,26 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   }
 
   rows.push(row('ingest token', ...(await ingestTokenCheck(target, options.secrets))));
+  if (connector.fields.hashAlgorithm === 'hmac-sha256') rows.push(row('hash key', ...(await hashKeyCheck())));
   return rows;
+
+  /** The hash key of hmac-sha256: its secret readable and the key long enough (never the key itself). */
+  async function hashKeyCheck(): Promise<[VerifyStatus, string]> {
+    const name = `projects/${project}/secrets/${names.hashKeySecret}`;
+    if (!(await exists(name))) return ['skip', `${names.hashKeySecret} ${created}`];
+    try {
+      createFieldHasher(
+        'hmac-sha256',
+        await new SecretManagerSource({ secretName: name, client: options.secrets }).read(),
+      );
+      return [
+        'ok',
+        `${names.hashKeySecret}: latest version enabled, a key of at least ${MIN_HASH_KEY_LENGTH} characters`,
+      ];
+    } catch (err) {
+      return ['FAIL', (err as Error).message];
+    }
+  }
 }
 
 /** Whether a secret exists (getSecret); NOT_FOUND → false, other errors say what is wrong. */

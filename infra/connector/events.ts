@@ -46,6 +46,16 @@ export const ALERTED_EVENTS = {
       'Events were written to the dead-letter topic (rejected by Segment, malformed, or out of delivery attempts). ' +
       'Inspect them on the dead-letter subscription and replay them once the cause is fixed.',
   },
+  unknown_event_type: {
+    metric: 'unknown-event-types',
+    severity: 'WARNING',
+    title: 'events of a type the catalogue does not know',
+    what:
+      'Braze sent events of a type this product does not know yet (Braze adds types with two weeks notice, or none). ' +
+      'They are skipped and counted, or exported generically when the connector sets exportUnknownTypes. ' +
+      '`currents status` and the dashboard show them by type (log event unknown_event_type, field eventType). Decide ' +
+      'whether to export them: update the product (its catalogue names them) or set exportUnknownTypes.',
+  },
 } as const satisfies Partial<Record<LogEventName, unknown>>;
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;
 

@@ -75,6 +75,7 @@ export function runInvoker(
 export interface FunctionIamTargets {
   readonly accounts: FunctionServiceAccounts;
   readonly secret: SecretManagerSecret;
+  readonly hashKeySecret?: SecretManagerSecret;
   readonly deadLetterTopic: PubsubTopic;
   readonly pushSubscription: PubsubSubscription;
 }
@@ -90,6 +91,14 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
     role: 'roles/secretmanager.secretAccessor',
     member: runtime,
   });
+  if (t.hashKeySecret) {
+    new SecretManagerSecretIamMember(scope, 'runtime-hash-key-accessor', {
+      project,
+      secretId: t.hashKeySecret.secretId,
+      role: 'roles/secretmanager.secretAccessor',
+      member: runtime,
+    });
+  }
   if (connector.segment.sourceId !== undefined) {
     new SecretManagerSecretIamMember(scope, 'runtime-public-api-token-accessor', {
       project,

@@ -60,6 +60,8 @@ export class CurrentsConnector extends Construct {
   readonly receiver: Cloudfunctions2Function;
   readonly database: FirestoreDatabase;
   readonly secret: SecretManagerSecret;
+  /** The hash key of `fields.hashAlgorithm: 'hmac-sha256'` (that connector only; Terraform never creates a version). */
+  readonly hashKeySecret?: SecretManagerSecret;
   /** Every enabled version is a bearer token the receiver accepts; Terraform never creates one. */
   readonly ingestTokenSecret: SecretManagerSecret;
   readonly probeJob: CloudSchedulerJob;
@@ -87,7 +89,7 @@ export class CurrentsConnector extends Construct {
     this.ingestTopic = topics.ingestTopic;
     this.deadLetterTopic = topics.deadLetterTopic;
     this.deadLetterSubscription = topics.deadLetterSubscription;
-    ({ database: this.database, secret: this.secret } = buildState(ctx));
+    ({ database: this.database, secret: this.secret, hashKeySecret: this.hashKeySecret } = buildState(ctx));
 
     this.function = buildFunction(ctx, accounts.runtime);
     const url = this.function.serviceConfig.uri;
@@ -98,6 +100,7 @@ export class CurrentsConnector extends Construct {
       ...topics,
       accounts,
       secret: this.secret,
+      hashKeySecret: this.hashKeySecret,
       pushSubscription: this.pushSubscription,
     });
 

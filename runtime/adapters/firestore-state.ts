@@ -49,6 +49,7 @@ import {
   type StaleStateUse,
 } from './firestore/credential-state';
 import { droppedFromDoc, millis, stateFromDoc } from './firestore/documents';
+import { UnknownTypeCounts, unknownTypesFromDoc } from './firestore/unknown-types';
 import {
   DEFAULT_MAX_PARKED_DOC_BYTES,
   type ParkedCursor,
@@ -116,6 +117,7 @@ export class FirestoreStateStore implements OwnedStateStore {
   private readonly conn: FirestoreConnection;
   private readonly credential: CredentialStateDocument;
   private readonly parked: ParkedEvents;
+  private readonly unknownTypes: UnknownTypeCounts;
 
   constructor(opts: FirestoreStateOptions) {
     this.graceMs = opts.graceMs;
@@ -131,6 +133,10 @@ export class FirestoreStateStore implements OwnedStateStore {
       staleActiveMs: opts.staleActiveMs,
       readTimeoutMs: opts.readTimeoutMs,
       onStaleState: opts.onStaleState,
+    });
+    this.unknownTypes = new UnknownTypeCounts(this.conn, {
+      clock: this.clock,
+      intervalMs: opts.lastDeliveryIntervalMs ?? DEFAULT_LAST_DELIVERY_INTERVAL_MS,
     });
     this.parked = new ParkedEvents(this.conn, {
       clock: this.clock,
@@ -202,6 +208,11 @@ export class FirestoreStateStore implements OwnedStateStore {
     return this.credential.noteDelivery();
   }
 
+  /** Counts events of unknown types for status: a write for a type new to this instance, else at most once a minute. */
+  noteUnknownTypes(byType: Readonly<Record<string, number>>): Promise<boolean> {
+    return this.unknownTypes.note(byType);
+  }
+
   /** Adds events dropped on arrival (connector expired) to the cumulative counts (one write). */
   recordDropped(byType: Readonly<Record<string, number>>): Promise<void> {
     return this.credential.recordDropped(byType);
@@ -251,6 +262,7 @@ export class FirestoreStateStore implements OwnedStateStore {
     return {
       state: stateFromDoc(data),
       dropped: droppedFromDoc(data),
+      unknownTypes: unknownTypesFromDoc(data),
       lastDeliveryAt: millis(data?.lastDeliveryAt),
       updatedAt: millis(data?.updatedAt),
       parkedDocs: agg.data().docs,

@@ -107,7 +107,8 @@ export class EnvSecretSource implements SecretSource {
   async read(): Promise<string> {
     const v = this.env[this.variable];
     if (v === undefined || v.trim() === '') {
-      throw new CredentialUnavailableError(`${this.label} is not set or empty; set it to the Segment credential`);
+      const what = this.variable === ENV_VARS.secretValue ? 'the Segment credential' : 'the secret value';
+      throw new CredentialUnavailableError(`${this.label} is not set or empty; set it to ${what}`);
     }
     return v;
   }
@@ -189,17 +190,41 @@ export function secretSourceFor(
  */
 export function publicApiTokenSourceFor(
   config: Pick<RuntimeConfig, 'secretSource' | 'publicApiTokenSecretName'>,
-  opts: {
-    env?: Record<string, string | undefined>;
-    clock?: Clock;
-    client?: SecretVersionAccessor;
-    onSecretValue?: (value: string) => void;
-  } = {},
+  opts: AuxiliarySecretOptions = {},
+): SecretSource {
+  return auxiliarySecretSource(config.secretSource, config.publicApiTokenSecretName, ENV_VARS.publicApiToken, opts);
+}
+
+/**
+ * Where the connector's hash key (`fields.hashAlgorithm: 'hmac-sha256'`) comes from: its hash-key secret when the
+ * credential comes from Secret Manager, otherwise (local runs and tests) the CURRENTS_HASH_KEY variable. Each newly
+ * read value goes to `onSecretValue` (the logger's redaction), like the credential.
+ */
+export function hashKeySourceFor(
+  config: Pick<RuntimeConfig, 'secretSource' | 'hashKeySecretName'>,
+  opts: AuxiliarySecretOptions = {},
+): SecretSource {
+  return auxiliarySecretSource(config.secretSource, config.hashKeySecretName, ENV_VARS.hashKey, opts);
+}
+
+export interface AuxiliarySecretOptions {
+  readonly env?: Record<string, string | undefined>;
+  readonly clock?: Clock;
+  readonly client?: SecretVersionAccessor;
+  readonly onSecretValue?: (value: string) => void;
+}
+
+/** A secret besides the credential: from Secret Manager when deployed, otherwise from an environment variable. */
+function auxiliarySecretSource(
+  source: RuntimeConfig['secretSource'],
+  secretName: string,
+  envVar: string,
+  opts: AuxiliarySecretOptions,
 ): SecretSource {
   const inner: SecretSource =
-    config.secretSource === 'secret-manager'
-      ? new SecretManagerSource({ secretName: config.publicApiTokenSecretName, clock: opts.clock, client: opts.client })
-      : new EnvSecretSource(opts.env ?? process.env, ENV_VARS.publicApiToken);
+    source === 'secret-manager'
+      ? new SecretManagerSource({ secretName, clock: opts.clock, client: opts.client })
+      : new EnvSecretSource(opts.env ?? process.env, envVar);
   return {
     label: inner.label,
     read: async () => {

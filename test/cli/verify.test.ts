@@ -21,6 +21,7 @@ const KEY_OLD = 'wk_verify_old_SECRETCANARY_0002';
 const KEY_NOCHECK = 'wk_verify_nocheck_SECRETCANARY_0003';
 const KEY_EU = 'wk_verify_eu_SECRETCANARY_0004';
 const TOKEN = 'papi_verify_SECRETCANARY_0005';
+const HASH_KEY = 'hash-key-of-forty-characters-SECRETCANARY';
 const app = rsaKeyPair();
 
 /** Fake Secret Manager: secrets by id, each with a latest version that is enabled, disabled, or absent. */
@@ -70,6 +71,10 @@ describe('currents verify', () => {
       connector('wk-no-secret', { region: 'us', credential: wk, sourceId: 'src_ok' }),
       connector('oauth-ok', { region: 'us', credential: { kind: 'oauth', appId: 'app-v', keyId: 'kid-v' } }),
       connector('oauth-bad', { region: 'us', credential: { kind: 'oauth', appId: 'app-x', keyId: 'kid-x' } }),
+      {
+        ...connector('hm-key', { region: 'us', credential: wk, sourceId: 'src_ok' }),
+        fields: { hash: ['email_address'], hashAlgorithm: 'hmac-sha256' },
+      },
     ],
   };
   const secretId = (c: string) => resourceNames(c).secret;
@@ -86,6 +91,8 @@ describe('currents verify', () => {
       [resourceNames('wk-ok').ingestTokenSecret]: { value: 'ingest-token-SECRETCANARY' },
       [resourceNames('wk-rotated').ingestTokenSecret]: {}, // the secret exists, without a version
       [publicApiTokenSecret('vt')]: { value: TOKEN },
+      [secretId('hm-key')]: { value: KEY_OK },
+      [resourceNames('hm-key').hashKeySecret]: { value: HASH_KEY },
     });
 
   beforeAll(async () => {
@@ -124,7 +131,9 @@ describe('currents verify', () => {
     const rows = new Map(
       text
         .split('\n')
-        .map((l) => /^(\S+)\s+(credential secret|segment|ingest token)\s+(ok|FAIL|warn|skip|pending)\s+(.*)$/.exec(l))
+        .map((l) =>
+          /^(\S+)\s+(credential secret|segment|ingest token|hash key)\s+(ok|FAIL|warn|skip|pending)\s+(.*)$/.exec(l),
+        )
         .filter((m) => m !== null)
         .map((m) => [`${m[1]} ${m[2]}`, `${m[3]} ${m[4]}`]),
     );
@@ -212,6 +221,24 @@ describe('currents verify', () => {
     expect(r.code).toBe(0);
     expect(r.rows.get('wk-ok segment')).toMatch(
       /^skip not checked: currents-vt-segment-public-api-token does not exist yet/,
+    );
+  });
+
+  it('checks the hash key of a connector that hashes with hmac-sha256 (and only of that one)', async () => {
+    const ok = await verify(['--connector', 'hm-key']);
+    expect(ok.rows.get('hm-key hash key')).toBe(
+      'ok currents-hm-key-hash-key: latest version enabled, a key of at least 32 characters',
+    );
+    expect((await verify(['--connector', 'wk-ok'])).rows.has('wk-ok hash key')).toBe(false);
+    const short = fresh();
+    short.secrets.set(resourceNames('hm-key').hashKeySecret, { value: 'SECRETCANARY-short' });
+    const bad = await verify(['--connector', 'hm-key'], short.client);
+    expect(bad.code).toBe(1);
+    expect(bad.rows.get('hm-key hash key')).toMatch(/^FAIL .*at least 32 characters \(got 18\)/);
+    const absent = fresh();
+    absent.secrets.delete(resourceNames('hm-key').hashKeySecret);
+    expect((await verify(['--connector', 'hm-key'], absent.client)).rows.get('hm-key hash key')).toMatch(
+      /^skip currents-hm-key-hash-key does not exist yet: the deploy creates it/,
     );
   });
 

@@ -6,6 +6,7 @@
  * role; the TTL field without single-field indexes; push subscriptions and probe jobs created after the grants their
  * calls need. On fixture environments that hold every kind of function (function, receiver, storage importer).
  */
+import { ALERTED_EVENTS, RECEIVER_EVENTS } from '../../infra/connector/events';
 import { BUILD_ROLES } from '../../infra/environment-identities';
 import { METRICS_SETTLE_SECONDS } from '../../infra/metrics-settle';
 import { buildServiceAccountId, resourceNames, storageImportNames } from '../../shared/names';
@@ -102,7 +103,10 @@ describe.each(Object.keys(synth.stacks))('the %s stack', (envName) => {
         expect(String((sleep.triggers as Json).metrics)).toContain(`\${${metric}.name}`);
       }
     }
-    expect(onLogMetrics).toBe(env.connectors.length * 6 + env.connectors.filter((c) => c.storage).length);
+    // Per connector: one per alerted function event and one per receiver alert; one more with a storage importer.
+    const perConnector =
+      Object.keys(ALERTED_EVENTS).length + Object.keys(RECEIVER_EVENTS.receiver_request.alerts).length;
+    expect(onLogMetrics).toBe(env.connectors.length * perConnector + env.connectors.filter((c) => c.storage).length);
     expect((json.terraform.required_providers as Json).time).toMatchObject({ source: 'hashicorp/time' });
   });
 

@@ -78,10 +78,16 @@ describe('currents plan-summary', () => {
       'Project `replace-me-dev`, region `europe-west1`, state local, 2 connector(s), Firestore delete protection **off**.',
     );
     expect(r.stdout).toContain(
-      '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
+      '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (9, 2 new), pushnotification (6, 1 new), sms (9, 1 new), contentcard (5) = 36 types | 72h | yes | platform-team@example.com |',
+    );
+    // A group exports the types added to it since the first catalogue: the summary names them.
+    expect(r.stdout).toContain(
+      '- ℹ️ `engagement-us`: its groups also export 4 type(s) new in Currents v10: `users.canvas.costep.Send`, ' +
+        '`users.canvasstep.Progression`, `users.messages.pushnotification.Retry`, `users.messages.sms.Retry` (Braze sends ' +
+        'them only if its Current selects them; name types instead of the group to leave them out)',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(49 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(52 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
@@ -105,9 +111,9 @@ describe('currents plan-summary', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Against git ref `HEAD`: **1 added, 2 changed, 1 removed**, 2 unchanged.');
-    expect(r.stdout).toMatch(/➕ \*\*added\*\* `sms-eu` \(SMS \(dev\)\): eu, sms \(8\) = 8 types/);
+    expect(r.stdout).toMatch(/➕ \*\*added\*\* `sms-eu` \(SMS \(dev\)\): eu, sms \(9, 1 new\) = 9 types/);
     expect(r.stdout).toMatch(/➖ \*\*removed\*\* `email-eu`: its topics/);
-    expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (14 → 23 types: +9, −0)');
+    expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (16 → 27 types: +11, −0)');
     expect(r.stdout).toContain('- ✏️ **changed** `messaging-us`:\n  - `credentialGracePeriod`: `72h` → `96h`');
     expect(r.stdout).toMatch(/\| `email-eu` \| eu \| writeKey \| .* \| unchanged \|/); // dev's email-eu is untouched
     // Delete protection is shown per environment, and turning it off is flagged.

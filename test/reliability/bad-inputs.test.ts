@@ -9,6 +9,7 @@
 import { gzipSync } from 'node:zlib';
 import { pushEnvelope } from '../../runtime/core/push';
 import { sampleEvent } from '../../common/samples';
+import { OPT_IN_CATALOG } from '../../shared/catalog';
 import { startFixture, type Fixture } from '../function/fixture';
 import {
   badBodies,
@@ -27,7 +28,11 @@ let f: Fixture;
 beforeAll(async () => {
   f = await startFixture({
     receivers: true,
-    connector: { events: ['behaviors', 'campaigns', 'canvas', 'messages'], includeAnonymousUsers: true },
+    // Every type, the opt-in ones named one by one: a bad field of any of them is dead-lettered.
+    connector: {
+      events: ['behaviors', 'campaigns', 'canvas', 'messages', ...OPT_IN_CATALOG.map((e) => e.type)],
+      includeAnonymousUsers: true,
+    },
   });
 });
 afterAll(() => f?.stop());

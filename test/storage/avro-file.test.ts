@@ -56,7 +56,9 @@ function events(type: string, n: number, seed = 1): Record<string, unknown>[] {
                 ? `${f.name}-${i}`
                 : f.type === 'boolean'
                   ? false
-                  : 1.5;
+                  : f.type === 'int' || f.type === 'long'
+                    ? 3
+                    : 1.5;
       }
       return out;
     }
