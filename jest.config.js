@@ -43,6 +43,7 @@ const UNIT = [
   'translate/catalog',
   'translate/cli',
   'translate/every-type',
+  'translate/hostile',
   'translate/property',
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 

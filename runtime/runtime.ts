@@ -87,7 +87,7 @@ export function createRuntime(
   });
   const traces = new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase });
   const app = createApp({
-    translator: createTranslator(config.connector),
+    translator: createTranslator(config.connector, { clock }),
     segment,
     credentials,
     store,

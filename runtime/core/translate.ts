@@ -13,9 +13,11 @@ import { selectedTypes } from '../../shared/connector';
 import { isObject, splitMessage, viewEvent } from './decode';
 import { SEGMENT_LIMITS, utf8Length } from './batch';
 import { segmentMessageId } from './message-id';
-import { isoTimestamp } from './timestamp';
+import { MAX_EVENT_DEPTH, nestingDepth, stringifyDeep } from './json-depth';
+import { isoTimestamp, PLAUSIBLE_TIME } from './timestamp';
 import { P_HASH, P_NONE, P_REDACT, type Policy, Scratch, TypePlan } from './translation-plan';
-import type { DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
+import type { Clock, DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
+import { systemClock } from './types';
 
 export { HASHED_ID_PREFIX, MAX_MESSAGE_ID_LENGTH, segmentMessageId, sha256Hex } from './message-id';
 export { isoTimestamp } from './timestamp';
@@ -59,7 +61,10 @@ class CompiledTranslator implements Translator {
   private readonly plans = new Map<string, TypePlan | typeof NOT_SELECTED>();
   private readonly includeAnonymousUsers: boolean;
 
-  constructor(config: TranslatorConfig) {
+  constructor(
+    config: TranslatorConfig,
+    private readonly clock: Clock,
+  ) {
     this.includeAnonymousUsers = config.includeAnonymousUsers ?? false;
     const policies = new Map<string, Policy>();
     for (const f of config.fields?.redact ?? []) policies.set(f, P_REDACT);
@@ -88,8 +93,8 @@ class CompiledTranslator implements Translator {
       const split = splitMessage(data);
       deadLetters = split.deadLetters;
       const attributeType = typeof attributes?.event_type === 'string' ? attributes.event_type : undefined;
-      for (const value of split.events) {
-        const outcome = this.translateOne(value, attributeType);
+      for (let i = 0; i < split.events.length; i++) {
+        const outcome = this.translateOne(split.events[i], attributeType, () => split.eventText?.(i));
         if (outcome.kind === 'send') send.push(outcome.event);
         else if (outcome.kind === 'skipped') skipped.push(outcome.skipped);
         else deadLetters.push(outcome.deadLetter);
@@ -112,8 +117,14 @@ class CompiledTranslator implements Translator {
     return this.translateOne(value, typeof attributes?.event_type === 'string' ? attributes.event_type : undefined);
   }
 
-  private translateOne(value: unknown, attributeType: string | undefined): EventOutcome {
+  /** `text`: the event's original text in its message, kept by the dead letter of an event too deep to serialize. */
+  private translateOne(value: unknown, attributeType: string | undefined, text?: () => string | undefined): EventOutcome {
     try {
+      const depth = nestingDepth(value);
+      if (depth > MAX_EVENT_DEPTH) {
+        const detail = `event is nested ${depth} levels deep, deeper than the ${MAX_EVENT_DEPTH} levels accepted`;
+        return invalid(detail, text?.() ?? stringifyDeep(value), undefined, idOf(value));
+      }
       return this.translate(value, attributeType);
     } catch (err) {
       return {
@@ -162,10 +173,10 @@ class CompiledTranslator implements Translator {
     if (st.time === undefined) return invalid("missing required field 'time'", value, type, rawId);
     const ms = st.timeMs !== undefined ? (st.timeMs as number) : (st.time as number) * 1000;
     const timestamp = isoTimestamp(ms);
-    if (timestamp === undefined) {
-      const field = st.timeMs !== undefined ? 'time_ms' : 'time';
-      return invalid(`field '${field}' is out of the range of dates`, value, type, rawId);
-    }
+    const field = st.timeMs !== undefined ? 'time_ms' : 'time';
+    if (timestamp === undefined) return invalid(`field '${field}' is out of the range of dates`, value, type, rawId);
+    const implausible = PLAUSIBLE_TIME.problem(ms, this.clock.now());
+    if (implausible) return invalid(`field '${field}' is ${timestamp}, ${implausible}`, value, type, rawId);
     if (st.userId === undefined && (!this.includeAnonymousUsers || st.anonymousId === undefined)) {
       return { kind: 'skipped', skipped: { reason: 'no_external_user_id', eventType, id: rawId } };
     }
@@ -226,9 +237,12 @@ function invalid(detail: string, raw: unknown, eventType?: string, id?: string):
   return { kind: 'deadLetter', deadLetter: { reason: 'invalid', detail, eventType, id, raw } };
 }
 
-/** Compiles a connector's selection, renames and field policy once; the translator then serves every message. */
-export function createTranslator(connector: TranslatorConfig): Translator {
-  return new CompiledTranslator(connector);
+/**
+ * Compiles a connector's selection, renames and field policy once; the translator then serves every message. `clock`
+ * tells "now" for the plausible window of event times (PLAUSIBLE_TIME).
+ */
+export function createTranslator(connector: TranslatorConfig, opts: { clock?: Clock } = {}): Translator {
+  return new CompiledTranslator(connector, opts.clock ?? systemClock);
 }
 
 /** A connector-like config that exports all 55 types with no renames and no field policy (the CLI's default). */
