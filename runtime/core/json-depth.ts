@@ -61,7 +61,7 @@ export function elementSpans(text: string): Array<[number, number]> | undefined 
   let lastKey = '';
   let elementStart = -1;
   let lastEnd = -1; // just past the last significant character
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const c = text.charCodeAt(i);
     if (isSpace(c)) {
       i++;

@@ -118,7 +118,11 @@ class CompiledTranslator implements Translator {
   }
 
   /** `text`: the event's original text in its message, kept by the dead letter of an event too deep to serialize. */
-  private translateOne(value: unknown, attributeType: string | undefined, text?: () => string | undefined): EventOutcome {
+  private translateOne(
+    value: unknown,
+    attributeType: string | undefined,
+    text?: () => string | undefined,
+  ): EventOutcome {
     try {
       const depth = nestingDepth(value);
       if (depth > MAX_EVENT_DEPTH) {

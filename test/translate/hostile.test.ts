@@ -23,7 +23,11 @@ describe('a deeply nested event in a batch', () => {
     ['an array 100,000 levels deep', deepArray(100_000), 100_000],
     ['an object 100,000 levels deep', deepObject(100_000), 100_000],
   ])('%s: the siblings are sent, it is invalid with its depth and its original text', (_, hostile, depth) => {
-    for (const body of [`{"events": [${a}, ${hostile} , ${b}]}`, `[${a},${hostile},${b}]`, `${a}\n{"events":[${hostile}]}\n${b}`]) {
+    for (const body of [
+      `{"events": [${a}, ${hostile} , ${b}]}`,
+      `[${a},${hostile},${b}]`,
+      `${a}\n{"events":[${hostile}]}\n${b}`,
+    ]) {
       const r = all.translateMessage(Buffer.from(body));
       expect(r.send.map((e) => e.messageId)).toEqual(['valid-a', 'valid-b']);
       expect(r.deadLetters).toHaveLength(1);
@@ -81,12 +85,7 @@ describe('json-depth helpers', () => {
 
   it('elementSpans finds every element of a batch, whatever the spacing and strings', () => {
     const text = ' { "x" : {"events":[9]}, "events" : [ {"a":"],}\\"["} , [1, [2]] ,"s",3 ] } ';
-    expect(elementSpans(text)!.map(([s, e]) => text.slice(s, e))).toEqual([
-      '{"a":"],}\\"["}',
-      '[1, [2]]',
-      '"s"',
-      '3',
-    ]);
+    expect(elementSpans(text)!.map(([s, e]) => text.slice(s, e))).toEqual(['{"a":"],}\\"["}', '[1, [2]]', '"s"', '3']);
     expect(elementSpans('[]')).toEqual([]);
     expect(elementSpans('{"a":1}')).toBeUndefined();
   });
