@@ -47,7 +47,7 @@ class CountingPublisher implements IngestPublisher {
 
 async function serve(
   runtime: ReceiverRuntime,
-  timeouts: typeof RECEIVER_SERVER_TIMEOUTS = RECEIVER_SERVER_TIMEOUTS,
+  timeouts: { headersMs: number; requestMs: number; checkEveryMs: number } = RECEIVER_SERVER_TIMEOUTS,
 ): Promise<{ port: number; server: Server }> {
   const listener = (req: Parameters<ReceiverRuntime['handle']>[0], res: Parameters<ReceiverRuntime['handle']>[1]) =>
     void runtime.handle(req, res);
