@@ -79,6 +79,13 @@ export function createRuntime(
         `credential state unreadable (${use.detail}); delivering on the last known active state, read ${use.ageMs} ms ago`,
         { ageMs: use.ageMs, limitMs: use.limitMs, detail: use.detail },
       ),
+    // …and when no known state may be used: the push is answered 503 (alerted: infra's state_unavailable metric).
+    onUnreadable: (failure) =>
+      logger.error('state_unavailable', `credential state unreadable (${failure.detail}); pushes are answered 503`, {
+        ageMs: failure.ageMs,
+        limitMs: failure.limitMs,
+        detail: failure.detail,
+      }),
   });
   const deadLetters = new PubSubDeadLetters({
     projectId: config.project,
