@@ -44,6 +44,16 @@ export const ALERTED_EVENTS = {
       'Events were written to the dead-letter topic (rejected by Segment, malformed, or out of delivery attempts). ' +
       'Inspect them on the dead-letter subscription and replay them once the cause is fixed.',
   },
+  state_unavailable: {
+    metric: 'state-unavailable',
+    severity: 'ERROR',
+    title: 'credential state unreadable',
+    what:
+      "The function cannot read the connector's credential state in its Firestore database (unreachable or slower " +
+      'than 2 s). It delivers on the last known active state for up to 60 s; after that, pushes are answered 503 and ' +
+      "Pub/Sub redelivers them (nothing is lost while the subscription retains them). Check Firestore's status and " +
+      "the runtime account's access to the connector's database, then `currents status`.",
+  },
 } as const satisfies Partial<Record<LogEventName, unknown>>;
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;
 

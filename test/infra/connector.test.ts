@@ -40,7 +40,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same 48 resources for every connector', () => {
+  it('declares the same 50 resources for every connector', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -56,8 +56,8 @@ describe('one connector (prod/messaging-us)', () => {
       google_secret_manager_secret: 2,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 5 + 9, // alerted + the dashboard's own
-      google_monitoring_alert_policy: 6,
+      google_logging_metric: 6 + 9, // alerted + the dashboard's own
+      google_monitoring_alert_policy: 7,
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
       google_project_iam_member: 1,
@@ -227,6 +227,7 @@ describe('one connector (prod/messaging-us)', () => {
       'dead_lettered',
       'events_dropped',
       'receiver_request',
+      'state_unavailable',
     ]);
     for (const m of metrics) {
       const service = (m.body.filter as string).includes('receiver_request') ? names.receiverFunction : names.function;

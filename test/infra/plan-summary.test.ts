@@ -77,7 +77,7 @@ describe('currents plan-summary', () => {
       '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(48 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(50 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
