@@ -21,6 +21,7 @@ const UNIT = [
   'local/braze-files',
   'local/braze-sender',
   'local/samples',
+  'local/secret-cleanup',
   'local/outcomes',
   'ops/context',
   'receiver/envelope-count',

@@ -17,6 +17,7 @@ import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
 import { ENV_VARS, functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { startFunctionHost, type FunctionHost } from './function-host';
+import { forgetPath, guardPath } from './reaper';
 import { provisionConnector, type ProvisionOptions } from './provision';
 import type { OAuthAppRegistration } from './segment-server';
 
@@ -113,10 +114,26 @@ export interface LocalConnector {
   stop(): Promise<void>;
 }
 
+/**
+ * A private directory for a local run's secret files, removed on every exit path: by `remove()` (a clean stop), by an
+ * exit hook (process.exit, e.g. a stop that outlasted its grace), and by the reaper's watcher (the run killed outright).
+ */
+export function secretDirectory(connectorName: string): { readonly dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `currents-secret-${connectorName}-`));
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.removeListener('exit', remove);
+    forgetPath(dir);
+  };
+  process.on('exit', remove);
+  guardPath(dir);
+  return { dir, remove };
+}
+
 export async function startLocalConnector(options: LocalConnectorOptions): Promise<LocalConnector> {
   const { connector, pubsub } = options;
-  const secretDir = mkdtempSync(join(tmpdir(), `currents-secret-${connector.name}-`));
-  const secretFile = join(secretDir, 'secret');
+  const secrets = secretDirectory(connector.name);
+  const secretFile = join(secrets.dir, 'secret');
   const setSecret = (value: string | undefined) =>
     value === undefined ? rmSync(secretFile, { force: true }) : writeFileSync(secretFile, value, { mode: 0o600 });
   setSecret(options.credential.secretValue);
@@ -130,14 +147,19 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     [ENV_VARS.secretSource]: 'file',
     [ENV_VARS.secretFile]: secretFile,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
+    // Only who holds it may push or probe, as only the push and scheduler accounts may invoke the deployed function.
+    [ENV_VARS.invokerToken]: makeReceiverToken(),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
   };
   const onLine = options.onLog && ((line: string) => options.onLog!(line));
-  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function });
+  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function }).catch((err: unknown) => {
+    secrets.remove();
+    throw err;
+  });
   let names: ConnectorResourceNames;
   let receiver: LocalReceiver | undefined;
   try {
-    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: `${host.url}/` });
+    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: host.pushEndpoint });
     if (options.receiver) {
       const tokens = options.receiver.tokens;
       const receiverHost = await startFunctionHost({
@@ -156,13 +178,14 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     }
   } catch (err) {
     await host.stop();
+    secrets.remove();
     throw err;
   }
   const topic = pubsub.topic(names.ingestTopic, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${host.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...host.headers },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -188,7 +211,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
         .delete()
         .catch(() => undefined);
       await Promise.all([host.stop(), receiver?.host.stop()]);
-      rmSync(secretDir, { recursive: true, force: true });
+      secrets.remove();
     },
   };
 }

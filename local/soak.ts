@@ -198,7 +198,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     cleanups.push(() => frontEnd.close());
     await stack.pubsub
       .subscription(local.names.pushSubscription)
-      .modifyPushConfig({ pushEndpoint: `${frontEnd.url}/` });
+      .modifyPushConfig({ pushEndpoint: `${frontEnd.url}/${new URL(local.host.pushEndpoint).search}` });
     const kindOf = new Map<string, string>();
     for (const [kind, rule] of Object.entries(SOAK_FAULTS)) kindOf.set(server.faults.add(rule), kind);
 

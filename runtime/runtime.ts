@@ -15,6 +15,7 @@ import type { RuntimeConfig } from '../shared/runtime-config';
 import { runtimeBudgets, type RuntimeBudgets } from '../shared/policy';
 import { createApp, type ConnectorApp } from './app';
 import { OffsetClock } from './core/clock';
+import { bearerToken, tokenAccepted, tokenDigest } from './receiver/core';
 import { createTranslator } from './core/translate';
 import { systemClock, type Clock } from './core/types';
 import { PubSubDeadLetters } from './adapters/dead-letters';
@@ -133,11 +134,15 @@ type Res = ff.Response;
 /** The HTTP entry point, routing to the connector app. */
 export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise<void> {
   const { app, config, clock } = runtime;
+  const invoker = config.invokerToken === undefined ? undefined : [tokenDigest(config.invokerToken)];
   return async (req, res) => {
     try {
       const path = req.path.replace(/\/+$/, '') || '/';
       if (path === '/healthz' && req.method === 'GET') {
         res.status(200).json({ ok: true, connector: config.connector.name });
+      } else if (invoker && !invokerAccepted(req, invoker)) {
+        // Local runs: as Cloud Run refuses a push or a probe without the invoker's OIDC token.
+        res.status(401).json({ error: 'unauthenticated: this function is invoked by its push subscription only' });
       } else if (path === '/probe') {
         // The probe changes state (transitions, drains, drops): POST only, as Cloud Scheduler and `currents probe` send.
         if (req.method !== 'POST') {
@@ -169,4 +174,10 @@ export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise
       if (!res.headersSent) res.status(500).json({ error: 'internal error' });
     }
   };
+}
+
+/** The local invoker token, from `Authorization: Bearer` or the push endpoint's `?token=` (compared in constant time). */
+function invokerAccepted(req: Req, accepted: readonly Buffer[]): boolean {
+  const query = typeof req.query?.token === 'string' ? req.query.token : undefined;
+  return tokenAccepted(bearerToken(req.headers.authorization) ?? query, accepted);
 }

@@ -38,7 +38,7 @@ it('never crashes; every bad event is dead-lettered with a reason; the good ones
   const push = async (data: Buffer | string, id: string) => {
     const res = await fetch(`${local.host.url}/`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...local.host.headers },
       body: JSON.stringify(pushEnvelope(Buffer.from(data), {}, id)),
     });
     await res.text();
