@@ -14,7 +14,7 @@ class TestClock {
 
 function setup(initial: Record<string, unknown>) {
   const clock = new TestClock();
-  let mode: 'ok' | 'fail' | 'hang' = 'ok';
+  let mode: 'ok' | 'fail' | 'hang' | 'slow' = 'ok';
   let doc = initial;
   let reads = 0;
   const conn = {
@@ -25,6 +25,7 @@ function setup(initial: Record<string, unknown>) {
           reads++;
           if (mode === 'fail') return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 14 }));
           if (mode === 'hang') return new Promise(() => undefined);
+          if (mode === 'slow') return new Promise((r) => setTimeout(() => r({ data: () => doc }), 120));
           return Promise.resolve({ data: () => doc });
         },
       },
@@ -114,4 +115,14 @@ it('a probe during the outage (the cache invalidated) keeps the last known state
   s.set('ok', { status: 'active', version: 5 });
   s.state.invalidateCache();
   expect(await s.state.admit()).toMatchObject({ action: 'send', version: 5 });
+});
+
+it("waits longer for an instance's first read (nothing to fall back on) than for the later ones", async () => {
+  const s = setup({ status: 'active', version: 7 });
+  s.set('slow'); // 120 ms: over the read timeout (50 ms), within the first read's (× 5)
+  expect(await s.state.admit()).toMatchObject({ action: 'send', version: 7 });
+  expect(s.uses).toEqual([]);
+  s.clock.t += 6_000;
+  expect(await s.state.admit()).toMatchObject({ action: 'send', version: 7 });
+  expect(s.uses.map((u) => u.detail)).toEqual([expect.stringMatching(/did not answer within 50 ms/)]);
 });

@@ -39,6 +39,8 @@ export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 60_000;
 export const STALE_ACTIVE_CACHE_PERIODS = 12;
 /** How long one read of the state may take before it counts as failed. */
 export const DEFAULT_STATE_READ_TIMEOUT_MS = 2_000;
+/** The first read of an instance (no known state to use instead) may take this many times longer (10 s by default). */
+export const FIRST_READ_TIMEOUT_FACTOR = 5;
 
 /** What is reported when the last known `active` state is used because the state could not be read. */
 export interface StaleStateUse {
@@ -102,7 +104,10 @@ export class CredentialStateDocument {
       const gen = this.cacheGeneration;
       const p = (async () => {
         const { stateRef } = await this.conn.refs();
-        const snap = await withTimeout(stateRef.get(), this.opts.readTimeoutMs ?? DEFAULT_STATE_READ_TIMEOUT_MS);
+        // With no known state to fall back on (an instance's first read, its client still connecting), waiting longer
+        // beats a 503 that only starts the same read again on the redelivery.
+        const timeoutMs = this.opts.readTimeoutMs ?? DEFAULT_STATE_READ_TIMEOUT_MS;
+        const snap = await withTimeout(stateRef.get(), this.cached ? timeoutMs : timeoutMs * FIRST_READ_TIMEOUT_FACTOR);
         this.conn.stats.reads++;
         const data = snap.data();
         const read = { state: stateFromDoc(data), version: versionFromDoc(data) };
