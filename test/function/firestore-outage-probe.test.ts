@@ -7,9 +7,8 @@
  * and `state_unavailable` is logged at ERROR (the alert's metric); after the restore everything is delivered.
  */
 import { outcomesOfLogLine } from '../../local/outcomes';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
-import { CONNECTOR, startFixture, type Fixture } from './fixture';
+import { CONNECTOR, oneEventFeed, startFixture, type Fixture } from './fixture';
 
 jest.setTimeout(120_000);
 
@@ -27,21 +26,8 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('delivers through probes on the last known state for 60 s, then reports each push with its reason', async () => {
-  const server = f.stack.servers.eu;
   const local = f.stack.connector(CONNECTOR);
-  const sent: string[] = [];
-  let seed = 0;
-  const publish = async () => {
-    const events = [
-      sampleEvent('users.messages.email.Open', { time: Math.floor(Date.now() / 1000) }, 400_000 + seed++),
-    ];
-    sent.push(...events.map((e) => e.id));
-    await local.publish(eventsEnvelope(events));
-  };
-  const delivered = (ids: string[]) => () => {
-    const got = new Set(server.accepted().map((a) => a.messageId));
-    return ids.every((id) => got.has(id));
-  };
+  const { sent, publish, delivered } = oneEventFeed(f, 400_000);
 
   await publish();
   expect(await f.waitFor(delivered([...sent]), 30_000)).toBe(true);
