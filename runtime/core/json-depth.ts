@@ -104,28 +104,37 @@ export function elementSpans(text: string): Array<[number, number]> | undefined 
   return spans;
 }
 
-/** JSON text of any value, however deep (what `JSON.stringify` writes, without its recursion). */
+/**
+ * JSON text of any value, however deep (what `JSON.stringify` writes, without its recursion). Throws a TypeError on a
+ * circular structure, as `JSON.stringify` does.
+ */
 export function stringifyDeep(value: unknown): string {
   const out: string[] = [];
   const todo: unknown[] = [value];
   const RAW = Symbol('raw');
-  type Raw = { [RAW]: string };
+  type Raw = { [RAW]: string; closes?: object };
+  const open = new Set<object>(); // the objects being written (a cycle comes back to one of them)
   while (todo.length) {
     const v = todo.pop();
     if (typeof v === 'object' && v !== null && RAW in v) {
       out.push((v as Raw)[RAW]);
-    } else if (Array.isArray(v)) {
-      const parts: unknown[] = [{ [RAW]: '[' }];
-      v.forEach((x, i) => parts.push(...(i ? [{ [RAW]: ',' }] : []), x === undefined ? null : x));
-      parts.push({ [RAW]: ']' });
-      for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]);
+      if ((v as Raw).closes) open.delete((v as Raw).closes!);
     } else if (typeof v === 'object' && v !== null) {
-      const parts: unknown[] = [{ [RAW]: '{' }];
-      for (const [k, x] of Object.entries(v)) {
-        if (x === undefined || typeof x === 'function') continue;
-        parts.push({ [RAW]: `${parts.length > 1 ? ',' : ''}${JSON.stringify(k)}:` }, x);
+      if (open.has(v)) throw new TypeError('Converting circular structure to JSON');
+      open.add(v);
+      const parts: unknown[] = [];
+      if (Array.isArray(v)) {
+        parts.push({ [RAW]: '[' });
+        v.forEach((x, i) => parts.push(...(i ? [{ [RAW]: ',' }] : []), x === undefined ? null : x));
+        parts.push({ [RAW]: ']', closes: v });
+      } else {
+        parts.push({ [RAW]: '{' });
+        for (const [k, x] of Object.entries(v)) {
+          if (x === undefined || typeof x === 'function') continue;
+          parts.push({ [RAW]: `${parts.length > 1 ? ',' : ''}${JSON.stringify(k)}:` }, x);
+        }
+        parts.push({ [RAW]: '}', closes: v });
       }
-      parts.push({ [RAW]: '}' });
       for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]);
     } else {
       out.push(JSON.stringify(v) ?? 'null');

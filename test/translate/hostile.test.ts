@@ -81,6 +81,11 @@ describe('json-depth helpers', () => {
       { 'k"': { nested: [[]] }, n: NaN },
     ];
     for (const v of values) expect(stringifyDeep(v)).toBe(JSON.stringify(v));
+    const shared = { s: 1 };
+    expect(stringifyDeep([shared, { shared }])).toBe(JSON.stringify([shared, { shared }])); // repeated, not circular
+    const circular: unknown[] = [];
+    circular.push([circular]);
+    expect(() => stringifyDeep(circular)).toThrow(TypeError);
   });
 
   it('elementSpans finds every element of a batch, whatever the spacing and strings', () => {
