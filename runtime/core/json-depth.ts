@@ -35,6 +35,25 @@ export function nestingDepth(value: unknown): number {
   return max;
 }
 
+/**
+ * Whether a JSON value is nested at most `maxDepth` levels (`nestingDepth(value) <= maxDepth`), the translator's hot
+ * path: no allocation, and recursion no deeper than `maxDepth` (never the value's own depth).
+ */
+export function withinDepth(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (maxDepth <= 0) return false;
+  if (Array.isArray(value)) {
+    for (const x of value) if (typeof x === 'object' && x !== null && !withinDepth(x, maxDepth - 1)) return false;
+    return true;
+  }
+  const o = value as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (typeof x === 'object' && x !== null && !withinDepth(x, maxDepth - 1)) return false;
+  }
+  return true;
+}
+
 /** The index just past the string whose opening quote is at `start` (valid JSON: the string is closed). */
 function stringEnd(text: string, start: number): number {
   let i = start + 1;

@@ -13,7 +13,7 @@ import { selectedTypes } from '../../shared/connector';
 import { isObject, splitMessage, viewEvent } from './decode';
 import { SEGMENT_LIMITS, utf8Length } from './batch';
 import { segmentMessageId } from './message-id';
-import { MAX_EVENT_DEPTH, nestingDepth, stringifyDeep } from './json-depth';
+import { MAX_EVENT_DEPTH, nestingDepth, stringifyDeep, withinDepth } from './json-depth';
 import { isoTimestamp, PLAUSIBLE_TIME } from './timestamp';
 import { P_HASH, P_NONE, P_REDACT, type Policy, Scratch, TypePlan } from './translation-plan';
 import type { Clock, DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
@@ -60,6 +60,8 @@ class CompiledTranslator implements Translator {
   /** Every spelling of every exportable type → its plan, or NOT_SELECTED. */
   private readonly plans = new Map<string, TypePlan | typeof NOT_SELECTED>();
   private readonly includeAnonymousUsers: boolean;
+  /** "Now" for the plausible window, read once per message (or event) translated. */
+  private nowMs = 0;
 
   constructor(
     config: TranslatorConfig,
@@ -89,6 +91,7 @@ class CompiledTranslator implements Translator {
     const send: TranslatedEvent[] = [];
     const skipped: SkippedEvent[] = [];
     let deadLetters: DeadLetter[];
+    this.nowMs = this.clock.now();
     try {
       const split = splitMessage(data);
       deadLetters = split.deadLetters;
@@ -114,6 +117,7 @@ class CompiledTranslator implements Translator {
   }
 
   translateEvent(value: unknown, attributes?: Record<string, string>): EventOutcome {
+    this.nowMs = this.clock.now();
     return this.translateOne(value, typeof attributes?.event_type === 'string' ? attributes.event_type : undefined);
   }
 
@@ -124,8 +128,8 @@ class CompiledTranslator implements Translator {
     text?: () => string | undefined,
   ): EventOutcome {
     try {
-      const depth = nestingDepth(value);
-      if (depth > MAX_EVENT_DEPTH) {
+      if (!withinDepth(value, MAX_EVENT_DEPTH)) {
+        const depth = nestingDepth(value);
         const detail = `event is nested ${depth} levels deep, deeper than the ${MAX_EVENT_DEPTH} levels accepted`;
         return invalid(detail, text?.() ?? stringifyDeep(value), undefined, idOf(value));
       }
@@ -179,7 +183,7 @@ class CompiledTranslator implements Translator {
     const timestamp = isoTimestamp(ms);
     const field = st.timeMs !== undefined ? 'time_ms' : 'time';
     if (timestamp === undefined) return invalid(`field '${field}' is out of the range of dates`, value, type, rawId);
-    const implausible = PLAUSIBLE_TIME.problem(ms, this.clock.now());
+    const implausible = PLAUSIBLE_TIME.problem(ms, this.nowMs);
     if (implausible) return invalid(`field '${field}' is ${timestamp}, ${implausible}`, value, type, rawId);
     if (st.userId === undefined && (!this.includeAnonymousUsers || st.anonymousId === undefined)) {
       return { kind: 'skipped', skipped: { reason: 'no_external_user_id', eventType, id: rawId } };

@@ -4,7 +4,7 @@
  */
 import { nestEvent, sampleEvent } from '../../local/samples';
 import { deadLetterData } from '../../runtime/adapters/dead-letters';
-import { elementSpans, MAX_EVENT_DEPTH, nestingDepth, stringifyDeep } from '../../runtime/core/json-depth';
+import { elementSpans, MAX_EVENT_DEPTH, nestingDepth, stringifyDeep, withinDepth } from '../../runtime/core/json-depth';
 import { ALL_TYPES, createTranslator } from '../../runtime/core/translate';
 import { PLAUSIBLE_TIME } from '../../runtime/core/timestamp';
 
@@ -55,6 +55,9 @@ describe('a deeply nested event in a batch', () => {
     const ok = nestEvent(email({ id: 'ok' }));
     (ok.properties as Record<string, unknown>).extra = JSON.parse(deepArray(MAX_EVENT_DEPTH - 2));
     expect(nestingDepth(ok)).toBe(MAX_EVENT_DEPTH);
+    expect(withinDepth(ok, MAX_EVENT_DEPTH)).toBe(true);
+    expect(withinDepth(ok, MAX_EVENT_DEPTH - 1)).toBe(false);
+    expect(withinDepth(JSON.parse(deepArray(100_000)), MAX_EVENT_DEPTH)).toBe(false);
     expect(all.translateMessage(JSON.stringify(ok)).send).toHaveLength(1);
     const single = ` ${deepObject(MAX_EVENT_DEPTH + 1)} `;
     expect(all.translateMessage(single).deadLetters[0]!.raw).toBe(single.trim());
