@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CATALOG } from '../shared/catalog';
-import { eventsEnvelope, sampleFeed } from '../local/samples';
+import { eventsEnvelope, sampleFeed } from '../common/samples';
 import { batchBody } from '../runtime/core/batch';
 import { createTranslator } from '../runtime/core/translate';
 

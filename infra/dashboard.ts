@@ -44,7 +44,7 @@ function counterChart(title: string, metrics: { name: string; legend: string }[]
               alignmentPeriod: '60s',
               perSeriesAligner: 'ALIGN_SUM',
               crossSeriesReducer: 'REDUCE_SUM',
-              groupByFields: groupBy ? [`metric.label."${groupBy}"`] : [],
+              ...(groupBy ? { groupByFields: [`metric.label."${groupBy}"`] } : {}),
             },
           },
         },
@@ -126,16 +126,30 @@ export function connectorTiles(connector: string): Tile[] {
   ];
 }
 
+/**
+ * A tile at (x, y). The Monitoring API answers without the fields that hold their default (proto3 JSON: zeros, empty
+ * lists), and the provider compares what it reads back with what the stack wrote (provider issue 16173), so the
+ * dashboard never writes a default: a tile at x or y 0 has no `xPos` / `yPos`, a chart not grouped has no
+ * `groupByFields`. test/infra/dashboard.test.ts normalizes the JSON as the API does and expects no change.
+ */
+const placed = (x: number, y: number, width: number, height: number, widget: Tile): Tile => ({
+  ...(x ? { xPos: x } : {}),
+  ...(y ? { yPos: y } : {}),
+  width,
+  height,
+  widget,
+});
+
 /** The dashboard's JSON (google_monitoring_dashboard `dashboard_json`): a mosaic, one band of tiles per connector. */
 export function dashboardJson(environment: string, connectors: readonly string[]): string {
   const tiles: Tile[] = [];
   let y = 0;
   for (const c of connectors) {
     const [header, ...charts] = connectorTiles(c);
-    tiles.push({ xPos: 0, yPos: y, width: 12, height: 1, widget: header });
+    tiles.push(placed(0, y, 12, 1, header!));
     y += 1;
     charts.forEach((widget, i) => {
-      tiles.push({ xPos: (i % 2) * WIDTH, yPos: y + Math.floor(i / 2) * HEIGHT, width: WIDTH, height: HEIGHT, widget });
+      tiles.push(placed((i % 2) * WIDTH, y + Math.floor(i / 2) * HEIGHT, WIDTH, HEIGHT, widget));
     });
     y += Math.ceil(charts.length / 2) * HEIGHT;
   }

@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { streams, type Schema } from 'avsc';
-import { sampleEvent } from './samples';
+import { sampleEvent } from '../common/samples';
 import { fieldsOf, parseFieldList, type FieldSpec } from '../shared/catalog-fields';
 
 /**

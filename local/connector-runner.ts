@@ -83,6 +83,8 @@ export interface LocalConnectorOptions {
 export interface LocalArtifacts {
   readonly function?: string;
   readonly receiver?: string;
+  /** The Node.js binary that serves them (e.g. the deployed runtime's major); default: the one running this. */
+  readonly node?: string;
 }
 
 /** The connector's receiver, served by functions-framework like the function. */
@@ -152,10 +154,13 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
   };
   const onLine = options.onLog && ((line: string) => options.onLog!(line));
-  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function }).catch((err: unknown) => {
-    secrets.remove();
-    throw err;
-  });
+  const node = options.artifacts?.node;
+  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function, node }).catch(
+    (err: unknown) => {
+      secrets.remove();
+      throw err;
+    },
+  );
   let names: ConnectorResourceNames;
   let receiver: LocalReceiver | undefined;
   try {
@@ -165,6 +170,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
       const receiverHost = await startFunctionHost({
         serve: 'receiver',
         artifact: options.artifacts?.receiver,
+        node,
         env: {
           ...options.emulatorEnv,
           ...receiverEnvironment(options.environment, connector),

@@ -40,6 +40,8 @@ export interface FunctionHostOptions {
    * as the working directory and no TypeScript loader.
    */
   artifact?: string;
+  /** The Node.js binary to serve with (e.g. the deployed runtime's major); default: the one running this process. */
+  node?: string;
   /** Receives every stdout/stderr line of the function (its structured logs). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readyTimeoutMs?: number;
@@ -103,7 +105,7 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   const launch = async () => {
     tail = '';
     child = spawn(
-      process.execPath,
+      options.node ?? process.execPath,
       [
         ...command,
         `--target=${served.target}`,

@@ -100,8 +100,3 @@ export function forgetPath(dir: string): void {
 export function release(kind: 'group' | 'pid', n: number): void {
   if (watcher) tell(`forget ${kind} ${n}`);
 }
-
-/** The watcher's pid, when one runs (tests check that it ends with the run). */
-export function watcherPid(): number | undefined {
-  return watcher?.pid;
-}

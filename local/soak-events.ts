@@ -12,7 +12,7 @@
  */
 import { CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
-import { nestEvent, prng, sampleEvent } from './samples';
+import { nestEvent, prng, sampleEvent } from '../common/samples';
 
 export type Expected =
   | { readonly outcome: 'deliver' }

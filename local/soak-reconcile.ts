@@ -4,7 +4,7 @@
  * by the function) as against those really lost (their message acknowledged); and the report's table. Pure.
  */
 import type { DeadLetterView } from '../cli/ops/dead-letter-queue';
-import { table } from '../cli/table';
+import { table } from '../common/table';
 import type { SoakReport } from './soak';
 import type { Expected, SoakMessage } from './soak-events';
 

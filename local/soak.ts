@@ -28,7 +28,7 @@
 import { randomBytes } from 'node:crypto';
 import { acknowledge, createClients, leaseAll, type DeadLetterView } from '../cli/ops/dead-letter-queue';
 import { loadEnvironments, type Environment } from '../shared/connector';
-import { prng } from './samples';
+import { prng } from '../common/samples';
 import { killEmulatorGroupsSync, startEmulators, type Emulators } from './emulators';
 import { startSoakFrontEnd } from './soak-frontend';
 import { soakInput } from './soak-events';
@@ -38,9 +38,9 @@ export { formatSoakReport, reconcile } from './soak-reconcile';
 import { startLocalStack, type LocalStack } from './stack';
 import type { FaultRule } from './segment-server';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { localGoogleClients } from './google-clients';
-import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
-import { dropLibraryWarnings } from '../cli/library-warnings';
+import { localGoogleClients } from '../common/google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import { stopOnSignals } from './shutdown';
 
 export interface SoakOptions {
@@ -323,7 +323,7 @@ function restoreEnv(name: string, value: string | undefined): void {
   else process.env[name] = value;
 }
 
-/** `npm run soak`'s surface: its options, help and examples (cli/args.ts). */
+/** `npm run soak`'s surface: its options, help and examples (common/args.ts). */
 export const SOAK: CommandSpec<{
   events?: string;
   seconds?: string;

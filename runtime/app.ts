@@ -1,6 +1,6 @@
 /**
  * The connector's request handling, with every adapter injected: one Pub/Sub push (`handlePush`) and the scheduled
- * credential probe (`handleProbe`). runtime/function.ts wires the real adapters; tests and benchmarks wire the same
+ * credential probe (`handleProbe`). runtime/runtime.ts wires the real adapters; tests and benchmarks wire the same
  * adapters to the emulators and the local Segment server.
  *
  * A push is answered 2xx only when every event of the message has a final outcome: delivered, skipped on purpose,
@@ -14,6 +14,7 @@ import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope, PUSH_FAILURE_REASONS } from './core/push';
 import type { Translator } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
+import { CredentialUnavailableError } from './core/types';
 import type {
   CredentialCheck,
   CredentialCheckResult,
@@ -116,6 +117,15 @@ export function createApp(deps: AppDeps) {
     logger.error('credential_failure', `Segment credential failed: ${detail}`, { detail, state: d.next.status });
     transition(d);
     return d;
+  }
+
+  /** An active connector's credential read, not tried (a secret with no version yet): why not, alerted; no state change. */
+  async function credentialUnreadable(): Promise<string | undefined> {
+    const err = await deps.credentials.get().catch((e: unknown) => e);
+    if (!(err instanceof CredentialUnavailableError)) return undefined;
+    const detail = err.message;
+    logger.warning('credential_unverified', `probe: credential unreadable: ${detail}`, { detail, when: 'probe' });
+    return detail;
   }
 
   /** Runs the source check (when the connector has one); logs an inconclusive answer. Never throws. */
@@ -340,6 +350,7 @@ export function createApp(deps: AppDeps) {
       let outcome: ProbeOutcome & { inconclusive?: boolean };
       let firstGroupEvents = 0;
       let firstGroupDelivered = false;
+      let unreadable: string | undefined; // why the credential cannot be had (active: read, not tried)
       const { groups } = status === 'expired' ? { groups: [] } : await store.listParked({ limit: 1 });
       // A write key is checked through the Public API first: sending with a bad one is answered 200 and lost.
       const check = await checkSource(Math.min(10_000, deadline - deps.clock.now()), 'probe');
@@ -366,6 +377,7 @@ export function createApp(deps: AppDeps) {
         }
       } else if (status === 'active') {
         outcome = check ? { ok: true } : { untested: true }; // a source check that passed did test the write key
+        if (!check) unreadable = await credentialUnreadable();
       } else {
         outcome = await deps.segment.verifyCredential({ budgetMs: Math.min(10_000, deadline - deps.clock.now()) });
       }
@@ -391,7 +403,7 @@ export function createApp(deps: AppDeps) {
         state: final.state.status,
         failingSince: 'failingSince' in final.state ? new Date(final.state.failingSince).toISOString() : undefined,
         credential: outcome.ok ? 'ok' : outcome.ok === false && !outcome.inconclusive ? 'failing' : 'unknown',
-        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : 'not tried: active, nothing parked',
+        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : notTried(unreadable),
         drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
         drainedEvents: (drained?.delivered ?? 0) + firstGroupEvents,
         droppedEvents: dropped?.events ?? 0,
@@ -431,6 +443,8 @@ export function createApp(deps: AppDeps) {
 
   return { handlePush, handleProbe };
 }
+
+const notTried = (unreadable?: string) => `not tried: active, nothing parked${unreadable ? `; but ${unreadable}` : ''}`;
 
 function mergeDrops(a: DropResult, b: DropResult): DropResult {
   const byType: Record<string, number> = { ...a.byType };

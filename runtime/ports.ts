@@ -8,7 +8,6 @@ import type { AdmitAction, CredentialState, Decision, FollowUp, ProbeOutcome } f
 import type { DeadLetter, DeliveryItem } from './core/types';
 
 export type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
-export type { CredentialSource } from './core/types';
 
 // ---------- the state store (runtime/adapters/firestore-state.ts) ----------
 

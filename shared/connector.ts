@@ -12,14 +12,16 @@
 import { z } from 'zod';
 import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
+import { deploymentFindings, LOCATION_FIELDS, LOCATION_TEXTS, residencyFindings } from './deployment';
+import { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
 import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from './defaults';
 import { fieldLabel, type FieldText, type FieldTexts, type Finding, parseFields } from './schema-messages';
 import { didYouMean, suggest } from './suggest';
 
-export const REGIONS = ['us', 'eu'] as const;
-export type SegmentRegion = (typeof REGIONS)[number];
+export { REGIONS, type SegmentRegion } from './regions';
+import { REGIONS, regionChoice } from './regions';
 
 const HOUR = 3_600_000;
 export const GRACE_PERIOD_MIN_MS = HOUR;
@@ -114,6 +116,8 @@ export const ConnectorSchema = z.strictObject({
         .default(''),
     })
     .optional(),
+  /** Where the connector runs (default: the environment's region), and whether an EU connector may run outside the EU. */
+  ...LOCATION_FIELDS,
 });
 
 const wholeNumberText = (field: keyof typeof NUMBER_RANGES, hint: string): FieldText => ({
@@ -147,7 +151,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   workspace: { must: 'the id of the Braze workspace (app group) whose events this connector exports, not empty' },
   segment: { must: "an object { region, credential, sourceId }: where this connector's events go in Segment" },
   'segment.region': {
-    must: "'us' or 'eu'",
+    must: regionChoice(),
     values: REGIONS,
     hint: 'the region of the Segment workspace: a write key sent to the wrong region is silently lost',
   },
@@ -195,6 +199,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   'storage.prefix': {
     must: "an object-name prefix of at most 512 characters, without spaces and without a leading or trailing '/', or '' for none",
   },
+  ...LOCATION_TEXTS,
 };
 
 /** What an author writes (defaults may be left out). */
@@ -202,44 +207,8 @@ export type ConnectorDefinition = z.input<typeof ConnectorSchema>;
 /** A validated connector with defaults applied. */
 export type Connector = z.output<typeof ConnectorSchema>;
 
-export const BackendSchema = z.strictObject({
-  bucket: nonEmpty(),
-  prefix: z.string().optional(),
-});
+export { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 
-export const EnvironmentSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/),
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/),
-  backend: BackendSchema.optional(),
-  /**
-   * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
-   * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
-   */
-  deleteProtection: z.boolean().default(true),
-  connectors: z.array(z.unknown()),
-});
-
-/** What each environment field must be, in the product's words (as CONNECTOR_TEXTS for connectors). */
-export const ENVIRONMENT_TEXTS: FieldTexts = {
-  '': { must: 'an environment definition: an object { name, project, region, connectors, … }' },
-  name: {
-    must: "lowercase letters, digits and hyphens, starting with a letter, at most 30 characters, such as 'dev'",
-  },
-  project: {
-    must: 'a Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
-    hint: 'the project this environment deploys to',
-  },
-  region: { must: 'a Google Cloud region such as europe-west1 or us-central1' },
-  backend: { must: "an object { bucket, prefix }: where this environment's Terraform state is kept" },
-  'backend.bucket': { must: 'the name of the Cloud Storage bucket for the Terraform state, not empty' },
-  'backend.prefix': { must: 'an object-name prefix for the Terraform state (a string)' },
-  deleteProtection: {
-    must: 'true or false',
-    hint: "whether the connectors' Firestore databases survive `terraform destroy`",
-  },
-  connectors: { must: 'a list of connector definitions' },
-};
 export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'connectors'> & {
   connectors: ConnectorDefinition[];
 };
@@ -461,7 +430,8 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const name = (input as { name?: unknown } | null)?.name;
     const envLabel = typeof name === 'string' ? name : `#${envIndex}`;
     const env = parseFields(EnvironmentSchema, input, ENVIRONMENT_TEXTS);
-    errors.push(...env.findings.map((f) => toError(f, { environment: envLabel })));
+    const envFindings = [...env.findings, ...deploymentFindings(env.data)];
+    errors.push(...envFindings.map((f) => toError(f, { environment: envLabel })));
     if (envNames.has(envLabel)) {
       errors.push({
         environment: envLabel,
@@ -473,7 +443,9 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const checked = (env.data.connectors ?? []).map((raw, i) => {
       const n = (raw as { name?: unknown } | null)?.name;
       const label = typeof n === 'string' ? n : `#${i}`;
-      const { parts, view, findings } = checkConnector(raw);
+      const checkedAlone = checkConnector(raw);
+      const { parts, view } = checkedAlone;
+      const findings = [...checkedAlone.findings, ...residencyFindings(parts, env.data)];
       errors.push(...findings.map((f) => toError(f, { environment: envLabel, connector: label })));
       return { label, index: i, parts, events: view.events, ok: findings.length === 0 };
     });
@@ -526,7 +498,7 @@ export function validateEnvironments(inputs: readonly unknown[]): {
       }
       namesByProject.set(project, byName);
     }
-    if (!env.findings.length) {
+    if (!envFindings.length) {
       const connectors = checked.filter((c) => c.ok).map((c) => c.parts as Connector);
       environments.push({ ...(env.data as z.output<typeof EnvironmentSchema>), connectors });
     }

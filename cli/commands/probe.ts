@@ -6,9 +6,9 @@
  * Application Default Credentials; when that is impossible (user credentials cannot mint one, or the function only
  * admits internal traffic and its invoker accounts), the message says so and gives the scheduler command instead.
  */
-import { keyValues } from '../table';
+import { keyValues } from '../../common/table';
 import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../../shared/policy';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
 import {
   checkAccess,

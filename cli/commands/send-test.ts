@@ -8,10 +8,10 @@ import type { PushCounts } from '../../runtime/app';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { TRACE_COLLECTION } from '../../runtime/adapters/firestore-trace';
-import { eventsEnvelope, nestEvent, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, nestEvent, sampleEvent } from '../../common/samples';
 import { canonicalType, suggestNames } from '../../shared/catalog';
 import { selectedTypes } from '../../shared/connector';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
 import {
   checkAccess,

@@ -7,13 +7,13 @@
  * Manager; metadata only, never a token) and its request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring
  * have no emulator: against a local run the receiver's tokens and answers are "not available locally".
  */
-import { keyValues } from '../table';
+import { keyValues } from '../../common/table';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { graceRemainingMs } from '../../runtime/core/expiry';
 import { durationMs, formatDurationMs } from '../../shared/duration';
 import { capacity, functionShape } from '../../shared/capacity';
 import { receiverUrl } from '../../shared/names';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
 import {
   ago,
@@ -125,7 +125,7 @@ export async function receiverStatus(
       : NOT_LOCAL('Cloud Monitoring'),
   ]);
   return {
-    url: receiverUrl(target.environment, target.connector.name),
+    url: receiverUrl(target.environment, target.connector.name, target.connector.location),
     ...(sources.secrets || sources.monitoring ? {} : { local: true as const }),
     tokenVersions,
     answers,

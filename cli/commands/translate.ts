@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { type Connector } from '../../shared/connector';
 import { ALL_TYPES, createTranslator, type TranslatorConfig } from '../../runtime/core/translate';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { loadEnvironmentsOrThrow, pick } from '../definitions';
+import { loadEnvironmentsOrThrow, pick } from '../../common/definitions';
 import { TranslateSummary } from '../translate-summary';
 
 function readStdin(): Buffer {

@@ -33,8 +33,10 @@ export const ALERTED_EVENTS = {
     title: 'credential cannot be verified',
     what:
       "The write key's source check could not get an answer from Segment's Public API (down, rate-limited, or its " +
-      'own token refused). Nothing changes while it lasts, but a revoked or rotated write key would go unseen (Segment ' +
-      "answers 200 and discards the events). Check the environment's Public API token secret and Segment's status.",
+      'own token refused), or the probe found no credential to read (a connector deployed before its secret has a ' +
+      'version). Nothing changes while it lasts, but a revoked or rotated write key would go unseen (Segment answers ' +
+      "200 and discards the events), and events that arrive without a credential are parked. Check the connector's " +
+      "credential secret, the environment's Public API token secret and Segment's status.",
   },
   dead_lettered: {
     metric: 'dead-lettered',

@@ -16,6 +16,7 @@
  * identity, so the receiver's bearer token is its lock. Props are checked in ONE place
  * (`validateConnectorProps`, infra/connector/validate.ts) and every problem is reported at once.
  */
+import { Aspects } from 'cdktf';
 import { Construct } from 'constructs';
 import type { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import type { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
@@ -31,10 +32,16 @@ import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
 import { receiverEnvironment } from '../../shared/runtime-config';
 import type { DashboardMetricId } from '../dashboard-metrics';
 import { StorageImport } from '../storage-import';
+import { TerraformLiteralStrings } from '../terraform-literals';
 import { buildDashboardMetrics } from './dashboard-metrics';
 import type { AlertedEvent, MeteredEvent, ReceiverAlert } from './events';
 import { buildFunction, buildProbeJob } from './function';
-import { buildFunctionIam, buildFunctionServiceAccounts, type FunctionServiceAccounts } from './identity';
+import {
+  buildCallerGrants,
+  buildFunctionIam,
+  buildFunctionServiceAccounts,
+  type FunctionServiceAccounts,
+} from './identity';
 import { buildPushSubscription, buildTopics } from './messaging';
 import { buildMonitoring } from './monitoring';
 import { connectorContext, type ConnectorApi, type CurrentsConnectorProps } from './props';
@@ -69,6 +76,8 @@ export class CurrentsConnector extends Construct {
   constructor(scope: Construct, id: string, given: CurrentsConnectorProps) {
     super(scope, id);
     const props = resolveConnectorProps(given);
+    // Its literal strings written as Terraform reads them (`${` as `$${`), also where it is used outside a stack of ours.
+    Aspects.of(this).add(new TerraformLiteralStrings());
     const { connector, environment: env } = props;
     const names = (this.names = resourceNames(connector.name));
     const ctx = connectorContext(this, props, names);
@@ -82,12 +91,12 @@ export class CurrentsConnector extends Construct {
 
     this.function = buildFunction(ctx, accounts.runtime);
     const url = this.function.serviceConfig.uri;
-    this.pushSubscription = buildPushSubscription(ctx, topics, url, accounts.push);
-    this.probeJob = buildProbeJob(ctx, url, accounts.scheduler);
+    const callers = buildCallerGrants(ctx, accounts, this.function);
+    this.pushSubscription = buildPushSubscription(ctx, topics, url, accounts.push, callers.push);
+    this.probeJob = buildProbeJob(ctx, url, accounts.scheduler, callers.scheduler);
     buildFunctionIam(ctx, {
       ...topics,
       accounts,
-      function: this.function,
       secret: this.secret,
       pushSubscription: this.pushSubscription,
     });
@@ -95,13 +104,14 @@ export class CurrentsConnector extends Construct {
     const receiver = buildReceiver({
       scope: this,
       project: env.project,
-      region: env.region,
+      region: ctx.location,
       names,
       ingestTopic: this.ingestTopic,
       serves: connector,
       settings: props.receiver,
       source: props.receiverSource,
       runtime: props.runtime,
+      build: props.build,
       environmentVariables: receiverEnvironment(env, connector, props.receiver.timeoutSeconds),
       labels: ctx.labels,
       dep: ctx.dep,
@@ -124,6 +134,7 @@ export class CurrentsConnector extends Construct {
         environment: env,
         source: props.importerSource,
         runtime: props.runtime,
+        build: props.build,
         labels: ctx.labels,
         ingestTopic: this.ingestTopic,
         pushServiceAccount: accounts.push,

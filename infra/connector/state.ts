@@ -19,7 +19,7 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
   const database = new FirestoreDatabase(scope, 'database', {
     project,
     name: names.firestoreDatabase,
-    locationId: props.firestoreLocation ?? ctx.environment.region,
+    locationId: props.firestoreLocation ?? ctx.location,
     type: 'FIRESTORE_NATIVE',
     deleteProtectionState: deleteProtection ? 'DELETE_PROTECTION_ENABLED' : 'DELETE_PROTECTION_DISABLED',
     deletionPolicy: deleteProtection ? 'ABANDON' : 'DELETE',
@@ -31,6 +31,9 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
     collection: FIRESTORE_LAYOUT.parkedCollection,
     field: FIRESTORE_LAYOUT.parkedExpiryField,
     ttlConfig: {},
+    // No single-field indexes on the expiry field: it is only ever read by the TTL policy (the provider's TTL example
+    // pairs the two; an empty index_config turns the automatic ascending/descending/array indexes off).
+    indexConfig: {},
   });
   const secret = new SecretManagerSecret(scope, 'credential-secret', {
     project,

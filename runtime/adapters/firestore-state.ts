@@ -60,7 +60,6 @@ import {
 export type {
   ConnectorStatus,
   DropResult,
-  DroppedTotals,
   ParkedGroup,
   ParkedItem,
   ParkGroupInput,
@@ -71,7 +70,6 @@ export type {
 export {
   DEFAULT_LAST_DELIVERY_INTERVAL_MS,
   DEFAULT_STATE_CACHE_MS,
-  STALE_ACTIVE_CACHE_PERIODS,
   type StaleStateUse,
 } from './firestore/credential-state';
 export { stateFromDoc, versionFromDoc } from './firestore/documents';

@@ -3,7 +3,6 @@
  * timestamp, context, traits, properties), renamed, checked against its Avro type, redacted or hashed. Built once per
  * connector by runtime/core/translate.ts, which runs it on each event. Pure.
  */
-import packageJson from '../../package.json';
 import {
   CONTEXT_FIELDS,
   IDENTITY_FIELDS,
@@ -11,6 +10,7 @@ import {
   TRAIT_ONLY_FIELDS,
   type CatalogEntry,
 } from '../../shared/catalog';
+import { PRODUCT } from '../../shared/product';
 import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
 import { hasType, isObject, typeErrorDetail, type JsonObject } from './decode';
 import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes';
@@ -21,8 +21,8 @@ import { REDACTED } from './types';
 /** `context.library` of every call, so that Segment's debugger shows where an event came from. */
 // Not frozen: JSON.stringify is faster on an ordinary object, and every call shares this one.
 export const LIBRARY: Readonly<{ name: string; version: string }> = {
-  name: 'currents-segment-connectors',
-  version: String(packageJson.version),
+  name: PRODUCT.name,
+  version: PRODUCT.version,
 };
 
 // Where a field goes (besides properties/context/traits, which are separate flags of the rule).

@@ -22,7 +22,7 @@ import {
   severityFor,
   tokenAccepted,
 } from './core';
-import type { IngestPublisher } from './publisher';
+import type { IngestPublisher } from '../adapters/ingest-publisher';
 import type { TokenSource } from './tokens';
 
 export interface ReceiverDeps {

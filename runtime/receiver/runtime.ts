@@ -21,7 +21,7 @@ import { createLogger, type Logger } from '../log';
 import { decodeBody } from './body';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
 import { createReceiver, owesContinue, type ReceiverHandler } from './handler';
-import { type IngestPublisher, PubSubIngestPublisher } from './publisher';
+import { type IngestPublisher, PubSubIngestPublisher } from '../adapters/ingest-publisher';
 import { tokenSourceFor, type TokenSource } from './tokens';
 
 export interface ReceiverRuntime {

@@ -5,7 +5,7 @@
  */
 import { selectedTypes, type Connector } from '../../shared/connector';
 import { resourceNames } from '../../shared/names';
-import { PubSubIngestPublisher } from '../receiver/publisher';
+import { PubSubIngestPublisher } from '../adapters/ingest-publisher';
 import type { ChunkLimits } from './chunks';
 import { StorageSource } from './gcs';
 import { importObject, type ImportOptions, type ImportResult, type ObjectRef } from './import-object';

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { environmentsOfModule } from '../../cli/definitions';
+import { environmentsOfModule } from '../../common/definitions';
 
 const bin = join(__dirname, '..', '..', 'bin', 'currents.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
 describe('currents validate', () => {
-  it('passes on the example definitions and prints a table of what is defined', () => {
+  it('passes on the fixture definitions (the default in tests) and prints a table of what is defined', () => {
     const r = run('validate');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -70,7 +70,7 @@ describe('currents validate', () => {
       "  - connector 'e' of environment 'dev': concurrency must be a whole number from 1 to 80 (you wrote 81); pushes one function instance handles at once",
       "  - connector 'e' of environment 'dev': storage.bucket must be a Cloud Storage bucket name without gs://: 3 to 222 lowercase letters, digits, '-', '_' and '.' (you wrote 'gs://exports')",
       "  - connector 'e' of environment 'dev': unknown field `segment.credential.writeKey`: credential values never go in code (they live in the connector's Secret Manager secret); remove it",
-      "  - connector 'e' of environment 'dev': unknown field `colour`: remove it (the fields here are name, displayName, contactEmail, workspace, segment, events, includeAnonymousUsers, eventNames, fields, credentialGracePeriod, deadLetterMaxAttempts, maxInstances, concurrency, retention, storage)",
+      "  - connector 'e' of environment 'dev': unknown field `colour`: remove it (the fields here are name, displayName, contactEmail, workspace, segment, events, includeAnonymousUsers, eventNames, fields, credentialGracePeriod, deadLetterMaxAttempts, maxInstances, concurrency, retention, storage, location, allowOutsideEu)",
       "  - connector 'e' of environment 'dev': eventNames renames 'users.messages.webhook.Sendd', which is not an exportable event type; did you mean `users.messages.webhook.Send`? Fix the type or remove the rename",
       "  - connector 'e' of environment 'dev': fields.redact: 'emial_address' is not a Currents field of any exportable type; did you mean `email_address`? Fix or remove it",
       "  - connector 'c' of environment 'dev': events overlap connector 'b' of the same Braze workspace 'shared' on 1 event type(s): users.messages.email.Open. Braze sends each event of a workspace to only one of its Segment connectors, so one of the two would silently miss these events: remove them from one of the connectors",
@@ -80,7 +80,7 @@ describe('currents validate', () => {
   });
 
   it('validates a file that exports one environment under its own name, as connectors/dev.ts does', () => {
-    const r = run('validate', join(__dirname, '..', '..', 'connectors', 'dev.ts'));
+    const r = run('validate', join(__dirname, '..', 'fixtures', 'definitions', 'dev.ts'));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^dev\s+email-eu\s+eu\s+writeKey/m);

@@ -7,7 +7,7 @@
  * disabled, as the Public API source check reports it, and its secret removed.
  */
 import { pushEnvelope } from '../../runtime/core/push';
-import { sampleEvent, eventsEnvelope } from '../../local/samples';
+import { sampleEvent, eventsEnvelope } from '../../common/samples';
 import { startFunctionHost } from '../../local/function-host';
 import { HOUR, parkedDocs, startFixture, type Fixture, type LogEntry } from './fixture';
 

@@ -14,7 +14,7 @@ import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { logLineProblems } from '../../runtime/log';
 import { loadEnvironments, type ConnectorDefinition } from '../../shared/connector';
 import { FIRESTORE_LAYOUT, resourceNames } from '../../shared/names';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 
 export interface LogEntry {
   severity: string;

@@ -2,7 +2,7 @@
  * The function end to end on the real emulators: a real push subscription on the Pub/Sub emulator delivers to the
  * function served by functions-framework on loopback, which delivers to the local Segment server.
  */
-import { nestEvent, sampleEvent, eventsEnvelope } from '../../local/samples';
+import { nestEvent, sampleEvent, eventsEnvelope } from '../../common/samples';
 import { startFixture, type Fixture } from './fixture';
 
 const ids = (events: { id: string }[]) => events.map((e) => e.id).sort();

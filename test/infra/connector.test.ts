@@ -11,7 +11,7 @@ import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
 import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { CurrentsConnector } from '../../infra/connector';
 import { ALERTED_EVENTS, metricName, RECEIVER_EVENTS } from '../../infra/connector/events';
 import { ConnectorPropsError, type CurrentsConnectorProps } from '../../infra/connector/props';
@@ -40,7 +40,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same 50 resources for every connector', () => {
+  it('declares the same 51 resources for every connector', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -58,6 +58,7 @@ describe('one connector (prod/messaging-us)', () => {
       google_monitoring_notification_channel: 1,
       google_logging_metric: 6 + 9, // alerted + the dashboard's own
       google_monitoring_alert_policy: 7,
+      time_sleep: 1, // the alert policies wait until their new metrics can be queried
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
       google_project_iam_member: 1,
@@ -375,6 +376,7 @@ describe('delete protection', () => {
       name,
       project: `replace-me-${name}`,
       backend: undefined,
+      deploy: undefined,
     }));
     const out = synthEnvironments(renamed);
     for (const env of out.environments) {

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
+import { planSummary } from '../../infra/summary';
+import { loadEnvironments } from '../../shared/connector';
+import { connector } from '../fixtures/connector';
 import { fixtureArchives } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -20,16 +23,17 @@ const git = (cwd: string, ...args: string[]) => {
   return r.stdout;
 };
 
-// A scratch repository: the schema and the example definitions committed, then a pull request's edits on top.
+// A scratch repository: the schema and the fixture definitions committed, then a pull request's edits on top.
 const repo = mkdtempSync(join(tmpdir(), 'currents-summary-repo-'));
 cpSync(join(ROOT, 'shared'), join(repo, 'shared'), { recursive: true });
-cpSync(join(ROOT, 'connectors'), join(repo, 'connectors'), { recursive: true });
+const FIXTURE = join('test', 'fixtures', 'definitions');
+cpSync(join(ROOT, FIXTURE), join(repo, FIXTURE), { recursive: true });
 symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
 writeFileSync(join(repo, '.gitignore'), 'node_modules\n');
 git(repo, 'init', '-q');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '-m', 'base');
-const prodFile = join(repo, 'connectors', 'prod.ts');
+const prodFile = join(repo, FIXTURE, 'prod.ts');
 writeFileSync(
   prodFile,
   readFileSync(prodFile, 'utf8')
@@ -41,7 +45,7 @@ writeFileSync(
     )
     .replace(/ {4}\{\n {6}name: 'email-eu',[\s\S]*?\n {4}\},\n/, ''),
 );
-const devFile = join(repo, 'connectors', 'dev.ts');
+const devFile = join(repo, FIXTURE, 'dev.ts');
 writeFileSync(
   devFile,
   readFileSync(devFile, 'utf8').replace(
@@ -58,7 +62,7 @@ writeFileSync(
 });`,
   ),
 );
-const definitions = join(repo, 'connectors', 'index.ts');
+const definitions = join(repo, FIXTURE, 'index.ts');
 
 describe('currents plan-summary', () => {
   it('summarizes every environment: region, credential, events, grace, anonymous flag, contact and resources', () => {
@@ -77,7 +81,7 @@ describe('currents plan-summary', () => {
       '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(50 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(51 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
@@ -116,7 +120,7 @@ describe('currents plan-summary', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'currents-summary-synth-'));
     mkdirSync(outdir, { recursive: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { environments } = require(join(ROOT, 'connectors')) as { environments: unknown[] };
+    const { environments } = require(join(ROOT, FIXTURE)) as { environments: unknown[] };
     const app = new App({ outdir });
     defineEnvironments(app, environments, fixtureArchives());
     app.synth();
@@ -138,6 +142,38 @@ describe('currents plan-summary', () => {
     expect(r.stdout).toMatch(/❌ \*\*\d+ problem\(s\) in the connector definitions\*\*/);
     expect(r.stdout).toContain(
       "- connector 'bad-email' of environment 'broken': contactEmail must be an email address such as team@example.com (you wrote 'not-an-email')",
+    );
+  });
+});
+
+describe('the plan summary, residency and new secrets', () => {
+  it('shows where each connector runs: its own location, the EU, or outside the EU when allowed', () => {
+    expect(run(ROOT, '--no-resources').stdout).toContain(
+      'Where each connector runs: `email-eu` in europe-west1 (its own location, EU); `messaging-us` in us-central1; ' +
+        '`journeys-us` in us-central1.',
+    );
+    const [env] = loadEnvironments([
+      {
+        name: 'us',
+        project: 'acme-us',
+        region: 'us-east1',
+        connectors: [
+          { ...connector('eu-here'), allowOutsideEu: true },
+          { ...connector('eu-away'), location: 'europe-west4' },
+        ],
+      },
+    ]);
+    expect(planSummary([env!], { resources: false })).toContain(
+      'Where each connector runs: `eu-here` in us-east1 (outside the EU: allowOutsideEu); ' +
+        '`eu-away` in europe-west4 (its own location, EU).',
+    );
+  });
+
+  it('says that an added connector deploys without its secrets, and parks until they are there', () => {
+    const r = run(repo, definitions, '--base', 'HEAD', '--no-resources');
+    expect(r.stdout).toContain(
+      '  - after the deploy: put its credential into `currents-sms-eu-segment-credential` and make a receiver token; ' +
+        'the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
     );
   });
 });

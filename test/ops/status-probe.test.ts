@@ -7,7 +7,7 @@
 import { capacity, functionShape } from '../../shared/capacity';
 import { run as statusCommand } from '../../cli/commands/status';
 import type { FetchLike, TokenSecretClient } from '../../cli/ops/receiver';
-import { eventsEnvelope } from '../../local/samples';
+import { eventsEnvelope } from '../../common/samples';
 import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
 
 const ST = 'st';

@@ -13,7 +13,7 @@ import * as vm from 'node:vm';
 import { PubSub } from '@google-cloud/pubsub';
 import { makeReceiverToken } from '../../local/connector-runner';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
-import { PubSubIngestPublisher, type IngestPublisher } from '../../runtime/receiver/publisher';
+import { PubSubIngestPublisher, type IngestPublisher } from '../../runtime/adapters/ingest-publisher';
 import {
   answerContinueAfterAuth,
   createReceiverRuntime,

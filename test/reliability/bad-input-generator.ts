@@ -5,7 +5,7 @@
  * events to put beside them come from the samples.
  */
 import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 
 /** A value of the wrong JSON type for a field type (rotating through the wrong kinds by `n`). */
 export function wrongValue(type: FieldType, n: number): unknown {

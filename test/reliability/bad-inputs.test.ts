@@ -9,7 +9,7 @@
 import * as net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { pushEnvelope } from '../../runtime/core/push';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { startFixture, type Fixture } from '../function/fixture';
 import {
   badBodies,

@@ -4,7 +4,7 @@
  * and each hostile event waits in the dead-letter hold subscription as the very text that arrived, with the reason
  * `invalid` and its depth: readable by `dead-letters show`, replayable.
  */
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { CONNECTOR, startFixture, type Fixture } from '../function/fixture';
 
 let f: Fixture;

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { pushEnvelope } from '../../runtime/core/push';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { startFixture, type Fixture } from '../function/fixture';
 
 jest.setTimeout(180_000);

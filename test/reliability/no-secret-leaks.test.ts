@@ -17,7 +17,7 @@ import { emulatorsFromEnv } from '../../local/emulators';
 import { startFunctionHost } from '../../local/function-host';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { pushEnvelope } from '../../runtime/core/push';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 import { loadEnvironments, type EnvironmentDefinition } from '../../shared/connector';
 import { ENV_VARS } from '../../shared/runtime-config';
 

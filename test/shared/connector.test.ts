@@ -1,4 +1,4 @@
-import { environments as examples } from '../../connectors';
+import { environments as examples } from '../fixtures/definitions';
 import { CATALOG } from '../../shared/catalog';
 import {
   CONNECTOR_TEXTS,

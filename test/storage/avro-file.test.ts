@@ -4,7 +4,7 @@
  * truncated files yield the records before the damage and say where; resuming skips whole blocks.
  */
 import { avroFile, brazeSchema, fieldsFor, NON_EXPORTABLE_FIELDS, toRecord } from '../../local/avro-export';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { AvroFileError, readAvroFile, type AvroHeader } from '../../runtime/storage/avro-file';
 import { typeFromSchemaName } from '../../runtime/storage/paths';
 import { CATALOG } from '../../shared/catalog';
@@ -81,10 +81,6 @@ describe('round trip', () => {
       expect(records.map(plain)).toEqual(written);
     },
   );
-
-  it('covers the 55 exportable types', () => {
-    expect(CATALOG).toHaveLength(55);
-  });
 });
 
 describe('newer writer schema', () => {

@@ -1,7 +1,7 @@
 /** Input shapes, outcomes with reasons, renames, field policy, ids and times: the translator's behaviour by the spec. */
 import { createHash } from 'node:crypto';
 import { parseConnector, type Connector } from '../../shared/connector';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import {
   ALL_TYPES,
   createTranslator,

@@ -4,7 +4,7 @@
  */
 import { CATALOG } from '../../shared/catalog';
 import { fieldsOf } from '../../shared/catalog-fields';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { ALL_TYPES, createTranslator, LIBRARY } from '../../runtime/core/translate';
 import type { SegmentTrackCall } from '../../runtime/core/types';
 

@@ -2,7 +2,7 @@
  * Hostile events at the translator and the dead-letter data (issue 28): nesting too deep to serialize, the original
  * text of such an event kept for its dead letter, and event times outside the plausible window.
  */
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { deadLetterData } from '../../runtime/adapters/dead-letters';
 import { elementSpans, MAX_EVENT_DEPTH, nestingDepth, stringifyDeep, withinDepth } from '../../runtime/core/json-depth';
 import { ALL_TYPES, createTranslator } from '../../runtime/core/translate';

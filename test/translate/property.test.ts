@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { CATALOG } from '../../shared/catalog';
 import { fieldsOf } from '../../shared/catalog-fields';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { ALL_TYPES, createTranslator } from '../../runtime/core/translate';
 import type { TranslationResult } from '../../runtime/core/types';
 

@@ -9,7 +9,7 @@
  * or 5 ms). The Pub/Sub client library is loaded on first publish, so that the receiver's cold start stays short.
  */
 import { MAX_PUBLISH_TIMEOUT_MS } from '../../shared/policy';
-import { LazyTopic } from '../adapters/pubsub-topic';
+import { LazyTopic } from './pubsub-topic';
 
 export interface IngestPublisher {
   publish(data: Buffer, attributes: Record<string, string>): Promise<string>;
