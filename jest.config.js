@@ -32,6 +32,7 @@ const UNIT = [
   'local/braze-files',
   'local/braze-sender',
   'local/samples',
+  'local/secret-cleanup',
   'local/outcomes',
   'ops/context',
   'receiver/envelope-count',
@@ -61,6 +62,7 @@ const UNIT = [
   'translate/hashing',
   'translate/cli',
   'translate/every-type',
+  'translate/hostile',
   'translate/property',
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 

@@ -17,6 +17,7 @@ import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
 import { ENV_VARS, functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { startFunctionHost, type FunctionHost } from './function-host';
+import { forgetPath, guardPath } from './reaper';
 import { provisionConnector, type ProvisionOptions } from './provision';
 import type { OAuthAppRegistration } from './segment-server';
 
@@ -121,10 +122,26 @@ export interface LocalConnector {
  */
 export const LOCAL_HASH_KEY = 'local-run-hash-key-not-a-secret-0123456789';
 
+/**
+ * A private directory for a local run's secret files, removed on every exit path: by `remove()` (a clean stop), by an
+ * exit hook (process.exit, e.g. a stop that outlasted its grace), and by the reaper's watcher (the run killed outright).
+ */
+export function secretDirectory(connectorName: string): { readonly dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `currents-secret-${connectorName}-`));
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.removeListener('exit', remove);
+    forgetPath(dir);
+  };
+  process.on('exit', remove);
+  guardPath(dir);
+  return { dir, remove };
+}
+
 export async function startLocalConnector(options: LocalConnectorOptions): Promise<LocalConnector> {
   const { connector, pubsub } = options;
-  const secretDir = mkdtempSync(join(tmpdir(), `currents-secret-${connector.name}-`));
-  const secretFile = join(secretDir, 'secret');
+  const secrets = secretDirectory(connector.name);
+  const secretFile = join(secrets.dir, 'secret');
   const setSecret = (value: string | undefined) =>
     value === undefined ? rmSync(secretFile, { force: true }) : writeFileSync(secretFile, value, { mode: 0o600 });
   setSecret(options.credential.secretValue);
@@ -138,6 +155,8 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     [ENV_VARS.secretSource]: 'file',
     [ENV_VARS.secretFile]: secretFile,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
+    // Only who holds it may push or probe, as only the push and scheduler accounts may invoke the deployed function.
+    [ENV_VARS.invokerToken]: makeReceiverToken(),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
     ...(connector.fields.hashAlgorithm === 'hmac-sha256'
       ? { [ENV_VARS.hashKey]: process.env[ENV_VARS.hashKey] || LOCAL_HASH_KEY }
@@ -145,11 +164,16 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
   };
   const onLine = options.onLog && ((line: string) => options.onLog!(line));
   const node = options.artifacts?.node;
-  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function, node });
+  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function, node }).catch(
+    (err: unknown) => {
+      secrets.remove();
+      throw err;
+    },
+  );
   let names: ConnectorResourceNames;
   let receiver: LocalReceiver | undefined;
   try {
-    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: `${host.url}/` });
+    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: host.pushEndpoint });
     if (options.receiver) {
       const tokens = options.receiver.tokens;
       const receiverHost = await startFunctionHost({
@@ -169,13 +193,14 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     }
   } catch (err) {
     await host.stop();
+    secrets.remove();
     throw err;
   }
   const topic = pubsub.topic(names.ingestTopic, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${host.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...host.headers },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -201,7 +226,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
         .delete()
         .catch(() => undefined);
       await Promise.all([host.stop(), receiver?.host.stop()]);
-      rmSync(secretDir, { recursive: true, force: true });
+      secrets.remove();
     },
   };
 }

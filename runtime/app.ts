@@ -12,7 +12,7 @@ import type { RuntimeBudgets } from '../shared/policy';
 import { countBy, sum } from './core/counts';
 import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
-import { parsePushEnvelope } from './core/push';
+import { parsePushEnvelope, PUSH_FAILURE_REASONS } from './core/push';
 import { type Translator, unknownTypeReports } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
 import { CredentialUnavailableError } from './core/types';
@@ -176,6 +176,8 @@ export function createApp(deps: AppDeps) {
       dropped: 0,
       retryLater: 0,
     };
+    /** What the push was doing: the reason it could not be handled, should it fail (PUSH_FAILURE_REASONS). */
+    let step: keyof typeof PUSH_FAILURE_REASONS = 'translate';
     try {
       const translator = typeof deps.translator === 'function' ? await deps.translator() : deps.translator;
       const tr = translator.translateMessage(msg.data, msg.attributes);
@@ -187,6 +189,7 @@ export function createApp(deps: AppDeps) {
       /** Time spent in Segment's Tracking API and its worst answer (dashboard: latency, answers by status). */
       let segment: { segmentMs: number; segmentStatus?: string } | undefined;
       if (tr.send.length) {
+        step = 'state';
         let admission = await store.admit();
         transition(admission);
         if (deps.credentialCheck && (await checkAtStart(admission.version))) {
@@ -195,11 +198,13 @@ export function createApp(deps: AppDeps) {
         }
         if (admission.action === 'send') {
           const sentAt = deps.clock.now();
+          step = 'segment';
           const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
           segment = { segmentMs: deps.clock.now() - sentAt, segmentStatus: worstSegmentStatus(report.statuses ?? {}) };
           counts.delivered = report.delivered.length;
           counts.retryLater = report.retryLater.length;
           letters.push(...rejectedLetters(report, (e) => e.raw));
+          step = 'state';
           if (report.delivered.length) await store.noteDelivery();
           if (report.credentialFailure.length) {
             const d = await credentialFailed(report.credentialError ?? 'credential refused', admission.version);
@@ -222,6 +227,7 @@ export function createApp(deps: AppDeps) {
       // a redelivery repeats only what is idempotent (dead letters may repeat; parking is per message; drops are
       // counted once, by the step that completes the message).
       if (letters.length) {
+        step = 'dead_letters';
         const r = await deps.deadLetters.publish(letters);
         counts.deadLettered = { ...r.byReason };
         log.warning('dead_lettered', `${letters.length} event(s) written to the dead-letter topic`, {
@@ -230,6 +236,7 @@ export function createApp(deps: AppDeps) {
         });
       }
       if (toPark.length) {
+        step = 'park';
         const r = await store.park({ pubsubMessageId: msg.messageId, items: parkedItems(toPark) });
         counts.parked = toPark.length;
         log.warning('events_parked', `${toPark.length} event(s) parked while the credential fails`, {
@@ -238,6 +245,7 @@ export function createApp(deps: AppDeps) {
         });
       }
       if (toDrop.length) {
+        step = 'state';
         await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
         counts.dropped = toDrop.length;
       }
@@ -261,11 +269,18 @@ export function createApp(deps: AppDeps) {
         ...segment,
       });
       const trace = msg.attributes[TRACE_ATTRIBUTE];
+      step = 'trace';
       if (trace && deps.traces && final) await deps.traces.record(trace, { ...counts, at: deps.clock.now() });
       return { status: final ? 204 : 503, body: { ...counts } };
     } catch (err) {
-      log.error('internal_error', `message not handled; Pub/Sub will redeliver: ${describeError(err)}`);
-      return { status: 503, body: { error: 'temporarily unable to handle the message' } };
+      const reason = PUSH_FAILURE_REASONS[step];
+      const detail = describeError(err);
+      log.error('internal_error', `message not handled (${reason}); Pub/Sub will redeliver: ${detail}`, {
+        reason,
+        events: counts.received,
+        detail,
+      });
+      return { status: 503, body: { error: 'temporarily unable to handle the message', reason } };
     }
   }
 

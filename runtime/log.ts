@@ -19,12 +19,12 @@
  * | `probe`                 | INFO                      | `state`, `credential`, `drainedEvents`, `droppedEvents`, `parkedEvents` |
  * | `delivery_retry`        | WARNING                   | `retryLater`, `pubsubMessageId`                                |
  * | `config_error`          | CRITICAL                  |                                                                |
- * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`, `object`, `error`                           |
+ * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`, `object`, `error`, `reason`, `events`, `detail` |
  * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
  * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason` |
  * | `storage_import_failed` | ERROR                     | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason`, `detail`, `offset`, `recordsBefore` |
- * | `state_unavailable`     | WARNING                   | `ageMs`, `limitMs`, `detail`                                   |
+ * | `state_unavailable`     | WARNING, ERROR            | `ageMs`, `limitMs`, `detail`                                   |
  * | `unknown_event_type`    | WARNING                   | `eventType`, `events`, `exported`, `pubsubMessageId`           |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
@@ -118,9 +118,12 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
     fields: [],
   },
   internal_error: {
-    when: 'an unexpected error (the message is nacked for redelivery), or WARNING for a malformed push request',
+    when:
+      'a push could not be handled (nacked for redelivery; `reason` says why: state_unavailable, ' +
+      'dead_letters_unavailable, parking_unavailable, trace_unavailable, internal_error), another unexpected error, ' +
+      'or WARNING for a malformed push request',
     severities: ['ERROR', 'WARNING'],
-    fields: ['pubsubMessageId', 'object', 'error'],
+    fields: ['pubsubMessageId', 'object', 'error', 'reason', 'events', 'detail'],
   },
   receiver_request: {
     when: 'the receiver answered one request from Braze (never the token or event content)',
@@ -156,8 +159,9 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
   state_unavailable: {
     when:
       'the credential state could not be read (Firestore unreachable or slow): the last known active state, read ' +
-      '`ageMs` ago, is used for up to `limitMs`; after that, or if it was not active, pushes are answered 503',
-    severities: ['WARNING'],
+      '`ageMs` ago, is used for up to `limitMs` (WARNING); after that, or if it was not active, pushes are answered ' +
+      '503 (ERROR; alerted)',
+    severities: ['WARNING', 'ERROR'],
     fields: ['ageMs', 'limitMs', 'detail'],
   },
   unknown_event_type: {

@@ -32,6 +32,12 @@ export const ENV_VARS = {
   hashKey: 'CURRENTS_HASH_KEY',
   /** Local runs and tests only: `1` lets POST /__clock move the function's clock. Never set by the infrastructure. */
   testClock: 'CURRENTS_TEST_CLOCK',
+  /**
+   * Local runs and tests only: every request but GET /healthz must carry this token (`Authorization: Bearer`, or the
+   * push endpoint's `?token=`), as only the push and scheduler accounts may invoke the deployed function (OIDC, checked
+   * by Cloud Run). Never set by the infrastructure.
+   */
+  invokerToken: 'CURRENTS_LOCAL_INVOKER_TOKEN',
   /** Local runs and tests only: the delivery budget of one push, in ms (default: derived from the timeout). */
   deliveryBudgetMs: 'CURRENTS_DELIVERY_BUDGET_MS',
   /**
@@ -67,6 +73,8 @@ export interface RuntimeConfig {
   readonly secretFile?: string;
   /** Local runs and tests only: the function's clock can be moved (POST /__clock). */
   readonly testClock: boolean;
+  /** Local runs and tests only: the token every request but the health check must carry (ENV_VARS.invokerToken). */
+  readonly invokerToken?: string;
   /** The deployed request timeout (CURRENTS_TIMEOUT_SECONDS); the runtime derives its budgets from it. */
   readonly timeoutSeconds: number;
   /** Local runs and tests only: overrides the delivery budget of one push. */
@@ -162,6 +170,7 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     secretSource: source,
     secretFile: vars[ENV_VARS.secretFile] || undefined,
     testClock: vars[ENV_VARS.testClock] === '1',
+    invokerToken: vars[ENV_VARS.invokerToken] || undefined,
     timeoutSeconds,
     deliveryBudgetMs: budget,
   };

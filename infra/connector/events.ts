@@ -56,6 +56,16 @@ export const ALERTED_EVENTS = {
       '`currents status` and the dashboard show them by type (log event unknown_event_type, field eventType). Decide ' +
       'whether to export them: update the product (its catalogue names them) or set exportUnknownTypes.',
   },
+  state_unavailable: {
+    metric: 'state-unavailable',
+    severity: 'ERROR',
+    title: 'credential state unreadable',
+    what:
+      "The function cannot read the connector's credential state in its Firestore database (unreachable or slower " +
+      'than 2 s). It delivers on the last known active state for up to 60 s; after that, pushes are answered 503 and ' +
+      "Pub/Sub redelivers them (nothing is lost while the subscription retains them). Check Firestore's status and " +
+      "the runtime account's access to the connector's database, then `currents status`.",
+  },
 } as const satisfies Partial<Record<LogEventName, unknown>>;
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;
 

@@ -107,6 +107,8 @@ export interface FirestoreStateOptions {
   readonly readTimeoutMs?: number;
   /** Told each time the last known `active` state is used because the state could not be read. */
   readonly onStaleState?: (use: StaleStateUse) => void;
+  /** Told when the state cannot be read and no known state may be used instead. */
+  readonly onUnreadable?: (failure: { ageMs?: number; limitMs: number; detail: string }) => void;
 }
 
 export class FirestoreStateStore implements OwnedStateStore {
@@ -133,6 +135,7 @@ export class FirestoreStateStore implements OwnedStateStore {
       staleActiveMs: opts.staleActiveMs,
       readTimeoutMs: opts.readTimeoutMs,
       onStaleState: opts.onStaleState,
+      onUnreadable: opts.onUnreadable,
     });
     this.unknownTypes = new UnknownTypeCounts(this.conn, {
       clock: this.clock,

@@ -6,18 +6,20 @@
  */
 import type { Connector } from '../../shared/connector';
 import { createTranslator, type Translator } from '../core/translate';
+import type { Clock } from '../core/types';
 import type { SecretSource } from './secrets';
 
 export function translatorSource(
   connector: Connector,
   hashKey: () => SecretSource,
+  clock?: Clock,
 ): Translator | (() => Promise<Translator>) {
-  if (connector.fields.hashAlgorithm !== 'hmac-sha256') return createTranslator(connector);
+  if (connector.fields.hashAlgorithm !== 'hmac-sha256') return createTranslator(connector, { clock });
   const source = hashKey();
   let built: { key: string; translator: Translator } | undefined;
   return async () => {
     const key = await source.read();
-    if (built?.key !== key) built = { key, translator: createTranslator(connector, { hashKey: key }) };
+    if (built?.key !== key) built = { key, translator: createTranslator(connector, { hashKey: key, clock }) };
     return built.translator;
   };
 }

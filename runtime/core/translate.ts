@@ -24,9 +24,11 @@ import { createFieldHasher } from './field-hash';
 import { isObject, splitMessage, viewEvent } from './decode';
 import { SEGMENT_LIMITS, utf8Length } from './batch';
 import { segmentMessageId } from './message-id';
-import { isoTimestamp } from './timestamp';
+import { MAX_EVENT_DEPTH, nestingDepth, stringifyDeep, withinDepth } from './json-depth';
+import { isoTimestamp, PLAUSIBLE_TIME } from './timestamp';
 import { P_HASH, P_NONE, P_REDACT, type Policy, Scratch, TypePlan } from './translation-plan';
-import type { DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
+import type { Clock, DeadLetter, SegmentTrackCall, SkippedEvent, TranslatedEvent, TranslationResult } from './types';
+import { systemClock } from './types';
 
 export { HASHED_ID_PREFIX, MAX_MESSAGE_ID_LENGTH, segmentMessageId, sha256Hex } from './message-id';
 export { isoTimestamp } from './timestamp';
@@ -52,6 +54,8 @@ export interface TranslatorConfig {
 /** What a translator needs besides the connector: the hash key, for `fields.hashAlgorithm: 'hmac-sha256'`. */
 export interface TranslatorOptions {
   readonly hashKey?: string;
+  /** Tells "now" for the plausible window of event times (PLAUSIBLE_TIME). @default the system clock */
+  readonly clock?: Clock;
 }
 
 /** Where `unknownTypes` counts a type that does not even look like a Currents type (`hello world`, 10 KB of text). */
@@ -99,8 +103,13 @@ class CompiledTranslator implements Translator {
   private readonly policyOf: (field: string) => Policy;
   private readonly hash: ReturnType<typeof createFieldHasher>;
   private genericPlans = 0;
+  /** Tells "now" for the plausible window of event times (PLAUSIBLE_TIME). */
+  private readonly clock: Clock;
+  /** "Now" for the plausible window, read once per message (or event) translated. */
+  private nowMs = 0;
 
   constructor(config: TranslatorConfig, options: TranslatorOptions) {
+    this.clock = options.clock ?? systemClock;
     this.includeAnonymousUsers = config.includeAnonymousUsers ?? false;
     this.exportUnknownTypes = config.exportUnknownTypes ?? false;
     this.hash = createFieldHasher(config.fields?.hashAlgorithm ?? DEFAULTS.hashAlgorithm, options.hashKey);
@@ -131,12 +140,13 @@ class CompiledTranslator implements Translator {
     const skipped: SkippedEvent[] = [];
     let deadLetters: DeadLetter[];
     let unknownTypes: Record<string, number> | undefined;
+    this.nowMs = this.clock.now();
     try {
       const split = splitMessage(data);
       deadLetters = split.deadLetters;
       const attributeType = typeof attributes?.event_type === 'string' ? attributes.event_type : undefined;
-      for (const value of split.events) {
-        const outcome = this.translateOne(value, attributeType);
+      for (let i = 0; i < split.events.length; i++) {
+        const outcome = this.translateOne(split.events[i], attributeType, () => split.eventText?.(i));
         let type: string | undefined;
         if (outcome.kind === 'send') {
           send.push(outcome.event);
@@ -200,11 +210,22 @@ class CompiledTranslator implements Translator {
   }
 
   translateEvent(value: unknown, attributes?: Record<string, string>): EventOutcome {
+    this.nowMs = this.clock.now();
     return this.translateOne(value, typeof attributes?.event_type === 'string' ? attributes.event_type : undefined);
   }
 
-  private translateOne(value: unknown, attributeType: string | undefined): EventOutcome {
+  /** `text`: the event's original text in its message, kept by the dead letter of an event too deep to serialize. */
+  private translateOne(
+    value: unknown,
+    attributeType: string | undefined,
+    text?: () => string | undefined,
+  ): EventOutcome {
     try {
+      if (!withinDepth(value, MAX_EVENT_DEPTH)) {
+        const depth = nestingDepth(value);
+        const detail = `event is nested ${depth} levels deep, deeper than the ${MAX_EVENT_DEPTH} levels accepted`;
+        return invalid(detail, text?.() ?? stringifyDeep(value), undefined, idOf(value));
+      }
       return this.translate(value, attributeType);
     } catch (err) {
       return {
@@ -245,10 +266,10 @@ class CompiledTranslator implements Translator {
     if (st.time === undefined) return invalid("missing required field 'time'", value, type, rawId);
     const ms = st.timeMs !== undefined ? (st.timeMs as number) : (st.time as number) * 1000;
     const timestamp = isoTimestamp(ms);
-    if (timestamp === undefined) {
-      const field = st.timeMs !== undefined ? 'time_ms' : 'time';
-      return invalid(`field '${field}' is out of the range of dates`, value, type, rawId);
-    }
+    const field = st.timeMs !== undefined ? 'time_ms' : 'time';
+    if (timestamp === undefined) return invalid(`field '${field}' is out of the range of dates`, value, type, rawId);
+    const implausible = PLAUSIBLE_TIME.problem(ms, this.nowMs);
+    if (implausible) return invalid(`field '${field}' is ${timestamp}, ${implausible}`, value, type, rawId);
     if (st.userId === undefined && (!this.includeAnonymousUsers || st.anonymousId === undefined)) {
       return { kind: 'skipped', skipped: { reason: 'no_external_user_id', eventType, id: rawId } };
     }
@@ -331,7 +352,10 @@ export function unknownTypeReports(
     });
 }
 
-/** Compiles a connector's selection, renames and field policy once; the translator then serves every message. */
+/**
+ * Compiles a connector's selection, renames and field policy once; the translator then serves every message.
+ * `options.clock` tells "now" for the plausible window of event times (PLAUSIBLE_TIME).
+ */
 export function createTranslator(connector: TranslatorConfig, options: TranslatorOptions = {}): Translator {
   return new CompiledTranslator(connector, options);
 }

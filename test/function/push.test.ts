@@ -100,10 +100,10 @@ describe('a message with events of every outcome', () => {
   });
 
   it('answers 400 naming the problem for a request that is not a Pub/Sub push, and serves /healthz', async () => {
-    const url = f.stack.connector('fn-test').host.url;
+    const { url, headers } = f.stack.connector('fn-test').host;
     const res = await fetch(`${url}/`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: '{"hello":1}',
     });
     expect(res.status).toBe(400);

@@ -56,8 +56,8 @@ describe('one connector (prod/messaging-us)', () => {
       google_secret_manager_secret: 2,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 6 + 10, // alerted + the dashboard's own
-      google_monitoring_alert_policy: 7,
+      google_logging_metric: 7 + 10, // alerted + the dashboard's own
+      google_monitoring_alert_policy: 8,
       time_sleep: 1, // the alert policies wait until their new metrics can be queried
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
@@ -264,6 +264,7 @@ describe('one connector (prod/messaging-us)', () => {
       'dead_lettered',
       'events_dropped',
       'receiver_request',
+      'state_unavailable',
       'unknown_event_type',
     ]);
     for (const m of metrics) {

@@ -87,7 +87,7 @@ describe('currents plan-summary', () => {
         'them only if its Current selects them; name types instead of the group to leave them out)',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(52 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(54 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
