@@ -22,7 +22,6 @@ export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAcco
     buildConfig: {
       runtime: props.runtime,
       entryPoint: FUNCTION_TARGET,
-      // Built by the project's build account (`currents bootstrap` creates it), not the default compute account.
       source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
       ...build.config,
     },
