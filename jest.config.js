@@ -24,6 +24,7 @@ const UNIT = [
   'local/outcomes',
   'ops/context',
   'receiver/envelope-count',
+  'receiver/route',
   'runtime/credential-check',
   'runtime/expiry',
   'runtime/lazy-import',

@@ -31,7 +31,7 @@ import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
-import { receiverEnvironment } from '../shared/runtime-config';
+import { importerEnvironment } from '../shared/runtime-config';
 
 /** The importer's time budget: the longest a 2nd-gen function triggered by a push may run; a longer file resumes. */
 export const IMPORTER_TIMEOUT_SECONDS = 540;
@@ -131,7 +131,7 @@ export class StorageImport extends Construct {
         timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
         minInstanceCount: 0,
         maxInstanceCount: 5,
-        environmentVariables: receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
+        environmentVariables: importerEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
       },
       ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
     });

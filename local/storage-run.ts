@@ -15,7 +15,8 @@ import { Storage } from '@google-cloud/storage';
 import type { FieldSpec } from '../shared/catalog-fields';
 import { canonicalType } from '../shared/catalog';
 import type { Connector } from '../shared/connector';
-import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
+import { pick } from '../cli/definitions';
+import { localEnvironments } from './definitions';
 import { table } from '../cli/table';
 import { ConnectorImporter } from '../runtime/storage/importer';
 import { brazeObjectName, formatHour } from '../runtime/storage/paths';
@@ -110,7 +111,7 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
   logs: LogTap;
 }> {
   const { out } = options;
-  const { environment, connectors: defined } = pick(loadEnvironmentsOrThrow(options.definitions), options.env);
+  const { environment, connectors: defined } = pick(localEnvironments(options.definitions), options.env);
   const connectors = defined.map(withLocalStorage);
   out(`Environment '${environment.name}': ${connectors.length} connector(s) fed through the storage export…`);
   const noExternalId = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
+import { doorNameClashes } from './door';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
 import { DEFAULT_GRACE_PERIOD } from './policy';
@@ -518,6 +519,12 @@ export function validateEnvironments(inputs: readonly unknown[]): {
         });
       }
     });
+    const named = checked.flatMap((c) =>
+      c.parts.name !== undefined && c.parts.workspace !== undefined
+        ? [{ name: c.parts.name, workspace: c.parts.workspace }]
+        : [],
+    );
+    errors.push(...doorNameClashes(named).map((e) => ({ environment: envLabel, ...e })));
     if (env.data.project !== undefined) {
       const project = env.data.project;
       const byName = namesByProject.get(project) ?? new Map<string, string>();
