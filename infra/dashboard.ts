@@ -14,7 +14,7 @@
  * metric a tile names exists in the synthesized stack.
  */
 import { receiverRequestsMetric, resourceNames } from '../shared/names';
-import { ALERTED_EVENTS, RECEIVER_EVENTS } from './connector-construct';
+import { ALERTED_EVENTS, RECEIVER_EVENTS } from './connector/events';
 import { dashboardMetricName, type DashboardMetricId } from './dashboard-metrics';
 
 /** The dashboard's name in the console (Monitoring → Dashboards). */

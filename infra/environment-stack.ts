@@ -15,7 +15,8 @@ import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
 import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
-import { type ConnectorApi, CurrentsConnector, type CurrentsConnectorProps } from './connector-construct';
+import { CurrentsConnector } from './connector';
+import type { ConnectorApi, CurrentsConnectorProps } from './connector/props';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
 import { REPO_ROOT, type RuntimeArchive } from './runtime-archive';
 

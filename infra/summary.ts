@@ -12,7 +12,7 @@ import { isSelector, typesOfSelector } from '../shared/catalog';
 import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
 import { receiverUrl, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
-import { CurrentsConnector } from './connector-construct';
+import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
 
@@ -98,7 +98,7 @@ export interface SummaryOptions {
   readonly eventsPerMonth?: number;
 }
 
-/** The receiver as deployed (the construct's RECEIVER_DEFAULTS). */
+/** The receiver as deployed (shared/defaults.ts RECEIVER_DEFAULTS). */
 const RECEIVER_SHAPE: InstanceShape = { vcpu: 1, memoryGiB: 1, concurrency: 80 };
 
 /** Per connector: the sustainable ceiling and what a month at `eventsPerMonth` costs (shared/capacity.ts). */

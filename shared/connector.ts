@@ -15,7 +15,7 @@ import { CURRENTS_FIELDS } from './catalog-fields';
 import { doorNameClashes } from './door';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
-import { DEFAULT_GRACE_PERIOD } from './policy';
+import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from './defaults';
 import { fieldLabel, type FieldText, type FieldTexts, type Finding, parseFields } from './schema-messages';
 import { didYouMean, suggest } from './suggest';
 
@@ -25,15 +25,6 @@ export type SegmentRegion = (typeof REGIONS)[number];
 const HOUR = 3_600_000;
 export const GRACE_PERIOD_MIN_MS = HOUR;
 export const GRACE_PERIOD_MAX_MS = 7 * 24 * HOUR;
-
-export const DEFAULTS = {
-  includeAnonymousUsers: false,
-  credentialGracePeriod: DEFAULT_GRACE_PERIOD,
-  deadLetterMaxAttempts: 10,
-  maxInstances: 10,
-  concurrency: 16,
-  retention: '7d',
-} as const;
 
 /** Inclusive ranges of the numeric fields (the schema checks them; the messages quote them). */
 export const NUMBER_RANGES = {

@@ -6,14 +6,15 @@
  * publish timeout from it (`receiverBudgets`). The local run provisions the emulator with the same values.
  */
 import type { Connector } from './connector';
+import {
+  CONNECTOR_FIELD_DEFAULTS,
+  DEFAULT_BACKOFF_SECONDS,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  DEFAULT_PROBE_SCHEDULE,
+} from './defaults';
 import { durationMs } from './duration';
 
 const HOUR_MS = 3_600_000;
-
-/** The function's request timeout when the construct is not given one. */
-export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 60;
-/** The receiver's request timeout when the construct is not given one. */
-export const DEFAULT_RECEIVER_TIMEOUT_SECONDS = 60;
 
 /**
  * Time kept between the end of a budget and the platform's timeout: room to park what was not delivered, write the
@@ -37,9 +38,8 @@ export const MAX_PUBLISH_TIMEOUT_MS = 10_000;
 export const RECEIVER_ANSWER_MARGIN_SECONDS = 5;
 export const MIN_RECEIVER_TIMEOUT_SECONDS = 10;
 
-/** The credential grace period when a connector does not set one (`credentialGracePeriod`'s default). */
-export const DEFAULT_GRACE_PERIOD = '48h';
-export const DEFAULT_GRACE_MS = durationMs(DEFAULT_GRACE_PERIOD);
+/** The credential grace period when a connector does not set one (shared/defaults.ts), in milliseconds. */
+export const DEFAULT_GRACE_MS = durationMs(CONNECTOR_FIELD_DEFAULTS.credentialGracePeriod);
 /**
  * Parked groups expire (Firestore TTL) this long after the grace period ends, so that the probe, which counts what it
  * drops, drops them first; the TTL only cleans up when no probe ran.
@@ -131,10 +131,10 @@ export function connectorPolicy(
   return {
     functionTimeoutSeconds,
     ackDeadlineSeconds: ackDeadlineFor(functionTimeoutSeconds),
-    minimumBackoffSeconds: 10,
-    maximumBackoffSeconds: 600,
+    minimumBackoffSeconds: DEFAULT_BACKOFF_SECONDS.minimum,
+    maximumBackoffSeconds: DEFAULT_BACKOFF_SECONDS.maximum,
     maxDeliveryAttempts: c.deadLetterMaxAttempts,
     deadLetterRetentionSeconds: Math.round(durationMs(c.retention) / 1000),
-    probeSchedule: '*/3 * * * *',
+    probeSchedule: DEFAULT_PROBE_SCHEDULE,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { type Connector, type Environment, formatValidationError, parseConnector } from './connector';
 import { publicApiTokenSecret, resourceNames, type ConnectorResourceNames } from './names';
-import { DEFAULT_FUNCTION_TIMEOUT_SECONDS, DEFAULT_RECEIVER_TIMEOUT_SECONDS } from './policy';
+import { DEFAULT_FUNCTION_TIMEOUT_SECONDS, DEFAULT_RECEIVER_TIMEOUT_SECONDS } from './defaults';
 
 export const ENV_VARS = {
   connector: 'CURRENTS_CONNECTOR',

@@ -12,18 +12,13 @@ import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-ale
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { environments } from '../../connectors';
-import {
-  ALERTED_EVENTS,
-  ConnectorPropsError,
-  CurrentsConnector,
-  type CurrentsConnectorProps,
-  firestoreDatabaseCondition,
-  metricName,
-  RECEIVER_DEFAULTS,
-  RECEIVER_EVENTS,
-} from '../../infra/connector-construct';
+import { CurrentsConnector } from '../../infra/connector';
+import { ALERTED_EVENTS, metricName, RECEIVER_EVENTS } from '../../infra/connector/events';
+import { ConnectorPropsError, type CurrentsConnectorProps } from '../../infra/connector/props';
+import { firestoreDatabaseCondition } from '../../infra/connector/state';
 import { LOG_EVENTS } from '../../runtime/log';
 import { loadEnvironments } from '../../shared/connector';
+import { RECEIVER_DEFAULTS } from '../../shared/defaults';
 import { FIRESTORE_LAYOUT, receiverRequestsMetric, resourceNames } from '../../shared/names';
 import { parseRuntimeConfig } from '../../shared/runtime-config';
 import { connectorResources, type Json, refOf, resources, synthEnvironments } from './helpers';
@@ -478,6 +473,29 @@ describe('the construct on its own', () => {
         new CurrentsConnector(scope, 'c', { ...base, receiver: { cpu: '0.5' } });
       }),
     ).toThrow(/receiver\.cpu '0\.5' must be at least '1' when receiver\.concurrency is above 1/);
+  });
+
+  it("checks the rules across props after each prop's own, and names a prop of the wrong type", () => {
+    const problems = (props: Partial<CurrentsConnectorProps>) => {
+      try {
+        Testing.synthScope((scope) => new CurrentsConnector(scope, 'c', { ...base, ...props }));
+      } catch (err) {
+        return (err as ConnectorPropsError).problems;
+      }
+      return [];
+    };
+    expect(problems({ receiver: { minInstances: 4, maxInstances: 3, memory: 'lots' } })).toEqual([
+      "receiver.memory 'lots' must look like 512Mi or 1Gi",
+      'receiver.minInstances 4 must be a whole number between 0 and receiver.maxInstances',
+    ]);
+    expect(problems({ memory: 512 as unknown as string, deleteProtection: 'no' as unknown as boolean })).toEqual([
+      'memory 512 must look like 512Mi or 1Gi',
+      "deleteProtection 'no' must be true or false",
+    ]);
+    expect(problems({ connector: { ...connector, storage: { bucket: 'exports', prefix: 'currents' } } })).toEqual([
+      "importerSource is required: the connector has 'storage' (the storage importer's source archive)",
+    ]);
+    expect(problems({ pubsubServiceAgentEmail: '${data.project.number}@gcp-sa-pubsub' })).toEqual([]);
   });
 
   it('reports every invalid prop at once, naming the connector', () => {

@@ -6,7 +6,8 @@
 import { Testing } from 'cdktf';
 import { environments } from '../../connectors';
 import { defineEnvironments, type DefineEnvironmentsOptions } from '../../infra/app';
-import { ConnectorPropsError, CurrentsConnector } from '../../infra/connector-construct';
+import { CurrentsConnector } from '../../infra/connector';
+import { ConnectorPropsError } from '../../infra/connector/props';
 import { createRuntime } from '../../runtime/runtime';
 import { createReceiverRuntime } from '../../runtime/receiver/runtime';
 import { loadEnvironments } from '../../shared/connector';

@@ -7,7 +7,6 @@ import {
   ConnectorValidationError,
   ENVIRONMENT_TEXTS,
   EnvironmentSchema,
-  DEFAULTS,
   formatValidationError,
   loadEnvironments,
   NO_SOURCE_CHECK_WARNING,
@@ -15,6 +14,7 @@ import {
   selectedTypes,
   validateEnvironments,
 } from '../../shared/connector';
+import { CONNECTOR_FIELD_DEFAULTS } from '../../shared/defaults';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, resourceNames } from '../../shared/names';
 import { functionEnvironment, parseRuntimeConfig } from '../../shared/runtime-config';
 import { environments as broken } from '../fixtures/broken-connectors';
@@ -42,7 +42,7 @@ describe('connector schema', () => {
     expect(all.some((c) => selectedTypes(c).every((t) => t.startsWith('users.messages.email.')))).toBe(true);
     const { connector } = parseConnector(valid);
     expect(connector).toMatchObject({
-      includeAnonymousUsers: DEFAULTS.includeAnonymousUsers,
+      includeAnonymousUsers: CONNECTOR_FIELD_DEFAULTS.includeAnonymousUsers,
       credentialGracePeriod: '48h',
       deadLetterMaxAttempts: 10,
       eventNames: {},

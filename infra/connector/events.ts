@@ -1,0 +1,125 @@
+/**
+ * The log events a connector's infrastructure counts and alerts on, and the names and filters of their log-based
+ * metrics (infra/connector/monitoring.ts declares them; infra/dashboard.ts and the CLI read the names).
+ */
+import type { LogEventName } from '../../runtime/log';
+import { RECEIVER_REQUESTS_METRIC, resourceNames } from '../../shared/names';
+
+/**
+ * What the runtime logs (JSON, field `event`) and the infrastructure counts: one log-based metric and alert each. Keyed by
+ * the log event name (runtime/log.ts LOG_EVENTS), checked by the type system: a renamed event fails the build.
+ */
+export const ALERTED_EVENTS = {
+  credential_failure: {
+    metric: 'credential-failures',
+    severity: 'ERROR',
+    title: 'credential failure',
+    what:
+      'Segment refused the credential (401/403, OAuth token refused) or the secret is missing, disabled or destroyed. ' +
+      'Events are being parked; they are dropped once the grace period passes. Put a working credential into the ' +
+      'secret (`gcloud secrets versions add`, see README "Deploying").',
+  },
+  events_dropped: {
+    metric: 'events-dropped',
+    severity: 'CRITICAL',
+    title: 'events dropped',
+    what:
+      'The credential has been failing for longer than the grace period: parked and new events are being dropped and ' +
+      'are permanently lost until a probe succeeds. Fix the credential now.',
+  },
+  credential_unverified: {
+    metric: 'credential-unverified',
+    severity: 'WARNING',
+    title: 'credential cannot be verified',
+    what:
+      "The write key's source check could not get an answer from Segment's Public API (down, rate-limited, or its " +
+      'own token refused). Nothing changes while it lasts, but a revoked or rotated write key would go unseen (Segment ' +
+      "answers 200 and discards the events). Check the environment's Public API token secret and Segment's status.",
+  },
+  dead_lettered: {
+    metric: 'dead-lettered',
+    severity: 'WARNING',
+    title: 'events dead-lettered',
+    what:
+      'Events were written to the dead-letter topic (rejected by Segment, malformed, or out of delivery attempts). ' +
+      'Inspect them on the dead-letter subscription and replay them once the cause is fixed.',
+  },
+} as const satisfies Partial<Record<LogEventName, unknown>>;
+export type AlertedEvent = keyof typeof ALERTED_EVENTS;
+
+/**
+ * What the receiver logs once per request (`receiver_request`, with the HTTP `status` it answered) and the
+ * infrastructure counts: one log-based metric labelled by status, and the alerts on it. Keyed by the log event name,
+ * like ALERTED_EVENTS; each alert selects the statuses it watches with a Cloud Monitoring label filter.
+ */
+export const RECEIVER_EVENTS = {
+  receiver_request: {
+    metric: RECEIVER_REQUESTS_METRIC.suffix,
+    /** The metric label, extracted from `jsonPayload.status` (the HTTP status answered, e.g. "202", "401", "503"). */
+    label: RECEIVER_REQUESTS_METRIC.label,
+    alerts: {
+      /**
+       * 5xx means Braze is retrying (with backoff, for up to 5 days before it disables the Current): nothing is lost yet,
+       * but the door is shut. One 503 (a deploy's shutdown, one slow publish) is normal; the alert wants 5xx in every
+       * 2-minute window for 5 minutes, which a Current's batches and retries keep up through an outage and a blip never
+       * does (a single 5xx keeps one 2-minute window above zero, never 5 minutes of them).
+       * A second condition counts Cloud Run's own 5xx for the service, which also sees crashes and timeouts the
+       * receiver could not log.
+       */
+      'server-errors': {
+        title: 'receiver answering 5xx',
+        severity: 'ERROR',
+        status: 'starts_with("5")',
+        alignmentSeconds: 120,
+        durationSeconds: 300,
+        what:
+          'The receiver has been answering 5xx to Braze for more than 5 minutes: it cannot publish to the ingest topic, ' +
+          'cannot read its ingest-token secret, or is crashing. Braze keeps retrying with backoff (for up to 5 days), so ' +
+          'nothing is lost yet. Check the receiver logs (event receiver_request, outcome) and `currents status`.',
+      },
+      /**
+       * 401s to Braze itself (token rotated in one place only) stop the Current: Braze re-sends nothing and waits for
+       * a person. How many refusals it takes before it stops is not documented (it posts batches in parallel, and the
+       * Currents of several workspaces may share one URL), so the alert watches the rate. Any public URL also gets
+       * stray requests (scanners, a curl without a token): a handful an hour. The alert wants more than
+       * `refusalsAlertThreshold` (default 20) refusals in a 5-minute window, held for 5 minutes: above 4 a minute for 5
+       * to 10 minutes is the rhythm of Currents posting batches, not of strays. Braze also emails its own contact.
+       */
+      refusals: {
+        title: 'receiver refusing requests (401)',
+        severity: 'CRITICAL',
+        status: '"401"',
+        alignmentSeconds: 300,
+        durationSeconds: 300,
+        what:
+          'The receiver keeps refusing requests with 401 at the rate of a Braze Current: the token Braze sends is not an ' +
+          'enabled version of the ingest-token secret (rotated in one place only, or disabled too early). Braze stops ' +
+          'the Current on 401 and needs it re-enabled by hand. Make a token with `currents receiver-token new`, paste ' +
+          'it into the Current (Partner Integrations → Data Export), re-enable it, then check `currents status`.',
+      },
+    },
+  },
+} as const satisfies Partial<Record<LogEventName, unknown>>;
+export type ReceiverEvent = keyof typeof RECEIVER_EVENTS;
+export type ReceiverAlert = keyof (typeof RECEIVER_EVENTS)['receiver_request']['alerts'];
+/** Every log event a log-based metric counts. */
+export type MeteredEvent = AlertedEvent | ReceiverEvent;
+
+const isReceiverEvent = (event: MeteredEvent): event is ReceiverEvent => event in RECEIVER_EVENTS;
+
+/** Names of the log-based metrics of a connector (derived from the shared resource names). */
+export function metricName(connectorName: string, event: MeteredEvent): string {
+  const metric = isReceiverEvent(event) ? RECEIVER_EVENTS[event].metric : ALERTED_EVENTS[event].metric;
+  return `${resourceNames(connectorName).function}-${metric}`;
+}
+
+/** The Logging filter counting one event of one connector, logged by the service that logs it (function or receiver). */
+export function metricFilter(connectorName: string, event: MeteredEvent): string {
+  const names = resourceNames(connectorName);
+  return [
+    'resource.type="cloud_run_revision"',
+    `resource.labels.service_name="${isReceiverEvent(event) ? names.receiverFunction : names.function}"`,
+    `jsonPayload.connector="${connectorName}"`,
+    `jsonPayload.event="${event}"`,
+  ].join(' AND ');
+}

@@ -1,0 +1,62 @@
+/**
+ * The connector's function (internal ingress: only Pub/Sub's push and the scheduler reach it) and its trigger besides
+ * the push subscription: the Cloud Scheduler job that probes the credential and drains parked events.
+ */
+import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
+import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
+import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { functionEnvironment } from '../../shared/runtime-config';
+import { FUNCTION_TARGET } from '../runtime-archive';
+import type { ConnectorContext } from './props';
+
+export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAccount): Cloudfunctions2Function {
+  const { project, names, connector, labels, props, environment: env } = ctx;
+  return new Cloudfunctions2Function(ctx.scope, 'function', {
+    project,
+    name: names.function,
+    location: env.region,
+    description: `Braze Currents → Segment (${connector.segment.region}) for '${connector.displayName}'`,
+    labels,
+    buildConfig: {
+      runtime: props.runtime,
+      entryPoint: FUNCTION_TARGET,
+      source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
+    },
+    serviceConfig: {
+      serviceAccountEmail: runtimeAccount.email,
+      ingressSettings: 'ALLOW_INTERNAL_ONLY',
+      allTrafficOnLatestRevision: true,
+      availableMemory: props.memory,
+      timeoutSeconds: props.timeoutSeconds,
+      minInstanceCount: 0,
+      maxInstanceCount: connector.maxInstances,
+      // Concurrent pushes overlap their Segment round trips (measured: npm run bench -- concurrency); Cloud Run
+      // needs a whole vCPU for more than one request at a time.
+      maxInstanceRequestConcurrency: connector.concurrency,
+      ...(connector.concurrency > 1 ? { availableCpu: '1' } : {}),
+      environmentVariables: functionEnvironment(env, connector, props.timeoutSeconds),
+    },
+    ...ctx.dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+  });
+}
+
+/** The probe / drain job: POSTs `<url>/probe` as `schedulerAccount` (OIDC), its deadline the function's timeout. */
+export function buildProbeJob(ctx: ConnectorContext, url: string, schedulerAccount: ServiceAccount): CloudSchedulerJob {
+  const { names, connector, props } = ctx;
+  return new CloudSchedulerJob(ctx.scope, 'probe-job', {
+    project: ctx.project,
+    region: ctx.environment.region,
+    name: names.schedulerJob,
+    description: `Credential probe and drain of parked events for '${connector.name}'`,
+    schedule: props.probeSchedule,
+    timeZone: 'Etc/UTC',
+    attemptDeadline: `${props.timeoutSeconds}s`,
+    retryConfig: { retryCount: 0 }, // the next tick is the retry
+    httpTarget: {
+      uri: `${url}/probe`,
+      httpMethod: 'POST',
+      oidcToken: { serviceAccountEmail: schedulerAccount.email, audience: url },
+    },
+    ...ctx.dep('cloudscheduler'),
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * Every default of a connector, in ONE module (in the manner of AWS Solutions Constructs' `core/lib/*-defaults.ts`):
+ * the connector definition's field defaults (the schema in shared/connector.ts applies them), the timing policy's
+ * (shared/policy.ts derives budgets from them), and the CurrentsConnector construct's props (infra/connector/). The
+ * runtime, the local run and the infrastructure read them from here; nothing else writes a default down.
+ */
+
+/** Defaults of the connector definition's optional fields (`connectors/*.ts`). */
+export const CONNECTOR_FIELD_DEFAULTS = {
+  includeAnonymousUsers: false,
+  /** The credential grace period when a connector does not set one. */
+  credentialGracePeriod: '48h',
+  deadLetterMaxAttempts: 10,
+  maxInstances: 10,
+  concurrency: 16,
+  retention: '7d',
+} as const;
+
+/** The function's request timeout when the construct is not given one. */
+export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 60;
+/** The receiver's request timeout when the construct is not given one. */
+export const DEFAULT_RECEIVER_TIMEOUT_SECONDS = 60;
+/** The push subscription's retry policy (Pub/Sub's exponential backoff between redeliveries), in seconds. */
+export const DEFAULT_BACKOFF_SECONDS = { minimum: 10, maximum: 600 } as const;
+/** Cloud Scheduler cron of the credential probe / drain job (every 3 minutes; the runtime adds jitter). */
+export const DEFAULT_PROBE_SCHEDULE = '*/3 * * * *';
+
+/** Defaults of the CurrentsConnector construct's props (infra/connector/props.ts documents each). */
+export const CONNECTOR_DEFAULTS = {
+  runtime: 'nodejs22',
+  timeoutSeconds: DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  memory: '512Mi',
+  retryBackoff: { minimum: `${DEFAULT_BACKOFF_SECONDS.minimum}s`, maximum: `${DEFAULT_BACKOFF_SECONDS.maximum}s` },
+  probeSchedule: DEFAULT_PROBE_SCHEDULE,
+  deleteProtection: true,
+} as const;
+
+/** Defaults of the construct's `receiver` props (infra/connector/props.ts `ReceiverProps` documents each). */
+export const RECEIVER_DEFAULTS = {
+  concurrency: 80,
+  cpu: '1',
+  memory: '1Gi',
+  maxInstances: 10,
+  minInstances: 0,
+  timeoutSeconds: DEFAULT_RECEIVER_TIMEOUT_SECONDS,
+  refusalsAlertThreshold: 20,
+} as const;
