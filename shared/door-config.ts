@@ -6,7 +6,7 @@
 import { type Connector, type Environment, formatValidationError, parseConnector } from './connector';
 import { type WorkspaceDoor, workspaceDoor } from './door';
 import { resourceNames } from './names';
-import { DEFAULT_RECEIVER_TIMEOUT_SECONDS } from './policy';
+import { DEFAULT_RECEIVER_TIMEOUT_SECONDS } from './defaults';
 import { ENV_VARS, RuntimeConfigError, withConfigErrorLine } from './runtime-config';
 
 export const DOOR_ENV_VARS = {
