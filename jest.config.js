@@ -15,6 +15,7 @@ const UNIT = [
   'harness/prerequisites',
   'infra/connector',
   'infra/dashboard',
+  'infra/door',
   'infra/plan-summary',
   'infra/security',
   'infra/timing',

@@ -233,23 +233,29 @@ export const brazeSend: CommandSpec<{
   ],
 };
 
-export const receiverToken: CommandSpec<TargetValues & { disableOthers?: boolean; keep?: string }> = {
-  name: 'receiver-token',
-  summary: 'make a receiver token for Braze (printed once) / finish a rotation',
-  description:
-    "new: make a new token for the connector's receiver (printed once, to paste into Braze's Current). " +
-    'disable-others: once Braze uses the new token, disable every other version.',
-  arguments: [{ name: '<new|disable-others>', description: 'what to do' }, PATH_ARGUMENT],
-  options: [
-    ...TARGET_OPTIONS,
-    { flags: '--disable-others', description: 'with new: also disable every other version at once (a leaked token)' },
-    { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest enabled)' },
-  ],
-  examples: [
-    'npx currents receiver-token new --env prod --connector email-eu',
-    'npx currents receiver-token disable-others --env prod --connector email-eu',
-  ],
-};
+export const receiverToken: CommandSpec<TargetValues & { workspace?: string; disableOthers?: boolean; keep?: string }> =
+  {
+    name: 'receiver-token',
+    summary: "make a token for a Braze workspace's door (printed once) / finish a rotation",
+    description:
+      "new: make a new token for a Braze workspace's door (printed once, to paste into the workspace's Current, with the " +
+      'URL and the exact event boxes to tick). disable-others: once Braze uses the new token, disable every other version.',
+    arguments: [{ name: '<new|disable-others>', description: 'what to do' }, PATH_ARGUMENT],
+    options: [
+      ...TARGET_OPTIONS,
+      {
+        flags: '--workspace <ID>',
+        description: "the Braze workspace whose door (default: --connector's, or the environment's only one)",
+      },
+      { flags: '--disable-others', description: 'with new: also disable every other version at once (a leaked token)' },
+      { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest enabled)' },
+    ],
+    examples: [
+      'npx currents receiver-token new --env prod --workspace braze-workspace-us',
+      'npx currents receiver-token new --env prod --connector email-eu',
+      'npx currents receiver-token disable-others --env prod --workspace braze-workspace-us',
+    ],
+  };
 
 export const verify: CommandSpec<TargetValues> = {
   name: 'verify',

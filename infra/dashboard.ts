@@ -8,12 +8,13 @@
  *   time spent in Segment (distribution of `segmentMs`, 50th and 95th percentile);
  * - the credential: state changes by the state entered (`state_change` by `to`), and the alerted metrics (credential
  *   failures, cannot be verified, events dropped, dead letters);
- * - the receiver's answers to Braze by status (`receiver_request` by `status`).
+ * - the answers of the connector's workspace door to Braze by status (`receiver_request` by `status`).
  *
  * `DASHBOARD_METRICS` (infra/dashboard-metrics.ts) are declared by the connector construct beside its alert metrics; the tests check that every
  * metric a tile names exists in the synthesized stack.
  */
-import { receiverRequestsMetric, resourceNames } from '../shared/names';
+import { doorNames } from '../shared/door';
+import { resourceNames } from '../shared/names';
 import { ALERTED_EVENTS, RECEIVER_EVENTS } from './connector/events';
 import { dashboardMetricName, type DashboardMetricId } from './dashboard-metrics';
 
@@ -70,7 +71,7 @@ function promChart(title: string, queries: { query: string; legend: string }[], 
 }
 
 /** The tiles of one connector: a section header, then its charts. */
-export function connectorTiles(connector: string): Tile[] {
+export function connectorTiles(connector: string, workspace: string): Tile[] {
   const names = resourceNames(connector);
   const sumPerMinute = (id: DashboardMetricId) =>
     `sum(rate(${promName(dashboardMetricName(connector, id))}_sum{monitored_resource="cloud_run_revision"}[5m])) * 60`;
@@ -90,10 +91,14 @@ export function connectorTiles(connector: string): Tile[] {
     legend: ALERTED_EVENTS[e].title,
   }));
   const receiver = RECEIVER_EVENTS.receiver_request;
+  const door = doorNames(workspace);
   return [
     {
       title: `Connector ${connector}`,
-      text: { content: `Function \`${names.function}\`, receiver \`${names.receiverFunction}\`.`, format: 'MARKDOWN' },
+      text: {
+        content: `Function \`${names.function}\`; Braze workspace \`${workspace}\`, door \`${door.function}\`.`,
+        format: 'MARKDOWN',
+      },
     },
     promChart(
       'Events per minute by outcome',
@@ -119,19 +124,22 @@ export function connectorTiles(connector: string): Tile[] {
     ),
     counterChart('Credential and delivery alerts (log lines)', alerted),
     counterChart(
-      'Receiver answers to Braze (by status)',
-      [{ name: receiverRequestsMetric(connector), legend: 'status' }],
+      `Door answers to Braze, workspace ${workspace} (by status)`,
+      [{ name: door.requestsMetric, legend: 'status' }],
       receiver.label,
     ),
   ];
 }
 
 /** The dashboard's JSON (google_monitoring_dashboard `dashboard_json`): a mosaic, one band of tiles per connector. */
-export function dashboardJson(environment: string, connectors: readonly string[]): string {
+export function dashboardJson(
+  environment: string,
+  connectors: readonly { readonly name: string; readonly workspace: string }[],
+): string {
   const tiles: Tile[] = [];
   let y = 0;
   for (const c of connectors) {
-    const [header, ...charts] = connectorTiles(c);
+    const [header, ...charts] = connectorTiles(c.name, c.workspace);
     tiles.push({ xPos: 0, yPos: y, width: 12, height: 1, widget: header });
     y += 1;
     charts.forEach((widget, i) => {

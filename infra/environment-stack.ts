@@ -1,7 +1,8 @@
 /**
  * One CDKTF stack per environment (`cdktf deploy <env>`): the provider and state backend, the project services (APIs),
  * the bucket holding the source archives, the archives themselves (the function's and the receiver's), and one
- * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secrets, receiver URL).
+ * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secret), and one
+ * `WorkspaceDoor` per Braze workspace with its outputs (its URL, its token secret).
  */
 import { join } from 'node:path';
 import { AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
@@ -14,7 +15,9 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { type Environment } from '../shared/connector';
-import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
+import { doorTokenSecretOutput, doorUrlOutput, workspaceDoors } from '../shared/door';
+import { publicApiTokenSecret, stateBackendPrefix } from '../shared/names';
+import { WorkspaceDoor } from './door';
 import { CurrentsConnector } from './connector';
 import type { ConnectorApi, CurrentsConnectorProps } from './connector/props';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
@@ -54,16 +57,15 @@ export interface EnvironmentStackProps {
    * @default the construct's defaults
    */
   readonly connectorDefaults?: Partial<
-    Omit<
-      CurrentsConnectorProps,
-      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn'
-    >
+    Omit<CurrentsConnectorProps, 'connector' | 'environment' | 'source' | 'pubsubServiceAgentEmail' | 'dependsOn'>
   >;
 }
 
 export class EnvironmentStack extends TerraformStack {
   readonly environment: Environment;
   readonly connectors: Record<string, CurrentsConnector> = {};
+  /** The door of each Braze workspace the connectors name, by workspace. */
+  readonly doors: Record<string, WorkspaceDoor> = {};
   readonly sourceBucket: StorageBucket;
   readonly sourceObject: StorageBucketObject;
   readonly receiverSourceObject: StorageBucketObject;
@@ -152,7 +154,6 @@ export class EnvironmentStack extends TerraformStack {
         connector,
         environment: env,
         source: { bucket: this.sourceBucket.name, object: this.sourceObject.name },
-        receiverSource: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
         ...(importerSourceObject
           ? { importerSource: { bucket: this.sourceBucket.name, object: importerSourceObject.name } }
           : {}),
@@ -173,14 +174,30 @@ export class EnvironmentStack extends TerraformStack {
         value: c.secret.id,
         description: `Secret to put '${connector.name}' credential into (gcloud secrets versions add)`,
       });
-      // The URL Braze's Custom Currents Export posts to. Never a token: tokens are made by `currents receiver-token new`.
-      new TerraformOutput(this, receiverUrlOutput(connector.name), {
-        value: c.receiver.url,
-        description: `URL of '${connector.name}' receiver, to paste into Braze (Custom Currents Export)`,
+    }
+    // One door per Braze workspace (infra/door.ts): the URL its Custom Currents Export posts to. Never a token: tokens
+    // are made by `currents receiver-token new`.
+    for (const door of workspaceDoors(env.connectors)) {
+      const [first] = door.connectors.map((c) => this.connectors[c.name]!);
+      const d = new WorkspaceDoor(this, `door-${door.id}`, {
+        environment: env,
+        door,
+        ingestTopics: Object.fromEntries(door.connectors.map((c) => [c.name, this.connectors[c.name]!.ingestTopic])),
+        notificationChannels: door.connectors.map((c) => this.connectors[c.name]!.notificationChannel.name),
+        settings: first!.receiverSettings,
+        source: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
+        runtime: first!.runtime,
+        labels,
+        dependsOn: services,
       });
-      new TerraformOutput(this, `${connector.name}-ingest-token-secret`, {
-        value: c.ingestTokenSecret.id,
-        description: `Secret holding '${connector.name}' receiver tokens (currents receiver-token new)`,
+      this.doors[door.workspace] = d;
+      new TerraformOutput(this, doorUrlOutput(door.workspace), {
+        value: d.function.url,
+        description: `URL of the door of Braze workspace '${door.workspace}' (${door.connectors.map((c) => c.name).join(', ')}), to paste into its Custom Currents Export`,
+      });
+      new TerraformOutput(this, doorTokenSecretOutput(door.workspace), {
+        value: d.tokenSecret.id,
+        description: `Secret holding the tokens of the door of Braze workspace '${door.workspace}' (currents receiver-token new)`,
       });
     }
     if (env.connectors.length) {
@@ -189,12 +206,13 @@ export class EnvironmentStack extends TerraformStack {
         project,
         dashboardJson: dashboardJson(
           env.name,
-          env.connectors.map((c) => c.name),
+          env.connectors.map((c) => ({ name: c.name, workspace: c.workspace })),
         ),
         dependsOn: [
           services.monitoring,
           ...Object.values(this.connectors).flatMap((c) => Object.values(c.dashboardMetrics)),
           ...Object.values(this.connectors).flatMap((c) => Object.values(c.metrics)),
+          ...Object.values(this.doors).map((d) => d.requestsMetric),
         ],
       });
       new TerraformOutput(this, 'dashboard-name', {

@@ -1,7 +1,7 @@
 /**
  * The pull-request summary of the connector definitions, as Markdown: per environment, each connector's region,
- * credential kind, events, grace period, anonymous flag and contact; each connector's receiver URL (what to paste into
- * Braze); the resources each connector becomes (from a real synth of the construct, so the list cannot drift from the
+ * credential kind, events, grace period, anonymous flag and contact; per Braze workspace, its door's URL and the boxes
+ * to tick in Braze's form (./summary/doors.ts); the resources each connector becomes (from a real synth of the construct, so the list cannot drift from the
  * infrastructure); and, against a base (./summary/base.ts), which connectors were added, removed or changed, field by
  * field (./summary/diff.ts).
  */
@@ -11,10 +11,11 @@ import { App, TerraformStack } from 'cdktf';
 import { isSelector, typesOfSelector } from '../shared/catalog';
 import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
-import { receiverUrl, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
+import { stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
+import { doorLines } from './summary/doors';
 
 export {
   type Base,
@@ -75,7 +76,6 @@ export function connectorResourceList(connector: Connector, env: Pick<Environmen
     connector,
     environment: env,
     source: { bucket: 'source-bucket', object: 'source.zip' },
-    receiverSource: { bucket: 'source-bucket', object: 'receiver.zip' },
     pubsubServiceAgentEmail: 'service-0@gcp-sa-pubsub.iam.gserviceaccount.com',
   });
   const json = stack.toTerraform() as { resource: Record<string, Record<string, Record<string, unknown>>> };
@@ -203,17 +203,7 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
       '',
     );
     if (env.connectors.length) body.push(...capacityLines(env.connectors, options.eventsPerMonth ?? 10_000_000));
-    if (env.connectors.length) {
-      body.push(
-        `**Receiver URLs** (Braze's Custom Currents Export posts here; known after deploy as the stack output ` +
-          `\`<connector>-receiver-url\`, which has this form):`,
-        '',
-        ...env.connectors.map(
-          (c) => `- \`${c.name}\`: ${receiverUrl(env, c.name)} (output \`${receiverUrlOutput(c.name)}\`)`,
-        ),
-        '',
-      );
-    }
+    body.push(...doorLines(env));
     if (base)
       body.push(
         changes.length ? '**Changes**' : '_No connector changes._',

@@ -23,7 +23,7 @@ export interface DoorNames {
 }
 
 /** The longest door id: `cs-door-<id>` must fit a service account id (30 characters). */
-export const MAX_DOOR_ID_LENGTH = 16;
+export const MAX_DOOR_ID_LENGTH = 22;
 const CLEAN_ID = /^[a-z]([a-z0-9]|-(?!-))*[a-z0-9]$/;
 
 /** FNV-1a (32 bits) in base 36: a short, stable tag that tells two workspace ids apart. */
@@ -178,4 +178,30 @@ export function doorNameClashes(
     }
   }
   return out;
+}
+
+/**
+ * The boxes to tick in Braze's form for a door, one line per connector of the workspace ("for `journeys` (10): Campaign
+ * Aborted, …"), in catalogue order: what `plan-summary`, `status` and `receiver-token new` show.
+ */
+export function boxLines(
+  door: Pick<WorkspaceDoor, 'boxes' | 'routes' | 'connectors'>,
+  quote = (s: string) => s,
+): string[] {
+  return door.connectors.map((c) => {
+    const boxes = door.boxes.filter((b) => door.routes.get(b.type) === c.name);
+    return `for ${quote(c.name)} (${boxes.length}): ${boxes.map((b) => b.label).join(', ')}`;
+  });
+}
+
+/**
+ * The warning about the types no connector of the workspace selects: a Current that carries them costs their transport
+ * for nothing (the door counts and drops them, as `not_selected`).
+ */
+export function unselectedWarning(door: Pick<WorkspaceDoor, 'workspace' | 'unselected'>): string | undefined {
+  if (!door.unselected.length) return undefined;
+  return (
+    `leave the other ${door.unselected.length} exportable event type(s) unticked in the Current of '${door.workspace}': ` +
+    'no connector of the workspace selects them, so its door counts them (`not_selected`, by type) and publishes nothing'
+  );
 }

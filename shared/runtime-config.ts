@@ -182,6 +182,3 @@ export function withConfigErrorLine<T>(parse: () => T): T {
 export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
   return withConfigErrorLine(() => parseRuntimeConfig(env));
 }
-
-/** TEMPORARY (until the infrastructure declares one door per workspace): the old per-connector receiver's variables. */
-export const receiverEnvironment = importerEnvironment;

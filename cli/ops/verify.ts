@@ -21,6 +21,7 @@ import {
 } from '../../runtime/adapters/secrets';
 import { createSegmentClient, createSourceCheck } from '../../runtime/adapters/segment';
 import { NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
+import { doorNames } from '../../shared/door';
 import { publicApiTokenSecret } from '../../shared/names';
 import type { OpsTarget } from './context';
 
@@ -135,13 +136,15 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     }
   }
 
-  const ingestName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
+  // The token secret of the door of the connector's Braze workspace.
+  const tokenSecret = doorNames(target.connector.workspace).tokenSecret;
+  const ingestName = `projects/${project}/secrets/${tokenSecret}`;
   if (!(await exists(ingestName))) {
-    rows.push(row('ingest token', 'skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`));
+    rows.push(row('ingest token', 'skip', `${tokenSecret} does not exist (no door deployed)`));
   } else {
     try {
       await new SecretManagerSource({ secretName: ingestName, client: options.secrets }).read();
-      rows.push(row('ingest token', 'ok', `${names.ingestTokenSecret}: latest version enabled`));
+      rows.push(row('ingest token', 'ok', `${tokenSecret}: latest version enabled`));
     } catch (err) {
       rows.push(row('ingest token', 'FAIL', (err as Error).message));
     }

@@ -10,6 +10,7 @@ import { run } from '../../cli/commands/verify';
 import type { VerifySecretClient } from '../../cli/ops/verify';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import type { ConnectorDefinition, EnvironmentDefinition } from '../../shared/connector';
+import { doorNames } from '../../shared/door';
 import { publicApiTokenSecret, resourceNames } from '../../shared/names';
 import { ENV_VARS } from '../../shared/runtime-config';
 import { rsaKeyPair } from '../delivery/helpers';
@@ -82,8 +83,8 @@ describe('currents verify', () => {
       [secretId('wk-no-secret')]: { value: KEY_OK, disabled: true },
       [secretId('oauth-ok')]: { value: app.privateKeyPem },
       [secretId('oauth-bad')]: { value: rsaKeyPair().privateKeyPem },
-      [resourceNames('wk-ok').ingestTokenSecret]: { value: 'ingest-token-SECRETCANARY' },
-      [resourceNames('wk-rotated').ingestTokenSecret]: {}, // the secret exists, without a version
+      [doorNames('ws-wk-ok').tokenSecret]: { value: 'ingest-token-SECRETCANARY' },
+      [doorNames('ws-wk-rotated').tokenSecret]: {}, // the secret exists, without a version
       [publicApiTokenSecret('vt')]: { value: TOKEN },
     });
 
@@ -136,7 +137,7 @@ describe('currents verify', () => {
     expect(text).toMatch(/^connector\s+check\s+result\s+detail$/m);
     expect(rows.get('wk-ok credential secret')).toMatch(/^ok .*latest version enabled, holds a write key/);
     expect(rows.get('wk-ok segment')).toBe('ok source src_ok is enabled in us and has the write key in the secret');
-    expect(rows.get('wk-ok ingest token')).toMatch(/^ok currents-wk-ok-ingest-token: latest version enabled/);
+    expect(rows.get('wk-ok ingest token')).toMatch(/^ok currents-door-ws-wk-ok-token: latest version enabled/);
     expect(text).toMatch(/OK: environment 'vt' is ready to deploy\./);
   });
 
@@ -152,7 +153,9 @@ describe('currents verify', () => {
     expect(rows.get('wk-nocheck segment')).toMatch(/^warn not checked: .*a revoked write key would be invisible/);
     expect(rows.get('wk-no-secret credential secret')).toMatch(/^FAIL .*latest version is disabled or destroyed/);
     expect(rows.get('wk-no-secret segment')).toBe('skip not checked: the credential secret cannot be read');
-    expect(rows.get('wk-nocheck ingest token')).toMatch(/^skip .* does not exist \(no receiver deployed\)/);
+    expect(rows.get('wk-nocheck ingest token')).toMatch(
+      /^skip currents-door-ws-wk-nocheck-token does not exist \(no door deployed\)/,
+    );
     expect(rows.get('oauth-ok segment')).toBe('ok OAuth app app-v (key kid-v) granted a token in us');
     expect(rows.get('oauth-bad segment')).toMatch(/^FAIL the token server refused OAuth app app-x \(key kid-x\): 401/);
     expect(text).toMatch(/FAILED: 6 check\(s\) failed in environment 'vt'/);
