@@ -202,6 +202,9 @@ export async function runLocal(
   const batches = new Map<string, Map<string, LogCounts>>(connectors.map((c) => [c.name, new Map()]));
   const drained = new Map<string, number>();
   const doorViews = new Map<string, DoorView>();
+  const doorLabel = (workspace: string) =>
+    connectors.filter((c) => c.workspace === workspace).sort((a, b) => a.name.localeCompare(b.name))[0]?.name ??
+    workspace;
   const stateLines: string[] = [];
   /** `connector:status` of every state a connector moved to (the scenarios wait on them). */
   const reached = new Set<string>();
@@ -239,7 +242,8 @@ export async function runLocal(
     projectId: options.projectId,
     onLog,
     onDoorLog: (workspace, line) => {
-      logs.emit(workspace, line);
+      // Outcomes name a connector: the door's lines go under the first connector of its workspace (and its name).
+      logs.emit(doorLabel(workspace), line);
       const entry = logEntry(line);
       if (!doorViews.has(workspace)) doorViews.set(workspace, newDoorView());
       if (entry) noteDoorRequest(doorViews.get(workspace)!, entry);
