@@ -7,7 +7,7 @@ import { type Connector, type Environment, formatValidationError, parseConnector
 import { type WorkspaceDoor, workspaceDoor } from './door';
 import { resourceNames } from './names';
 import { DEFAULT_RECEIVER_TIMEOUT_SECONDS } from './defaults';
-import { ENV_VARS, RuntimeConfigError, withConfigErrorLine } from './runtime-config';
+import { deployedTimeoutSeconds, ENV_VARS, RuntimeConfigError, withConfigErrorLine } from './runtime-config';
 
 export const DOOR_ENV_VARS = {
   /** The Braze workspace (app group) whose Current this door takes. */
@@ -73,13 +73,7 @@ export function parseDoorConfig(vars: Record<string, string | undefined>): DoorC
   } catch (err) {
     throw new RuntimeConfigError(`${DOOR_ENV_VARS.connectors}: ${(err as Error).message}`);
   }
-  const timeoutText = vars[ENV_VARS.timeoutSeconds];
-  const timeoutSeconds = timeoutText ? Number(timeoutText) : DEFAULT_RECEIVER_TIMEOUT_SECONDS;
-  if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
-    throw new RuntimeConfigError(
-      `${ENV_VARS.timeoutSeconds} must be a positive whole number of seconds (got '${timeoutText}')`,
-    );
-  }
+  const timeoutSeconds = deployedTimeoutSeconds(vars, DEFAULT_RECEIVER_TIMEOUT_SECONDS);
   const project = vars[ENV_VARS.project]!;
   return {
     environment,

@@ -106,6 +106,18 @@ export class RuntimeConfigError extends Error {
   }
 }
 
+/** The deployed timeout (CURRENTS_TIMEOUT_SECONDS), or `fallback`; a RuntimeConfigError when it is not whole seconds. */
+export function deployedTimeoutSeconds(vars: Record<string, string | undefined>, fallback: number): number {
+  const text = vars[ENV_VARS.timeoutSeconds];
+  const seconds = text ? Number(text) : fallback;
+  if (!(Number.isInteger(seconds) && seconds > 0)) {
+    throw new RuntimeConfigError(
+      `${ENV_VARS.timeoutSeconds} must be a positive whole number of seconds (got '${text}')`,
+    );
+  }
+  return seconds;
+}
+
 /** Parses the function's environment; throws a RuntimeConfigError that says what is wrong. */
 export function parseRuntimeConfig(vars: Record<string, string | undefined>): RuntimeConfig {
   const missing = [ENV_VARS.connector, ENV_VARS.environment, ENV_VARS.project].filter((k) => !vars[k]);
@@ -135,13 +147,7 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
       `${ENV_VARS.deliveryBudgetMs} must be a positive whole number of ms (got '${budgetText}')`,
     );
   }
-  const timeoutText = vars[ENV_VARS.timeoutSeconds];
-  const timeoutSeconds = timeoutText ? Number(timeoutText) : DEFAULT_FUNCTION_TIMEOUT_SECONDS;
-  if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
-    throw new RuntimeConfigError(
-      `${ENV_VARS.timeoutSeconds} must be a positive whole number of seconds (got '${timeoutText}')`,
-    );
-  }
+  const timeoutSeconds = deployedTimeoutSeconds(vars, DEFAULT_FUNCTION_TIMEOUT_SECONDS);
   const project = vars[ENV_VARS.project]!;
   const names = resourceNames(connector.name);
   return {

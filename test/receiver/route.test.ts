@@ -4,7 +4,8 @@
  * events' bytes as Braze sent them.
  */
 import { routeBody } from '../../runtime/receiver/route';
-import { loadEnvironments } from '../../shared/connector';
+import { loadEnvironments, validateEnvironments } from '../../shared/connector';
+import { doorEnvironment, parseDoorConfig } from '../../shared/door-config';
 import { brazeBox, doorId, doorNames, workspaceDoor, workspaceDoors } from '../../shared/door';
 import { connectorDefinition } from '../function/fixture';
 
@@ -128,5 +129,47 @@ describe('routeBody', () => {
     }
     const gz = Buffer.from([0x1f, 0x8b, 1, 2]);
     expect(routeBody(gz, a!, false).parts).toEqual([{ connector: 'email', body: gz }]);
+  });
+});
+
+describe("the door's configuration and its validation", () => {
+  const base = { CURRENTS_ENVIRONMENT: 'test', GOOGLE_CLOUD_PROJECT: 'route-test', CURRENTS_WORKSPACE: 'ws-a' };
+  it('parses back what the infrastructure writes, and says what is wrong with anything else', () => {
+    const vars = doorEnvironment(env!, a!, 30);
+    expect(parseDoorConfig(vars)).toMatchObject({ timeoutSeconds: 30, door: { workspace: 'ws-a', fallback: 'email' } });
+    const bad = (over: Record<string, string | undefined>) => () => parseDoorConfig({ ...vars, ...over });
+    expect(bad({ CURRENTS_WORKSPACE: undefined })).toThrow(/missing environment variable\(s\) CURRENTS_WORKSPACE/);
+    expect(bad({ CURRENTS_WORKSPACE_CONNECTORS: '[' })).toThrow(/CURRENTS_WORKSPACE_CONNECTORS is not valid JSON/);
+    expect(bad({ CURRENTS_WORKSPACE_CONNECTORS: '[]' })).toThrow(/at least one connector definition/);
+    expect(bad({ CURRENTS_WORKSPACE: 'ws-b' })).toThrow(/connector 'email' belongs to workspace 'ws-a', not 'ws-b'/);
+    const overlapping = JSON.stringify([...a!.connectors, { ...a!.connectors[0]!, name: 'email-2' }]);
+    expect(bad({ CURRENTS_WORKSPACE_CONNECTORS: overlapping })).toThrow(/'email' and 'email-2' .* both select/);
+    expect(bad({ CURRENTS_TIMEOUT_SECONDS: '1.5' })).toThrow(
+      /CURRENTS_TIMEOUT_SECONDS must be a positive whole number/,
+    );
+    expect(() => parseDoorConfig(base)).toThrow(/CURRENTS_WORKSPACE_CONNECTORS/);
+  });
+
+  it('refuses a connector whose resources would be named like a door of its environment', () => {
+    const { errors } = validateEnvironments([
+      {
+        name: 'test',
+        project: 'route-test',
+        region: 'europe-west1',
+        connectors: [
+          connectorDefinition({ name: 'door-acme', workspace: 'acme', events: ['email'] }),
+          connectorDefinition({ name: 'fine', workspace: 'other', events: ['sms'] }),
+        ],
+      },
+    ]);
+    expect(errors).toEqual([
+      {
+        environment: 'test',
+        connector: 'door-acme',
+        field: 'name',
+        message:
+          "name 'door-acme' gives its cloud resources the name 'currents-door-acme' of the door of Braze workspace 'acme': rename the connector",
+      },
+    ]);
   });
 });
