@@ -41,7 +41,7 @@ export function benchWorkspace(name: string): Environment {
       name: 'bench',
       project: `bench-${name}`,
       region: 'us-central1',
-      connectors: [connector('msg', ['messages']), connector('journeys', ['behaviors', 'campaigns', 'canvas'])],
+      connectors: [connector('m', ['messages']), connector('j', ['behaviors', 'campaigns', 'canvas'])],
     },
   ])[0]!;
 }

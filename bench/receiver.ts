@@ -5,8 +5,9 @@
  * door of a Braze workspace with two connectors (served by functions-framework in its own process), which routes each
  * request's events by type into one message per connector and publishes both to the Pub/Sub emulator, at increasing
  * concurrency: requests/s, events/s, and the latency until the door answered (2xx only once Pub/Sub acknowledged every
- * part). The floor: the same bodies published whole with the Pub/Sub client alone, at the same concurrency and with
- * the receiver's batching settings, in this process.
+ * part). The floor: what any door must publish for the same requests (each request's parts, one message per connector
+ * to its topic, routed before the clock starts) with the Pub/Sub client alone, at the same concurrency and with the
+ * receiver's batching settings, in this process.
  *
  * Both sides get the bodies as Buffers made before the clock starts, and both are warmed up by a full pass first. The requests go out through Node's own HTTP client
  * with a keep-alive agent: in production the sender is Braze's machine, and here it shares the 2 cores with the
@@ -23,6 +24,7 @@ import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
 import { eventsEnvelope, sampleFeed } from '../local/samples';
 import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
+import { routeBody, type RoutedPart } from '../runtime/receiver/route';
 import { workspaceDoors } from '../shared/door';
 import { doorEnvironment } from '../shared/door-config';
 import { resourceNames } from '../shared/names';
@@ -70,7 +72,6 @@ async function measure(
 async function main() {
   const environment = benchWorkspace('receiver');
   const [door] = workspaceDoors(environment.connectors);
-  const names = resourceNames(environment.connectors[0]!.name);
   const emulators = await startEmulators({ projectId: environment.project });
   const token = makeReceiverToken();
   let pubsub: PubSub | undefined;
@@ -93,8 +94,15 @@ async function main() {
   try {
     const { PubSub } = await import('@google-cloud/pubsub');
     pubsub = new PubSub({ projectId: environment.project, apiEndpoint: emulators.env.PUBSUB_EMULATOR_HOST });
-    for (const c of environment.connectors) await pubsub.createTopic(resourceNames(c.name).ingestTopic);
-    const topic = pubsub.topic(names.ingestTopic, { batching: RECEIVER_BATCHING });
+    const topics = new Map(
+      await Promise.all(
+        environment.connectors.map(async (c) => {
+          const name = resourceNames(c.name).ingestTopic;
+          await pubsub!.createTopic(name);
+          return [c.name, pubsub!.topic(name, { batching: RECEIVER_BATCHING })] as const;
+        }),
+      ),
+    );
     const feed = sampleFeed({ count: REQUESTS * EVENTS_PER_REQUEST, seed: 7 });
     const bodies = Array.from({ length: REQUESTS }, (_, i) =>
       Buffer.from(eventsEnvelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST))),
@@ -126,8 +134,15 @@ async function main() {
         req.on('error', (err) => reject(new Error(`request failed (receiver exited: ${host.exited}): ${err.message}`)));
         req.end(body);
       });
+    // The floor publishes what the door must: each request's parts, routed here before the clock starts.
+    const parts = new Map<Buffer, readonly RoutedPart[]>(bodies.map((b) => [b, routeBody(b, door!).parts]));
+    const partsPerRequest = bodies.reduce((n, b) => n + parts.get(b)!.length, 0) / bodies.length;
     const floor = async (body: Buffer) => {
-      await topic.publishMessage({ data: body, attributes: { source: 'bench' } });
+      await Promise.all(
+        parts
+          .get(body)!
+          .map((p) => topics.get(p.connector)!.publishMessage({ data: p.body, attributes: { source: 'bench' } })),
+      );
     };
     // Warm-up, not measured: a full pass of each side at the highest level, so that both are measured steady (the
     // receiver process, this one and the emulator's JVM compile their hot paths in the first thousand requests or so;
@@ -167,6 +182,7 @@ async function main() {
         requestsPerLevel: REQUESTS,
         eventsPerRequest: EVENTS_PER_REQUEST,
         connectorsInWorkspace: environment.connectors.length,
+        partsPerRequest,
       }),
     );
   } finally {

@@ -61,7 +61,11 @@ export const answers = {
     outcome: 'published',
   }),
   /** Every event of the request is of a type no connector of the workspace selects: counted, nothing to publish. */
-  notSelected: (events: number): ReceiverAnswer => ({ status: 200, body: { ok: true, events }, outcome: 'not_selected' }),
+  notSelected: (events: number): ReceiverAnswer => ({
+    status: 200,
+    body: { ok: true, events },
+    outcome: 'not_selected',
+  }),
   empty: (): ReceiverAnswer => ({ status: 200, body: { ok: true, events: 0 }, outcome: 'empty' }),
   unauthorized: (): ReceiverAnswer => ({
     status: 401,

@@ -1,10 +1,10 @@
 /**
- * Reads Braze's envelope (`{"events":[…]}`) without building it: where each event's bytes are, and its `event_type`.
- * The door needs no more: the count for its log line and to tell an empty request from one to publish, and each
- * event's type to route it to the connector that selects it, by copying the event's bytes as Braze sent them into
- * that connector's message. `JSON.parse` of a 100-event body (≈ 90 KB) costs about a third of the receiver's CPU per
- * request; this walks the bytes once, jumping over strings with `indexOf`, and tracks only brackets, the top-level
- * keys, the commas of the `events` array and the keys of each event object.
+ * Reads Braze's envelope (`{"events":[…]}`) as bytes: where each event's bytes are, and its `event_type`. The door
+ * uses it to copy each event's bytes exactly as Braze sent them into its connector's message when the body is not the
+ * compact JSON that re-serializing it gives back (pretty-printed, escapes, number forms: route.ts `eventBytes`); for
+ * compact bodies JSON.parse and JSON.stringify are cheaper. It walks the bytes once, jumping over strings with
+ * `indexOf`, and tracks only brackets, the top-level keys, the commas of the `events` array and the keys of each event
+ * object.
  *
  * It answers only for a body that is one balanced JSON object (brackets matched, strings closed, nothing after it) whose
  * last `events` key holds an array, and whose top-level keys need no unescaping; anything else is `undefined` and

@@ -61,11 +61,7 @@ export function createReceiver(deps: ReceiverDeps) {
   const limit = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const retryAfter = deps.retryAfterSeconds;
 
-  async function decide(
-    req: IncomingMessage,
-    read: BodyReader,
-    note: Note,
-  ): Promise<ReceiverAnswer> {
+  async function decide(req: IncomingMessage, read: BodyReader, note: Note): Promise<ReceiverAnswer> {
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
     if (req.method === 'GET' && path === '/healthz') return answers.health();
     if (deps.shuttingDown?.()) return answers.unavailable('shutting_down', retryAfter);
@@ -104,7 +100,9 @@ export function createReceiver(deps: ReceiverDeps) {
       routing.parts.map((p) => deps.publisher.publish(p.connector, p.body, attributes)),
     );
     note.publishMs = deps.clock.now() - started;
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [[routing.parts[i]!.connector, r.reason]] : []));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [[routing.parts[i]!.connector, r.reason]] : [],
+    );
     if (failed.length) {
       for (const [connector, err] of failed) {
         deps.logger.error(

@@ -60,7 +60,11 @@ export function createReceiverRuntime(
   const env = opts.env ?? {};
   const clock = opts.clock ?? systemClock;
   const { door } = config;
-  const logger = createLogger({ connector: door.names.function, sink: opts.logSink, base: { workspace: door.workspace } });
+  const logger = createLogger({
+    connector: door.names.function,
+    sink: opts.logSink,
+    base: { workspace: door.workspace },
+  });
   const tokens = opts.tokens ?? tokenSourceFor(config, env, { clock });
   // Derived from the receiver's deployed timeout (CURRENTS_TIMEOUT_SECONDS); local runs and tests may override it.
   const derived = receiverBudgets(config.timeoutSeconds);
