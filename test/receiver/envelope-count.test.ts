@@ -87,13 +87,16 @@ describe('countEnvelopeEvents', () => {
   });
 });
 
-describe('scanEnvelope: each event\'s bytes and type, for the door\'s routing', () => {
+describe("scanEnvelope: each event's bytes and type, for the door's routing", () => {
   /** What JSON.parse says each event is, and its type when that is a string. */
   const parsed = (text: string) =>
     ((JSON.parse(text) as { events: unknown[] }).events ?? []).map((e) => ({
       value: e,
       type:
-        e && typeof e === 'object' && !Array.isArray(e) && typeof (e as { event_type?: unknown }).event_type === 'string'
+        e &&
+        typeof e === 'object' &&
+        !Array.isArray(e) &&
+        typeof (e as { event_type?: unknown }).event_type === 'string'
           ? (e as { event_type: string }).event_type
           : undefined,
     }));
