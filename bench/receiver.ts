@@ -18,12 +18,12 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
-import { table } from '../cli/table';
+import { table } from '../common/table';
 import { makeReceiverToken } from '../local/connector-runner';
 import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
-import { eventsEnvelope, sampleFeed } from '../local/samples';
-import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
+import { eventsEnvelope, sampleFeed } from '../common/samples';
+import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
 import { routeBody, type RoutedPart } from '../runtime/receiver/route';
 import { workspaceDoors } from '../shared/door';
 import { doorEnvironment } from '../shared/door-config';

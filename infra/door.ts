@@ -18,13 +18,21 @@ import type { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic';
 import type { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import type { Environment } from '../shared/connector';
-import type { WorkspaceDoor as Door } from '../shared/door';
+import { doorLocation, type WorkspaceDoor as Door } from '../shared/door';
 import { doorEnvironment } from '../shared/door-config';
 import { doorMetricFilter, RECEIVER_EVENTS, type ReceiverAlert } from './connector/events';
 import { over, userMetric } from './connector/monitoring';
-import type { ConnectorApi, DependsOn, ReceiverProps } from './connector/props';
+import {
+  type ConnectorApi,
+  type CurrentsConnectorProps,
+  type DependsOn,
+  dependsOnAlso,
+  type ReceiverProps,
+} from './connector/props';
 import { buildReceiver } from './connector/receiver';
-import type { ITerraformDependable } from 'cdktf';
+import { metricsQueryable } from './metrics-settle';
+import { TerraformLiteralStrings } from './terraform-literals';
+import { Aspects, type ITerraformDependable } from 'cdktf';
 
 export interface WorkspaceDoorProps {
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
@@ -37,6 +45,8 @@ export interface WorkspaceDoorProps {
   /** The receiver's source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
   readonly source: { readonly bucket: string; readonly object: string };
   readonly runtime: string;
+  /** The identity its build runs as, and what the build waits for (the environment's build account, as its connectors'). */
+  readonly build?: CurrentsConnectorProps['build'];
   readonly labels: Record<string, string>;
   readonly dependsOn?: Partial<Record<ConnectorApi, ITerraformDependable>>;
 }
@@ -51,6 +61,8 @@ export class WorkspaceDoor extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkspaceDoorProps) {
     super(scope, id);
+    // Its literal strings written as Terraform reads them (`${` as `$${`), as a connector's are.
+    Aspects.of(this).add(new TerraformLiteralStrings());
     const { door, environment: env, settings } = props;
     const project = env.project;
     const labels = { ...props.labels, workspace_door: door.id };
@@ -61,13 +73,15 @@ export class WorkspaceDoor extends Construct {
     const receiver = buildReceiver({
       scope: this,
       project,
-      region: env.region,
+      // Where its connectors run (validated to be one location per workspace: shared/door.ts doorLocationClashes).
+      region: doorLocation(door, env),
       names: door.names,
       ingestTopics: door.connectors.map((c) => ({ connector: c.name, topic: props.ingestTopics[c.name]! })),
       serves: { name: door.workspace, displayName: door.connectors.map((c) => c.name).join(', ') },
       settings,
       source: props.source,
       runtime: props.runtime,
+      build: props.build,
       environmentVariables: doorEnvironment(env, door, settings.timeoutSeconds),
       labels,
       dep,
@@ -91,6 +105,8 @@ export class WorkspaceDoor extends Construct {
       labelExtractors: { [requests.label]: `EXTRACT(jsonPayload.${requests.label})` },
       ...dep('logging'),
     }));
+    // The policies wait until the new metric can be queried (./metrics-settle.ts).
+    const queryable = metricsQueryable(this, 'metrics-queryable', [metric]);
     const byStatus = (status: string) => `${userMetric(metric)} AND metric.label.${requests.label}=${status}`;
     const fn = door.names.function;
     const alert = (key: ReceiverAlert, conditions: ReturnType<typeof over>[]) => {
@@ -111,7 +127,7 @@ export class WorkspaceDoor extends Construct {
             `${info.what}\n\nDoor \`${fn}\` of Braze workspace \`${door.workspace}\` (connectors ` +
             `${door.connectors.map((c) => `\`${c.name}\``).join(', ')}), environment \`${env.name}\`, project \`${project}\`.`,
         },
-        ...dep('monitoring'),
+        ...dependsOnAlso(dep('monitoring'), [queryable]),
       });
     };
     const errors = requests.alerts['server-errors'];

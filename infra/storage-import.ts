@@ -30,6 +30,9 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
+import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './connector/props';
+import { metricsQueryable } from './metrics-settle';
+import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
 import { importerEnvironment } from '../shared/runtime-config';
 
@@ -41,6 +44,8 @@ export interface StorageImportProps {
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   readonly source: { readonly bucket: string; readonly object: string };
   readonly runtime: string;
+  /** The identity the importer's build runs as, and what the build waits for (CurrentsConnectorProps `build`). */
+  readonly build?: CurrentsConnectorProps['build'];
   readonly labels: Record<string, string>;
   readonly ingestTopic: PubsubTopic;
   /** The connector's push identity (it invokes the importer too). */
@@ -63,6 +68,21 @@ export function prefixCondition(
   };
 }
 
+interface Context {
+  readonly props: StorageImportProps;
+  readonly connector: StorageImportProps['connector'];
+  readonly env: StorageImportProps['environment'];
+  readonly project: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly names: ReturnType<typeof storageImportNames>;
+  readonly connectorNames: ReturnType<typeof resourceNames>;
+  readonly storageLabels: Record<string, string>;
+  readonly dep: StorageImportProps['dependsOn'];
+  /** The importer handles the connector's events: it runs where the connector does. */
+  readonly location: string;
+}
+
 export class StorageImport extends Construct {
   readonly serviceAccount: ServiceAccount;
   readonly topic: PubsubTopic;
@@ -73,23 +93,43 @@ export class StorageImport extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageImportProps) {
     super(scope, id);
-    const { connector, environment: env, labels, dependsOn: dep } = props;
-    const project = env.project;
+    const { connector, environment: env, labels } = props;
     const { bucket, prefix } = connector.storage;
-    const names = storageImportNames(connector.name);
-    const connectorNames = resourceNames(connector.name);
-    const storageLabels = { ...labels, role: 'storage-import' };
+    const ctx: Context = {
+      props,
+      connector,
+      env,
+      project: env.project,
+      bucket,
+      prefix,
+      names: storageImportNames(connector.name),
+      connectorNames: resourceNames(connector.name),
+      storageLabels: { ...labels, role: 'storage-import' },
+      dep: props.dependsOn,
+      location: connectorLocation(connector, env),
+    };
+    this.serviceAccount = this.buildServiceAccount(ctx);
+    ({ topic: this.topic, notification: this.notification } = this.buildNotification(ctx));
+    this.importer = this.buildImporter(ctx);
+    this.subscription = this.buildSubscription(ctx);
+    this.grantImporter(ctx);
+    this.alerts = this.buildAlerts(ctx);
+  }
 
-    this.serviceAccount = new ServiceAccount(this, 'importer-sa', {
+  /** The importer's own service account. */
+  private buildServiceAccount({ project, connector, names, bucket, prefix, connectorNames, dep }: Context) {
+    return new ServiceAccount(this, 'importer-sa', {
       project,
       accountId: names.importerServiceAccount,
       displayName: `Currents ${connector.name}: importer`,
       description: `Runs '${names.importerFunction}', reading gs://${bucket}/${prefix} into '${connectorNames.ingestTopic}'`,
       ...dep('iam'),
     });
-    const member = this.serviceAccount.member;
+  }
 
-    this.topic = new PubsubTopic(this, 'notify-topic', {
+  /** The notify topic, the Cloud Storage agent's grant on it, and the bucket's notification. */
+  private buildNotification({ project, names, storageLabels, bucket, prefix, connector, dep }: Context) {
+    const topic = new PubsubTopic(this, 'notify-topic', {
       project,
       name: names.notificationTopic,
       labels: storageLabels,
@@ -98,30 +138,48 @@ export class StorageImport extends Construct {
     const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', { project });
     const agentPublisher = new PubsubTopicIamMember(this, 'gcs-agent-notify-publisher', {
       project,
-      topic: this.topic.name,
+      topic: topic.name,
       role: 'roles/pubsub.publisher',
       member: `serviceAccount:${gcsAgent.emailAddress}`,
     });
-    this.notification = new StorageNotification(this, 'notification', {
+    const notification = new StorageNotification(this, 'notification', {
       bucket,
-      topic: this.topic.id,
+      topic: topic.id,
       payloadFormat: 'JSON_API_V1',
       eventTypes: ['OBJECT_FINALIZE'],
       ...(prefix ? { objectNamePrefix: `${prefix}/` } : {}),
       customAttributes: { connector: connector.name },
       dependsOn: [agentPublisher],
     });
+    return { topic, notification };
+  }
 
-    this.importer = new Cloudfunctions2Function(this, 'importer', {
+  /** The importer function. */
+  private buildImporter({
+    props,
+    project,
+    names,
+    env,
+    bucket,
+    prefix,
+    connector,
+    connectorNames,
+    storageLabels,
+    dep,
+    location,
+  }: Context) {
+    const build = buildSettings(props.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
+    return new Cloudfunctions2Function(this, 'importer', {
       project,
       name: names.importerFunction,
-      location: env.region,
+      location,
       description: `Braze storage export gs://${bucket}/${prefix} → ${connectorNames.ingestTopic} for '${connector.displayName}'`,
       labels: storageLabels,
       buildConfig: {
         runtime: props.runtime,
         entryPoint: IMPORTER_TARGET,
         source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
+        ...build.config,
       },
       serviceConfig: {
         serviceAccountEmail: this.serviceAccount.email,
@@ -133,10 +191,23 @@ export class StorageImport extends Construct {
         maxInstanceCount: 5,
         environmentVariables: importerEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
       },
-      ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+      ...build.dependsOn,
     });
+  }
+
+  /** The push subscription that hands each notification to the importer. */
+  private buildSubscription({ props, project, names, storageLabels, dep, location }: Context) {
     const url = this.importer.serviceConfig.uri;
-    this.subscription = new PubsubSubscription(this, 'import-subscription', {
+    // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
+    const invoker = new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
+      project,
+      location,
+      name: this.importer.name,
+      role: 'roles/run.invoker',
+      member: props.pushServiceAccount.member,
+      ...dep('run'),
+    });
+    return new PubsubSubscription(this, 'import-subscription', {
       project,
       name: names.notificationSubscription,
       topic: this.topic.id,
@@ -150,10 +221,13 @@ export class StorageImport extends Construct {
         pushEndpoint: url,
         oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: url },
       },
-      ...dep('pubsub'),
+      ...dependsOnAlso(dep('pubsub'), [invoker]),
     });
+  }
 
-    // --- IAM.
+  /** The importer's grants, each on the one resource it concerns. */
+  private grantImporter({ props, project, bucket, prefix, dep }: Context): void {
+    const member = this.serviceAccount.member;
     new StorageBucketIamMember(this, 'importer-object-viewer', {
       bucket,
       role: 'roles/storage.objectViewer',
@@ -173,16 +247,11 @@ export class StorageImport extends Construct {
       condition: props.firestoreCondition,
       ...dep('cloudresourcemanager'),
     });
-    new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
-      project,
-      location: env.region,
-      name: this.importer.name,
-      role: 'roles/run.invoker',
-      member: props.pushServiceAccount.member,
-      ...dep('run'),
-    });
+  }
 
-    // --- Alerts.
+  /** The damaged-file metric and the two alert policies. */
+  private buildAlerts({ props, project, env, connector, names, connectorNames, dep }: Context) {
+    const { labels } = props;
     const failed = new LoggingMetric(this, 'metric-import-failed', {
       project,
       name: `${connectorNames.function}-storage-import-failed`,
@@ -193,6 +262,7 @@ export class StorageImport extends Construct {
       metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
       ...dep('logging'),
     });
+    const queryable = metricsQueryable(this, 'metrics-queryable', [failed]);
     const policy = (
       key: string,
       title: string,
@@ -201,6 +271,7 @@ export class StorageImport extends Construct {
       threshold: number,
       aligner: string,
       duration: string,
+      after: ITerraformDependable[] = [],
     ) =>
       new MonitoringAlertPolicy(this, `alert-${key}`, {
         project,
@@ -228,9 +299,9 @@ export class StorageImport extends Construct {
           subject: `Currents → Segment ${env.name}/${connector.name}: ${title}`,
           content: `${what}\n\nConnector \`${connector.name}\` (${connector.displayName}), environment \`${env.name}\`, project \`${project}\`.`,
         },
-        ...dep('monitoring'),
+        ...dependsOnAlso(dep('monitoring'), after),
       });
-    this.alerts = {
+    return {
       'failed-files': policy(
         'storage-import-failed',
         'damaged storage-export file',
@@ -241,6 +312,7 @@ export class StorageImport extends Construct {
         0,
         'ALIGN_SUM',
         '0s',
+        [queryable],
       ),
       backlog: policy(
         'storage-import-backlog',

@@ -28,6 +28,8 @@ export interface LocalDoorOptions {
   readonly env?: Record<string, string>;
   /** Serve the built archive unpacked and installed in this directory instead of the source. */
   readonly artifact?: string;
+  /** The Node binary that serves the built archive (LocalArtifacts `node`). */
+  readonly node?: string;
   readonly onLog?: (line: string) => void;
 }
 
@@ -47,6 +49,7 @@ export async function startLocalDoor(options: LocalDoorOptions): Promise<LocalDo
   const host = await startFunctionHost({
     serve: 'receiver',
     artifact: options.artifact,
+    node: options.node,
     env: {
       ...options.emulatorEnv,
       ...doorEnvironment(options.environment, options.door),

@@ -4,7 +4,7 @@
  * types it selects, and the types no connector of the workspace selects were counted at the door, not published.
  * Only 200 answers count: a request answered 503 is re-sent whole, and its re-sent copy is the one that counts.
  */
-import { table } from '../cli/table';
+import { table } from '../common/table';
 import type { FeedEvent } from './feed';
 
 export interface DoorView {

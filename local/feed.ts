@@ -6,9 +6,9 @@
  * Pub/Sub messages in the three input shapes the translator accepts (the HTTP connector's envelope, a single nested event, a flat
  * record with its type in the `event_type` attribute).
  */
-import { CATALOG } from '../shared/catalog';
+import { CATALOG, DEFAULT_CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
-import { nestEvent, prng, sampleEvent } from './samples';
+import { nestEvent, prng, sampleEvent } from '../common/samples';
 
 export type Intent =
   | 'delivered'
@@ -26,8 +26,8 @@ export interface FeedMessage {
   readonly events: ReadonlyArray<{ id: string; type: string; intent: Intent }>;
 }
 
-/** Types Currents emits that are not exportable to Segment (skipped and counted). */
-const NON_EXPORTABLE = ['users.behaviors.CustomEvent', 'users.behaviors.Purchase', 'users.messages.email.Retry'];
+/** Types Currents emits that are not exported (opt-in types, unless the connector names them, and a refused one). */
+const NON_EXPORTABLE = ['users.behaviors.CustomEvent', 'users.behaviors.Purchase', 'users.UserOrphan'];
 
 /** One event of a feed: its body (flat), what it is meant to become, and which connector is meant to handle it. */
 export interface FeedEvent {
@@ -61,7 +61,8 @@ export function feedEvents(
   const r = prng(seed);
   const owner = new Map(list.flatMap((c) => selectedTypes(c).map((t): [string, Connector] => [t, c])));
   const selected = CATALOG.map((e) => e.type).filter((t) => owner.has(t));
-  const unselected = CATALOG.map((e) => e.type).filter((t) => !owner.has(t));
+  const unselected = DEFAULT_CATALOG.map((e) => e.type).filter((t) => !owner.has(t));
+  const nonExportable = NON_EXPORTABLE.filter((t) => !owner.has(t));
   const nowhere = atDoor
     ? { intent: 'door:not_selected' as const }
     : { intent: 'skipped:not_selected' as const, connector: list[0]!.name };
@@ -76,8 +77,8 @@ export function feedEvents(
       const other = unselected[i % unselected.length]!;
       const e = sampleEvent(other, { time }, n);
       events.push({ body: e, id: e.id, type: other, ...nowhere });
-    } else if (roll < 0.07) {
-      const nx = NON_EXPORTABLE[i % NON_EXPORTABLE.length]!;
+    } else if (roll < 0.07 && nonExportable.length) {
+      const nx = nonExportable[i % nonExportable.length]!;
       const id = `nx-${seed}-${i}`;
       const body = {
         event_type: nx,

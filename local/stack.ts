@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment, SegmentRegion } from '../shared/connector';
 import { workspaceDoors } from '../shared/door';
+import { forEachRegion } from '../shared/regions';
 import {
   makeLocalCredential,
   startLocalConnector,
@@ -97,7 +98,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => server.close());
       return server;
     };
-    const servers = { us: await startServer('us'), eu: await startServer('eu') };
+    const servers = await forEachRegion(startServer);
     const { PubSub } = await import('@google-cloud/pubsub');
     const pubsub = new PubSub({
       projectId,
@@ -134,6 +135,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               emulatorEnv: emulators.env,
               env: options.doorEnv,
               artifact: options.artifacts?.receiver,
+              node: options.artifacts?.node,
               onLog: (line) =>
                 options.onDoorLog
                   ? options.onDoorLog(door.workspace, line)

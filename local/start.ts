@@ -15,8 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { selectedTypes } from '../shared/connector';
-import { pick } from '../cli/definitions';
-import { localEnvironments } from './definitions';
+import { otherRegions, REGIONS } from '../shared/regions';
+import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
+import { table } from '../common/table';
+import { LOCAL_DEFINITIONS } from './definitions';
 import {
   newDoorView,
   noteDoorRequest,
@@ -25,7 +27,6 @@ import {
   type DoorSummary,
   type DoorView,
 } from './door-summary';
-import { table } from '../cli/table';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
 import { brazeFeed, buildFeed, intentCounts, type FeedEvent, type FeedMessage, type Intent } from './feed';
@@ -34,9 +35,9 @@ import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
-import { localGoogleClients } from './google-clients';
-import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
-import { dropLibraryWarnings } from '../cli/library-warnings';
+import { localGoogleClients } from '../common/google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import {
   describeOutcome,
   inReasonOrder,
@@ -100,7 +101,7 @@ interface LogCounts {
   deadLettered: number;
 }
 
-/** `npm start`'s surface: its options, help and examples (cli/args.ts). `--source` is taken out first (takeSource). */
+/** `npm start`'s surface: its options, help and examples (common/args.ts). `--source` is taken out first (takeSource). */
 export const START: CommandSpec<{
   env: string;
   events: string;
@@ -142,7 +143,7 @@ export const START: CommandSpec<{
     },
     {
       flags: '--definitions <PATH>',
-      description: "the connector definitions module (default: the local run's own, local/definitions.ts)",
+      description: "the connector definitions module (default: local/definitions.ts; 'connectors' runs yours)",
     },
     { flags: '--timeout <SECONDS>', description: 'how long to wait for the pipeline to settle', default: '120' },
   ],
@@ -193,7 +194,7 @@ export async function runLocal(
   options: Options,
 ): Promise<{ summaries: ConnectorSummary[]; doors: DoorSummary[]; stack?: LocalStack; logs: LogTap }> {
   const { out } = options;
-  const environments = localEnvironments(options.definitions);
+  const environments = loadEnvironmentsOrThrow(options.definitions ?? LOCAL_DEFINITIONS);
   const { environment, connectors } = pick(environments, options.env);
   out(
     `Environment '${environment.name}': ${connectors.length} connector(s); starting the emulators, a Segment server per region and the functions…`,
@@ -426,7 +427,7 @@ export async function runLocal(
     );
     printSummary(summaries, doors, out, (Date.now() - publishStart) / 1000);
     if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
-    for (const region of ['us', 'eu'] as const) {
+    for (const region of REGIONS) {
       const discarded = sumOf(stack.servers[region].stats().discarded);
       if (discarded || options.scenario === 'write-key-rotated') {
         out(`Segment (${region}) discarded ${discarded} event(s) sent with a write key it does not take.`);
@@ -513,7 +514,7 @@ function summarize(stack: LocalStack, seen: Seen): ConnectorSummary[] {
   return stack.connectors.map((l) => {
     const name = l.connector.name;
     const region = l.connector.segment.region;
-    const other = region === 'us' ? 'eu' : 'us';
+    const others = otherRegions(region);
     const feed = expectations.get(name)!;
     const expected = intentCounts(feed);
     const published = feed.length;
@@ -523,7 +524,10 @@ function summarize(stack: LocalStack, seen: Seen): ConnectorSummary[] {
     const delivered = mine.filter((e) => e.source === source).length;
     const deliveredByOther = mine.length - delivered;
     const duplicates = mine.reduce((n, e) => n + e.receipts - 1, 0);
-    const deliveredToOtherRegion = stack.servers[other].accepted().filter((e) => ids.has(e.messageId)).length;
+    const deliveredToOtherRegion = others.reduce(
+      (n, r) => n + stack.servers[r].accepted().filter((e) => ids.has(e.messageId)).length,
+      0,
+    );
     const skipped: Record<string, number> = {};
     let parked = 0;
     let dropped = 0;
@@ -540,7 +544,8 @@ function summarize(stack: LocalStack, seen: Seen): ConnectorSummary[] {
     if (delivered !== (expected.delivered ?? 0)) {
       problems.push(`delivered ${delivered}, expected ${expected.delivered ?? 0}`);
     }
-    if (deliveredToOtherRegion) problems.push(`${deliveredToOtherRegion} event(s) reached the ${other} server`);
+    if (deliveredToOtherRegion)
+      problems.push(`${deliveredToOtherRegion} event(s) reached the ${others.join(' or ')} server`);
     if (deliveredByOther) problems.push(`${deliveredByOther} event(s) delivered by another connector's credential`);
     if (duplicates) problems.push(`${duplicates} event(s) delivered twice`);
     const expectedSkipped = pickSkipped(expected);
@@ -729,11 +734,11 @@ export async function tail(
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
   const receipts = { us: new Map<string, number>(), eu: new Map<string, number>() };
   const say = (o: Parameters<typeof describeOutcome>[0]) => out(json ? outcomeJson(o) : describeOutcome(o));
-  for (const region of ['us', 'eu'] as const) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
+  for (const region of REGIONS) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
   const watch = logs && (await watchOutcomes(stack, logs, say));
   while (!until?.aborted) {
     await sleep(json ? 100 : 500);
-    for (const region of ['us', 'eu'] as const) {
+    for (const region of REGIONS) {
       const all = stack.servers[region].accepted();
       for (const e of all.slice(seen[region])) {
         const call = e.call as { event?: string; userId?: string; anonymousId?: string } | undefined;

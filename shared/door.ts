@@ -8,6 +8,7 @@
  */
 import { CATALOG, CATALOG_BY_TYPE, canonicalType, resolveSelection } from './catalog';
 import type { Connector } from './connector';
+import { connectorLocation } from './deployment';
 import { RESOURCE_PREFIX, resourceNames, SERVICE_ACCOUNT_PREFIX } from './names';
 
 /** The resources of one workspace's door. */
@@ -63,9 +64,51 @@ export function doorNames(workspace: string): DoorNames {
   };
 }
 
-/** The HTTPS URL of a workspace's door (a 2nd-gen function's predictable `cloudfunctions.net` URL). */
-export function doorUrl(env: { readonly project: string; readonly region: string }, workspace: string): string {
-  return `https://${env.region}-${env.project}.cloudfunctions.net/${doorNames(workspace).function}`;
+/** The HTTPS URL of a workspace's door (a 2nd-gen function's predictable `cloudfunctions.net` URL) in `location`. */
+export function doorUrl(
+  env: { readonly project: string; readonly region: string },
+  workspace: string,
+  location: string = env.region,
+): string {
+  return `https://${location}-${env.project}.cloudfunctions.net/${doorNames(workspace).function}`;
+}
+
+/**
+ * Where a workspace's door runs: where its connectors run (their `location`, else the environment's region). The
+ * connectors of one workspace must agree on it (doorLocationClashes), so the door sits beside the topics it publishes
+ * to and an EU connector's events never leave the EU through its door.
+ */
+export function doorLocation(
+  door: { readonly connectors: readonly { location?: string }[] },
+  env: { readonly region: string },
+): string {
+  return connectorLocation(door.connectors[0] ?? {}, env);
+}
+
+/** Connectors of one workspace that run in different locations (their door can run in only one), as errors. */
+export function doorLocationClashes(
+  connectors: readonly Pick<Connector, 'name' | 'workspace' | 'location'>[],
+  env: { readonly region?: string },
+): { connector: string; field: 'location'; message: string }[] {
+  if (env.region === undefined) return [];
+  const region = env.region;
+  const first = new Map<string, { name: string; where: string }>();
+  const out: { connector: string; field: 'location'; message: string }[] = [];
+  for (const c of connectors) {
+    const where = connectorLocation(c, { region });
+    const seen = first.get(c.workspace);
+    if (!seen) first.set(c.workspace, { name: c.name, where });
+    else if (seen.where !== where) {
+      out.push({
+        connector: c.name,
+        field: 'location',
+        message:
+          `location ${where} differs from ${seen.where} of connector '${seen.name}' of the same Braze workspace '${c.workspace}': ` +
+          "the workspace has one door (one receiver), which runs where its connectors run: give the workspace's connectors one location",
+      });
+    }
+  }
+  return out;
 }
 
 /** Name of the stack output holding a workspace door's URL. */

@@ -14,6 +14,8 @@ export interface ConnectorResourceNames {
   readonly firestoreDatabase: string;
   readonly secret: string;
   readonly schedulerJob: string;
+  /** Secret holding the key of `fields.hashAlgorithm: 'hmac-sha256'` (created for the connectors that use it). */
+  readonly hashKeySecret: string;
   /** Service account ids (the part before `@PROJECT.iam.gserviceaccount.com`). */
   readonly runtimeServiceAccount: string;
   readonly pushServiceAccount: string;
@@ -39,6 +41,7 @@ export function resourceNames(connectorName: string): ConnectorResourceNames {
     firestoreDatabase: base,
     secret: `${base}-segment-credential`,
     schedulerJob: `${base}-probe`,
+    hashKeySecret: `${base}-hash-key`,
     runtimeServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-run`,
     pushServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-push`,
     schedulerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-sched`,
@@ -54,6 +57,20 @@ export function publicApiTokenSecret(environmentName: string): string {
   return `${RESOURCE_PREFIX}-${environmentName}-segment-public-api-token`;
 }
 
+/**
+ * The service account Cloud Build builds an environment's functions as (one per environment, in its project):
+ * `cs-build-<env>`; an environment name too long for the 30-character limit keeps its first 13 characters and gets a
+ * checksum of the whole name, so two long names sharing a project still differ.
+ */
+export function buildServiceAccountId(environmentName: string): string {
+  const id = `${SERVICE_ACCOUNT_PREFIX}-build-${environmentName}`.replace(/-+$/, '');
+  if (id.length <= 30) return id;
+  let sum = 0x811c9dc5; // FNV-1a, 32 bits
+  for (const c of environmentName) sum = Math.imul(sum ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  const head = environmentName.slice(0, 13).replace(/-+$/, '');
+  return `${SERVICE_ACCOUNT_PREFIX}-build-${head}-${sum.toString(36).padStart(7, '0').slice(0, 6)}`;
+}
+
 /** GCP's length limits for each derived name (inclusive). */
 export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: number; max: number; what: string }>> = {
   ingestTopic: { min: 3, max: 255, what: 'Pub/Sub topic id' },
@@ -64,6 +81,7 @@ export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: n
   firestoreDatabase: { min: 4, max: 63, what: 'Firestore database id' },
   secret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   schedulerJob: { min: 1, max: 500, what: 'Cloud Scheduler job name' },
+  hashKeySecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   runtimeServiceAccount: { min: 6, max: 30, what: 'service account id' },
   pushServiceAccount: { min: 6, max: 30, what: 'service account id' },
   schedulerServiceAccount: { min: 6, max: 30, what: 'service account id' },

@@ -14,8 +14,8 @@
  * Credentials); a local run (`npm start`) makes its own tokens.
  */
 import { REDACTED } from '../../runtime/core/types';
-import { boxLines, doorUrl, doorUrlOutput, unselectedWarning } from '../../shared/door';
-import { parse, UsageError } from '../args';
+import { boxLines, doorLocation, doorUrl, doorUrlOutput, unselectedWarning } from '../../shared/door';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
 import { checkCredentials, guarded, OpsError, usingEmulators } from '../ops/context';
 import {
@@ -81,7 +81,7 @@ async function newToken(
     // Belt and braces: no error message may carry the token, whatever the client put in it.
     throw new OpsError((err as Error).message.split(token).join(REDACTED));
   }
-  const url = doorUrl(d.environment, door.workspace);
+  const url = doorUrl(d.environment, door.workspace, doorLocation(door, d.environment));
   // Printed before anything else can fail: a version whose token nobody saw would be a lock without a key.
   print(
     [

@@ -15,6 +15,7 @@
  * workspace (infra/door.ts) with the `receiver` settings resolved here (`receiverSettings`). Props are checked in ONE place
  * (`validateConnectorProps`, infra/connector/validate.ts) and every problem is reported at once.
  */
+import { Aspects } from 'cdktf';
 import { Construct } from 'constructs';
 import type { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import type { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
@@ -28,10 +29,16 @@ import type { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-mana
 import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
 import type { DashboardMetricId } from '../dashboard-metrics';
 import { StorageImport } from '../storage-import';
+import { TerraformLiteralStrings } from '../terraform-literals';
 import { buildDashboardMetrics } from './dashboard-metrics';
 import type { AlertedEvent } from './events';
 import { buildFunction, buildProbeJob } from './function';
-import { buildFunctionIam, buildFunctionServiceAccounts, type FunctionServiceAccounts } from './identity';
+import {
+  buildCallerGrants,
+  buildFunctionIam,
+  buildFunctionServiceAccounts,
+  type FunctionServiceAccounts,
+} from './identity';
 import { buildPushSubscription, buildTopics } from './messaging';
 import { buildMonitoring } from './monitoring';
 import { connectorContext, type ConnectorApi, type CurrentsConnectorProps, type ReceiverProps } from './props';
@@ -47,6 +54,8 @@ export class CurrentsConnector extends Construct {
   readonly function: Cloudfunctions2Function;
   readonly database: FirestoreDatabase;
   readonly secret: SecretManagerSecret;
+  /** The hash key of `fields.hashAlgorithm: 'hmac-sha256'` (that connector only; Terraform never creates a version). */
+  readonly hashKeySecret?: SecretManagerSecret;
   readonly probeJob: CloudSchedulerJob;
   readonly notificationChannel: MonitoringNotificationChannel;
   readonly serviceAccounts: FunctionServiceAccounts;
@@ -64,6 +73,8 @@ export class CurrentsConnector extends Construct {
   constructor(scope: Construct, id: string, given: CurrentsConnectorProps) {
     super(scope, id);
     const props = resolveConnectorProps(given);
+    // Its literal strings written as Terraform reads them (`${` as `$${`), also where it is used outside a stack of ours.
+    Aspects.of(this).add(new TerraformLiteralStrings());
     const { connector, environment: env } = props;
     const names = (this.names = resourceNames(connector.name));
     const ctx = connectorContext(this, props, names);
@@ -73,17 +84,18 @@ export class CurrentsConnector extends Construct {
     this.ingestTopic = topics.ingestTopic;
     this.deadLetterTopic = topics.deadLetterTopic;
     this.deadLetterSubscription = topics.deadLetterSubscription;
-    ({ database: this.database, secret: this.secret } = buildState(ctx));
+    ({ database: this.database, secret: this.secret, hashKeySecret: this.hashKeySecret } = buildState(ctx));
 
     this.function = buildFunction(ctx, accounts.runtime);
     const url = this.function.serviceConfig.uri;
-    this.pushSubscription = buildPushSubscription(ctx, topics, url, accounts.push);
-    this.probeJob = buildProbeJob(ctx, url, accounts.scheduler);
+    const callers = buildCallerGrants(ctx, accounts, this.function);
+    this.pushSubscription = buildPushSubscription(ctx, topics, url, accounts.push, callers.push);
+    this.probeJob = buildProbeJob(ctx, url, accounts.scheduler, callers.scheduler);
     buildFunctionIam(ctx, {
       ...topics,
       accounts,
-      function: this.function,
       secret: this.secret,
+      hashKeySecret: this.hashKeySecret,
       pushSubscription: this.pushSubscription,
     });
 
@@ -104,6 +116,7 @@ export class CurrentsConnector extends Construct {
         environment: env,
         source: props.importerSource,
         runtime: props.runtime,
+        build: props.build,
         labels: ctx.labels,
         ingestTopic: this.ingestTopic,
         pushServiceAccount: accounts.push,

@@ -1,6 +1,7 @@
 /**
  * A connector's monitoring: the email channel for its contact, one log-based metric per counted log event of its
- * function (infra/connector/events.ts), and an alert policy on each. Its workspace's door has its own (infra/door.ts),
+ * function (infra/connector/events.ts), and an alert policy on each, created once
+ * the new metrics can be queried (a `time_sleep` after them: ../metrics-settle.ts). Its workspace's door has its own (infra/door.ts),
  * sent to the contacts of the workspace's connectors.
  */
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
@@ -9,8 +10,9 @@ import {
   type MonitoringAlertPolicyConditions,
 } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
+import { metricsQueryable } from '../metrics-settle';
 import { ALERTED_EVENTS, type AlertedEvent, metricFilter, metricName } from './events';
-import type { ConnectorContext } from './props';
+import { type ConnectorContext, dependsOnAlso } from './props';
 
 export interface ConnectorMonitoring {
   readonly notificationChannel: MonitoringNotificationChannel;
@@ -65,6 +67,9 @@ export function buildMonitoring(ctx: ConnectorContext): ConnectorMonitoring {
       metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
       ...ctx.dep('logging'),
     }));
+  // Every metric is declared before the first policy: the policies wait until they can be queried (../metrics-settle.ts).
+  for (const event of Object.keys(ALERTED_EVENTS) as AlertedEvent[]) metric(event, ALERTED_EVENTS[event].metric);
+  const queryable = metricsQueryable(scope, 'metrics-queryable', Object.values(metrics));
   const alert = (
     id: string,
     info: { title: string; severity: string; what: string },
@@ -84,13 +89,13 @@ export function buildMonitoring(ctx: ConnectorContext): ConnectorMonitoring {
         subject: `Currents → Segment ${env.name}/${connector.name}: ${info.title}`,
         content: `${info.what}\n\nConnector \`${connector.name}\` (${connector.displayName}), environment \`${env.name}\`, project \`${project}\`.`,
       },
-      ...ctx.dep('monitoring'),
+      ...dependsOnAlso(ctx.dep('monitoring'), [queryable]),
     });
 
   const alerts = {} as Record<AlertedEvent, MonitoringAlertPolicy>;
   for (const event of Object.keys(ALERTED_EVENTS) as AlertedEvent[]) {
     const info = ALERTED_EVENTS[event];
-    const m = metric(event, info.metric);
+    const m = metrics[event];
     alerts[event] = alert(info.metric, info, [
       over(`${info.title} logged by ${names.function}`, userMetric(m), 0, 300, 0),
     ]);

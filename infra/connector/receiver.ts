@@ -14,7 +14,7 @@ import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account'
 import type { DoorNames } from '../../shared/door';
 import { RECEIVER_TARGET } from '../runtime-archive';
 import { runInvoker, serviceAccount } from './identity';
-import type { DependsOn, ReceiverProps } from './props';
+import { buildSettings, type CurrentsConnectorProps, type DependsOn, type ReceiverProps } from './props';
 
 export interface ReceiverInput {
   /** The construct its resources are declared in (their logical ids derive from it). */
@@ -30,6 +30,8 @@ export interface ReceiverInput {
   /** Its source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
   readonly source: { readonly bucket: string; readonly object: string };
   readonly runtime: string;
+  /** The identity its build runs as, and what the build waits for (CurrentsConnectorProps `build`). */
+  readonly build?: CurrentsConnectorProps['build'];
   /** Its environment variables (shared/door-config.ts `doorEnvironment`). */
   readonly environmentVariables: Record<string, string>;
   readonly labels: Record<string, string>;
@@ -61,6 +63,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
     ...dep('secretmanager'),
   });
   // Public ingress (Braze posts from the internet), its own account, many requests per instance.
+  const build = buildSettings(input.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
   const fn = new Cloudfunctions2Function(scope, 'receiver', {
     project,
     name: names.function,
@@ -71,6 +74,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
       runtime: input.runtime,
       entryPoint: RECEIVER_TARGET,
       source: { storageSource: { bucket: input.source.bucket, object: input.source.object } },
+      ...build.config,
     },
     serviceConfig: {
       serviceAccountEmail: account.email,
@@ -84,7 +88,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
       maxInstanceCount: settings.maxInstances,
       environmentVariables: input.environmentVariables,
     },
-    ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+    ...build.dependsOn,
   });
 
   // The ONE public member of the stack. Braze cannot present a Google identity; the bearer token (compared with the

@@ -4,7 +4,7 @@
  * Braze's form (the union of the connectors' selections, by the event names of Braze's form).
  */
 import type { Environment } from '../../shared/connector';
-import { boxLines, doorUrl, doorUrlOutput, unselectedWarning, workspaceDoors } from '../../shared/door';
+import { boxLines, doorLocation, doorUrl, doorUrlOutput, unselectedWarning, workspaceDoors } from '../../shared/door';
 
 export function doorLines(env: Environment): string[] {
   const doors = workspaceDoors(env.connectors);
@@ -17,7 +17,7 @@ export function doorLines(env: Environment): string[] {
   ];
   for (const d of doors) {
     lines.push(
-      `- workspace \`${d.workspace}\`: ${doorUrl(env, d.workspace)} (output \`${doorUrlOutput(d.workspace)}\`, ` +
+      `- workspace \`${d.workspace}\`: ${doorUrl(env, d.workspace, doorLocation(d, env))} (output \`${doorUrlOutput(d.workspace)}\`, ` +
         `token secret \`${d.names.tokenSecret}\`), feeds ${d.connectors.map((c) => `\`${c.name}\``).join(', ')}; ` +
         `tick ${d.boxes.length} box(es):`,
       ...boxLines(d, (name) => `\`${name}\``).map((line) => `  - ${line}`),

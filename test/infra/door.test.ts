@@ -9,6 +9,7 @@ import { doorNames, workspaceDoors } from '../../shared/door';
 import { parseDoorConfig } from '../../shared/door-config';
 import { resourceNames } from '../../shared/names';
 import { environments } from '../fixtures/workspaces';
+import { loadEnvironments } from '../../shared/connector';
 import { type Json, refOf, resources, synthEnvironments } from './helpers';
 
 const synth = synthEnvironments(environments);
@@ -82,4 +83,28 @@ it('counts its answers by status and alerts every contact of the workspace (5xx 
     `"threshold_value":${RECEIVER_DEFAULTS.refusalsAlertThreshold}`,
   );
   expect((refusals.documentation as Json).content).toMatch(/currents receiver-token new/);
+});
+
+it("runs each door where its workspace's connectors run, built as the build account, its alerts after the metric's wait", () => {
+  const eu = doors.find((d) => d.workspace !== 'acme-us')!;
+  expect(fnOf(acme.names.function).location).toBe('us-central1');
+  expect(fnOf(eu.names.function).location).toBe('europe-west1');
+  const buildAccount = refOf(json, 'google_service_account', (r) => r.account_id === 'cs-build-doors', 'id');
+  for (const d of doors) {
+    expect((fnOf(d.names.function).build_config as Json).service_account).toBe(buildAccount);
+    const own = doorResources(d.id);
+    const wait = own.find((r) => r.type === 'time_sleep')!;
+    for (const a of own.filter((r) => r.type === 'google_monitoring_alert_policy')) {
+      expect(a.body.depends_on).toContain(`time_sleep.${wait.id}`);
+    }
+  }
+});
+
+it('refuses connectors of one workspace in different locations: their one door can run in only one', () => {
+  const [first, second] = environments[0]!.connectors;
+  expect(() =>
+    loadEnvironments([{ ...environments[0]!, connectors: [first, { ...second!, location: 'us-east1' }] }]),
+  ).toThrow(
+    /connector 'email' of environment 'doors': location us-east1 differs from us-central1 of connector 'journeys' of the same Braze workspace 'acme-us'/,
+  );
 });

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
+import { planSummary } from '../../infra/summary';
+import { loadEnvironments } from '../../shared/connector';
+import { connector } from '../fixtures/connector';
 import { fixtureArchives } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -20,16 +23,17 @@ const git = (cwd: string, ...args: string[]) => {
   return r.stdout;
 };
 
-// A scratch repository: the schema and the example definitions committed, then a pull request's edits on top.
+// A scratch repository: the schema and the fixture definitions committed, then a pull request's edits on top.
 const repo = mkdtempSync(join(tmpdir(), 'currents-summary-repo-'));
 cpSync(join(ROOT, 'shared'), join(repo, 'shared'), { recursive: true });
-cpSync(join(ROOT, 'connectors'), join(repo, 'connectors'), { recursive: true });
+const FIXTURE = join('test', 'fixtures', 'definitions');
+cpSync(join(ROOT, FIXTURE), join(repo, FIXTURE), { recursive: true });
 symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
 writeFileSync(join(repo, '.gitignore'), 'node_modules\n');
 git(repo, 'init', '-q');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '-m', 'base');
-const prodFile = join(repo, 'connectors', 'prod.ts');
+const prodFile = join(repo, FIXTURE, 'prod.ts');
 writeFileSync(
   prodFile,
   readFileSync(prodFile, 'utf8')
@@ -41,7 +45,7 @@ writeFileSync(
     )
     .replace(/ {4}\{\n {6}name: 'email-eu',[\s\S]*?\n {4}\},\n/, ''),
 );
-const devFile = join(repo, 'connectors', 'dev.ts');
+const devFile = join(repo, FIXTURE, 'dev.ts');
 writeFileSync(
   devFile,
   readFileSync(devFile, 'utf8').replace(
@@ -58,7 +62,7 @@ writeFileSync(
 });`,
   ),
 );
-const definitions = join(repo, 'connectors', 'index.ts');
+const definitions = join(repo, FIXTURE, 'index.ts');
 
 describe('currents plan-summary', () => {
   it('summarizes every environment: region, credential, events, grace, anonymous flag, contact and resources', () => {
@@ -74,7 +78,13 @@ describe('currents plan-summary', () => {
       'Project `replace-me-dev`, region `europe-west1`, state local, 2 connector(s), Firestore delete protection **off**.',
     );
     expect(r.stdout).toContain(
-      '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
+      '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (9, 2 new), pushnotification (6, 1 new), sms (9, 1 new), contentcard (5) = 36 types | 72h | yes | platform-team@example.com |',
+    );
+    // A group exports the types added to it since the first catalogue: the summary names them.
+    expect(r.stdout).toContain(
+      '- ℹ️ `engagement-us`: its groups also export 4 type(s) new in Currents v10: `users.canvas.costep.Send`, ' +
+        '`users.canvasstep.Progression`, `users.messages.pushnotification.Retry`, `users.messages.sms.Retry` (Braze sends ' +
+        'them only if its Current selects them; name types instead of the group to leave them out)',
     );
     expect(r.stdout).toMatch(
       /\*\*`journeys-us`\*\* \(\d+ resources\): .*google_cloudfunctions2_function \(`currents-journeys-us`\)/,
@@ -98,26 +108,27 @@ describe('currents plan-summary', () => {
     expect(urls).toEqual([
       '- workspace `acme-us`: https://us-central1-doors-project.cloudfunctions.net/currents-door-acme-us',
       expect.stringMatching(
-        /^- workspace `3f1c2a9e-5b7d-4e21-9a0c-8d6f4b2e1a77`: https:\/\/us-central1-doors-project\.cloudfunctions\.net\/currents-door-w3f1c2a9e-5b7d-[a-z0-9]{6}$/,
+        /^- workspace `3f1c2a9e-5b7d-4e21-9a0c-8d6f4b2e1a77`: https:\/\/europe-west1-doors-project\.cloudfunctions\.net\/currents-door-w3f1c2a9e-5b7d-[a-z0-9]{6}$/,
       ),
     ]);
     expect(out).toContain(
-      '(output `door-acme-us-url`, token secret `currents-door-acme-us-token`), feeds `email`, `journeys`; tick 20 box(es):',
+      '(output `door-acme-us-url`, token secret `currents-door-acme-us-token`), feeds `email`, `journeys`; tick 24 box(es):',
     );
     expect(out).toContain(
-      '  - for `email` (10): Email Aborted, Email Bounced, Email Link Clicked, Email Delivered, Email Marked as Spam, ' +
-        'Email Opened, Email Sent, Email Soft Bounced, Email Unsubscribed, SMS Sent\n',
+      '  - for `email` (12): Email Aborted, Email Bounced, Email Link Clicked, Email Deferred, Email Delivered, ' +
+        'Email Marked as Spam, Email Opened, Email Retried, Email Sent, Email Soft Bounced, Email Unsubscribed, SMS Sent\n',
     );
     expect(out).toContain(
-      '  - for `journeys` (10): Campaign Aborted, Campaign Converted, Campaign Control Group Entered, Canvas Aborted, ' +
+      '  - for `journeys` (12): Campaign Aborted, Campaign Converted, Campaign Control Group Entered, Canvas Aborted, ' +
         'Canvas Converted, Canvas Entered, Canvas Exited (matched audience), Canvas Exited (performed event), ' +
-        'Canvas Experiment Step Converted, Canvas Experiment Step Split Entered\n',
+        'Canvas Experiment Step Converted, Canvas Experiment Step Split Entered, Canvas Content Optimizer Step Sent, ' +
+        'Canvas Step Progressed\n',
     );
     expect(out).toContain(
-      "  - ⚠️ leave the other 35 exportable event type(s) unticked in the Current of 'acme-us': no connector of the " +
+      "  - ⚠️ leave the other 72 exportable event type(s) unticked in the Current of 'acme-us': no connector of the " +
         'workspace selects them',
     );
-    expect(out).toMatch(/feeds `push-eu`; tick 5 box\(es\):\n {2}- for `push-eu` \(5\): Push Notification Aborted, /);
+    expect(out).toMatch(/feeds `push-eu`; tick 6 box\(es\):\n {2}- for `push-eu` \(6\): Push Notification Aborted, /);
     // No per-connector receiver any more.
     expect(out).not.toMatch(/receiver-url|-receiver`/);
   });
@@ -127,9 +138,9 @@ describe('currents plan-summary', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Against git ref `HEAD`: **1 added, 2 changed, 1 removed**, 2 unchanged.');
-    expect(r.stdout).toMatch(/➕ \*\*added\*\* `sms-eu` \(SMS \(dev\)\): eu, sms \(8\) = 8 types/);
+    expect(r.stdout).toMatch(/➕ \*\*added\*\* `sms-eu` \(SMS \(dev\)\): eu, sms \(9, 1 new\) = 9 types/);
     expect(r.stdout).toMatch(/➖ \*\*removed\*\* `email-eu`: its topics/);
-    expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (14 → 23 types: +9, −0)');
+    expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (16 → 27 types: +11, −0)');
     expect(r.stdout).toContain('- ✏️ **changed** `messaging-us`:\n  - `credentialGracePeriod`: `72h` → `96h`');
     expect(r.stdout).toMatch(/\| `email-eu` \| eu \| writeKey \| .* \| unchanged \|/); // dev's email-eu is untouched
     // Delete protection is shown per environment, and turning it off is flagged.
@@ -142,7 +153,7 @@ describe('currents plan-summary', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'currents-summary-synth-'));
     mkdirSync(outdir, { recursive: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { environments } = require(join(ROOT, 'connectors')) as { environments: unknown[] };
+    const { environments } = require(join(ROOT, FIXTURE)) as { environments: unknown[] };
     const app = new App({ outdir });
     defineEnvironments(app, environments, fixtureArchives());
     app.synth();
@@ -164,6 +175,38 @@ describe('currents plan-summary', () => {
     expect(r.stdout).toMatch(/❌ \*\*\d+ problem\(s\) in the connector definitions\*\*/);
     expect(r.stdout).toContain(
       "- connector 'bad-email' of environment 'broken': contactEmail must be an email address such as team@example.com (you wrote 'not-an-email')",
+    );
+  });
+});
+
+describe('the plan summary, residency and new secrets', () => {
+  it('shows where each connector runs: its own location, the EU, or outside the EU when allowed', () => {
+    expect(run(ROOT, '--no-resources').stdout).toContain(
+      'Where each connector runs: `email-eu` in europe-west1 (its own location, EU); `messaging-us` in us-central1; ' +
+        '`journeys-us` in us-central1.',
+    );
+    const [env] = loadEnvironments([
+      {
+        name: 'us',
+        project: 'acme-us',
+        region: 'us-east1',
+        connectors: [
+          { ...connector('eu-here'), allowOutsideEu: true },
+          { ...connector('eu-away'), location: 'europe-west4' },
+        ],
+      },
+    ]);
+    expect(planSummary([env!], { resources: false })).toContain(
+      'Where each connector runs: `eu-here` in us-east1 (outside the EU: allowOutsideEu); ' +
+        '`eu-away` in europe-west4 (its own location, EU).',
+    );
+  });
+
+  it('says that an added connector deploys without its secrets, and parks until they are there', () => {
+    const r = run(repo, definitions, '--base', 'HEAD', '--no-resources');
+    expect(r.stdout).toContain(
+      '  - after the deploy: put its credential into `currents-sms-eu-segment-credential` and make a token for its ' +
+        "workspace's door if it has none; the deploy does not wait for them, and until then it parks what arrives (alerting its contact)",
     );
   });
 });

@@ -9,7 +9,7 @@ import { sendLikeBraze } from '../../local/braze';
 import { makeReceiverToken } from '../../local/connector-runner';
 import { startFunctionHost, type FunctionHost } from '../../local/function-host';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
-import { sampleFeed } from '../../local/samples';
+import { sampleFeed } from '../../common/samples';
 import { workspaceDoor } from '../../shared/door';
 import { doorEnvironment } from '../../shared/door-config';
 import { ENV_VARS } from '../../shared/runtime-config';

@@ -6,6 +6,7 @@
 import { routeBody } from '../../runtime/receiver/route';
 import { loadEnvironments, validateEnvironments } from '../../shared/connector';
 import { doorEnvironment, parseDoorConfig } from '../../shared/door-config';
+import { CATALOG } from '../../shared/catalog';
 import { brazeBox, doorId, doorNames, workspaceDoor, workspaceDoors } from '../../shared/door';
 import { connectorDefinition } from '../function/fixture';
 
@@ -43,7 +44,7 @@ describe('the doors of an environment', () => {
     expect(a!.routes.get('users.canvas.Entry')).toBe('journeys');
     expect(a!.routes.has('users.messages.sms.Send')).toBe(false);
     expect(a!.fallback).toBe('email');
-    expect(a!.boxes.length + a!.unselected.length).toBe(55);
+    expect(a!.boxes.length + a!.unselected.length).toBe(CATALOG.length); // every type a Current can carry
     expect(a!.boxes).toContainEqual({ label: 'Email Opened', type: 'users.messages.email.Open' });
     expect(a!.boxes).toContainEqual({
       label: 'Canvas Exited (matched audience)',
@@ -56,6 +57,7 @@ describe('the doors of an environment', () => {
       'SMS Delivery Failed',
       'SMS Inbound Received',
       'SMS Rejected',
+      'SMS Retried',
       'SMS Sent',
       'SMS Short Link Clicked',
     ]);

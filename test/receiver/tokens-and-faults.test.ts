@@ -10,7 +10,7 @@ import { makeReceiverToken } from '../../local/connector-runner';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
 import { OffsetClock } from '../../runtime/core/clock';
 import { bearerToken, tokenAccepted, tokenDigest } from '../../runtime/receiver/core';
-import { PubSubIngestPublisher, TopicsPublisher, type DoorPublisher } from '../../runtime/receiver/publisher';
+import { PubSubIngestPublisher, TopicsPublisher, type DoorPublisher } from '../../runtime/adapters/ingest-publisher';
 import { routeBody } from '../../runtime/receiver/route';
 import { createReceiverRuntime, type ReceiverRuntime } from '../../runtime/receiver/runtime';
 import {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { sendLikeBraze } from '../../local/braze';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { provisionConnector } from '../../local/provision';
-import { sampleFeed } from '../../local/samples';
+import { sampleFeed } from '../../common/samples';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { loadEnvironments } from '../../shared/connector';
 import { ENV_VARS } from '../../shared/runtime-config';

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { workspaceDoor } from '../../shared/door';
 import { doorEnvironment } from '../../shared/door-config';
 import { functionEnvironment } from '../../shared/runtime-config';
