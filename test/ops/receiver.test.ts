@@ -128,9 +128,9 @@ describe('currents receiver-token new', () => {
       "Braze workspace 'braze-workspace-dev-eu': new door token added as version 2 of currents-door-braze-workspace-dev-eu-token (project replace-me-dev)",
     );
     // The boxes to tick in Braze's form for the workspace's Current, and what to leave unticked.
-    expect(out).toContain('Tick exactly these 9 event boxes, then Launch Current:');
-    expect(out).toMatch(/^ {7}for email-eu \(9\): Email Aborted, Email Bounced, .*, Email Unsubscribed$/m);
-    expect(out).toMatch(/Warning: leave the other 46 exportable event type\(s\) unticked/);
+    expect(out).toContain('Tick exactly these 11 event boxes, then Launch Current:');
+    expect(out).toMatch(/^ {7}for email-eu \(11\): Email Aborted, Email Bounced, .*, Email Unsubscribed$/m);
+    expect(out).toMatch(/Warning: leave the other 85 exportable event type\(s\) unticked/);
     expect(out).toContain('Partner Integrations → Data Export → Create New Current → Custom Currents Export');
     expect(out).toContain('Endpoint URL: the URL above. Bearer token: the token above.');
     expect(out).toContain(
@@ -377,8 +377,8 @@ describe('the receiver in currents status', () => {
       url: RECEIVER_URL,
       workspace: 'braze-workspace-dev-eu',
       connectors: ['email-eu'],
-      boxes: [expect.stringMatching(/^for email-eu \(9\): Email Aborted, /)],
-      warning: expect.stringMatching(/^leave the other 46 exportable event type\(s\) unticked/),
+      boxes: [expect.stringMatching(/^for email-eu \(11\): Email Aborted, /)],
+      warning: expect.stringMatching(/^leave the other 85 exportable event type\(s\) unticked/),
       tokenVersions: { enabled: 2 },
       answers: { minutes: 15, total: 121, byStatus: { '202': 118, '401': 2, '503': 1 } },
     });
@@ -386,8 +386,8 @@ describe('the receiver in currents status', () => {
     expect(text).toEqual([
       `receiver: ${RECEIVER_URL}`,
       `workspace: ${'braze-workspace-dev-eu'}: one Current, one door for email-eu`,
-      expect.stringMatching(/^braze boxes: for email-eu \(9\): /),
-      expect.stringMatching(/^warning: leave the other 46 /),
+      expect.stringMatching(/^braze boxes: for email-eu \(11\): /),
+      expect.stringMatching(/^warning: leave the other 85 /),
       'tokens: 2 versions enabled (a rotation in progress? `receiver-token disable-others` finishes it)',
       'answers (15m): 121 request(s): 202 ×118, 401 ×2, 503 ×1',
     ]);
@@ -401,8 +401,8 @@ describe('the receiver in currents status', () => {
       url: RECEIVER_URL,
       workspace: 'braze-workspace-dev-eu',
       connectors: ['email-eu'],
-      boxes: [expect.stringMatching(/^for email-eu \(9\): Email Aborted, /)],
-      warning: expect.stringMatching(/^leave the other 46 exportable event type\(s\) unticked/),
+      boxes: [expect.stringMatching(/^for email-eu \(11\): Email Aborted, /)],
+      warning: expect.stringMatching(/^leave the other 85 exportable event type\(s\) unticked/),
       local: true,
       tokenVersions: { unavailable: 'not available locally (Secret Manager has no emulator)' },
       answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },

@@ -108,7 +108,7 @@ it("answers 503 to a whole batch while one connector's topic is unavailable; aft
       statuses.push(r.status);
       if (statuses.filter((s) => s === 503).length === 4 && !restoring) {
         restoring = provisionConnector(stack.pubsub, journeys.connector, {
-          pushEndpoint: `${journeys.host.url}/`,
+          pushEndpoint: journeys.host.pushEndpoint,
           minimumBackoffSeconds: 1,
           maximumBackoffSeconds: 2,
           maxDeliveryAttempts: 100,
