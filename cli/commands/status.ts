@@ -3,7 +3,7 @@
  * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason), the last
  * delivery, and the receiver: its URL, how many token versions are enabled, and its answers by HTTP status over the
  * last 15 minutes. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is
- * leased for a few seconds and released at once: Pub/Sub has no peek), its ingest-token secret's versions (Secret
+ * leased for a few seconds and released at once: Pub/Sub has no peek), its workspace door's token secret's versions (Secret
  * Manager; metadata only, never a token) and its request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring
  * have no emulator: against a local run the receiver's tokens and answers are "not available locally".
  */

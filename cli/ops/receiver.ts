@@ -69,7 +69,7 @@ export function newIngestToken(random: (n: number) => Buffer = randomBytes): str
 
 export type { SecretVersionInfo } from '../../runtime/adapters/secret-manager';
 
-/** The Secret Manager calls made on the ingest-token secret (a subset of `SecretManagerServiceClient`). */
+/** The Secret Manager calls made on a door's token secret (a subset of `SecretManagerServiceClient`). */
 export type TokenSecretClient = Pick<
   SecretManagerCalls,
   'addSecretVersion' | 'listSecretVersions' | 'disableSecretVersion' | 'close'

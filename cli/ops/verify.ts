@@ -5,7 +5,7 @@
  *  - `segment`: a write key belongs to an enabled source in the connector's region (the Public API source check, with
  *    the environment's Public API token), or the OAuth app gets a token for its key and Segment accepts it; a write key
  *    without `segment.sourceId` cannot be checked (a warning: Segment answers 200 to any write key);
- *  - `ingest token`: once the receiver's ingest-token secret exists, its latest version is enabled.
+ *  - `ingest token`: once the token secret of the connector's workspace door exists, its latest version is enabled.
  *  - `hash key` (`fields.hashAlgorithm: 'hmac-sha256'` only): once its hash-key secret exists, its latest version is
  *    enabled and long enough.
  * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
