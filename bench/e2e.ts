@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- e2e [--events N] [--concurrency C] [--rate R] [--paced-events N]`
  *
- * End to end on this machine, through the door: the local Braze POSTs envelopes of 100 events to the connector's
- * receiver (functions-framework, its own process), which publishes to the ingest topic on the Pub/Sub emulator; the
- * emulator pushes to the function (functions-framework, its own process), which delivers to the local Segment server.
+ * End to end on this machine, through the door of a Braze workspace with two connectors: the local Braze POSTs
+ * envelopes of 100 events of every type to the workspace's door (functions-framework, its own process), which routes
+ * them by type and publishes each connector's part to its ingest topic on the Pub/Sub emulator; the emulator pushes to
+ * each connector's function (functions-framework, its own process), which delivers to the local Segment server.
  * Reports events/s (first send to last acceptance) and the p50/p99 latency per event from Braze's first send of it to
  * Segment's acceptance. Then the same at half that peak rate (paced; `--rate` sets the rate of the first run instead).
  * Last line: {"bench":"e2e","eventsPerSec":…,"p50Ms":…,"p99Ms":…,"paced":{"rate":…,"p50Ms":…,"p99Ms":…}}.
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { sendLikeBraze } from '../local/braze';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { sampleFeed } from '../common/samples';
-import { benchEnvironment } from './_environment';
+import { benchWorkspace } from './_environment';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const { values } = parseArgs({
@@ -45,14 +46,14 @@ interface Run {
 
 /** Sends `events` through the receiver like Braze and waits until Segment accepted them all (or went quiet). */
 async function run(stack: LocalStack, events: readonly { id: string }[], rate: number): Promise<Run> {
-  const local = stack.connectors[0]!;
+  const door = stack.doors[0]!;
   const server = stack.servers.us;
   const before = server.accepted().length;
   const sentAt = new Map<string, number>();
   const start = Date.now();
   const report = await sendLikeBraze(events, {
-    url: local.receiver!.url,
-    token: local.receiver!.token,
+    url: door.url,
+    token: door.token,
     concurrency: CONCURRENCY,
     rate,
     backoff: { initialMs: 100, maxMs: 2000 },
@@ -117,7 +118,7 @@ function describe(label: string, r: Run): string {
 }
 
 async function main() {
-  const environment = benchEnvironment('e2e');
+  const environment = benchWorkspace('e2e');
   const stack = await startLocalStack({ environment, recordCalls: false, receivers: true });
   try {
     const feed = sampleFeed({ count: EVENTS + PACED_EVENTS + 1000, seed: 3 }) as unknown as { id: string }[];
@@ -148,7 +149,8 @@ async function main() {
           p50Ms: paced.p50Ms,
           p99Ms: paced.p99Ms,
         },
-        path: 'local Braze → receiver → Pub/Sub emulator → push → function → local Segment server',
+        path: "local Braze → the workspace's door → Pub/Sub emulator (a topic per connector) → push → its function → local Segment server",
+        connectorsInWorkspace: environment.connectors.length,
       }),
     );
   } finally {

@@ -1,11 +1,13 @@
 /**
  * `npm run bench -- receiver [--requests N] [--levels 1,4,16,64]`
  *
- * Braze-shaped requests (100 events in the envelope, the version header, a bearer token) POSTed to the receiver (served
- * by functions-framework in its own process) publishing to the Pub/Sub emulator, at increasing concurrency: requests/s,
- * events/s, and the latency until the receiver answered (it answers 2xx only once Pub/Sub acknowledged the publish).
- * The floor: the same bodies published with the Pub/Sub client alone, at the same concurrency and with the receiver's
- * batching settings, in this process.
+ * Braze-shaped requests (100 events of every type in the envelope, the version header, a bearer token) POSTed to the
+ * door of a Braze workspace with two connectors (served by functions-framework in its own process), which routes each
+ * request's events by type into one message per connector and publishes both to the Pub/Sub emulator, at increasing
+ * concurrency: requests/s, events/s, and the latency until the door answered (2xx only once Pub/Sub acknowledged every
+ * part). The floor: what any door must publish for the same requests (each request's parts, one message per connector
+ * to its topic, routed before the clock starts) with the Pub/Sub client alone, at the same concurrency and with the
+ * receiver's batching settings, in this process.
  *
  * Both sides get the bodies as Buffers made before the clock starts, and both are warmed up by a full pass first. The requests go out through Node's own HTTP client
  * with a keep-alive agent: in production the sender is Braze's machine, and here it shares the 2 cores with the
@@ -22,9 +24,12 @@ import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
 import { eventsEnvelope, sampleFeed } from '../common/samples';
 import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
+import { routeBody, type RoutedPart } from '../runtime/receiver/route';
+import { workspaceDoors } from '../shared/door';
+import { doorEnvironment } from '../shared/door-config';
 import { resourceNames } from '../shared/names';
-import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
-import { benchEnvironment } from './_environment';
+import { ENV_VARS } from '../shared/runtime-config';
+import { benchWorkspace } from './_environment';
 import { inFlight } from './_in-flight';
 
 const { values } = parseArgs({
@@ -65,9 +70,8 @@ async function measure(
 }
 
 async function main() {
-  const environment = benchEnvironment('receiver');
-  const connector = environment.connectors[0]!;
-  const names = resourceNames(connector.name);
+  const environment = benchWorkspace('receiver');
+  const [door] = workspaceDoors(environment.connectors);
   const emulators = await startEmulators({ projectId: environment.project });
   const token = makeReceiverToken();
   let pubsub: PubSub | undefined;
@@ -76,7 +80,7 @@ async function main() {
     serve: 'receiver',
     env: {
       ...emulators.env,
-      ...receiverEnvironment(environment, connector),
+      ...doorEnvironment(environment, door!),
       [ENV_VARS.receiverTokenSource]: 'env',
       [ENV_VARS.receiverTokens]: token,
     },
@@ -90,8 +94,15 @@ async function main() {
   try {
     const { PubSub } = await import('@google-cloud/pubsub');
     pubsub = new PubSub({ projectId: environment.project, apiEndpoint: emulators.env.PUBSUB_EMULATOR_HOST });
-    await pubsub.createTopic(names.ingestTopic);
-    const topic = pubsub.topic(names.ingestTopic, { batching: RECEIVER_BATCHING });
+    const topics = new Map(
+      await Promise.all(
+        environment.connectors.map(async (c) => {
+          const name = resourceNames(c.name).ingestTopic;
+          await pubsub!.createTopic(name);
+          return [c.name, pubsub!.topic(name, { batching: RECEIVER_BATCHING })] as const;
+        }),
+      ),
+    );
     const feed = sampleFeed({ count: REQUESTS * EVENTS_PER_REQUEST, seed: 7 });
     const bodies = Array.from({ length: REQUESTS }, (_, i) =>
       Buffer.from(eventsEnvelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST))),
@@ -123,8 +134,15 @@ async function main() {
         req.on('error', (err) => reject(new Error(`request failed (receiver exited: ${host.exited}): ${err.message}`)));
         req.end(body);
       });
+    // The floor publishes what the door must: each request's parts, routed here before the clock starts.
+    const parts = new Map<Buffer, readonly RoutedPart[]>(bodies.map((b) => [b, routeBody(b, door!).parts]));
+    const partsPerRequest = bodies.reduce((n, b) => n + parts.get(b)!.length, 0) / bodies.length;
     const floor = async (body: Buffer) => {
-      await topic.publishMessage({ data: body, attributes: { source: 'bench' } });
+      await Promise.all(
+        parts
+          .get(body)!
+          .map((p) => topics.get(p.connector)!.publishMessage({ data: p.body, attributes: { source: 'bench' } })),
+      );
     };
     // Warm-up, not measured: a full pass of each side at the highest level, so that both are measured steady (the
     // receiver process, this one and the emulator's JVM compile their hot paths in the first thousand requests or so;
@@ -163,6 +181,8 @@ async function main() {
         atConcurrency: best.receiver.level,
         requestsPerLevel: REQUESTS,
         eventsPerRequest: EVENTS_PER_REQUEST,
+        connectorsInWorkspace: environment.connectors.length,
+        partsPerRequest,
       }),
     );
   } finally {

@@ -208,6 +208,8 @@ export const sendTest: CommandSpec<TargetValues & { type?: string; timeout?: str
 export const brazeSend: CommandSpec<{
   url?: string;
   token?: string;
+  ready?: string;
+  workspace?: string;
   batchSize?: string;
   concurrency?: string;
   rate?: string;
@@ -217,15 +219,20 @@ export const brazeSend: CommandSpec<{
   json?: boolean;
 }> = {
   name: 'braze-send',
-  summary: 'post Currents events to a receiver the way Braze does',
+  summary: "post Currents events to a workspace's door the way Braze does",
   description:
-    'Post Currents events (envelope, list, single event or JSON Lines files) to a receiver the way Braze does: in ' +
+    "Post Currents events (envelope, list, single event or JSON Lines files) to a Braze workspace's door the way Braze does: in " +
     'batches, with its headers and the bearer token, reacting to every answer as Braze does. The token may come from ' +
     'CURRENTS_RECEIVER_TOKEN instead of --token. Exit 1 when an event was not delivered.',
   arguments: [{ name: '<FILE...>', description: 'files of Currents events' }],
   options: [
-    { flags: '--url <URL>', description: 'the receiver to post to (required)' },
-    { flags: '--token <TOKEN>', description: 'the receiver token (default: $CURRENTS_RECEIVER_TOKEN)' },
+    { flags: '--url <URL>', description: "the workspace's door to post to (required without --ready)" },
+    { flags: '--token <TOKEN>', description: "the door's token (default: $CURRENTS_RECEIVER_TOKEN)" },
+    {
+      flags: '--ready <FILE>',
+      description: 'a local run: the door URL and token from its ready object (npm start -- --keep-running --json)',
+    },
+    { flags: '--workspace <ID>', description: 'with --ready: the workspace whose door (default: the only one)' },
     { flags: '--batch-size <N>', description: 'events per request' },
     { flags: '--concurrency <N>', description: 'requests in flight' },
     { flags: '--rate <EVENTS_PER_S>', description: 'pace (0: as fast as possible)' },
@@ -236,27 +243,34 @@ export const brazeSend: CommandSpec<{
   ],
   examples: [
     'npx currents braze-send a.jsonl b.jsonl --url http://127.0.0.1:8080 --token t0k3n --rate 500 --gzip',
-    'CURRENTS_RECEIVER_TOKEN=… npx currents braze-send events.json --url https://…/currents',
+    'CURRENTS_RECEIVER_TOKEN=… npx currents braze-send events.json --url https://…/currents-door-acme-us',
+    'npx currents braze-send events.json --ready ready.json --workspace local-us',
   ],
 };
 
-export const receiverToken: CommandSpec<TargetValues & { disableOthers?: boolean; keep?: string }> = {
-  name: 'receiver-token',
-  summary: 'make a receiver token for Braze (printed once) / finish a rotation',
-  description:
-    "new: make a new token for the connector's receiver (printed once, to paste into Braze's Current). " +
-    'disable-others: once Braze uses the new token, disable every other version.',
-  arguments: [{ name: '<new|disable-others>', description: 'what to do' }, PATH_ARGUMENT],
-  options: [
-    ...ONE_CONNECTOR_OPTIONS,
-    { flags: '--disable-others', description: 'with new: also disable every other version at once (a leaked token)' },
-    { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest enabled)' },
-  ],
-  examples: [
-    'npx currents receiver-token new --env prod --connector email-eu',
-    'npx currents receiver-token disable-others --env prod --connector email-eu',
-  ],
-};
+export const receiverToken: CommandSpec<TargetValues & { workspace?: string; disableOthers?: boolean; keep?: string }> =
+  {
+    name: 'receiver-token',
+    summary: "make a token for a Braze workspace's door (printed once) / finish a rotation",
+    description:
+      "new: make a new token for a Braze workspace's door (printed once, to paste into the workspace's Current, with the " +
+      'URL and the exact event boxes to tick). disable-others: once Braze uses the new token, disable every other version.',
+    arguments: [{ name: '<new|disable-others>', description: 'what to do' }, PATH_ARGUMENT],
+    options: [
+      ...TARGET_OPTIONS,
+      {
+        flags: '--workspace <ID>',
+        description: "the Braze workspace whose door (default: --connector's, or the environment's only one)",
+      },
+      { flags: '--disable-others', description: 'with new: also disable every other version at once (a leaked token)' },
+      { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest enabled)' },
+    ],
+    examples: [
+      'npx currents receiver-token new --env prod --workspace braze-workspace-us',
+      'npx currents receiver-token new --env prod --connector email-eu',
+      'npx currents receiver-token disable-others --env prod --workspace braze-workspace-us',
+    ],
+  };
 
 export const verify: CommandSpec<TargetValues> = {
   name: 'verify',

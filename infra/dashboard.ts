@@ -8,13 +8,14 @@
  *   time spent in Segment (distribution of `segmentMs`, 50th and 95th percentile);
  * - the credential: state changes by the state entered (`state_change` by `to`), and the alerted metrics (credential
  *   failures, cannot be verified, events dropped, dead letters);
- * - the receiver's answers to Braze by status (`receiver_request` by `status`);
+ * - the answers of the connector's workspace door to Braze by status (`receiver_request` by `status`);
  * - events of types the catalogue does not know, by type (distribution of `unknown_event_type`'s `events` by `eventType`).
  *
  * `DASHBOARD_METRICS` (infra/dashboard-metrics.ts) are declared by the connector construct beside its alert metrics; the tests check that every
  * metric a tile names exists in the synthesized stack.
  */
-import { receiverRequestsMetric, resourceNames } from '../shared/names';
+import { doorNames } from '../shared/door';
+import { resourceNames } from '../shared/names';
 import { ALERTED_EVENTS, RECEIVER_EVENTS } from './connector/events';
 import { dashboardMetricName, type DashboardMetricId } from './dashboard-metrics';
 
@@ -71,7 +72,7 @@ function promChart(title: string, queries: { query: string; legend: string }[], 
 }
 
 /** The tiles of one connector: a section header, then its charts. */
-export function connectorTiles(connector: string): Tile[] {
+export function connectorTiles(connector: string, workspace: string): Tile[] {
   const names = resourceNames(connector);
   const sumPerMinute = (id: DashboardMetricId) =>
     `sum(rate(${promName(dashboardMetricName(connector, id))}_sum{monitored_resource="cloud_run_revision"}[5m])) * 60`;
@@ -91,10 +92,14 @@ export function connectorTiles(connector: string): Tile[] {
     legend: ALERTED_EVENTS[e].title,
   }));
   const receiver = RECEIVER_EVENTS.receiver_request;
+  const door = doorNames(workspace);
   return [
     {
       title: `Connector ${connector}`,
-      text: { content: `Function \`${names.function}\`, receiver \`${names.receiverFunction}\`.`, format: 'MARKDOWN' },
+      text: {
+        content: `Function \`${names.function}\`; Braze workspace \`${workspace}\`, door \`${door.function}\`.`,
+        format: 'MARKDOWN',
+      },
     },
     promChart(
       'Events per minute by outcome',
@@ -126,8 +131,8 @@ export function connectorTiles(connector: string): Tile[] {
       },
     ]),
     counterChart(
-      'Receiver answers to Braze (by status)',
-      [{ name: receiverRequestsMetric(connector), legend: 'status' }],
+      `Door answers to Braze, workspace ${workspace} (by status)`,
+      [{ name: door.requestsMetric, legend: 'status' }],
       receiver.label,
     ),
   ];
@@ -148,11 +153,14 @@ const placed = (x: number, y: number, width: number, height: number, widget: Til
 });
 
 /** The dashboard's JSON (google_monitoring_dashboard `dashboard_json`): a mosaic, one band of tiles per connector. */
-export function dashboardJson(environment: string, connectors: readonly string[]): string {
+export function dashboardJson(
+  environment: string,
+  connectors: readonly { readonly name: string; readonly workspace: string }[],
+): string {
   const tiles: Tile[] = [];
   let y = 0;
   for (const c of connectors) {
-    const [header, ...charts] = connectorTiles(c);
+    const [header, ...charts] = connectorTiles(c.name, c.workspace);
     tiles.push(placed(0, y, 12, 1, header!));
     y += 1;
     charts.forEach((widget, i) => {

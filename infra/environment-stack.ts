@@ -1,9 +1,19 @@
 /**
  * One CDKTF stack per environment (`cdktf deploy <env>`): the provider and state backend, the project services (APIs),
  * the bucket holding the source archives, the archives themselves (the function's and the receiver's), and one
- * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secrets, receiver URL).
+ * `CurrentsConnector` per connector with its outputs (ingest topic, dead-letter subscription, secret), and one
+ * `WorkspaceDoor` per Braze workspace with its outputs (its URL, its token secret).
  */
-import { Aspects, AssetType, GcsBackend, LocalBackend, TerraformAsset, TerraformOutput, TerraformStack } from 'cdktf';
+import {
+  Aspects,
+  AssetType,
+  GcsBackend,
+  type ITerraformDependable,
+  LocalBackend,
+  TerraformAsset,
+  TerraformOutput,
+  TerraformStack,
+} from 'cdktf';
 import { type Construct } from 'constructs';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { ProjectService } from '@cdktf/provider-google/lib/project-service';
@@ -14,7 +24,9 @@ import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { TimeProvider } from '@cdktf/provider-time/lib/provider';
 import { type Environment } from '../shared/connector';
-import { publicApiTokenSecret, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
+import { doorTokenSecretOutput, doorUrlOutput, workspaceDoors } from '../shared/door';
+import { publicApiTokenSecret, stateBackendPrefix } from '../shared/names';
+import { WorkspaceDoor } from './door';
 import { CurrentsConnector } from './connector';
 import type { ConnectorApi, CurrentsConnectorProps } from './connector/props';
 import { dashboardDisplayName, dashboardJson } from './dashboard';
@@ -71,7 +83,7 @@ export interface EnvironmentStackProps {
   readonly connectorDefaults?: Partial<
     Omit<
       CurrentsConnectorProps,
-      'connector' | 'environment' | 'source' | 'receiverSource' | 'pubsubServiceAgentEmail' | 'dependsOn' | 'build'
+      'connector' | 'environment' | 'source' | 'pubsubServiceAgentEmail' | 'dependsOn' | 'build'
     >
   >;
 }
@@ -79,6 +91,8 @@ export interface EnvironmentStackProps {
 export class EnvironmentStack extends TerraformStack {
   readonly environment: Environment;
   readonly connectors: Record<string, CurrentsConnector> = {};
+  /** The door of each Braze workspace the connectors name, by workspace. */
+  readonly doors: Record<string, WorkspaceDoor> = {};
   readonly sourceBucket: StorageBucket;
   readonly sourceObject: StorageBucketObject;
   readonly receiverSourceObject: StorageBucketObject;
@@ -148,7 +162,6 @@ export class EnvironmentStack extends TerraformStack {
         connector,
         environment: env,
         source: { bucket: this.sourceBucket.name, object: this.sourceObject.name },
-        receiverSource: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
         ...(importerSourceObject
           ? { importerSource: { bucket: this.sourceBucket.name, object: importerSourceObject.name } }
           : {}),
@@ -160,6 +173,7 @@ export class EnvironmentStack extends TerraformStack {
       this.connectors[connector.name] = c;
       this.connectorOutputs(connector.name, c);
     }
+    this.buildDoors(labels, { ...services, pubsub: this.pubsubServiceIdentity });
     if (env.connectors.length) this.dashboard = this.buildDashboard(services);
   }
 
@@ -228,15 +242,41 @@ export class EnvironmentStack extends TerraformStack {
       value: c.secret.id,
       description: `Secret to put '${name}' credential into (gcloud secrets versions add)`,
     });
-    // The URL Braze's Custom Currents Export posts to. Never a token: tokens are made by `currents receiver-token new`.
-    new TerraformOutput(this, receiverUrlOutput(name), {
-      value: c.receiver.url,
-      description: `URL of '${name}' receiver, to paste into Braze (Custom Currents Export)`,
-    });
-    new TerraformOutput(this, `${name}-ingest-token-secret`, {
-      value: c.ingestTokenSecret.id,
-      description: `Secret holding '${name}' receiver tokens (currents receiver-token new)`,
-    });
+  }
+
+  /**
+   * One door per Braze workspace (infra/door.ts), built as the environment's build account like every function, with
+   * its outputs: the URL its Custom Currents Export posts to and its token secret. Never a token: tokens are made by
+   * `currents receiver-token new`.
+   */
+  private buildDoors(
+    labels: Record<string, string>,
+    dependsOn: Partial<Record<ConnectorApi, ITerraformDependable>>,
+  ): void {
+    for (const door of workspaceDoors(this.environment.connectors)) {
+      const [first] = door.connectors.map((c) => this.connectors[c.name]!);
+      const d = new WorkspaceDoor(this, `door-${door.id}`, {
+        environment: this.environment,
+        door,
+        ingestTopics: Object.fromEntries(door.connectors.map((c) => [c.name, this.connectors[c.name]!.ingestTopic])),
+        notificationChannels: door.connectors.map((c) => this.connectors[c.name]!.notificationChannel.name),
+        settings: first!.receiverSettings,
+        source: { bucket: this.sourceBucket.name, object: this.receiverSourceObject.name },
+        runtime: first!.runtime,
+        build: { serviceAccount: this.build.serviceAccount.id, after: this.build.grants },
+        labels,
+        dependsOn,
+      });
+      this.doors[door.workspace] = d;
+      new TerraformOutput(this, doorUrlOutput(door.workspace), {
+        value: d.function.url,
+        description: `URL of the door of Braze workspace '${door.workspace}' (${door.connectors.map((c) => c.name).join(', ')}), to paste into its Custom Currents Export`,
+      });
+      new TerraformOutput(this, doorTokenSecretOutput(door.workspace), {
+        value: d.tokenSecret.id,
+        description: `Secret holding the tokens of the door of Braze workspace '${door.workspace}' (currents receiver-token new)`,
+      });
+    }
   }
 
   /** One dashboard per environment, drawn only from the log-based metrics the connectors declare. */
@@ -246,12 +286,13 @@ export class EnvironmentStack extends TerraformStack {
       project: env.project,
       dashboardJson: dashboardJson(
         env.name,
-        env.connectors.map((c) => c.name),
+        env.connectors.map((c) => ({ name: c.name, workspace: c.workspace })),
       ),
       dependsOn: [
         services.monitoring,
         ...Object.values(this.connectors).flatMap((c) => Object.values(c.dashboardMetrics)),
         ...Object.values(this.connectors).flatMap((c) => Object.values(c.metrics)),
+        ...Object.values(this.doors).map((d) => d.requestsMetric),
       ],
     });
     new TerraformOutput(this, 'dashboard-name', {

@@ -34,7 +34,7 @@ import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './con
 import { metricsQueryable } from './metrics-settle';
 import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
-import { receiverEnvironment } from '../shared/runtime-config';
+import { importerEnvironment } from '../shared/runtime-config';
 
 /** The importer's time budget: the longest a 2nd-gen function triggered by a push may run; a longer file resumes. */
 export const IMPORTER_TIMEOUT_SECONDS = 540;
@@ -189,7 +189,7 @@ export class StorageImport extends Construct {
         timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
         minInstanceCount: 0,
         maxInstanceCount: 5,
-        environmentVariables: receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
+        environmentVariables: importerEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
       },
       ...build.dependsOn,
     });

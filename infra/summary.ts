@@ -1,7 +1,7 @@
 /**
  * The pull-request summary of the connector definitions, as Markdown: per environment, each connector's region,
- * credential kind, events, grace period, anonymous flag and contact; each connector's receiver URL (what to paste into
- * Braze); the resources each connector becomes (from a real synth of the construct, so the list cannot drift from the
+ * credential kind, events, grace period, anonymous flag and contact; per Braze workspace, its door's URL and the boxes
+ * to tick in Braze's form (./summary/doors.ts); the resources each connector becomes (from a real synth of the construct, so the list cannot drift from the
  * infrastructure); and, against a base (./summary/base.ts), which connectors were added, removed or changed, field by
  * field (./summary/diff.ts).
  */
@@ -12,10 +12,11 @@ import { CATALOG_BY_TYPE, CATALOG_RELEASE, isSelector, typesOfSelector } from '.
 import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
 import { connectorLocation, EU_LOCATIONS } from '../shared/deployment';
-import { receiverUrl, receiverUrlOutput, resourceNames, stateBackendPrefix } from '../shared/names';
+import { resourceNames, stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
+import { doorLines } from './summary/doors';
 
 export { type Base, loadBase } from './summary/base';
 export { diffFields, type FieldChange } from './summary/diff';
@@ -92,7 +93,6 @@ export function connectorResourceList(connector: Connector, env: Pick<Environmen
     connector,
     environment: env,
     source: { bucket: 'source-bucket', object: 'source.zip' },
-    receiverSource: { bucket: 'source-bucket', object: 'receiver.zip' },
     pubsubServiceAgentEmail: 'service-0@gcp-sa-pubsub.iam.gserviceaccount.com',
   });
   const json = stack.toTerraform() as { resource: Record<string, Record<string, Record<string, unknown>>> };
@@ -174,8 +174,8 @@ function connectorChanges(env: Environment, before: BaseEnvironment | undefined,
       status.set(c.name, 'added');
       changes.push(
         `- ➕ **added** \`${c.name}\` (${c.displayName}): ${c.segment.region}, ${describeEvents(c)}`,
-        `  - after the deploy: put its credential into \`${resourceNames(c.name).secret}\` and make a receiver ` +
-          'token; the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
+        `  - after the deploy: put its credential into \`${resourceNames(c.name).secret}\` and make a token ` +
+          "for its workspace's door if it has none; the deploy does not wait for them, and until then it parks what arrives (alerting its contact)",
       );
       continue;
     }
@@ -221,19 +221,6 @@ function connectorTable(env: Environment, base: boolean, status: ReadonlyMap<str
   ];
 }
 
-function receiverUrlLines(env: Environment): string[] {
-  return [
-    `**Receiver URLs** (Braze's Custom Currents Export posts here; known after deploy as the stack output ` +
-      `\`<connector>-receiver-url\`, which has this form):`,
-    '',
-    ...env.connectors.map(
-      (c) =>
-        `- \`${c.name}\`: ${receiverUrl(env, c.name, connectorLocation(c, env))} (output \`${receiverUrlOutput(c.name)}\`)`,
-    ),
-    '',
-  ];
-}
-
 /** The resources each connector becomes, folded away. */
 function resourceLines(env: Environment): string[] {
   const body = ['<details><summary>Resources per connector</summary>', ''];
@@ -256,7 +243,7 @@ function resourceLines(env: Environment): string[] {
 }
 
 /** One environment's section. */
-/** Where each connector runs (its function, receiver, database and probe): its `location` or the environment's region. */
+/** Where each connector runs (its function, its workspace's door, database and probe): its `location` or the environment's region. */
 function locationLines(env: Environment): string[] {
   if (!env.connectors.length) return [];
   const where = env.connectors.map((c) => {
@@ -290,7 +277,7 @@ function environmentSection(
   const { changes, status } = base ? connectorChanges(env, before, counts) : { changes: [], status: new Map() };
   body.push(...connectorTable(env, Boolean(base), status));
   if (env.connectors.length) body.push(...capacityLines(env.connectors, options.eventsPerMonth ?? 10_000_000));
-  if (env.connectors.length) body.push(...receiverUrlLines(env));
+  body.push(...doorLines(env));
   if (base) {
     body.push(
       changes.length ? '**Changes**' : '_No connector changes._',

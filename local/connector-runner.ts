@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
-import { ENV_VARS, functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
+import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
+import { type LocalDoor, makeReceiverToken } from './door-runner';
 import { startFunctionHost, type FunctionHost } from './function-host';
 import { forgetPath, guardPath } from './reaper';
 import { provisionConnector, type ProvisionOptions } from './provision';
@@ -31,10 +32,7 @@ export interface LocalCredential {
   readonly oauthApp?: OAuthAppRegistration;
 }
 
-/** A receiver token as `currents receiver-token new` makes one: 32 random bytes, base64url. */
-export function makeReceiverToken(): string {
-  return randomBytes(32).toString('base64url');
-}
+export { makeReceiverToken };
 
 /** Makes a fresh credential of the connector's declared kind. `label` makes write keys recognisable in tests. */
 export function makeLocalCredential(connector: Connector, label = 'local'): LocalCredential {
@@ -73,8 +71,6 @@ export interface LocalConnectorOptions {
   /** Subscription overrides for tests that cannot wait for production backoffs. */
   readonly provision?: Omit<ProvisionOptions, 'pushEndpoint'>;
   readonly onLog?: (line: string) => void;
-  /** Also serve the connector's receiver (Braze's door), accepting these bearer tokens. */
-  readonly receiver?: { readonly tokens: readonly string[]; readonly env?: Record<string, string> };
   /** Serve built archives (unpacked and installed directories) instead of the source (see FunctionHostOptions). */
   readonly artifacts?: LocalArtifacts;
 }
@@ -87,18 +83,14 @@ export interface LocalArtifacts {
   readonly node?: string;
 }
 
-/** The connector's receiver, served by functions-framework like the function. */
-export interface LocalReceiver {
-  readonly url: string;
-  /** The first accepted token (what Braze would be given). */
-  readonly token: string;
-  readonly host: FunctionHost;
-}
+/** The door of the connector's workspace (local/door-runner.ts): where Braze posts the connector's events. */
+export type LocalReceiver = Pick<LocalDoor, 'url' | 'token' | 'host' | 'workspace'>;
 
 export interface LocalConnector {
   readonly connector: Connector;
   readonly names: ConnectorResourceNames;
   readonly host: FunctionHost;
+  /** The door of its workspace, when the stack serves doors (shared with the workspace's other connectors). */
   readonly receiver?: LocalReceiver;
   /** The function's environment variables (to start another instance of the same function). */
   readonly env: Readonly<Record<string, string>>;
@@ -171,26 +163,8 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     },
   );
   let names: ConnectorResourceNames;
-  let receiver: LocalReceiver | undefined;
   try {
     names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: host.pushEndpoint });
-    if (options.receiver) {
-      const tokens = options.receiver.tokens;
-      const receiverHost = await startFunctionHost({
-        serve: 'receiver',
-        artifact: options.artifacts?.receiver,
-        node,
-        env: {
-          ...options.emulatorEnv,
-          ...receiverEnvironment(options.environment, connector),
-          [ENV_VARS.receiverTokenSource]: 'env',
-          [ENV_VARS.receiverTokens]: tokens.join('\n'),
-          ...options.receiver.env,
-        },
-        onLine,
-      });
-      receiver = { url: receiverHost.url, token: tokens[0] ?? '', host: receiverHost };
-    }
   } catch (err) {
     await host.stop();
     secrets.remove();
@@ -211,7 +185,6 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     connector,
     names,
     host,
-    receiver,
     env,
     publish: (data, attributes) => topic.publishMessage({ data: Buffer.from(data), attributes }),
     probe: () => post('/probe', {}),
@@ -225,7 +198,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
         .subscription(names.pushSubscription)
         .delete()
         .catch(() => undefined);
-      await Promise.all([host.stop(), receiver?.host.stop()]);
+      await host.stop();
       secrets.remove();
     },
   };

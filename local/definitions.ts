@@ -1,9 +1,12 @@
 import { defineEnvironment } from '../shared/connector';
 
 /**
- * What `npm start` runs by default: a local-run environment of two connectors (EU write key with a source check, US
- * OAuth), independent of the team's own definitions in connectors/ (`npm start -- --definitions connectors --env dev`
- * runs those). Nothing here is deployed; the project id only names the emulators' project.
+ * What `npm start` runs by default: the local run's own environment, independent of the team's own definitions in
+ * connectors/ (`npm start -- --definitions connectors --env dev` runs those). It has two Braze workspaces: `local-eu`
+ * with one connector (EU write key with a source check, placed in the EU by the environment's region), and `local-us`
+ * with two whose selections split its events, so that the door of one workspace routing each event to the connector
+ * that selects its type is exercised end to end. Nothing here is deployed; the project id only names the emulators'
+ * project.
  */
 export const dev = defineEnvironment({
   name: 'dev',
@@ -13,22 +16,30 @@ export const dev = defineEnvironment({
   connectors: [
     {
       name: 'email-eu',
-      displayName: 'Braze EU email engagement (dev)',
+      displayName: 'Braze EU email engagement (local)',
       contactEmail: 'platform-team@example.com',
-      workspace: 'braze-workspace-dev-eu',
+      workspace: 'local-eu',
       // sourceId: the Segment source the write key belongs to, checked through the local Public API.
       segment: { region: 'eu', credential: { kind: 'writeKey' }, sourceId: 'local-email-eu-source' },
       events: ['email'],
     },
     {
-      name: 'engagement-us',
-      displayName: 'Braze US engagement (dev)',
+      name: 'messaging-us',
+      displayName: 'Braze US messaging (local)',
       contactEmail: 'platform-team@example.com',
-      workspace: 'braze-workspace-dev-us',
-      segment: { region: 'us', credential: { kind: 'oauth', appId: 'app-dev-0000', keyId: 'key-dev-0000' } },
-      events: ['behaviors', 'campaigns', 'canvas', 'pushnotification', 'sms', 'contentcard'],
+      workspace: 'local-us',
+      segment: { region: 'us', credential: { kind: 'oauth', appId: 'app-local-0000', keyId: 'key-local-0000' } },
+      events: ['pushnotification', 'sms', 'contentcard', 'inappmessage'],
       includeAnonymousUsers: true,
       credentialGracePeriod: '72h',
+    },
+    {
+      name: 'journeys-us',
+      displayName: 'Braze US campaigns and Canvas (local)',
+      contactEmail: 'platform-team@example.com',
+      workspace: 'local-us',
+      segment: { region: 'us', credential: { kind: 'writeKey' } },
+      events: ['behaviors', 'campaigns', 'canvas'],
     },
   ],
 });

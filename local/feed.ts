@@ -1,16 +1,19 @@
 /**
- * A realistic sample feed for one connector, with what each event is meant to become, so that a local run can
- * reconcile what it published with what the pipeline did: every exportable type in turn, plus users without an
- * external id, types the connector does not select, non-exportable types and a few malformed events, packed into
+ * A realistic sample feed for one connector, or for the connectors of one Braze workspace (what its Current sends to
+ * the workspace's door), with what each event is meant to become and which connector is meant to handle it, so that a
+ * local run can reconcile what it published with what the pipeline did: every selected type in turn, plus users
+ * without an external id, types no connector selects, non-exportable types and a few malformed events, packed into
  * Pub/Sub messages in the three input shapes the translator accepts (the HTTP connector's envelope, a single nested event, a flat
  * record with its type in the `event_type` attribute).
  */
-import { DEFAULT_CATALOG } from '../shared/catalog';
+import { CATALOG, DEFAULT_CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
 import { nestEvent, prng, sampleEvent } from '../common/samples';
 
 export type Intent =
   | 'delivered'
+  /** Counted by the workspace's door (a type no connector of the workspace selects) and not published. */
+  | 'door:not_selected'
   | 'skipped:not_selected'
   | 'skipped:not_exportable'
   | 'skipped:no_external_user_id'
@@ -26,12 +29,14 @@ export interface FeedMessage {
 /** Types Currents emits that are not exported (opt-in types, unless the connector names them, and a refused one). */
 const NON_EXPORTABLE = ['users.behaviors.CustomEvent', 'users.behaviors.Purchase', 'users.UserOrphan'];
 
-/** One event of a feed: its body (flat), and what it is meant to become. */
+/** One event of a feed: its body (flat), what it is meant to become, and which connector is meant to handle it. */
 export interface FeedEvent {
   readonly body: Record<string, unknown>;
   readonly id: string;
   readonly type: string;
   readonly intent: Intent;
+  /** The connector that handles it; undefined for an event the door counts and publishes nowhere. */
+  readonly connector?: string;
 }
 
 export interface FeedOptions {
@@ -41,67 +46,79 @@ export interface FeedOptions {
   startTime?: number;
 }
 
-/** The feed's events with their intents (see the module comment), in the order they are sent. */
-export function feedEvents(connector: Connector, options: FeedOptions): FeedEvent[] {
+/**
+ * The feed's events with their intents (see the module comment), in the order they are sent. With several connectors
+ * (those of one workspace, selections apart), it is what the workspace's door gets: each selected type is meant for
+ * the connector that selects it, and the types none selects are counted at the door (`atDoor`: also with one).
+ */
+export function feedEvents(
+  connectors: Connector | readonly Connector[],
+  options: FeedOptions,
+  atDoor = Array.isArray(connectors),
+): FeedEvent[] {
+  const list: readonly Connector[] = Array.isArray(connectors) ? connectors : [connectors as Connector];
   const seed = options.seed ?? 1;
   const r = prng(seed);
-  const selected = selectedTypes(connector);
-  const unselected = DEFAULT_CATALOG.map((e) => e.type).filter((t) => !selected.includes(t));
-  const nonExportable = NON_EXPORTABLE.filter((t) => !selected.includes(t));
+  const owner = new Map(list.flatMap((c) => selectedTypes(c).map((t): [string, Connector] => [t, c])));
+  const selected = CATALOG.map((e) => e.type).filter((t) => owner.has(t));
+  const unselected = DEFAULT_CATALOG.map((e) => e.type).filter((t) => !owner.has(t));
+  const nonExportable = NON_EXPORTABLE.filter((t) => !owner.has(t));
+  const nowhere = atDoor
+    ? { intent: 'door:not_selected' as const }
+    : { intent: 'skipped:not_selected' as const, connector: list[0]!.name };
   const time = Math.floor((options.startTime ?? Date.now()) / 1000);
   const events: FeedEvent[] = [];
   for (let i = 0; i < options.events; i++) {
     const roll = r();
     const n = seed * 1_000_003 + i;
+    const type = selected[i % selected.length]!;
+    const c = owner.get(type)!;
     if (roll < 0.04 && unselected.length) {
-      const type = unselected[i % unselected.length]!;
-      const e = sampleEvent(type, { time }, n);
-      events.push({ body: e, id: e.id, type, intent: 'skipped:not_selected' });
+      const other = unselected[i % unselected.length]!;
+      const e = sampleEvent(other, { time }, n);
+      events.push({ body: e, id: e.id, type: other, ...nowhere });
     } else if (roll < 0.07 && nonExportable.length) {
-      const type = nonExportable[i % nonExportable.length]!;
+      const nx = nonExportable[i % nonExportable.length]!;
       const id = `nx-${seed}-${i}`;
-      events.push({
-        body: {
-          event_type: type,
-          id,
-          time,
-          user_id: `braze-${i}`,
-          external_user_id: `user-${i}`,
-          name: 'added_to_cart',
-        },
+      const body = {
+        event_type: nx,
         id,
-        type,
-        intent: 'skipped:not_exportable',
-      });
+        time,
+        user_id: `braze-${i}`,
+        external_user_id: `user-${i}`,
+        name: 'added_to_cart',
+      };
+      events.push(
+        atDoor
+          ? { body, id, type: nx, intent: 'door:not_selected' }
+          : { body, id, type: nx, intent: 'skipped:not_exportable', connector: c.name },
+      );
     } else if (roll < 0.1) {
-      const type = selected[i % selected.length]!;
       const e = sampleEvent(type, { time, external_user_id: undefined }, n);
-      events.push({
-        body: e,
-        id: e.id,
-        type,
-        intent: connector.includeAnonymousUsers ? 'delivered' : 'skipped:no_external_user_id',
-      });
+      const intent = c.includeAnonymousUsers ? 'delivered' : 'skipped:no_external_user_id';
+      events.push({ body: e, id: e.id, type, intent, connector: c.name });
     } else if (roll < 0.11) {
-      const type = selected[i % selected.length]!;
       // Malformed: `time` of the wrong type (a date string instead of UNIX seconds).
       const e = sampleEvent(type, { time: '2026-11-28 10:00' }, n);
-      events.push({ body: e, id: e.id, type, intent: 'dead_letter:invalid' });
+      events.push({ body: e, id: e.id, type, intent: 'dead_letter:invalid', connector: c.name });
     } else {
-      const type = selected[i % selected.length]!;
       const e = sampleEvent(type, { time: time - (i % 600) }, n);
-      events.push({ body: e, id: e.id, type, intent: 'delivered' });
+      events.push({ body: e, id: e.id, type, intent: 'delivered', connector: c.name });
     }
   }
   return events;
 }
 
 /**
- * What Braze's Custom Currents Export sends for the feed: every event in the nested shape, in the order given (the
- * local Braze puts them in envelopes of at most 100). The intents are those of `feedEvents`.
+ * What one workspace's Braze Current sends to its door for the feed of its connectors: every event in the nested
+ * shape, in the order given (the local Braze puts them in envelopes of at most 100). The intents are those of
+ * `feedEvents` at the door.
  */
-export function brazeFeed(connector: Connector, options: FeedOptions): { events: FeedEvent[]; bodies: unknown[] } {
-  const events = feedEvents(connector, options);
+export function brazeFeed(
+  connectors: Connector | readonly Connector[],
+  options: FeedOptions,
+): { events: FeedEvent[]; bodies: unknown[] } {
+  const events = feedEvents(connectors, options, true);
   return { events, bodies: events.map((e) => nestEvent(e.body)) };
 }
 

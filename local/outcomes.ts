@@ -11,7 +11,7 @@
  * | `parked`        | `events_parked` (and the last `credential_failure` detail)  | how many, why the credential fails     |
  * | `dropped`       | `events_dropped`                                            | how many of each type, why             |
  * | `retrying`      | `delivery_retry`; a push not handled (`internal_error` with a `reason`: Firestore, the dead-letter topic… unavailable) | how many, the `reason` (and `detail`) |
- * | `refused`       | the receiver's `receiver_request` line, any answer but 200  | the status and the receiver's reason   |
+ * | `refused`       | a door's `receiver_request` line, any answer but 200        | the status and the door's reason       |
  * | `duplicate`     | the Segment server: a messageId it already had, again       | the messageId, how many times it came  |
  *
  * The pure part (this file's functions but `watchOutcomes`) turns a log line, a dead letter or the servers' receipts
@@ -59,7 +59,8 @@ export type Outcome =
   | { kind: 'parked'; connector: string; events: number; detail?: string }
   | { kind: 'dropped'; connector: string; events: number; byType: Record<string, number>; detail: string }
   | { kind: 'retrying'; connector: string; events: number; reason?: string; detail?: string }
-  | { kind: 'refused'; connector: string; status: number; outcome: string }
+  /** `connector`: the first connector of the door's workspace; `workspace`: the door's. */
+  | { kind: 'refused'; connector: string; status: number; outcome: string; workspace?: string }
   | { kind: 'duplicate'; region: SegmentRegion; messageId: string; receipts: number };
 
 /**
@@ -116,7 +117,15 @@ export function outcomesOfLogLine(
         : [];
     case 'receiver_request':
       return typeof entry.status === 'number' && entry.status !== 200
-        ? [{ kind: 'refused', connector, status: entry.status, outcome: String(entry.outcome ?? '') }]
+        ? [
+            {
+              kind: 'refused',
+              connector,
+              status: entry.status,
+              outcome: String(entry.outcome ?? ''),
+              ...(typeof entry.workspace === 'string' ? { workspace: entry.workspace } : {}),
+            },
+          ]
         : [];
     default:
       return [];
@@ -180,7 +189,7 @@ export function describeOutcome(o: Outcome): string {
         : `[${o.connector}] a message of ${events(o.events)} was not handled (${o.reason}: ${o.detail ?? ''}); ` +
             'Pub/Sub redelivers it';
     case 'refused':
-      return `[${o.connector}] the receiver answered ${o.status} (${o.outcome}): nothing was published`;
+      return `[${o.connector}] the ${o.workspace ? `door of workspace ${o.workspace}` : 'receiver'} answered ${o.status} (${o.outcome}): nothing was published`;
     case 'duplicate':
       return `[${o.region}] duplicate of messageId ${o.messageId} (received ${o.receipts} times; Segment keeps the first)`;
   }

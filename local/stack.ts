@@ -8,15 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment, SegmentRegion } from '../shared/connector';
+import { workspaceDoors } from '../shared/door';
 import { forEachRegion } from '../shared/regions';
 import {
   makeLocalCredential,
-  makeReceiverToken,
   startLocalConnector,
   type LocalArtifacts,
   type LocalConnector,
   type LocalCredential,
 } from './connector-runner';
+import { startLocalDoor, type LocalDoor } from './door-runner';
 import { startEmulators, type Emulators } from './emulators';
 import type { ProvisionOptions } from './provision';
 import { startSegmentServer, type LocalSegmentServer } from './segment-server';
@@ -37,8 +38,15 @@ export interface LocalStackOptions {
   /** A label put into generated write keys, so that tests can recognise them. */
   readonly credentialLabel?: string;
   readonly onLog?: (connector: string, line: string) => void;
-  /** Also serve each connector's receiver, with a fresh token each (npm start; tests of the door). */
+  /** A door's log lines (default: to `onLog`, under the door's function name). */
+  readonly onDoorLog?: (workspace: string, line: string) => void;
+  /**
+   * Also serve the door of each workspace the connectors name, with a fresh token each (npm start; tests of the door);
+   * each connector's `receiver` is its workspace's door.
+   */
   readonly receivers?: boolean;
+  /** More environment variables for the doors (publish timeout, Retry-After, …). */
+  readonly doorEnv?: Record<string, string>;
   /** Serve built archives instead of the source (the artifact test). */
   readonly artifacts?: LocalArtifacts;
 }
@@ -50,10 +58,14 @@ export interface LocalStack {
   readonly pubsub: PubSub;
   readonly servers: Readonly<Record<SegmentRegion, LocalSegmentServer>>;
   readonly connectors: readonly LocalConnector[];
+  /** The door of each workspace, in order of first appearance (with `receivers`; empty otherwise). */
+  readonly doors: readonly LocalDoor[];
   readonly credentials: ReadonlyMap<string, LocalCredential>;
   /** The environment's Segment Public API token, accepted by both local Segment servers. */
   readonly publicApiToken: string;
   connector(name: string): LocalConnector;
+  /** How the connector's region server labels the events it accepted from this connector (`AcceptedEvent.source`). */
+  segmentSource(name: string): string;
   /** Stops everything the stack started, in reverse order. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -107,7 +119,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           testClock: options.testClock,
           deliveryBudgetMs: options.deliveryBudgetMs,
           provision: options.provision,
-          receiver: options.receivers ? { tokens: [makeReceiverToken()] } : undefined,
           artifacts: options.artifacts,
           onLog: options.onLog && ((line) => options.onLog!(connector.name, line)),
         });
@@ -115,17 +126,50 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         return local;
       }),
     );
+    const doors = options.receivers
+      ? await Promise.all(
+          workspaceDoors(connectors).map(async (door) => {
+            const local = await startLocalDoor({
+              environment: { name: options.environment.name, project: projectId },
+              door,
+              emulatorEnv: emulators.env,
+              env: options.doorEnv,
+              artifact: options.artifacts?.receiver,
+              node: options.artifacts?.node,
+              onLog: (line) =>
+                options.onDoorLog
+                  ? options.onDoorLog(door.workspace, line)
+                  : options.onLog?.(door.names.function, line),
+            });
+            cleanups.push(() => local.stop());
+            return local;
+          }),
+        )
+      : [];
+    const withDoors = locals.map((l) => {
+      const door = doors.find((d) => d.workspace === l.connector.workspace);
+      return door ? { ...l, receiver: door } : l;
+    });
+    const segmentSource = (name: string) => {
+      const c = connectors.find((x) => x.name === name);
+      if (!c) throw new Error(`no connector '${name}' in the local stack`);
+      if (c.segment.credential.kind === 'oauth') return `oauth:${c.segment.credential.appId}`;
+      const writeKeyed = forRegion(c.segment.region).filter((x) => x.segment.credential.kind === 'writeKey');
+      return `writeKey:${writeKeyed.indexOf(c)}`;
+    };
     return {
       environment: options.environment,
       projectId,
       emulators,
       pubsub,
       servers,
-      connectors: locals,
+      connectors: withDoors,
+      doors,
+      segmentSource,
       credentials,
       publicApiToken,
       connector: (name) => {
-        const found = locals.find((l) => l.connector.name === name);
+        const found = withDoors.find((l) => l.connector.name === name);
         if (!found) throw new Error(`no connector '${name}' in the local stack`);
         return found;
       },

@@ -19,9 +19,17 @@ import { otherRegions, REGIONS } from '../shared/regions';
 import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
 import { table } from '../common/table';
 import { LOCAL_DEFINITIONS } from './definitions';
+import {
+  newDoorView,
+  noteDoorRequest,
+  printDoors,
+  summarizeDoor,
+  type DoorSummary,
+  type DoorView,
+} from './door-summary';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
-import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
+import { brazeFeed, buildFeed, intentCounts, type FeedEvent, type FeedMessage, type Intent } from './feed';
 import type { Emulators } from './emulators';
 import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
@@ -51,7 +59,7 @@ interface Options {
   keepRunning: boolean;
   /** With keepRunning: stdout carries only JSON lines (the ready object, then each accepted event); the rest → stderr. */
   json: boolean;
-  /** How the feed gets in: POSTed by the local Braze to each receiver (default), or published straight to the topic. */
+  /** How the feed gets in: POSTed by the local Braze to each workspace's door (default), or published to the topics. */
   via: 'receiver' | 'topic';
   scenario?: Scenario;
   definitions?: string;
@@ -71,21 +79,19 @@ export interface ConnectorSummary {
   published: number;
   delivered: number;
   deliveredToOtherRegion: number;
+  /** Its events that Segment accepted from another connector's credential (none: each went where it belongs). */
+  deliveredByOther: number;
+  /** Receipts of its events beyond the first (none: nothing was delivered twice). */
+  duplicates: number;
   skipped: Record<string, number>;
   deadLettered: Record<string, number>;
   parked: number;
   dropped: number;
   expected: Record<Intent, number>;
-  /** The receiver's view (runs through the door): requests, answers by status, events it accepted. */
-  receiver?: ReceiverView;
+  /** The Braze workspace whose door its events came through (runs through the doors). */
+  workspace?: string;
   reconciled: boolean;
   problems: string[];
-}
-
-export interface ReceiverView {
-  requests: number;
-  byStatus: Record<string, number>;
-  events: number;
 }
 
 interface LogCounts {
@@ -111,9 +117,10 @@ export const START: CommandSpec<{
   summary: 'the product end to end on this machine',
   description:
     'The product end to end on this machine, with no Google Cloud account: the Pub/Sub and Firestore emulators, a ' +
-    'local Segment server per region and every connector of the environment, fed a sample of Currents events. Ends ' +
-    'with a table per connector that reconciles what was published with what the pipeline did (exit 0 only when ' +
-    'every connector reconciles), or with --keep-running stays up for you to send events yourself.',
+    'local Segment server per region, every connector of the environment and the door of each Braze workspace, fed ' +
+    'one sample Braze feed per workspace. Ends with a table per door and per connector that reconciles what was sent ' +
+    'with what the pipeline did (exit 0 only when everything reconciles), or with --keep-running stays up for you to ' +
+    'send events yourself.',
   options: [
     { flags: '--env <NAME>', description: 'the environment whose connectors to run', default: 'dev' },
     { flags: '--events <N>', description: 'events in the sample feed', default: '1000' },
@@ -131,7 +138,7 @@ export const START: CommandSpec<{
     { flags: '--source <http|storage>', description: "how events get in: Braze's HTTP export, or its storage export" },
     {
       flags: '--via <receiver|topic>',
-      description: "post to each receiver (Braze's way) or publish to the topic",
+      description: "post to each workspace's door (Braze's way) or publish to each connector's topic",
       default: 'receiver',
     },
     {
@@ -185,7 +192,7 @@ function add(into: Record<string, number>, from: Record<string, number> | undefi
 /** Runs the local end-to-end job; resolves with the per-connector summaries (the stack is stopped unless kept). */
 export async function runLocal(
   options: Options,
-): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack; logs: LogTap }> {
+): Promise<{ summaries: ConnectorSummary[]; doors: DoorSummary[]; stack?: LocalStack; logs: LogTap }> {
   const { out } = options;
   const environments = loadEnvironmentsOrThrow(options.definitions ?? LOCAL_DEFINITIONS);
   const { environment, connectors } = pick(environments, options.env);
@@ -195,9 +202,10 @@ export async function runLocal(
   // Per Pub/Sub message id: the latest batch_done of each connector (redeliveries replace, never add).
   const batches = new Map<string, Map<string, LogCounts>>(connectors.map((c) => [c.name, new Map()]));
   const drained = new Map<string, number>();
-  const receivers = new Map<string, ReceiverView>(
-    connectors.map((c) => [c.name, { requests: 0, byStatus: {}, events: 0 }]),
-  );
+  const doorViews = new Map<string, DoorView>();
+  const doorLabel = (workspace: string) =>
+    connectors.filter((c) => c.workspace === workspace).sort((a, b) => a.name.localeCompare(b.name))[0]?.name ??
+    workspace;
   const stateLines: string[] = [];
   /** `connector:status` of every state a connector moved to (the scenarios wait on them). */
   const reached = new Set<string>();
@@ -215,11 +223,6 @@ export async function runLocal(
         dropped: c.dropped ?? 0,
         deadLettered: c.deadLettered ?? 0,
       });
-    } else if (entry.event === 'receiver_request' && typeof entry.status === 'number') {
-      const view = receivers.get(connector)!;
-      view.requests++;
-      view.byStatus[entry.status] = (view.byStatus[entry.status] ?? 0) + 1;
-      if (entry.status === 200 && typeof entry.events === 'number') view.events += entry.events;
     } else if (entry.event === 'state_change') {
       reached.add(`${connector}:${String(entry.to)}`);
       const text = `[${connector}] state ${entry.from} → ${entry.to}: ${entry.message}`;
@@ -239,6 +242,13 @@ export async function runLocal(
     emulators: options.emulators,
     projectId: options.projectId,
     onLog,
+    onDoorLog: (workspace, line) => {
+      // Outcomes name a connector: the door's lines go under the first connector of its workspace (and its name).
+      logs.emit(doorLabel(workspace), line);
+      const entry = logEntry(line);
+      if (!doorViews.has(workspace)) doorViews.set(workspace, newDoorView());
+      if (entry) noteDoorRequest(doorViews.get(workspace)!, entry);
+    },
   });
   // The operator clients below (dead-letter reads) find the emulators the way every Google client does.
   Object.assign(process.env, stack.emulators.env);
@@ -257,22 +267,23 @@ export async function runLocal(
         stack.connectors.map((l) => [l.connector.name, l.connector.segment.region, l.names.ingestTopic, l.host.url]),
       ),
     );
-    // Each connector's feed, and what each of its events is meant to become (by id), for the reconciliation.
+    // Each workspace's Braze feed (through its door), or each connector's feed (to its topic), and what each event is
+    // meant to become and which connector is meant to handle it, for the reconciliation.
     const door = options.via === 'receiver';
-    interface Feed {
-      bodies: readonly unknown[];
-      messages: readonly FeedMessage[];
-      expected: readonly { id: string; intent: Intent }[];
-    }
-    const feeds = new Map<string, Feed>(
-      connectors.map((c, i): [string, Feed] => {
-        const opts = { events: options.events, seed: i + 1 };
+    const doorFeeds = new Map<string, { bodies: readonly unknown[]; events: readonly FeedEvent[] }>(
+      stack.doors.map((d, i) => [d.workspace, brazeFeed(d.door.connectors, { events: options.events, seed: i + 1 })]),
+    );
+    const feeds = new Map<
+      string,
+      { messages: readonly FeedMessage[]; expected: readonly { id: string; intent: Intent }[] }
+    >(
+      connectors.map((c, i) => {
         if (door) {
-          const f = brazeFeed(c, opts);
-          return [c.name, { bodies: f.bodies, messages: [], expected: f.events }];
+          const events = doorFeeds.get(c.workspace)!.events.filter((e) => e.connector === c.name);
+          return [c.name, { messages: [], expected: events }];
         }
-        const messages = buildFeed(c, opts);
-        return [c.name, { bodies: [], messages, expected: messages.flatMap((m) => m.events) }];
+        const messages = buildFeed(c, { events: options.events, seed: i + 1 });
+        return [c.name, { messages, expected: messages.flatMap((m) => m.events) }];
       }),
     );
     const expectations = new Map([...feeds].map(([name, f]) => [name, f.expected]));
@@ -300,12 +311,14 @@ export async function runLocal(
       out(`[${failing.connector.name}] the probe's source check saw the rotation; events are parked from now on.`);
     }
 
-    // Send, paced by --rate: through each connector's receiver (the local Braze) or straight to its topic.
-    const total = [...expectations.values()].reduce((n, e) => n + e.length, 0);
+    // Send, paced by --rate: through each workspace's door (the local Braze) or straight to each connector's topic.
+    const total = door
+      ? [...doorFeeds.values()].reduce((n, f) => n + f.events.length, 0)
+      : [...expectations.values()].reduce((n, e) => n + e.length, 0);
     let published = 0;
     const publishStart = Date.now();
     const progress = () => {
-      const s = summarize(stack, expectations, batches, drained);
+      const s = summarize(stack, { expectations, batches, drained });
       const delivered = s.reduce((n, x) => n + x.delivered, 0);
       const skipped = s.reduce((n, x) => n + sumOf(x.skipped), 0);
       const dl = s.reduce((n, x) => n + sumOf(x.deadLettered), 0);
@@ -322,11 +335,11 @@ export async function runLocal(
     };
     if (door) {
       const reports = await Promise.all(
-        stack.connectors.map((l) =>
-          sendLikeBraze(feeds.get(l.connector.name)!.bodies, {
-            url: l.receiver!.url,
-            token: l.receiver!.token,
-            rate: options.rate > 0 ? options.rate / stack.connectors.length : 0,
+        stack.doors.map((d) =>
+          sendLikeBraze(doorFeeds.get(d.workspace)!.bodies, {
+            url: d.url,
+            token: d.token,
+            rate: options.rate > 0 ? options.rate / stack.doors.length : 0,
             backoff: { initialMs: 250, maxMs: 5000 },
             giveUpAfterMs: options.timeoutSeconds * 1000,
             onRequest: (r) => {
@@ -339,7 +352,7 @@ export async function runLocal(
       for (const [i, r] of reports.entries()) {
         if (r.notDelivered.length) {
           out(
-            `\n[${stack.connectors[i]!.connector.name}] Braze could not deliver ${r.notDelivered.length} event(s): ${r.notDelivered[0]!.why}`,
+            `\n[${stack.doors[i]!.workspace}] Braze could not deliver ${r.notDelivered.length} event(s): ${r.notDelivered[0]!.why}`,
           );
         }
       }
@@ -368,7 +381,7 @@ export async function runLocal(
     const deadline = Date.now() + options.timeoutSeconds * 1000;
     let restored = false;
     for (;;) {
-      const summaries = summarize(stack, expectations, batches, drained);
+      const summaries = summarize(stack, { expectations, batches, drained });
       if (failing && !restored) {
         const s = summaries.find((x) => x.connector === failing.connector.name)!;
         const handled = s.parked + s.delivered + sumOf(s.skipped) + sumOf(s.deadLettered) >= s.published;
@@ -403,8 +416,16 @@ export async function runLocal(
       if (!options.keepRunning) await acknowledge(clients.subscriber, sub, letters);
     }
     await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
-    const summaries = summarize(stack, expectations, batches, drained, deadLetters, door ? receivers : undefined);
-    printSummary(summaries, out, (Date.now() - publishStart) / 1000);
+    const summaries = summarize(stack, { expectations, batches, drained, deadLetters });
+    const doors = stack.doors.map((d) =>
+      summarizeDoor(
+        d.workspace,
+        d.door.connectors.map((c) => c.name),
+        doorFeeds.get(d.workspace)!.events,
+        doorViews.get(d.workspace) ?? newDoorView(),
+      ),
+    );
+    printSummary(summaries, doors, out, (Date.now() - publishStart) / 1000);
     if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
     for (const region of REGIONS) {
       const discarded = sumOf(stack.servers[region].stats().discarded);
@@ -414,10 +435,10 @@ export async function runLocal(
     }
     if (options.keepRunning) {
       printEndpoints(stack, out);
-      return { summaries, stack: { ...stack, stop: stopAll }, logs };
+      return { summaries, doors, stack: { ...stack, stop: stopAll }, logs };
     }
     await stack.stop();
-    return { summaries, logs };
+    return { summaries, doors, logs };
   } catch (err) {
     await stopAll();
     throw err;
@@ -481,14 +502,15 @@ function pickSkipped(expected: Record<Intent, number>): Record<string, number> {
   return out;
 }
 
-function summarize(
-  stack: LocalStack,
-  expectations: Map<string, readonly { id: string; intent: Intent }[]>,
-  batches: Map<string, Map<string, LogCounts>>,
-  drained: Map<string, number>,
-  deadLetters?: Map<string, Record<string, number>>,
-  receivers?: Map<string, ReceiverView>,
-): ConnectorSummary[] {
+interface Seen {
+  expectations: Map<string, readonly { id: string; intent: Intent }[]>;
+  batches: Map<string, Map<string, LogCounts>>;
+  drained: Map<string, number>;
+  deadLetters?: Map<string, Record<string, number>>;
+}
+
+function summarize(stack: LocalStack, seen: Seen): ConnectorSummary[] {
+  const { expectations, batches, drained, deadLetters } = seen;
   return stack.connectors.map((l) => {
     const name = l.connector.name;
     const region = l.connector.segment.region;
@@ -497,8 +519,11 @@ function summarize(
     const expected = intentCounts(feed);
     const published = feed.length;
     const ids = new Set(feed.map((e) => e.id));
-    const receiver = receivers?.get(name);
-    const delivered = stack.servers[region].accepted().filter((e) => ids.has(e.messageId)).length;
+    const mine = stack.servers[region].accepted().filter((e) => ids.has(e.messageId));
+    const source = stack.segmentSource(name);
+    const delivered = mine.filter((e) => e.source === source).length;
+    const deliveredByOther = mine.length - delivered;
+    const duplicates = mine.reduce((n, e) => n + e.receipts - 1, 0);
     const deliveredToOtherRegion = others.reduce(
       (n, r) => n + stack.servers[r].accepted().filter((e) => ids.has(e.messageId)).length,
       0,
@@ -521,6 +546,8 @@ function summarize(
     }
     if (deliveredToOtherRegion)
       problems.push(`${deliveredToOtherRegion} event(s) reached the ${others.join(' or ')} server`);
+    if (deliveredByOther) problems.push(`${deliveredByOther} event(s) delivered by another connector's credential`);
+    if (duplicates) problems.push(`${duplicates} event(s) delivered twice`);
     const expectedSkipped = pickSkipped(expected);
     for (const [reason] of inReasonOrder({ ...expectedSkipped, ...skipped })) {
       if ((skipped[reason] ?? 0) !== (expectedSkipped[reason] ?? 0)) {
@@ -534,21 +561,20 @@ function summarize(
     if (dropped) problems.push(`${dropped} event(s) dropped`);
     const accounted = delivered + sumOf(skipped) + sumOf(dl) + parked + dropped;
     if (accounted !== published) problems.push(`accounted for ${accounted} of ${published} published`);
-    if (receiver && receiver.events < published) {
-      problems.push(`the receiver accepted ${receiver.events} of ${published} event(s)`);
-    }
     return {
       connector: name,
       region,
       published,
       delivered,
       deliveredToOtherRegion,
+      deliveredByOther,
+      duplicates,
       skipped: inOrder(skipped),
       deadLettered: dl,
       parked,
       dropped,
       expected,
-      receiver,
+      ...(l.receiver ? { workspace: l.connector.workspace } : {}),
       reconciled: problems.length === 0,
       problems,
     };
@@ -564,24 +590,16 @@ const fmt = (r: Record<string, number>) =>
     .map(([k, v]) => `${k} ${v}`)
     .join(', ') || '0';
 
-function printSummary(summaries: ConnectorSummary[], out: (l: string) => void, seconds: number) {
+function printSummary(
+  summaries: ConnectorSummary[],
+  doors: readonly DoorSummary[],
+  out: (l: string) => void,
+  seconds: number,
+) {
   out('');
-  const door = summaries.some((s) => s.receiver);
+  const door = doors.length > 0;
   if (door) {
-    out(
-      table(
-        ['connector', 'receiver requests', 'answers', 'events received'],
-        summaries.map((s) => [
-          s.connector,
-          s.receiver?.requests ?? 0,
-          Object.entries(s.receiver?.byStatus ?? {})
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([k, v]) => `${k}: ${v}`)
-            .join(', ') || '-',
-          s.receiver?.events ?? 0,
-        ]),
-      ),
-    );
+    printDoors(doors, out);
     out('');
   }
   out(
@@ -608,8 +626,8 @@ function printSummary(summaries: ConnectorSummary[], out: (l: string) => void, s
       ]),
     ),
   );
-  const ok = summaries.every((s) => s.reconciled);
-  const total = summaries.reduce((n, s) => n + s.published, 0);
+  const ok = summaries.every((s) => s.reconciled) && doors.every((d) => d.reconciled);
+  const total = door ? doors.reduce((n, d) => n + d.sent, 0) : summaries.reduce((n, s) => n + s.published, 0);
   out(
     `\n${ok ? 'Reconciled' : 'NOT reconciled'}: ${total} event(s) published in ${seconds.toFixed(1)} s; every one ` +
       `${ok ? 'ended in exactly one outcome.' : 'did not end in exactly one outcome (see above).'}`,
@@ -627,12 +645,16 @@ function printEndpoints(stack: LocalStack, out: (l: string) => void) {
   out(`  Segment EU server   ${stack.servers.eu.url}/__admin/events`);
   for (const l of stack.connectors) {
     out(`  ${l.connector.name.padEnd(18)}  topic ${l.names.ingestTopic}, function ${l.host.url}`);
-    if (l.receiver) out(`  ${''.padEnd(18)}  receiver ${l.receiver.url}  token ${l.receiver.token}`);
+    if (l.receiver) {
+      out(
+        `  ${''.padEnd(18)}  receiver ${l.receiver.url}  token ${l.receiver.token}  (door of ${l.connector.workspace})`,
+      );
+    }
   }
   const first = stack.connectors[0]!;
   if (first.receiver) {
     out(
-      `\nPost an event through ${first.connector.name}'s receiver, as Braze does, and watch what becomes of it below:`,
+      `\nPost an event through the door of ${first.connector.workspace} (${first.connector.name} selects its type), as Braze does, and watch what becomes of it below:`,
     );
     out(`  ${curlLine(first)}`);
   }
@@ -678,12 +700,19 @@ export function readyObject(stack: LocalStack) {
     pubsubHost: stack.emulators.pubsub.host,
     firestoreHost: stack.emulators.firestore.host,
     segment: { us: stack.servers.us.url, eu: stack.servers.eu.url },
+    // Each connector's receiverUrl / receiverToken: the door of its workspace.
     connectors: stack.connectors.map((l) => ({
       name: l.connector.name,
       region: l.connector.segment.region,
       ingestTopic: l.names.ingestTopic,
       receiverUrl: l.receiver?.url,
       receiverToken: l.receiver?.token,
+    })),
+    workspaces: stack.doors.map((d) => ({
+      workspace: d.workspace,
+      receiverUrl: d.url,
+      receiverToken: d.token,
+      connectors: d.door.connectors.map((c) => c.name),
     })),
   };
 }

@@ -20,7 +20,7 @@
  * | `delivery_retry`        | WARNING                   | `retryLater`, `pubsubMessageId`                                |
  * | `config_error`          | CRITICAL                  |                                                                |
  * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`, `object`, `error`, `reason`, `events`, `detail` |
- * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
+ * | `receiver_request`      | INFO, WARNING, ERROR      | `workspace`, `status`, `outcome`, `events`, `routed`, `notSelected`, `bytes`, `publishMs` |
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
  * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason` |
  * | `storage_import_failed` | ERROR                     | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason`, `detail`, `offset`, `recordsBefore` |
@@ -126,9 +126,9 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
     fields: ['pubsubMessageId', 'object', 'error', 'reason', 'events', 'detail'],
   },
   receiver_request: {
-    when: 'the receiver answered one request from Braze (never the token or event content)',
+    when: "a workspace's door answered one request from Braze (never the token or event content); `routed`: events published by connector, `notSelected`: events of types no connector of the workspace selects, by type",
     severities: ['INFO', 'WARNING', 'ERROR'],
-    fields: ['status', 'outcome', 'events', 'bytes', 'publishMs'],
+    fields: ['workspace', 'status', 'outcome', 'events', 'routed', 'notSelected', 'bytes', 'publishMs'],
   },
   credential_unverified: {
     when: 'the write-key source check got no answer from the Public API (down, 429, its token refused); no state change',

@@ -21,6 +21,7 @@ import {
   typesOfSelector,
 } from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
+import { doorLocationClashes, doorNameClashes } from './door';
 import { deploymentFindings, LOCATION_FIELDS, LOCATION_TEXTS, residencyFindings } from './deployment';
 import { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 import { parseDuration } from './duration';
@@ -529,6 +530,14 @@ export function validateEnvironments(inputs: readonly unknown[]): {
         });
       }
     });
+    const named = checked.flatMap((c) =>
+      c.parts.name !== undefined && c.parts.workspace !== undefined
+        ? [{ name: c.parts.name, workspace: c.parts.workspace }]
+        : [],
+    );
+    errors.push(...doorNameClashes(named).map((e) => ({ environment: envLabel, ...e })));
+    const placed = checked.flatMap((c) => (c.ok ? [c.parts as Connector] : []));
+    errors.push(...doorLocationClashes(placed, env.data).map((e) => ({ environment: envLabel, ...e })));
     if (env.data.project !== undefined) {
       const project = env.data.project;
       const byName = namesByProject.get(project) ?? new Map<string, string>();

@@ -5,8 +5,8 @@
  *    provider it is impersonated through, both made by `currents bootstrap`) and, optionally, a read-only planning
  *    account for pull requests. CI deploys exactly the environments that have it, so such an environment must keep its
  *    Terraform state remotely (`backend`): a runner's local state is lost with the runner.
- *  - `location` on a connector: the Google Cloud region its function, receiver, Firestore database and probe run in
- *    (default: the environment's region). A connector that sends to Segment's EU region runs in an EU location unless
+ *  - `location` on a connector: the Google Cloud region its function, Firestore database and probe run in (default:
+ *    the environment's region), and its Braze workspace's door (shared/door.ts: one location per workspace). A connector that sends to Segment's EU region runs in an EU location unless
  *    `allowOutsideEu` says otherwise: its database holds parked events with users' ids.
  * Pure; no I/O.
  */
@@ -64,7 +64,7 @@ export const DEPLOYMENT_TEXTS: FieldTexts = {
 export const LOCATION_TEXTS: FieldTexts = {
   location: {
     must: 'a Google Cloud region such as europe-west1 or us-central1',
-    hint: "where the connector's function, receiver, Firestore database and probe run (default: the environment's region)",
+    hint: "where the connector's function, Firestore database, probe and its workspace's door run (default: the environment's region; the connectors of one workspace share one)",
   },
   allowOutsideEu: {
     must: 'true or false',

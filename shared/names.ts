@@ -14,17 +14,12 @@ export interface ConnectorResourceNames {
   readonly firestoreDatabase: string;
   readonly secret: string;
   readonly schedulerJob: string;
-  /** The receiver: the public 2nd-gen function that takes Braze's Custom Currents Export POSTs (one per connector). */
-  readonly receiverFunction: string;
-  /** Secret whose enabled versions are the bearer tokens Braze may send to the receiver. */
-  readonly ingestTokenSecret: string;
   /** Secret holding the key of `fields.hashAlgorithm: 'hmac-sha256'` (created for the connectors that use it). */
   readonly hashKeySecret: string;
   /** Service account ids (the part before `@PROJECT.iam.gserviceaccount.com`). */
   readonly runtimeServiceAccount: string;
   readonly pushServiceAccount: string;
   readonly schedulerServiceAccount: string;
-  readonly receiverServiceAccount: string;
 }
 
 export const RESOURCE_PREFIX = 'currents';
@@ -46,13 +41,10 @@ export function resourceNames(connectorName: string): ConnectorResourceNames {
     firestoreDatabase: base,
     secret: `${base}-segment-credential`,
     schedulerJob: `${base}-probe`,
-    receiverFunction: `${base}-receiver`,
-    ingestTokenSecret: `${base}-ingest-token`,
     hashKeySecret: `${base}-hash-key`,
     runtimeServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-run`,
     pushServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-push`,
     schedulerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-sched`,
-    receiverServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-recv`,
   };
 }
 
@@ -89,13 +81,10 @@ export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: n
   firestoreDatabase: { min: 4, max: 63, what: 'Firestore database id' },
   secret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   schedulerJob: { min: 1, max: 500, what: 'Cloud Scheduler job name' },
-  receiverFunction: { min: 1, max: 63, what: 'Cloud Functions name' },
-  ingestTokenSecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   hashKeySecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   runtimeServiceAccount: { min: 6, max: 30, what: 'service account id' },
   pushServiceAccount: { min: 6, max: 30, what: 'service account id' },
   schedulerServiceAccount: { min: 6, max: 30, what: 'service account id' },
-  receiverServiceAccount: { min: 6, max: 30, what: 'service account id' },
 };
 
 /** Names derived from `connectorName` that fall outside GCP's limits, each with the limit it breaks. */
@@ -141,29 +130,11 @@ export const FIRESTORE_LAYOUT = {
 } as const;
 
 /**
- * The HTTPS URL Braze posts to for one connector: a 2nd-gen function's `cloudfunctions.net` URL is predictable from the
- * region, the project and the function's name (`https://REGION-PROJECT.cloudfunctions.net/NAME`). The deployed value is
- * also the stack output `<connector>-receiver-url`, known after `cdktf deploy`.
+ * The log-based metric counting a door's answers (its `receiver_request` log lines), labelled by the HTTP status
+ * answered; its name is the door's (shared/door.ts `doorNames().requestsMetric`). The infrastructure declares it;
+ * `currents status` reads its time series.
  */
-export function receiverUrl(
-  env: { readonly project: string; readonly region: string },
-  connectorName: string,
-  /** The connector's own location, when it sets one (the receiver runs there). */
-  location: string = env.region,
-): string {
-  return `https://${location}-${env.project}.cloudfunctions.net/${resourceNames(connectorName).receiverFunction}`;
-}
-
-/** Name of the stack output holding a connector's receiver URL. */
-export const receiverUrlOutput = (connectorName: string): string => `${connectorName}-receiver-url`;
-
-/**
- * The log-based metric counting the receiver's answers (its `receiver_request` log lines), labelled by the HTTP status
- * answered. The infrastructure declares it; `currents status` reads its time series.
- */
-export const RECEIVER_REQUESTS_METRIC = { suffix: 'receiver-requests', label: 'status' } as const;
-export const receiverRequestsMetric = (connectorName: string): string =>
-  `${resourceNames(connectorName).function}-${RECEIVER_REQUESTS_METRIC.suffix}`;
+export const RECEIVER_REQUESTS_METRIC = { label: 'status' } as const;
 
 /** The object prefix of an environment's Terraform state in its GCS backend bucket, unless the environment sets one. */
 export function stateBackendPrefix(env: {
@@ -191,7 +162,7 @@ export function storageImportNames(connectorName: string): {
     importerFunction: `${base}-importer`,
     notificationTopic: `${base}-storage-notify`,
     notificationSubscription: `${base}-storage-import`,
-    // The tightest limit (30): the same length as the receiver's account id, so the name check covers it.
+    // The tightest limit (30): shorter than the scheduler's account id, so the name check covers it.
     importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
   };
 }

@@ -41,8 +41,8 @@ export const ENV_VARS = {
   /** Local runs and tests only: the delivery budget of one push, in ms (default: derived from the timeout). */
   deliveryBudgetMs: 'CURRENTS_DELIVERY_BUDGET_MS',
   /**
-   * Receiver, local runs and tests only: `env` reads the accepted ingest tokens from CURRENTS_RECEIVER_TOKENS (one per
-   * line) instead of the enabled versions of the ingest-token secret. Never set by the infrastructure.
+   * Door (receiver), local runs and tests only: `env` reads the accepted tokens from CURRENTS_RECEIVER_TOKENS (one per
+   * line) instead of the enabled versions of the workspace's door token secret. Never set by the infrastructure.
    */
   receiverTokenSource: 'CURRENTS_RECEIVER_TOKEN_SOURCE',
   receiverTokens: 'CURRENTS_RECEIVER_TOKENS',
@@ -99,11 +99,11 @@ export function functionEnvironment(
 }
 
 /**
- * The environment variables the infrastructure gives the receiver of one connector: the same as the function's (so that
- * the receiver validates the same definition and derives the same names: ingest topic, ingest-token secret), with the
- * receiver's own deployed timeout.
+ * The environment variables the infrastructure gives the storage importer of one connector: the same as the function's
+ * (so that it validates the same definition and derives the same names: ingest topic, database), with the importer's
+ * own deployed timeout.
  */
-export function receiverEnvironment(
+export function importerEnvironment(
   env: Pick<Environment, 'name' | 'project'>,
   connector: Connector,
   timeoutSeconds: number = DEFAULT_RECEIVER_TIMEOUT_SECONDS,
@@ -116,6 +116,18 @@ export class RuntimeConfigError extends Error {
     super(`invalid function configuration: ${message}`);
     this.name = 'RuntimeConfigError';
   }
+}
+
+/** The deployed timeout (CURRENTS_TIMEOUT_SECONDS), or `fallback`; a RuntimeConfigError when it is not whole seconds. */
+export function deployedTimeoutSeconds(vars: Record<string, string | undefined>, fallback: number): number {
+  const text = vars[ENV_VARS.timeoutSeconds];
+  const seconds = text ? Number(text) : fallback;
+  if (!(Number.isInteger(seconds) && seconds > 0)) {
+    throw new RuntimeConfigError(
+      `${ENV_VARS.timeoutSeconds} must be a positive whole number of seconds (got '${text}')`,
+    );
+  }
+  return seconds;
 }
 
 /** Parses the function's environment; throws a RuntimeConfigError that says what is wrong. */
@@ -147,13 +159,7 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
       `${ENV_VARS.deliveryBudgetMs} must be a positive whole number of ms (got '${budgetText}')`,
     );
   }
-  const timeoutText = vars[ENV_VARS.timeoutSeconds];
-  const timeoutSeconds = timeoutText ? Number(timeoutText) : DEFAULT_FUNCTION_TIMEOUT_SECONDS;
-  if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
-    throw new RuntimeConfigError(
-      `${ENV_VARS.timeoutSeconds} must be a positive whole number of seconds (got '${timeoutText}')`,
-    );
-  }
+  const timeoutSeconds = deployedTimeoutSeconds(vars, DEFAULT_FUNCTION_TIMEOUT_SECONDS);
   const project = vars[ENV_VARS.project]!;
   const names = resourceNames(connector.name);
   return {
@@ -177,16 +183,22 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
 }
 
 /**
- * `parseRuntimeConfig` for a function's start: on failure it writes one Cloud Logging line (`config_error`, CRITICAL,
- * the reason as its message) to stdout, so that the reason shows in the function's logs, then throws (the start fails).
+ * Runs a configuration parse for a function's start: on failure it writes one Cloud Logging line (`config_error`,
+ * CRITICAL, the reason as its message) to stdout, so that the reason shows in the function's logs, then throws (the
+ * start fails).
  */
-export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+export function withConfigErrorLine<T>(parse: () => T): T {
   try {
-    return parseRuntimeConfig(env);
+    return parse();
   } catch (err) {
     process.stdout.write(
       `${JSON.stringify({ severity: 'CRITICAL', event: 'config_error', message: (err as Error).message })}\n`,
     );
     throw err;
   }
+}
+
+/** `parseRuntimeConfig` for a function's start (see `withConfigErrorLine`). */
+export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  return withConfigErrorLine(() => parseRuntimeConfig(env));
 }

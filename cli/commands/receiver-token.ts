@@ -1,10 +1,10 @@
 /**
- * `currents receiver-token new|disable-others`: the bearer tokens Braze sends to a connector's receiver, kept as the
- * versions of its ingest-token secret (every enabled version is accepted, so a token is rotated without losing a
- * request).
+ * `currents receiver-token new|disable-others`: the bearer tokens a Braze workspace's Current sends to the workspace's
+ * door, kept as the versions of the door's token secret (every enabled version is accepted, so a token is rotated
+ * without losing a request). The door is `--workspace`'s, or `--connector`'s workspace's, or the environment's only one.
  *
  * - `new` makes a strong token (32 random bytes, base64url), adds it as a new version, and prints it ONCE, with the
- *   receiver's URL and the steps to paste both into Braze. `--disable-others` also disables every other enabled version
+ *   door's URL and the steps to paste both into Braze, with the exact event boxes to tick. `--disable-others` also disables every other enabled version
  *   at once: for a leaked token, at the price of refusing a Braze Current that still sends an old one.
  * - `disable-others` finishes a rotation once Braze sends the new token: it keeps the newest enabled version (or
  *   `--keep N`) and disables the others.
@@ -14,18 +14,19 @@
  * Credentials); a local run (`npm start`) makes its own tokens.
  */
 import { REDACTED } from '../../runtime/core/types';
-import { selectedTypes } from '../../shared/connector';
-import { receiverUrl, receiverUrlOutput } from '../../shared/names';
+import { boxLines, doorLocation, doorUrl, doorUrlOutput, unselectedWarning } from '../../shared/door';
 import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { checkCredentials, guarded, OpsError, type OpsTarget, resolveTargets, usingEmulators } from '../ops/context';
+import { checkCredentials, guarded, OpsError, usingEmulators } from '../ops/context';
 import {
   addToken,
   createTokenSecretClient,
   disableOthers,
+  type DoorTarget,
+  doorTokenSecretPath,
   enabledVersions,
-  ingestTokenSecretPath,
   newIngestToken,
+  resolveDoor,
   type TokenSecretClient,
   versionNumber,
 } from '../ops/receiver';
@@ -41,33 +42,37 @@ export interface ReceiverTokenDeps {
 
 const versionsText = (names: readonly string[]) => names.map((n) => String(versionNumber(n))).join(', ');
 
-/** What to do in Braze with a new token: the exact steps, for a new Current and for a rotation. */
-export function brazeSteps(t: OpsTarget): string[] {
-  const types = selectedTypes(t.connector);
-  const env = t.environment.name;
-  const c = t.connector.name;
+/** What to do in Braze with a new token: the exact steps, the boxes to tick, and how to rotate. */
+export function brazeSteps({ environment, door }: Pick<DoorTarget, 'environment' | 'door'>): string[] {
+  const env = environment.name;
+  const w = door.workspace;
+  const names = door.connectors.map((c) => c.name).join(', ');
+  const warning = unselectedWarning(door);
   return [
-    `In Braze, workspace '${t.connector.workspace}':`,
+    `In Braze, workspace '${w}' (ONE Current for its ${door.connectors.length} connector(s): ${names}):`,
     '  1. Partner Integrations → Data Export → Create New Current → Custom Currents Export.',
-    `  2. Name it (e.g. '${t.connector.displayName}'), give a contact email (e.g. ${t.connector.contactEmail}), and go on to Current Details.`,
+    `  2. Name it (e.g. 'Currents to Segment: ${w}'), give a contact email (e.g. ${door.connectors[0]!.contactEmail}), and go on to Current Details.`,
     '  3. Endpoint URL: the URL above. Bearer token: the token above.',
-    `  4. Check the events this connector exports: ${t.connector.events.join(', ')} (${types.length} types; others are skipped), then Launch Current.`,
+    `  4. Tick exactly these ${door.boxes.length} event boxes, then Launch Current:`,
+    ...boxLines(door).map((line) => `       ${line}`),
+    ...(warning ? [`     Warning: ${warning}.`] : []),
     'To rotate the token of an existing Current instead: open it under Partner Integrations → Data Export, paste the new',
-    `token in Current Details and save; once \`currents status --env ${env} --connector ${c}\` shows 2xx answers, run`,
-    `\`currents receiver-token disable-others --env ${env} --connector ${c}\` to retire the old token.`,
-    `The URL is also the stack output \`${receiverUrlOutput(c)}\` (\`cdktf output ${env}\`), known once deployed.`,
+    `token in Current Details and save; once \`currents status --env ${env}\` shows 2xx answers at this door, run`,
+    `\`currents receiver-token disable-others --env ${env} --workspace ${w}\` to retire the old token.`,
+    `The URL is also the stack output \`${doorUrlOutput(w)}\` (\`cdktf output ${env}\`), known once deployed.`,
   ];
 }
 
 async function newToken(
-  t: OpsTarget,
+  d: DoorTarget,
   client: TokenSecretClient,
   disable: boolean,
   print: (s: string) => void,
   random?: (n: number) => Buffer,
 ) {
-  const secret = ingestTokenSecretPath(t);
-  const what = `ingest-token secret ${t.names.ingestTokenSecret}`;
+  const { target: t, door } = d;
+  const secret = doorTokenSecretPath(t.project, door.workspace);
+  const what = `door token secret ${door.names.tokenSecret}`;
   const token = newIngestToken(random);
   let version: string;
   try {
@@ -76,17 +81,17 @@ async function newToken(
     // Belt and braces: no error message may carry the token, whatever the client put in it.
     throw new OpsError((err as Error).message.split(token).join(REDACTED));
   }
-  const url = receiverUrl(t.environment, t.connector.name, t.connector.location);
+  const url = doorUrl(d.environment, door.workspace, doorLocation(door, d.environment));
   // Printed before anything else can fail: a version whose token nobody saw would be a lock without a key.
   print(
     [
-      `${t.connector.name}: new receiver token added as version ${versionNumber(version)} of ${t.names.ingestTokenSecret} (project ${t.project}).`,
+      `Braze workspace '${door.workspace}': new door token added as version ${versionNumber(version)} of ${door.names.tokenSecret} (project ${t.project}).`,
       'It is printed this once and kept only in Secret Manager: paste it into Braze now.',
       '',
       `  URL           ${url}`,
       `  bearer token  ${token}`,
       '',
-      ...brazeSteps(t),
+      ...brazeSteps(d),
       '',
     ].join('\n'),
   );
@@ -97,23 +102,24 @@ async function newToken(
   const disabled = await guarded(t, what, () => disableOthers(client, secret, version));
   print(
     disabled.length
-      ? `Disabled the other version(s) ${versionsText(disabled)}: once the receiver's short token cache expires, only the new token is accepted; a Current still sending an old one is refused (401) and Braze stops it until re-enabled.`
+      ? `Disabled the other version(s) ${versionsText(disabled)}: once the door's short token cache expires, only the new token is accepted; a Current still sending an old one is refused (401) and Braze stops it until re-enabled.`
       : 'No other version was enabled: the new token is the only one.',
   );
 }
 
 async function retireOthers(
-  t: OpsTarget,
+  d: DoorTarget,
   client: TokenSecretClient,
   keepArg: string | undefined,
   print: (s: string) => void,
 ) {
-  const secret = ingestTokenSecretPath(t);
-  const what = `ingest-token secret ${t.names.ingestTokenSecret}`;
+  const { target: t, door } = d;
+  const secret = doorTokenSecretPath(t.project, door.workspace);
+  const what = `door token secret ${door.names.tokenSecret}`;
   const enabled = await guarded(t, what, () => enabledVersions(client, secret));
   if (!enabled.length) {
     throw new OpsError(
-      `connector '${t.connector.name}': ${t.names.ingestTokenSecret} has no enabled version; make a token with \`currents receiver-token new --env ${t.environment.name} --connector ${t.connector.name}\``,
+      `Braze workspace '${door.workspace}': ${door.names.tokenSecret} has no enabled version; make a token with \`currents receiver-token new --env ${d.environment.name} --workspace ${door.workspace}\``,
     );
   }
   let keep = enabled[0]!;
@@ -122,7 +128,7 @@ async function retireOthers(
     const found = enabled.find((v) => versionNumber(v) === n);
     if (!found) {
       throw new UsageError(
-        `--keep ${keepArg}: not an enabled version of ${t.names.ingestTokenSecret} (enabled: ${versionsText(enabled)})`,
+        `--keep ${keepArg}: not an enabled version of ${door.names.tokenSecret} (enabled: ${versionsText(enabled)})`,
       );
     }
     keep = found;
@@ -130,8 +136,8 @@ async function retireOthers(
   const disabled = await guarded(t, what, () => disableOthers(client, secret, keep));
   print(
     disabled.length
-      ? `${t.connector.name}: kept version ${versionNumber(keep)} of ${t.names.ingestTokenSecret}; disabled version(s) ${versionsText(disabled)}. The receiver stops accepting them once its short token cache expires.`
-      : `${t.connector.name}: version ${versionNumber(keep)} is the only enabled version of ${t.names.ingestTokenSecret}; nothing to disable.`,
+      ? `Braze workspace '${door.workspace}': kept version ${versionNumber(keep)} of ${door.names.tokenSecret}; disabled version(s) ${versionsText(disabled)}. The door stops accepting them once its short token cache expires.`
+      : `Braze workspace '${door.workspace}': version ${versionNumber(keep)} is the only enabled version of ${door.names.tokenSecret}; nothing to disable.`,
   );
 }
 
@@ -146,13 +152,13 @@ export async function run(argv: string[], deps: ReceiverTokenDeps = {}): Promise
   if (action === 'disable-others' && values.disableOthers) {
     throw new UsageError('--disable-others goes with new (disable-others already does it)');
   }
-  const [target] = resolveTargets(values, path, { requireConnector: true });
-  const t = target!;
+  const d = resolveDoor(values, path);
+  const t = d.target;
   let client = deps.secrets;
   if (!client) {
     if (usingEmulators()) {
       throw new OpsError(
-        `connector '${t.connector.name}': Secret Manager has no emulator, so receiver tokens live in project ${t.project} only: ` +
+        `Braze workspace '${d.door.workspace}': Secret Manager has no emulator, so door tokens live in project ${t.project} only: ` +
           'unset PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST to act on it (a local run, `npm start`, makes its own tokens)',
       );
     }
@@ -161,8 +167,8 @@ export async function run(argv: string[], deps: ReceiverTokenDeps = {}): Promise
   }
   const print = deps.print ?? ((s: string) => process.stdout.write(`${s}\n`));
   try {
-    if (action === 'new') await newToken(t, client, Boolean(values.disableOthers), print, deps.random);
-    else await retireOthers(t, client, values.keep, print);
+    if (action === 'new') await newToken(d, client, Boolean(values.disableOthers), print, deps.random);
+    else await retireOthers(d, client, values.keep, print);
     return 0;
   } finally {
     if (!deps.secrets) await client.close?.().catch(() => undefined);

@@ -3,7 +3,7 @@
  * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason), the last
  * delivery, and the receiver: its URL, how many token versions are enabled, and its answers by HTTP status over the
  * last 15 minutes. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is
- * leased for a few seconds and released at once: Pub/Sub has no peek), its ingest-token secret's versions (Secret
+ * leased for a few seconds and released at once: Pub/Sub has no peek), its workspace door's token secret's versions (Secret
  * Manager; metadata only, never a token) and its request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring
  * have no emulator: against a local run the receiver's tokens and answers are "not available locally".
  */
@@ -12,7 +12,7 @@ import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { graceRemainingMs } from '../../runtime/core/expiry';
 import { durationMs, formatDurationMs } from '../../shared/duration';
 import { capacity, functionShape } from '../../shared/capacity';
-import { receiverUrl } from '../../shared/names';
+import { boxLines, doorLocation, doorUrl, unselectedWarning, workspaceDoor } from '../../shared/door';
 import { parse } from '../../common/args';
 import * as specs from '../specs';
 import {
@@ -35,7 +35,7 @@ import {
   createMonitoringAccess,
   createTokenSecretClient,
   enabledVersions,
-  ingestTokenSecretPath,
+  doorTokenSecretPath,
   type MonitoringAccess,
   type TokenSecretClient,
 } from '../ops/receiver';
@@ -77,11 +77,22 @@ export interface StatusReport {
 export type Maybe<T> = T | { readonly unavailable: string };
 
 export interface ReceiverReport {
-  /** The URL Braze posts to (predicted from region, project and name; the stack output `<connector>-receiver-url`). */
+  /**
+   * The URL Braze posts to: the door of the connector's workspace (predicted from region, project and workspace; the
+   * stack output `door-<id>-url`).
+   */
   readonly url: string;
+  /** The Braze workspace whose door it is. */
+  readonly workspace: string;
+  /** The connectors of the workspace the door feeds. */
+  readonly connectors: readonly string[];
+  /** The boxes to tick in the workspace's Current: one line per connector ("for c (n): Label, …"). */
+  readonly boxes: readonly string[];
+  /** Set when the workspace's connectors leave exportable types unselected: what to leave unticked, and why. */
+  readonly warning?: string;
   /** True against a local run: the URL is the deployed one, tokens and answers cannot be read. */
   readonly local?: true;
-  /** Enabled versions of the ingest-token secret: the tokens the receiver accepts. Never the tokens themselves. */
+  /** Enabled versions of the door's token secret: the tokens the door accepts. Never the tokens themselves. */
   readonly tokenVersions: Maybe<{ readonly enabled: number }>;
   /** The receiver's answers by HTTP status over the last `minutes` (its log-based metric). */
   readonly answers: Maybe<{
@@ -107,11 +118,17 @@ export async function receiverStatus(
   sources: ReceiverSources,
   now: number,
 ): Promise<ReceiverReport> {
-  const secret = `ingest-token secret ${target.names.ingestTokenSecret}`;
+  const { environment, connector } = target;
+  const door = workspaceDoor(
+    connector.workspace,
+    environment.connectors.filter((c) => c.workspace === connector.workspace),
+  );
+  const secret = `door token secret ${door.names.tokenSecret}`;
+  const secretPath = doorTokenSecretPath(target.project, door.workspace);
   const [tokenVersions, answers] = await Promise.all([
     sources.secrets
       ? guarded(target, secret, () =>
-          withTimeout(enabledVersions(sources.secrets!, ingestTokenSecretPath(target)), TIMEOUT_MS, secret),
+          withTimeout(enabledVersions(sources.secrets!, secretPath), TIMEOUT_MS, secret),
         ).then(
           (versions) => ({ enabled: versions.length }),
           (err: Error) => ({ unavailable: err.message }),
@@ -119,7 +136,7 @@ export async function receiverStatus(
       : NOT_LOCAL('Secret Manager'),
     sources.monitoring
       ? withTimeout(
-          answersByStatus(sources.monitoring, target.project, target.connector.name, now, ANSWERS_WINDOW_MINUTES),
+          answersByStatus(sources.monitoring, target.project, door.workspace, now, ANSWERS_WINDOW_MINUTES),
           TIMEOUT_MS,
           'Cloud Monitoring',
         ).then(
@@ -128,12 +145,17 @@ export async function receiverStatus(
             total: Object.values(byStatus).reduce((a, b) => a + b, 0),
             byStatus,
           }),
-          (err: Error) => ({ unavailable: describeGoogleError(err, target, 'the receiver’s request metric') }),
+          (err: Error) => ({ unavailable: describeGoogleError(err, target, 'the door’s request metric') }),
         )
       : NOT_LOCAL('Cloud Monitoring'),
   ]);
+  const warning = unselectedWarning(door);
   return {
-    url: receiverUrl(target.environment, target.connector.name, target.connector.location),
+    url: doorUrl(environment, door.workspace, doorLocation(door, environment)),
+    workspace: door.workspace,
+    connectors: door.connectors.map((c) => c.name),
+    boxes: boxLines(door),
+    ...(warning ? { warning } : {}),
     ...(sources.secrets || sources.monitoring ? {} : { local: true as const }),
     tokenVersions,
     answers,
@@ -144,6 +166,9 @@ export async function receiverStatus(
 export function receiverLines(r: ReceiverReport): [string, string][] {
   const lines: [string, string][] = [
     ['receiver', r.local ? `${r.url} (when deployed; \`npm start\` prints the local one)` : r.url],
+    ['workspace', `${r.workspace}: one Current, one door for ${r.connectors.join(', ')}`],
+    ...r.boxes.map((b, i): [string, string] => [i ? '' : 'braze boxes', b]),
+    ...(r.warning ? [['warning', r.warning] as [string, string]] : []),
   ];
   const t = r.tokenVersions;
   lines.push([

@@ -1,7 +1,8 @@
 /**
- * The operating side of a connector's receiver (the public door Braze's Custom Currents Export posts to):
+ * The operating side of a Braze workspace's door (the receiver its Custom Currents Export posts to):
  *
- * - its **tokens**: every enabled version of the ingest-token secret is a bearer token the receiver accepts. A token is
+ * - which **door**: the one of `--workspace`, or of `--connector`'s workspace, or the environment's only one;
+ * - its **tokens**: every enabled version of the door's token secret is a bearer token the door accepts. A token is
  *   made here (32 random bytes, base64url: RFC 6750's token characters), added as a new version, and printed once by the
  *   caller; a rotation ends by disabling the other versions. Secret Manager has no emulator: the client is injected in
  *   tests and is the real `SecretManagerServiceClient` (Application Default Credentials) otherwise.
@@ -12,9 +13,49 @@
  * Nothing here logs or returns a token: `addToken` takes one and returns the version's name only.
  */
 import { randomBytes } from 'node:crypto';
+import type { Environment } from '../../shared/connector';
+import { doorNames, type WorkspaceDoor, workspaceDoors } from '../../shared/door';
 import type { SecretManagerCalls, SecretVersionInfo } from '../../runtime/adapters/secret-manager';
-import { RECEIVER_REQUESTS_METRIC, receiverRequestsMetric } from '../../shared/names';
-import type { OpsTarget } from './context';
+import { RECEIVER_REQUESTS_METRIC } from '../../shared/names';
+import { UsageError } from '../../common/args';
+import { type OpsTarget, resolveTargets } from './context';
+
+// -------------------------------------------------------------------------------------------------------------- doors
+
+/** A door to act on, with a target for error messages (its first connector). */
+export interface DoorTarget {
+  readonly environment: Environment;
+  readonly door: WorkspaceDoor;
+  readonly target: OpsTarget;
+}
+
+/** The door `--workspace` names, or `--connector`'s workspace's, or the environment's only one. */
+export function resolveDoor(
+  values: { env?: string; connector?: string; workspace?: string; definitions?: string },
+  pathPositional?: string,
+): DoorTarget {
+  const targets = resolveTargets(values, pathPositional);
+  if (!targets.length) throw new UsageError(`environment '${values.env}' has no connector, so no Braze workspace door`);
+  const environment = targets[0]!.environment;
+  const doors = workspaceDoors(environment.connectors);
+  const listed = doors.map((d) => d.workspace).join(', ') || 'none';
+  const wanted = values.workspace ?? (values.connector ? targets[0]!.connector.workspace : undefined);
+  if (wanted === undefined && doors.length !== 1) {
+    throw new UsageError(
+      `--workspace is required: environment '${environment.name}' has ${doors.length} Braze workspaces (${listed}), one door each`,
+    );
+  }
+  const door = wanted === undefined ? doors[0]! : doors.find((d) => d.workspace === wanted);
+  if (!door)
+    throw new UsageError(
+      `no connector of environment '${environment.name}' is in workspace '${wanted}' (workspaces: ${listed})`,
+    );
+  const target = targets.find((t) => t.connector.name === door.fallback) ?? {
+    ...targets[0]!,
+    connector: door.connectors[0]!,
+  };
+  return { environment, door, target };
+}
 
 // ------------------------------------------------------------------------------------------------------------- tokens
 
@@ -28,7 +69,7 @@ export function newIngestToken(random: (n: number) => Buffer = randomBytes): str
 
 export type { SecretVersionInfo } from '../../runtime/adapters/secret-manager';
 
-/** The Secret Manager calls made on the ingest-token secret (a subset of `SecretManagerServiceClient`). */
+/** The Secret Manager calls made on a door's token secret (a subset of `SecretManagerServiceClient`). */
 export type TokenSecretClient = Pick<
   SecretManagerCalls,
   'addSecretVersion' | 'listSecretVersions' | 'disableSecretVersion' | 'close'
@@ -40,9 +81,9 @@ export async function createTokenSecretClient(): Promise<TokenSecretClient> {
   return new SecretManagerServiceClient() as unknown as TokenSecretClient;
 }
 
-/** `projects/P/secrets/currents-C-ingest-token`. */
-export const ingestTokenSecretPath = (t: OpsTarget): string =>
-  `projects/${t.project}/secrets/${t.names.ingestTokenSecret}`;
+/** `projects/P/secrets/currents-door-W-token`: the door's token secret. */
+export const doorTokenSecretPath = (project: string, workspace: string): string =>
+  `projects/${project}/secrets/${doorNames(workspace).tokenSecret}`;
 
 /** The version number at the end of a version's resource name (`…/versions/3` → 3). */
 export function versionNumber(name: string): number {
@@ -110,13 +151,13 @@ export async function createMonitoringAccess(): Promise<MonitoringAccess> {
 }
 
 /**
- * The `timeSeries.list` URL counting one connector's receiver answers over the `minutes` before `now`: one series per
+ * The `timeSeries.list` URL counting one workspace door's answers over the `minutes` before `now`: one series per
  * status (summed over the window, all revisions and instances reduced together).
  */
-export function answersQueryUrl(project: string, connectorName: string, now: number, minutes: number): string {
+export function answersQueryUrl(project: string, workspace: string, now: number, minutes: number): string {
   const label = `metric.label.${RECEIVER_REQUESTS_METRIC.label}`;
   const params = new URLSearchParams({
-    filter: `metric.type="logging.googleapis.com/user/${receiverRequestsMetric(connectorName)}"`,
+    filter: `metric.type="logging.googleapis.com/user/${doorNames(workspace).requestsMetric}"`,
     'interval.startTime': new Date(now - minutes * 60_000).toISOString(),
     'interval.endTime': new Date(now).toISOString(),
     'aggregation.alignmentPeriod': `${minutes * 60}s`,

@@ -5,7 +5,7 @@
  *  - `segment`: a write key belongs to an enabled source in the connector's region (the Public API source check, with
  *    the environment's Public API token), or the OAuth app gets a token for its key and Segment accepts it; a write key
  *    without `segment.sourceId` cannot be checked (a warning: Segment answers 200 to any write key);
- *  - `ingest token`: once the receiver's ingest-token secret exists, its latest version is enabled.
+ *  - `ingest token`: once the token secret of the connector's workspace door exists, its latest version is enabled.
  *  - `hash key` (`fields.hashAlgorithm: 'hmac-sha256'` only): once its hash-key secret exists, its latest version is
  *    enabled and long enough.
  * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
@@ -25,6 +25,7 @@ import {
 } from '../../runtime/adapters/secrets';
 import { createSegmentClient, createSourceCheck } from '../../runtime/adapters/segment';
 import { MIN_HASH_KEY_LENGTH, NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
+import { doorNames } from '../../shared/door';
 import { publicApiTokenSecret } from '../../shared/names';
 import { createFieldHasher } from '../../runtime/core/field-hash';
 import type { OpsTarget } from './context';
@@ -190,23 +191,27 @@ async function secretVersionless(secrets: VerifySecretClient, name: string): Pro
   }
 }
 
-/** The receiver's ingest-token secret: not deployed (skip), no token yet (pending), or its latest version enabled. */
+/**
+ * The token secret of the door of the connector's Braze workspace: not deployed (skip), no token yet (pending), or its
+ * latest version enabled.
+ */
 async function ingestTokenCheck(target: OpsTarget, secrets: VerifySecretClient): Promise<[VerifyStatus, string]> {
-  const { names, project, environment, connector } = target;
-  const secretName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
+  const { project, environment, connector } = target;
+  const tokenSecret = doorNames(connector.workspace).tokenSecret;
+  const secretName = `projects/${project}/secrets/${tokenSecret}`;
   if (!(await secretExists(secrets, secretName))) {
-    return ['skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`];
+    return ['skip', `${tokenSecret} does not exist (no door deployed)`];
   }
   if (await secretVersionless(secrets, secretName)) {
     return [
       'pending',
-      `${names.ingestTokenSecret} has no version yet: the receiver answers 503 (Braze retries) until ` +
-        `\`currents receiver-token new --env ${environment.name} --connector ${connector.name}\` makes one`,
+      `${tokenSecret} has no version yet: the door of workspace '${connector.workspace}' answers 503 (Braze retries) until ` +
+        `\`currents receiver-token new --env ${environment.name} --workspace ${connector.workspace}\` makes one`,
     ];
   }
   try {
     await new SecretManagerSource({ secretName, client: secrets }).read();
-    return ['ok', `${names.ingestTokenSecret}: latest version enabled`];
+    return ['ok', `${tokenSecret}: latest version enabled`];
   } catch (err) {
     return ['FAIL', (err as Error).message];
   }

@@ -3,6 +3,7 @@
  * metrics (infra/connector/monitoring.ts declares them; infra/dashboard.ts and the CLI read the names).
  */
 import type { LogEventName } from '../../runtime/log';
+import { doorNames } from '../../shared/door';
 import { RECEIVER_REQUESTS_METRIC, resourceNames } from '../../shared/names';
 
 /**
@@ -70,13 +71,12 @@ export const ALERTED_EVENTS = {
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;
 
 /**
- * What the receiver logs once per request (`receiver_request`, with the HTTP `status` it answered) and the
- * infrastructure counts: one log-based metric labelled by status, and the alerts on it. Keyed by the log event name,
+ * What a workspace's door logs once per request (`receiver_request`, with the HTTP `status` it answered) and the
+ * infrastructure counts: one log-based metric per door labelled by status, and the alerts on it (infra/door.ts). Keyed by the log event name,
  * like ALERTED_EVENTS; each alert selects the statuses it watches with a Cloud Monitoring label filter.
  */
 export const RECEIVER_EVENTS = {
   receiver_request: {
-    metric: RECEIVER_REQUESTS_METRIC.suffix,
     /** The metric label, extracted from `jsonPayload.status` (the HTTP status answered, e.g. "202", "401", "503"). */
     label: RECEIVER_REQUESTS_METRIC.label,
     alerts: {
@@ -95,8 +95,8 @@ export const RECEIVER_EVENTS = {
         alignmentSeconds: 120,
         durationSeconds: 300,
         what:
-          'The receiver has been answering 5xx to Braze for more than 5 minutes: it cannot publish to the ingest topic, ' +
-          'cannot read its ingest-token secret, or is crashing. Braze keeps retrying with backoff (for up to 5 days), so ' +
+          "The workspace's door has been answering 5xx to Braze for more than 5 minutes: it cannot publish to an ingest " +
+          'topic of the workspace, cannot read its token secret, or is crashing. Braze keeps retrying with backoff (for up to 5 days), so ' +
           'nothing is lost yet. Check the receiver logs (event receiver_request, outcome) and `currents status`.',
       },
       /**
@@ -114,34 +114,38 @@ export const RECEIVER_EVENTS = {
         alignmentSeconds: 300,
         durationSeconds: 300,
         what:
-          'The receiver keeps refusing requests with 401 at the rate of a Braze Current: the token Braze sends is not an ' +
-          'enabled version of the ingest-token secret (rotated in one place only, or disabled too early). Braze stops ' +
+          "The workspace's door keeps refusing requests with 401 at the rate of a Braze Current: the token Braze sends is " +
+          "not an enabled version of the door's token secret (rotated in one place only, or disabled too early). Braze stops " +
           'the Current on 401 and needs it re-enabled by hand. Make a token with `currents receiver-token new`, paste ' +
           'it into the Current (Partner Integrations → Data Export), re-enable it, then check `currents status`.',
       },
     },
   },
 } as const satisfies Partial<Record<LogEventName, unknown>>;
-export type ReceiverEvent = keyof typeof RECEIVER_EVENTS;
 export type ReceiverAlert = keyof (typeof RECEIVER_EVENTS)['receiver_request']['alerts'];
-/** Every log event a log-based metric counts. */
-export type MeteredEvent = AlertedEvent | ReceiverEvent;
-
-const isReceiverEvent = (event: MeteredEvent): event is ReceiverEvent => event in RECEIVER_EVENTS;
 
 /** Names of the log-based metrics of a connector (derived from the shared resource names). */
-export function metricName(connectorName: string, event: MeteredEvent): string {
-  const metric = isReceiverEvent(event) ? RECEIVER_EVENTS[event].metric : ALERTED_EVENTS[event].metric;
-  return `${resourceNames(connectorName).function}-${metric}`;
+export function metricName(connectorName: string, event: AlertedEvent): string {
+  return `${resourceNames(connectorName).function}-${ALERTED_EVENTS[event].metric}`;
 }
 
-/** The Logging filter counting one event of one connector, logged by the service that logs it (function or receiver). */
-export function metricFilter(connectorName: string, event: MeteredEvent): string {
-  const names = resourceNames(connectorName);
+/** The Logging filter counting one event of one connector's function. */
+export function metricFilter(connectorName: string, event: AlertedEvent): string {
   return [
     'resource.type="cloud_run_revision"',
-    `resource.labels.service_name="${isReceiverEvent(event) ? names.receiverFunction : names.function}"`,
+    `resource.labels.service_name="${resourceNames(connectorName).function}"`,
     `jsonPayload.connector="${connectorName}"`,
     `jsonPayload.event="${event}"`,
+  ].join(' AND ');
+}
+
+/** The Logging filter counting the `receiver_request` lines of one workspace's door. */
+export function doorMetricFilter(workspace: string): string {
+  const fn = doorNames(workspace).function;
+  return [
+    'resource.type="cloud_run_revision"',
+    `resource.labels.service_name="${fn}"`,
+    `jsonPayload.connector="${fn}"`,
+    'jsonPayload.event="receiver_request"',
   ].join(' AND ');
 }

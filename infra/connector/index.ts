@@ -2,18 +2,17 @@
  * `CurrentsConnector`: everything one connector becomes on Google Cloud, as one construct (in the manner of AWS
  * Solutions Constructs' aws-sqs-lambda and Cloud Foundation Fabric's cloud-function-v2 + pubsub modules):
  *
- *   Braze ─HTTPS POST, bearer token─▶ receiver (public 2nd-gen function) ─publish─▶ ingest topic
+ *   Braze ─HTTPS POST, bearer token─▶ its workspace's door (infra/door.ts) ─publish─▶ ingest topic
  *   ingest topic ─push (OIDC, backoff, dead-letter policy)─▶ 2nd-gen function ─▶ Segment
  *        └─ after deadLetterMaxAttempts ─▶ dead-letter topic ─▶ retained pull subscription (replay)
  *   Cloud Scheduler ─(every few minutes, OIDC)─▶ function /probe
  *   function ─▶ its own Firestore database (state + parked events, TTL on the expiry field) and its credential secret
- *   receiver ─▶ its ingest-token secret (every enabled version is a token Braze may send)
  *   log-based metrics ─▶ alert policies ─▶ email channel for contactEmail
  *
  * Every prop documents its default; the defaults are the secure ones (internal-only ingress for the function, a
  * dedicated service account per workload with only the roles the infrastructure spec lists, delete protection on). The
- * one public member of the whole stack is `allUsers` as `run.invoker` of the receiver: Braze cannot present a Google
- * identity, so the receiver's bearer token is its lock. Props are checked in ONE place
+ * door Braze posts to belongs to the workspace, not to the connector: the environment's stack declares one per
+ * workspace (infra/door.ts) with the `receiver` settings resolved here (`receiverSettings`). Props are checked in ONE place
  * (`validateConnectorProps`, infra/connector/validate.ts) and every problem is reported at once.
  */
 import { Aspects } from 'cdktf';
@@ -27,14 +26,12 @@ import type { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/m
 import type { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import type { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic';
 import type { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
-import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
-import { receiverEnvironment } from '../../shared/runtime-config';
 import type { DashboardMetricId } from '../dashboard-metrics';
 import { StorageImport } from '../storage-import';
 import { TerraformLiteralStrings } from '../terraform-literals';
 import { buildDashboardMetrics } from './dashboard-metrics';
-import type { AlertedEvent, MeteredEvent, ReceiverAlert } from './events';
+import type { AlertedEvent } from './events';
 import { buildFunction, buildProbeJob } from './function';
 import {
   buildCallerGrants,
@@ -44,8 +41,7 @@ import {
 } from './identity';
 import { buildPushSubscription, buildTopics } from './messaging';
 import { buildMonitoring } from './monitoring';
-import { connectorContext, type ConnectorApi, type CurrentsConnectorProps } from './props';
-import { buildReceiver } from './receiver';
+import { connectorContext, type ConnectorApi, type CurrentsConnectorProps, type ReceiverProps } from './props';
 import { buildState, firestoreDatabaseCondition } from './state';
 import { resolveConnectorProps } from './validate';
 
@@ -56,22 +52,21 @@ export class CurrentsConnector extends Construct {
   readonly deadLetterSubscription: PubsubSubscription;
   readonly pushSubscription: PubsubSubscription;
   readonly function: Cloudfunctions2Function;
-  /** The public door Braze's Custom Currents Export posts to. */
-  readonly receiver: Cloudfunctions2Function;
   readonly database: FirestoreDatabase;
   readonly secret: SecretManagerSecret;
   /** The hash key of `fields.hashAlgorithm: 'hmac-sha256'` (that connector only; Terraform never creates a version). */
   readonly hashKeySecret?: SecretManagerSecret;
-  /** Every enabled version is a bearer token the receiver accepts; Terraform never creates one. */
-  readonly ingestTokenSecret: SecretManagerSecret;
   readonly probeJob: CloudSchedulerJob;
   readonly notificationChannel: MonitoringNotificationChannel;
-  readonly serviceAccounts: FunctionServiceAccounts & { readonly receiver: ServiceAccount };
-  readonly metrics: Record<MeteredEvent, LoggingMetric>;
+  readonly serviceAccounts: FunctionServiceAccounts;
+  /** The door settings resolved from the props (`receiver`), for its workspace's door (infra/door.ts). */
+  readonly receiverSettings: Required<ReceiverProps>;
+  /** The Cloud Functions runtime resolved from the props (its workspace's door runs on the same). */
+  readonly runtime: string;
+  readonly metrics: Record<AlertedEvent, LoggingMetric>;
   /** The metrics only the environment's dashboard draws (infra/dashboard-metrics.ts). */
   readonly dashboardMetrics: Record<DashboardMetricId, LoggingMetric>;
   readonly alerts: Record<AlertedEvent, MonitoringAlertPolicy>;
-  readonly receiverAlerts: Record<ReceiverAlert, MonitoringAlertPolicy>;
   /** The live storage import (only for a connector with `storage`). */
   readonly storageImport?: StorageImport;
 
@@ -104,30 +99,14 @@ export class CurrentsConnector extends Construct {
       pushSubscription: this.pushSubscription,
     });
 
-    const receiver = buildReceiver({
-      scope: this,
-      project: env.project,
-      region: ctx.location,
-      names,
-      ingestTopic: this.ingestTopic,
-      serves: connector,
-      settings: props.receiver,
-      source: props.receiverSource,
-      runtime: props.runtime,
-      build: props.build,
-      environmentVariables: receiverEnvironment(env, connector, props.receiver.timeoutSeconds),
-      labels: ctx.labels,
-      dep: ctx.dep,
-    });
-    this.receiver = receiver.function;
-    this.ingestTokenSecret = receiver.ingestTokenSecret;
-    this.serviceAccounts = { ...accounts, receiver: receiver.serviceAccount };
+    this.serviceAccounts = accounts;
+    this.receiverSettings = props.receiver;
+    this.runtime = props.runtime;
 
     const monitoring = buildMonitoring(ctx);
     this.notificationChannel = monitoring.notificationChannel;
     this.metrics = monitoring.metrics;
     this.alerts = monitoring.alerts;
-    this.receiverAlerts = monitoring.receiverAlerts;
     this.dashboardMetrics = buildDashboardMetrics(ctx);
 
     // The live storage import (infra/storage-import.ts), with `storage` only.

@@ -76,12 +76,11 @@ export interface CurrentsConnectorProps {
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   /** The function's source archive in Cloud Storage (built and uploaded once per environment). */
   readonly source: { readonly bucket: string; readonly object: string };
-  /** The receiver's source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
-  readonly receiverSource: { readonly bucket: string; readonly object: string };
   /** The storage importer's source archive (bundled from runtime/storage/function.ts): needed with `storage`. */
   readonly importerSource?: { readonly bucket: string; readonly object: string };
   /**
-   * The receiver's scaling and alerting.
+   * The scaling and alerting of the door of the connector's workspace (infra/door.ts; the environment's stack gives
+   * every connector the same).
    * @default RECEIVER_DEFAULTS (shared/defaults.ts)
    */
   readonly receiver?: ReceiverProps;

@@ -1,10 +1,8 @@
 /**
- * The receiver: Braze's door. A public 2nd-gen function (Braze posts from the internet and cannot present a Google
- * identity, so the bearer token, compared with the enabled versions of its ingest-token secret, is its lock), with its
- * own service account that may only publish on the ingest topic and read that one secret.
- *
- * Its input is deliberately narrow (where it runs, its names, the topic it publishes on, its settings and
- * environment) so that it can serve something other than one connector.
+ * The receiver: a Braze workspace's door (infra/door.ts declares one per workspace). A public 2nd-gen function (Braze
+ * posts from the internet and cannot present a Google identity, so the bearer token, compared with the enabled
+ * versions of its token secret, is its lock), with its own service account that may only publish on the ingest topics
+ * of the workspace's connectors and read that one secret.
  */
 import type { Construct } from 'constructs';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
@@ -13,7 +11,7 @@ import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-ia
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import type { ConnectorResourceNames } from '../../shared/names';
+import type { DoorNames } from '../../shared/door';
 import { RECEIVER_TARGET } from '../runtime-archive';
 import { runInvoker, serviceAccount } from './identity';
 import { buildSettings, type CurrentsConnectorProps, type DependsOn, type ReceiverProps } from './props';
@@ -23,13 +21,10 @@ export interface ReceiverInput {
   readonly scope: Construct;
   readonly project: string;
   readonly region: string;
-  readonly names: Pick<
-    ConnectorResourceNames,
-    'receiverFunction' | 'receiverServiceAccount' | 'ingestTokenSecret' | 'ingestTopic'
-  >;
-  /** The topic it publishes Braze's requests on (named `names.ingestTopic`). */
-  readonly ingestTopic: PubsubTopic;
-  /** What it receives for, as its descriptions say it: a name and a display name. */
+  readonly names: Pick<DoorNames, 'function' | 'serviceAccount' | 'tokenSecret'>;
+  /** The ingest topics it publishes Braze's events on, by the connector each belongs to. */
+  readonly ingestTopics: readonly { readonly connector: string; readonly topic: PubsubTopic }[];
+  /** What it receives for, as its descriptions say it: a name (the workspace) and what it feeds. */
   readonly serves: { readonly name: string; readonly displayName: string };
   readonly settings: Required<ReceiverProps>;
   /** Its source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
@@ -37,7 +32,7 @@ export interface ReceiverInput {
   readonly runtime: string;
   /** The identity its build runs as, and what the build waits for (CurrentsConnectorProps `build`). */
   readonly build?: CurrentsConnectorProps['build'];
-  /** Its environment variables (shared/runtime-config.ts `receiverEnvironment`). */
+  /** Its environment variables (shared/door-config.ts `doorEnvironment`). */
   readonly environmentVariables: Record<string, string>;
   readonly labels: Record<string, string>;
   readonly dep: DependsOn;
@@ -46,24 +41,24 @@ export interface ReceiverInput {
 export interface Receiver {
   readonly function: Cloudfunctions2Function;
   readonly serviceAccount: ServiceAccount;
-  /** Every enabled version is a bearer token the receiver accepts; Terraform never creates one. */
-  readonly ingestTokenSecret: SecretManagerSecret;
+  /** Every enabled version is a bearer token the door accepts; Terraform never creates one. */
+  readonly tokenSecret: SecretManagerSecret;
 }
 
 export function buildReceiver(input: ReceiverInput): Receiver {
-  const { scope, project, names, ingestTopic, serves, settings, labels, dep } = input;
+  const { scope, project, names, ingestTopics, serves, settings, labels, dep } = input;
   const account = serviceAccount(
     input,
     'receiver',
-    names.receiverServiceAccount,
-    `Currents ${serves.name}: receiver`,
-    `Runs '${names.receiverFunction}', publishing Braze's requests to '${names.ingestTopic}'`,
+    names.serviceAccount,
+    `Currents door ${serves.name}`.slice(0, 100),
+    `Runs '${names.function}', publishing Braze's events to ${ingestTopics.length} ingest topic(s)`,
   );
-  // The receiver's tokens live here: `currents receiver-token new` adds versions, never Terraform.
-  const ingestTokenSecret = new SecretManagerSecret(scope, 'ingest-token-secret', {
+  // The door's tokens live here: `currents receiver-token new` adds versions, never Terraform.
+  const tokenSecret = new SecretManagerSecret(scope, 'token-secret', {
     project,
-    secretId: names.ingestTokenSecret,
-    labels: { ...labels, role: 'ingest-token' },
+    secretId: names.tokenSecret,
+    labels: { ...labels, role: 'door-token' },
     replication: { auto: {} },
     ...dep('secretmanager'),
   });
@@ -71,9 +66,9 @@ export function buildReceiver(input: ReceiverInput): Receiver {
   const build = buildSettings(input.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
   const fn = new Cloudfunctions2Function(scope, 'receiver', {
     project,
-    name: names.receiverFunction,
+    name: names.function,
     location: input.region,
-    description: `Braze Custom Currents Export → ${names.ingestTopic} for '${serves.displayName}'`,
+    description: `Braze Custom Currents Export of workspace '${serves.name}' → ${serves.displayName}`,
     labels: { ...labels, role: 'receiver' },
     buildConfig: {
       runtime: input.runtime,
@@ -97,18 +92,20 @@ export function buildReceiver(input: ReceiverInput): Receiver {
   });
 
   // The ONE public member of the stack. Braze cannot present a Google identity; the bearer token (compared with the
-  // enabled versions of the ingest-token secret) is the receiver's lock.
+  // enabled versions of the door's token secret) is the door's lock.
   runInvoker(input, 'receiver-public-invoker', fn, 'allUsers');
-  new PubsubTopicIamMember(scope, 'receiver-ingest-publisher', {
-    project,
-    topic: ingestTopic.name,
-    role: 'roles/pubsub.publisher',
-    member: account.member,
-  });
+  for (const { connector, topic } of ingestTopics) {
+    new PubsubTopicIamMember(scope, `receiver-publisher-${connector}`, {
+      project,
+      topic: topic.name,
+      role: 'roles/pubsub.publisher',
+      member: account.member,
+    });
+  }
   const tokenGrant = (id: string, role: string) =>
     new SecretManagerSecretIamMember(scope, id, {
       project,
-      secretId: ingestTokenSecret.secretId,
+      secretId: tokenSecret.secretId,
       role,
       member: account.member,
     });
@@ -117,5 +114,5 @@ export function buildReceiver(input: ReceiverInput): Receiver {
   // change it in Braze, disable the old one), so it lists the versions, which needs secretmanager.versions.list: not
   // in secretAccessor. Viewer grants it (and reading the versions' metadata, never their data) on this one secret only.
   tokenGrant('receiver-token-viewer', 'roles/secretmanager.viewer');
-  return { function: fn, serviceAccount: account, ingestTokenSecret };
+  return { function: fn, serviceAccount: account, tokenSecret };
 }

@@ -1,9 +1,12 @@
 /**
- * `currents braze-send`: plays Braze's Custom Currents Export against a receiver (local or deployed): posts the events
+ * `currents braze-send`: plays one Braze workspace's Custom Currents Export against its door (local or deployed): the
+ * door is `--url` (and `--token`), or, for a local run, the workspace's entry of `npm start -- --keep-running --json`'s
+ * ready object (`--ready FILE --workspace ID`). It posts the events
  * of the files in batches in the export's envelope, with its headers and the bearer token, reacts to every answer as
  * Braze does (local/braze), prints progress, then a table of what was sent, re-sent, split, dropped and given up.
  * Exit 0 only when every event was answered 2xx. The token is never printed.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULTS, readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../braze';
 import { parse, UsageError } from '../../common/args';
 import * as specs from '../../cli/specs';
@@ -29,8 +32,31 @@ function number(option: string, text: string | undefined, fallback: number, rule
   return n;
 }
 
+/**
+ * The door of `--workspace` in a local run's ready object (the first line of `npm start -- --keep-running --json`, in
+ * a file): its URL and token. With one workspace, `--workspace` may be left out.
+ */
+export function doorFromReady(file: string, workspace?: string): { url: string; token: string } {
+  let ready: { workspaces?: { workspace: string; receiverUrl?: string; receiverToken?: string }[] };
+  try {
+    ready = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!) as typeof ready;
+  } catch (err) {
+    throw new UsageError(`--ready ${file}: not a ready object (${(err as Error).message.split('\n')[0]})`);
+  }
+  const doors = ready.workspaces ?? [];
+  const names = doors.map((d) => d.workspace).join(', ') || 'none';
+  if (workspace === undefined && doors.length !== 1) {
+    throw new UsageError(`--workspace is required: ${file} has ${doors.length} workspace doors (${names})`);
+  }
+  const door = workspace === undefined ? doors[0] : doors.find((d) => d.workspace === workspace);
+  if (!door?.receiverUrl || !door.receiverToken) {
+    throw new UsageError(`--ready ${file}: no door of workspace '${workspace}' (workspaces: ${names})`);
+  }
+  return { url: door.receiverUrl, token: door.receiverToken };
+}
+
 function checkUrl(text: string | undefined): string {
-  if (text === undefined) throw new UsageError('--url is required (the receiver to post to)');
+  if (text === undefined) throw new UsageError('--url is required (the door to post to), or --ready FILE');
   let url: URL;
   try {
     url = new URL(text);
@@ -75,8 +101,11 @@ export function formatReport(r: BrazeSendReport): string {
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(specs.brazeSend, argv);
   if (positionals.length === 0) throw new UsageError('name at least one file of events');
-  const url = checkUrl(values.url);
-  const token = values.token ?? (process.env[TOKEN_ENV] || undefined);
+  if (values.workspace !== undefined && values.ready === undefined)
+    throw new UsageError('--workspace goes with --ready');
+  const local = values.ready === undefined ? undefined : doorFromReady(values.ready, values.workspace);
+  const url = checkUrl(values.url ?? local?.url);
+  const token = values.token ?? (process.env[TOKEN_ENV] || undefined) ?? local?.token;
   if (token !== undefined && !BEARER_TOKEN.test(token)) {
     throw new UsageError(
       'the token has characters a bearer token cannot hold (letters, digits, -._~+/ and trailing =)',

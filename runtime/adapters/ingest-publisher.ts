@@ -1,5 +1,5 @@
 /**
- * Publishes one request's body to the connector's ingest topic and resolves only when Pub/Sub has acknowledged it, or
+ * Publishes one request's part (the events of one connector) to that connector's ingest topic and resolves only when Pub/Sub has acknowledged it, or
  * rejects when it failed or took longer than `timeoutMs` (the receiver then answers 503 and Braze re-sends). The
  * client's retries of the message are bounded by the same `timeoutMs`, so that its body is let go of shortly after. A
  * publish that timed out may still complete; the re-sent copy then reaches the function twice, and Segment deduplicates
@@ -59,5 +59,36 @@ export class PubSubIngestPublisher implements IngestPublisher {
 
   close(): Promise<void> {
     return this.topic.close();
+  }
+}
+
+/** Publishes each part of a request to the ingest topic of the connector it is routed to. */
+export interface DoorPublisher {
+  publish(connector: string, data: Buffer, attributes: Record<string, string>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** One `IngestPublisher` per connector of the workspace (each with its own batching), made on first use. */
+export class TopicsPublisher implements DoorPublisher {
+  private readonly publishers = new Map<string, IngestPublisher>();
+
+  constructor(
+    private readonly topics: ReadonlyMap<string, string>,
+    private readonly make: (topic: string) => IngestPublisher,
+  ) {}
+
+  publish(connector: string, data: Buffer, attributes: Record<string, string>): Promise<string> {
+    let publisher = this.publishers.get(connector);
+    if (!publisher) {
+      const topic = this.topics.get(connector);
+      if (topic === undefined) return Promise.reject(new Error(`no ingest topic for connector '${connector}'`));
+      publisher = this.make(topic);
+      this.publishers.set(connector, publisher);
+    }
+    return publisher.publish(data, attributes);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.publishers.values()].map((p) => p.close()));
   }
 }

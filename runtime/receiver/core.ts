@@ -1,11 +1,12 @@
 /**
- * The receiver's decisions, with no I/O: who may post (bearer token, compared in constant time), what each request is
- * answered, and what is published. Braze acts on the answer alone, so every answer here is chosen for what Braze does
- * with it:
+ * The door's decisions, with no I/O: who may post (bearer token, compared in constant time), what each request is
+ * answered, and what is published (route.ts: which connector of the workspace gets which events). Braze acts on the
+ * answer alone, so every answer here is chosen for what Braze does with it:
  *
  * | answer | when                                                       | what Braze does                      |
  * |--------|------------------------------------------------------------|--------------------------------------|
- * | 200    | the body was published (Pub/Sub acknowledged), or is empty | done                                 |
+ * | 200    | every part was published (Pub/Sub acknowledged each), or   | done                                 |
+ * |        | there was nothing to publish (empty, or no type selected)  |                                      |
  * | 401    | no, malformed or unknown bearer token                      | stops; emails about the credential   |
  * | 405    | not POST                                                   | (Braze only POSTs)                   |
  * | 413    | body (after decompression) over what one message holds     | splits the batch and re-sends        |
@@ -13,11 +14,10 @@
  * |        | shutting down, no token configured                         |                                      |
  *
  * Never 400 for an authenticated body (Braze would split it and drop events): a body that is not JSON, or holds malformed
- * events, is published as it came; the function dead-letters what it cannot translate, with a reason. Never 401/403/404
- * for a fault of our own: Braze would stop and wait for a person.
+ * events, is published as it came (to the workspace's fallback connector when it cannot be routed); the function
+ * dead-letters what it cannot translate, with a reason. Never 401/403/404 for a fault of our own: Braze would stop and
+ * wait for a person.
  */
-import { skipJsonWhitespace } from '../core/json-bytes';
-import { countEnvelopeEvents } from './envelope-count';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Pub/Sub's limit for one message (data plus attributes). */
@@ -40,6 +40,7 @@ export interface ReceiverAnswer {
 export type ReceiverOutcome =
   | 'health'
   | 'published'
+  | 'not_selected'
   | 'empty'
   | 'unauthorized'
   | 'method_not_allowed'
@@ -58,6 +59,12 @@ export const answers = {
     status: 200,
     body: { ok: true, ...(events === undefined ? {} : { events }) },
     outcome: 'published',
+  }),
+  /** Every event of the request is of a type no connector of the workspace selects: counted, nothing to publish. */
+  notSelected: (events: number): ReceiverAnswer => ({
+    status: 200,
+    body: { ok: true, events },
+    outcome: 'not_selected',
   }),
   empty: (): ReceiverAnswer => ({ status: 200, body: { ok: true, events: 0 }, outcome: 'empty' }),
   unauthorized: (): ReceiverAnswer => ({
@@ -120,29 +127,6 @@ export function tokenAccepted(presented: string | undefined, accepted: readonly 
   let match = false;
   for (const a of accepted) match = timingSafeEqual(digest, a) || match;
   return match;
-}
-
-/**
- * What the body holds, for the decision (empty → no publish) and the log line (event count). Reads the JSON only to
- * count; a body that is not JSON is still published (the function dead-letters it). `events` is undefined when the
- * body is not the envelope (or not JSON at all).
- */
-export function inspectBody(body: Buffer): { empty: boolean; events?: number } {
-  if (skipJsonWhitespace(body, 0) === body.length) return { empty: true, events: 0 };
-  // The common case, counted without parsing; an empty envelope or anything unusual is confirmed by JSON.parse.
-  const counted = countEnvelopeEvents(body);
-  if (counted !== undefined && counted > 0) return { empty: false, events: counted };
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { empty: false };
-  }
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    const events = (value as { events?: unknown }).events;
-    if (Array.isArray(events)) return { empty: events.length === 0, events: events.length };
-  }
-  return { empty: false };
 }
 
 /** Pub/Sub attribute values are at most 1024 bytes; header values are cut to fit (they are never needed whole). */

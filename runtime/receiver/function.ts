@@ -1,14 +1,15 @@
 /**
- * The receiver (2nd-gen Cloud Function, HTTP, functions-framework target `receiver`) of one connector: the public door
- * Braze's Custom Currents Export POSTs to. Configured by the same environment variables as the connector's function
- * (shared/runtime-config.ts `receiverEnvironment`), validated with the same schema. See runtime.ts for how it is served.
+ * The receiver (2nd-gen Cloud Function, HTTP, functions-framework target `receiver`) of one Braze workspace: the public
+ * door its Custom Currents Export POSTs to, routing each event to the connector of the workspace that selects its type.
+ * Configured by the definitions of the workspace's connectors (shared/door-config.ts `doorEnvironment`), validated
+ * with the same schema as the connectors' functions. See runtime.ts for how it is served.
  */
 import * as ff from '@google-cloud/functions-framework';
 import { RECEIVER_TARGET } from '../../shared/names';
-import { loadRuntimeConfig } from '../../shared/runtime-config';
+import { loadDoorConfig } from '../../shared/door-config';
 import { createReceiverRuntime, frameworkHandler, serveBeforeFramework, type ReceiverRuntime } from './runtime';
 
-const config = loadRuntimeConfig(process.env);
+const config = loadDoorConfig(process.env);
 
 let runtime: ReceiverRuntime | undefined;
 const get = () => (runtime ??= createReceiverRuntime(config, { env: process.env }));

@@ -1,7 +1,11 @@
 /**
- * The receiver's request handling on Node's own request and response objects (the body is read here, within its limit,
- * not by a framework): authenticate, read, publish, answer, and log one `receiver_request` line per request with the
- * status, events counted, bytes, publish latency and outcome — never the token, never event content.
+ * The door's request handling on Node's own request and response objects (the body is read here, within its limit,
+ * not by a framework): authenticate, read, route each event to the connector of the workspace that selects its type,
+ * publish every part, answer, and log one `receiver_request` line per request with the status, events counted, where
+ * they went (`routed` by connector, `notSelected` by type), bytes, publish latency and outcome — never the token,
+ * never event content. A request whose events go to several connectors is answered 2xx only once every part's topic
+ * has acknowledged; if one publish fails the whole request is answered 503 and Braze re-sends all of it (the parts
+ * already published reach their connector twice, and Segment deduplicates them by messageId).
  *
  *   GET  /healthz   200, nothing else (liveness; says nothing about the connector)
  *   POST (any path) Braze's Custom Currents Export
@@ -15,19 +19,22 @@ import { headerValue, readBody } from './body';
 import {
   answers,
   bearerToken,
-  inspectBody,
   MAX_BODY_BYTES,
   publishAttributes,
   type ReceiverAnswer,
   severityFor,
   tokenAccepted,
 } from './core';
-import type { IngestPublisher } from '../adapters/ingest-publisher';
+import type { DoorPublisher } from '../adapters/ingest-publisher';
+import { routeBody } from './route';
 import type { TokenSource } from './tokens';
+import type { WorkspaceDoor } from '../../shared/door';
 
 export interface ReceiverDeps {
+  /** The workspace's door: its routes (event type → connector) and fallback connector (shared/door.ts). */
+  readonly door: Pick<WorkspaceDoor, 'routes' | 'fallback'>;
   readonly tokens: TokenSource;
-  readonly publisher: IngestPublisher;
+  readonly publisher: DoorPublisher;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly maxBodyBytes?: number;
@@ -44,6 +51,10 @@ interface Note {
   bytes: number;
   events?: number;
   publishMs?: number;
+  /** Events published, by connector. */
+  routed?: Record<string, number>;
+  /** Events of types no connector of the workspace selects, by type (counted, not published). */
+  notSelected?: Record<string, number>;
   authenticated: boolean;
 }
 
@@ -79,11 +90,13 @@ export function createReceiver(deps: ReceiverDeps) {
     if (body.kind === 'too_large') return answers.tooLarge(limit);
     // The client went away mid-body: nothing was published, and the answer will most likely not reach it.
     if (body.kind === 'aborted') return answers.unavailable('client_aborted', retryAfter);
-    const data = body.body;
-    const inspected = body.kind === 'ok' ? inspectBody(data) : { empty: false };
-    note.events = inspected.events;
-    if (inspected.empty) return answers.empty();
-    // 3. Publish as it came; answer 2xx only once Pub/Sub has acknowledged it.
+    const routing = routeBody(body.body, deps.door, body.kind === 'ok');
+    note.events = routing.events;
+    if (Object.keys(routing.notSelected).length) note.notSelected = routing.notSelected;
+    if (routing.empty) return answers.empty();
+    if (!routing.parts.length) return answers.notSelected(routing.events ?? 0);
+    note.routed = Object.fromEntries(routing.parts.map((p) => [p.connector, p.events ?? 0]));
+    // 3. Publish every part; answer 2xx only once Pub/Sub has acknowledged each of them.
     const attributes = publishAttributes({
       currentsVersion: headerValue(req, 'braze-currents-version'),
       contentType: headerValue(req, 'content-type'),
@@ -91,15 +104,23 @@ export function createReceiver(deps: ReceiverDeps) {
       undecodedEncoding: body.kind === 'undecodable' ? body.encoding : undefined,
     });
     const started = deps.clock.now();
-    try {
-      await deps.publisher.publish(data, attributes);
-    } catch (err) {
-      note.publishMs = deps.clock.now() - started;
-      deps.logger.error('internal_error', `receiver: publish to the ingest topic failed: ${describeError(err)}`);
+    const results = await Promise.allSettled(
+      routing.parts.map((p) => deps.publisher.publish(p.connector, p.body, attributes)),
+    );
+    note.publishMs = deps.clock.now() - started;
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [[routing.parts[i]!.connector, r.reason]] : [],
+    );
+    if (failed.length) {
+      for (const [connector, err] of failed) {
+        deps.logger.error(
+          'internal_error',
+          `receiver: publish to the ingest topic of '${String(connector)}' failed: ${describeError(err)}`,
+        );
+      }
       return answers.unavailable('publish_failed', retryAfter);
     }
-    note.publishMs = deps.clock.now() - started;
-    return answers.published(inspected.events);
+    return answers.published(routing.events);
   }
 
   /** Handles one request; never throws (an unexpected error is answered 503, so Braze re-sends). */
@@ -134,6 +155,8 @@ export function createReceiver(deps: ReceiverDeps) {
           status: answer.status,
           outcome: answer.outcome,
           events: note.events,
+          routed: note.routed,
+          notSelected: note.notSelected,
           bytes: note.bytes,
           publishMs: note.publishMs,
         },

@@ -1,6 +1,6 @@
 /**
- * The receiver wired with its real adapters (Secret Manager tokens, Pub/Sub publisher, Cloud Logging JSON lines), and
- * the way it is served.
+ * A workspace's door wired with its real adapters (Secret Manager tokens, a Pub/Sub publisher per connector topic,
+ * Cloud Logging JSON lines), and the way it is served.
  *
  * Served under functions-framework, as Cloud Functions does, but the receiver reads each request's body itself:
  * functions-framework's body parsers would buffer and inflate up to 1 GB before any code of ours runs (a compressed
@@ -15,22 +15,23 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import http = require('node:http');
 import { receiverBudgets, type ReceiverBudgets } from '../../shared/policy';
-import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
+import type { DoorConfig } from '../../shared/door-config';
+import { ENV_VARS } from '../../shared/runtime-config';
 import { systemClock, type Clock } from '../core/types';
 import { createLogger, type Logger } from '../log';
 import { decodeBody } from './body';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
 import { createReceiver, owesContinue, type ReceiverHandler } from './handler';
-import { type IngestPublisher, PubSubIngestPublisher } from '../adapters/ingest-publisher';
+import { type DoorPublisher, PubSubIngestPublisher, TopicsPublisher } from '../adapters/ingest-publisher';
 import { tokenSourceFor, type TokenSource } from './tokens';
 
 export interface ReceiverRuntime {
-  readonly config: RuntimeConfig;
+  readonly config: DoorConfig;
   readonly handle: ReceiverHandler;
   readonly logger: Logger;
   readonly tokens: TokenSource;
-  readonly publisher: IngestPublisher;
-  /** The publish timeout, derived from the receiver's deployed timeout (config.timeoutSeconds) unless overridden. */
+  readonly publisher: DoorPublisher;
+  /** The publish timeout, derived from the door's deployed timeout (config.timeoutSeconds) unless overridden. */
   readonly budgets: ReceiverBudgets;
   /** From now on, new requests are answered 503 (Braze re-sends them to another instance). */
   beginShutdown(): void;
@@ -46,19 +47,24 @@ function positiveInt(env: Record<string, string | undefined>, name: string, fall
 }
 
 export function createReceiverRuntime(
-  config: RuntimeConfig,
+  config: DoorConfig,
   opts: {
     env?: Record<string, string | undefined>;
     clock?: Clock;
     logSink?: (line: string) => void;
     tokens?: TokenSource;
-    publisher?: IngestPublisher;
+    publisher?: DoorPublisher;
     maxBodyBytes?: number;
   } = {},
 ): ReceiverRuntime {
   const env = opts.env ?? {};
   const clock = opts.clock ?? systemClock;
-  const logger = createLogger({ connector: config.connector.name, sink: opts.logSink });
+  const { door } = config;
+  const logger = createLogger({
+    connector: door.names.function,
+    sink: opts.logSink,
+    base: { workspace: door.workspace },
+  });
   const tokens = opts.tokens ?? tokenSourceFor(config, env, { clock });
   // Derived from the receiver's deployed timeout (CURRENTS_TIMEOUT_SECONDS); local runs and tests may override it.
   const derived = receiverBudgets(config.timeoutSeconds);
@@ -68,13 +74,13 @@ export function createReceiverRuntime(
   };
   const publisher =
     opts.publisher ??
-    new PubSubIngestPublisher({
-      projectId: config.project,
-      topic: config.names.ingestTopic,
-      timeoutMs: budgets.publishTimeoutMs,
-    });
+    new TopicsPublisher(
+      config.topics,
+      (topic) => new PubSubIngestPublisher({ projectId: config.project, topic, timeoutMs: budgets.publishTimeoutMs }),
+    );
   let shuttingDown = false;
   const handle = createReceiver({
+    door,
     tokens,
     publisher,
     logger,

@@ -1,7 +1,7 @@
 /**
  * The bearer tokens the receiver accepts, as digests (runtime/receiver/core.ts compares in constant time).
  *
- * - `SecretManagerTokenSource` (deployed): every ENABLED version of the connector's ingest-token secret is accepted, so a
+ * - `SecretManagerTokenSource` (deployed): every ENABLED version of the workspace door's token secret is accepted, so a
  *   token is rotated without losing a request: add a new version, change it in Braze, disable the old one. The list is
  *   cached for `cacheMs` (30 s): a disabled version stops working within that time. When Secret Manager cannot be read
  *   and a list was read before, that list is used for up to `staleMs` (5 min) more, so that a Secret Manager hiccup does
@@ -12,7 +12,7 @@
  * Token values are never logged, and never part of an error message.
  */
 import { readFile } from 'node:fs/promises';
-import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
+import { ENV_VARS } from '../../shared/runtime-config';
 import { CachedValue } from '../adapters/cached-value';
 import { clientOr, payloadText, type SecretVersionLister } from '../adapters/secret-manager';
 import { type Clock, systemClock } from '../core/types';
@@ -46,7 +46,7 @@ export class TokenSourceError extends Error {
 }
 
 export interface SecretManagerTokenSourceOptions {
-  /** `projects/P/secrets/S`: the connector's ingest-token secret. */
+  /** `projects/P/secrets/S`: the workspace door's token secret. */
   readonly secretName: string;
   readonly cacheMs?: number;
   readonly staleMs?: number;
@@ -140,19 +140,16 @@ export class FileTokenSource implements TokenSource {
   }
 }
 
-/** The token source a configuration asks for (CURRENTS_RECEIVER_TOKEN_SOURCE; deployed: Secret Manager). */
+/** The token source a door's configuration asks for (CURRENTS_RECEIVER_TOKEN_SOURCE; deployed: Secret Manager). */
 export function tokenSourceFor(
-  config: Pick<RuntimeConfig, 'project' | 'names'>,
+  config: { readonly tokenSecretName: string },
   env: Record<string, string | undefined>,
   opts: { clock?: Clock; cacheMs?: number } = {},
 ): TokenSource {
   const kind = env[ENV_VARS.receiverTokenSource] ?? 'secret-manager';
   switch (kind) {
     case 'secret-manager':
-      return new SecretManagerTokenSource({
-        secretName: `projects/${config.project}/secrets/${config.names.ingestTokenSecret}`,
-        ...opts,
-      });
+      return new SecretManagerTokenSource({ secretName: config.tokenSecretName, ...opts });
     case 'env':
       return new StaticTokenSource(parseTokenList(env[ENV_VARS.receiverTokens] ?? ''));
     case 'file': {

@@ -1,7 +1,7 @@
 /**
  * The storage importer (2nd-gen Cloud Function, HTTP, functions-framework target `importer`) of one connector: the push
  * subscription of the bucket notification's topic calls it once per new object under the connector's prefix. Configured
- * by the same environment variables as the receiver (shared/runtime-config.ts `receiverEnvironment`); it needs only
+ * by the same environment variables as the function (shared/runtime-config.ts `importerEnvironment`); it needs only
  * read access to the bucket, the connector's Firestore database and publishing on its ingest topic.
  */
 import * as ff from '@google-cloud/functions-framework';

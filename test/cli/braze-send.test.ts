@@ -120,4 +120,27 @@ describe('currents braze-send', () => {
       expect(r.stderr).not.toContain('bad token');
     }
   });
+
+  it("posts to a local run's workspace door named in its ready object (--ready, --workspace)", async () => {
+    receiver = await startScriptedReceiver(() => ({ status: 200 }));
+    const ready = file(
+      'ready.json',
+      JSON.stringify({
+        environment: 'dev',
+        workspaces: [
+          { workspace: 'ws-a', receiverUrl: 'http://127.0.0.1:9/', receiverToken: 'other-token', connectors: ['a'] },
+          { workspace: 'ws-b', receiverUrl: receiver.url, receiverToken: TOKEN, connectors: ['b', 'c'] },
+        ],
+      }) + '\n{"kind":"accepted"}\n',
+    );
+    const events3 = file('c.json', JSON.stringify({ events: events(3, 'w') }));
+    const r = await cli(['braze-send', events3, '--ready', ready, '--workspace', 'ws-b']);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(TOKEN);
+    expect(r.status).toBe(0);
+    expect(receiver.requests.map((q) => q.headers.authorization)).toEqual([`Bearer ${TOKEN}`]);
+    expect(receiver.acceptedIds().sort()).toEqual(['w-0', 'w-1', 'w-2']);
+    const ambiguous = await cli(['braze-send', events3, '--ready', ready]);
+    expect(ambiguous.status).not.toBe(0);
+    expect(ambiguous.stderr).toMatch(/--workspace is required: .* has 2 workspace doors \(ws-a, ws-b\)/);
+  });
 });

@@ -77,11 +77,15 @@ describe('currents --help, --version and usage errors', () => {
   });
 
   it('says --connector is required where it is, and defaults to all of them only where it does', async () => {
-    for (const name of ['send-test', 'receiver-token', 'import']) {
+    for (const name of ['send-test', 'import']) {
       const { stdout } = await currents([name, '-h']);
       expect(stdout).toMatch(/--connector <NAME>\s+one connector of the environment \(required\)/);
       expect(stdout).not.toContain('default: all of them');
     }
+    // receiver-token acts on a Braze workspace's door: --workspace, or --connector's workspace, or the only one.
+    expect((await currents(['receiver-token', '-h'])).stdout).toMatch(
+      /--workspace <ID>\s+the Braze workspace whose door \(default: --connector's,\s+or the environment's only one\)/,
+    );
     expect((await currents(['status', '-h'])).stdout).toMatch(/--connector <NAME>\s+.*\(default: all of them\)/);
   });
 

@@ -11,6 +11,7 @@ import { run } from '../../cli/commands/verify';
 import type { VerifySecretClient } from '../../cli/ops/verify';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import type { ConnectorDefinition, EnvironmentDefinition } from '../../shared/connector';
+import { doorNames } from '../../shared/door';
 import { publicApiTokenSecret, resourceNames } from '../../shared/names';
 import { ENV_VARS } from '../../shared/runtime-config';
 import { rsaKeyPair } from '../delivery/helpers';
@@ -88,8 +89,8 @@ describe('currents verify', () => {
       [secretId('wk-no-secret')]: { value: KEY_OK, disabled: true },
       [secretId('oauth-ok')]: { value: app.privateKeyPem },
       [secretId('oauth-bad')]: { value: rsaKeyPair().privateKeyPem },
-      [resourceNames('wk-ok').ingestTokenSecret]: { value: 'ingest-token-SECRETCANARY' },
-      [resourceNames('wk-rotated').ingestTokenSecret]: {}, // the secret exists, without a version
+      [doorNames('ws-wk-ok').tokenSecret]: { value: 'ingest-token-SECRETCANARY' },
+      [doorNames('ws-wk-rotated').tokenSecret]: {}, // the secret exists, without a version
       [publicApiTokenSecret('vt')]: { value: TOKEN },
       [secretId('hm-key')]: { value: KEY_OK },
       [resourceNames('hm-key').hashKeySecret]: { value: HASH_KEY },
@@ -146,7 +147,7 @@ describe('currents verify', () => {
     expect(text).toMatch(/^connector\s+check\s+result\s+detail$/m);
     expect(rows.get('wk-ok credential secret')).toMatch(/^ok .*latest version enabled, holds a write key/);
     expect(rows.get('wk-ok segment')).toBe('ok source src_ok is enabled in us and has the write key in the secret');
-    expect(rows.get('wk-ok ingest token')).toMatch(/^ok currents-wk-ok-ingest-token: latest version enabled/);
+    expect(rows.get('wk-ok ingest token')).toMatch(/^ok currents-door-ws-wk-ok-token: latest version enabled/);
     expect(text).toMatch(/OK: environment 'vt' is ready to deploy\./);
   });
 
@@ -155,8 +156,8 @@ describe('currents verify', () => {
     expect(code).toBe(1);
     expect(rows.get('wk-rotated segment')).toMatch(/^FAIL Segment source src_rot \(us\) does not have the write key/);
     expect(rows.get('wk-rotated ingest token')).toBe(
-      'pending currents-wk-rotated-ingest-token has no version yet: the receiver answers 503 (Braze retries) until ' +
-        '`currents receiver-token new --env vt --connector wk-rotated` makes one',
+      "pending currents-door-ws-wk-rotated-token has no version yet: the door of workspace 'ws-wk-rotated' answers 503 " +
+        '(Braze retries) until `currents receiver-token new --env vt --workspace ws-wk-rotated` makes one',
     );
     expect(rows.get('wk-disabled-src segment')).toMatch(/^FAIL Segment source src_off \(us\) is disabled/);
     expect(rows.get('wk-wrong-region segment')).toMatch(
@@ -165,7 +166,9 @@ describe('currents verify', () => {
     expect(rows.get('wk-nocheck segment')).toMatch(/^warn not checked: .*a revoked write key would be invisible/);
     expect(rows.get('wk-no-secret credential secret')).toMatch(/^FAIL .*latest version is disabled or destroyed/);
     expect(rows.get('wk-no-secret segment')).toBe('skip not checked: the credential secret cannot be read');
-    expect(rows.get('wk-nocheck ingest token')).toMatch(/^skip .* does not exist \(no receiver deployed\)/);
+    expect(rows.get('wk-nocheck ingest token')).toMatch(
+      /^skip currents-door-ws-wk-nocheck-token does not exist \(no door deployed\)/,
+    );
     expect(rows.get('oauth-ok segment')).toBe('ok OAuth app app-v (key kid-v) granted a token in us');
     expect(rows.get('oauth-bad segment')).toMatch(/^FAIL the token server refused OAuth app app-x \(key kid-x\): 401/);
     expect(text).toMatch(/FAILED: 5 check\(s\) failed in environment 'vt'/);
@@ -190,7 +193,7 @@ describe('currents verify', () => {
   it('lets a connector whose secrets have no version yet deploy, saying it parks until they do', async () => {
     const merged = fresh();
     merged.secrets.set(secretId('wk-ok'), {});
-    merged.secrets.set(resourceNames('wk-ok').ingestTokenSecret, {});
+    merged.secrets.set(doorNames('ws-wk-ok').tokenSecret, {});
     const r = await verify(['--connector', 'wk-ok'], merged.client);
     expect(r.code).toBe(0);
     expect(r.rows.get('wk-ok credential secret')).toBe(
@@ -198,7 +201,7 @@ describe('currents verify', () => {
         'team@example.com) until one is added (README, "Deploying")',
     );
     expect(r.rows.get('wk-ok segment')).toBe('skip not checked: the credential secret cannot be read');
-    expect(r.rows.get('wk-ok ingest token')).toMatch(/^pending currents-wk-ok-ingest-token has no version yet/);
+    expect(r.rows.get('wk-ok ingest token')).toMatch(/^pending currents-door-ws-wk-ok-token has no version yet/);
     expect(r.text).toMatch(
       /OK: environment 'vt' is ready to deploy \(wk-ok deploy\(s\) without a secret version yet and park until one is added\)\./,
     );

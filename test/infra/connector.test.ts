@@ -8,18 +8,14 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import { FirestoreDatabase } from '@cdktf/provider-google/lib/firestore-database';
 import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
-import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { environments } from '../fixtures/definitions';
 import { CurrentsConnector } from '../../infra/connector';
-import { ALERTED_EVENTS, metricName, RECEIVER_EVENTS } from '../../infra/connector/events';
 import { ConnectorPropsError, type CurrentsConnectorProps } from '../../infra/connector/props';
 import { firestoreDatabaseCondition } from '../../infra/connector/state';
-import { LOG_EVENTS } from '../../runtime/log';
 import { loadEnvironments } from '../../shared/connector';
-import { RECEIVER_DEFAULTS } from '../../shared/defaults';
-import { FIRESTORE_LAYOUT, receiverRequestsMetric, resourceNames } from '../../shared/names';
+import { FIRESTORE_LAYOUT, resourceNames } from '../../shared/names';
 import { parseRuntimeConfig } from '../../shared/runtime-config';
 import { connectorResources, type Json, refOf, resources, synthEnvironments } from './helpers';
 
@@ -40,7 +36,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same resources for every connector', () => {
+  it('declares the same resources for every connector (its door belongs to its workspace)', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -49,20 +45,20 @@ describe('one connector (prod/messaging-us)', () => {
     expect(counts[0]).toEqual({
       google_pubsub_topic: 2,
       google_pubsub_subscription: 2,
-      google_service_account: 4,
-      google_cloudfunctions2_function: 2,
+      google_service_account: 3,
+      google_cloudfunctions2_function: 1,
       google_firestore_database: 1,
       google_firestore_field: 1,
-      google_secret_manager_secret: 2,
+      google_secret_manager_secret: 1,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 7 + 10, // alerted + the dashboard's own
-      google_monitoring_alert_policy: 8,
+      google_logging_metric: 6 + 10, // alerted + the dashboard's own
+      google_monitoring_alert_policy: 6,
       time_sleep: 1, // the alert policies wait until their new metrics can be queried
-      google_secret_manager_secret_iam_member: 3,
-      google_pubsub_topic_iam_member: 3,
+      google_secret_manager_secret_iam_member: 1,
+      google_pubsub_topic_iam_member: 2, // the dead-letter topic's two publishers (the door's grant is the door's)
       google_project_iam_member: 1,
-      google_cloud_run_v2_service_iam_member: 3,
+      google_cloud_run_v2_service_iam_member: 2,
       google_pubsub_subscription_iam_member: 1,
       google_service_account_iam_member: 1,
     });
@@ -138,7 +134,7 @@ describe('one connector (prod/messaging-us)', () => {
       const json = synth.stacks[env.name]!.json;
       for (const [connector, name] of env.connectors.flatMap((c) => {
         const n = resourceNames(c.name);
-        return [n.function, n.receiverFunction].map((fn) => [c, fn] as const);
+        return [[c, n.function] as const];
       })) {
         const fn = resources(json, 'google_cloudfunctions2_function').find((f) => f.name === name)!;
         const vars = (fn.service_config as Json).environment_variables as Record<string, string>;
@@ -263,13 +259,11 @@ describe('one connector (prod/messaging-us)', () => {
       'credential_unverified',
       'dead_lettered',
       'events_dropped',
-      'receiver_request',
       'state_unavailable',
       'unknown_event_type',
     ]);
     for (const m of metrics) {
-      const service = (m.body.filter as string).includes('receiver_request') ? names.receiverFunction : names.function;
-      expect(m.body.filter).toContain(`resource.labels.service_name="${service}"`);
+      expect(m.body.filter).toContain(`resource.labels.service_name="${names.function}"`);
       expect(m.body.filter).toContain('jsonPayload.connector="messaging-us"');
       expect(m.body.filter).toContain('resource.type="cloud_run_revision"');
       expect(m.body.metric_descriptor).toMatchObject({ metric_kind: 'DELTA', value_type: 'INT64', unit: '1' });
@@ -282,124 +276,6 @@ describe('one connector (prod/messaging-us)', () => {
       expect(alert!.body.notification_channels).toEqual([
         `\${google_monitoring_notification_channel.${channel!.id}.name}`,
       ]);
-    }
-  });
-});
-
-describe('the receiver (prod/messaging-us)', () => {
-  const connectorRes = connectorResources(prod, 'messaging-us');
-  const receiver = byName('google_cloudfunctions2_function', names.receiverFunction);
-  const metric = connectorRes.find(
-    (r) => r.type === 'google_logging_metric' && (r.body.filter as string).includes('"receiver_request"'),
-  )!;
-  const alertsOn = connectorRes.filter(
-    (r) =>
-      r.type === 'google_monitoring_alert_policy' &&
-      JSON.stringify(r.body.conditions).includes(`\${google_logging_metric.${metric.id}.name}`),
-  );
-  const alert = (title: RegExp) => alertsOn.find((a) => title.test(a.body.display_name as string))!.body;
-  const channel = `\${google_monitoring_notification_channel.${connectorRes.find((r) => r.type === 'google_monitoring_notification_channel')!.id}.name}`;
-
-  it('is a public 2nd-gen function of its own archive and account, concurrent, bounded, with a 60 s budget', () => {
-    expect(receiver).toMatchObject({
-      location: 'us-central1',
-      build_config: {
-        runtime: 'nodejs22',
-        entry_point: 'receiver',
-        source: {
-          storage_source: {
-            bucket: '${google_storage_bucket.function-source-bucket.name}',
-            object: '${google_storage_bucket_object.receiver-source-object.name}',
-          },
-        },
-      },
-      service_config: {
-        ingress_settings: 'ALLOW_ALL',
-        service_account_email: saRef(names.receiverServiceAccount, 'email'),
-        max_instance_request_concurrency: 80,
-        available_cpu: '1',
-        available_memory: '1Gi',
-        min_instance_count: 0,
-        max_instance_count: 10,
-        timeout_seconds: 60,
-        all_traffic_on_latest_revision: true,
-      },
-    });
-    expect(receiver.labels).toMatchObject({ connector: 'messaging-us', role: 'receiver' });
-  });
-
-  it('has an ingest-token secret with no version (tokens come from `currents receiver-token new`)', () => {
-    expect(byName('google_secret_manager_secret', names.ingestTokenSecret, 'secret_id')).toMatchObject({
-      replication: { auto: {} },
-      labels: { connector: 'messaging-us', role: 'ingest-token' },
-    });
-  });
-
-  it('counts its requests by HTTP status with a log-based metric on its own log event', () => {
-    expect(metric.body).toMatchObject({
-      name: 'currents-messaging-us-receiver-requests',
-      filter:
-        'resource.type="cloud_run_revision" AND resource.labels.service_name="currents-messaging-us-receiver" AND ' +
-        'jsonPayload.connector="messaging-us" AND jsonPayload.event="receiver_request"',
-      label_extractors: { status: 'EXTRACT(jsonPayload.status)' },
-      metric_descriptor: {
-        metric_kind: 'DELTA',
-        value_type: 'INT64',
-        labels: [{ key: 'status', value_type: 'STRING', description: expect.any(String) }],
-      },
-    });
-  });
-
-  it('alerts the contact when it answers 5xx for 5 minutes (its log, and Cloud Run’s own count)', () => {
-    expect(alertsOn).toHaveLength(2);
-    const errors = alert(/answering 5xx/);
-    expect(errors.notification_channels).toEqual([channel]);
-    expect(errors.severity).toBe('ERROR');
-    const conditions = errors.conditions as Json[];
-    expect(conditions).toHaveLength(2);
-    const [logged, platform] = conditions.map((c) => c.condition_threshold as Json);
-    expect(logged).toMatchObject({
-      filter: `metric.type="logging.googleapis.com/user/\${google_logging_metric.${metric.id}.name}" AND resource.type="cloud_run_revision" AND metric.label.status=starts_with("5")`,
-      comparison: 'COMPARISON_GT',
-      threshold_value: 0,
-      duration: '300s',
-      aggregations: [{ alignment_period: '120s', per_series_aligner: 'ALIGN_SUM', cross_series_reducer: 'REDUCE_SUM' }],
-    });
-    expect(platform).toMatchObject({
-      filter:
-        'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND ' +
-        'resource.label.service_name="currents-messaging-us-receiver" AND metric.label.response_code_class="5xx"',
-      threshold_value: 0,
-      duration: '300s',
-      aggregations: [{ alignment_period: '120s', per_series_aligner: 'ALIGN_SUM' }],
-    });
-  });
-
-  it('alerts on 401 refusals only at the rate of a refused Braze Current, not on stray requests', () => {
-    const refusals = alert(/refusing/);
-    expect(refusals.notification_channels).toEqual([channel]);
-    expect(refusals.severity).toBe('CRITICAL');
-    expect(refusals.conditions).toEqual([
-      expect.objectContaining({
-        condition_threshold: expect.objectContaining({
-          filter: expect.stringMatching(/ AND metric\.label\.status="401"$/),
-          threshold_value: RECEIVER_DEFAULTS.refusalsAlertThreshold,
-          duration: '300s',
-          aggregations: [expect.objectContaining({ alignment_period: '300s', per_series_aligner: 'ALIGN_SUM' })],
-        }),
-      }),
-    ]);
-    expect((refusals.documentation as Json).content).toMatch(/currents receiver-token new/);
-  });
-
-  it('declares the metric `currents status` reads (shared/names.ts)', () => {
-    expect(metricName('messaging-us', 'receiver_request')).toBe(receiverRequestsMetric('messaging-us'));
-    expect(metric.body.name).toBe(receiverRequestsMetric('messaging-us'));
-  });
-
-  it('ties every metric and alert to an event name the runtime logs', () => {
-    for (const event of [...Object.keys(ALERTED_EVENTS), ...Object.keys(RECEIVER_EVENTS)]) {
-      expect(LOG_EVENTS).toContain(event);
     }
   });
 });
@@ -442,7 +318,6 @@ describe('the construct on its own', () => {
     connector,
     environment: { name: 'test', project: 'test-project', region: 'europe-west1' },
     source: { bucket: 'b', object: 'o.zip' },
-    receiverSource: { bucket: 'b', object: 'r.zip' },
     pubsubServiceAgentEmail: 'service-123@gcp-sa-pubsub.iam.gserviceaccount.com',
   };
   const alone = Testing.synthScope((scope) => {
@@ -475,17 +350,6 @@ describe('the construct on its own', () => {
       location_id: 'europe-west1',
     });
     expect(alone).toHaveResourceWithProperties(FirestoreField, { field: 'expireAt', collection: 'parked' });
-    expect(alone).toHaveResourceWithProperties(Cloudfunctions2Function, {
-      name: resourceNames(connector.name).receiverFunction,
-      service_config: expect.objectContaining({
-        max_instance_request_concurrency: 40,
-        max_instance_count: 3,
-        ingress_settings: 'ALLOW_ALL',
-      }),
-    });
-    expect(alone).toHaveResourceWithProperties(MonitoringAlertPolicy, {
-      conditions: [expect.objectContaining({ condition_threshold: expect.objectContaining({ threshold_value: 50 }) })],
-    });
   });
 
   it('reports every invalid receiver prop at once', () => {

@@ -7,6 +7,7 @@ import { environments } from '../fixtures/definitions';
 import { DASHBOARD_METRICS, dashboardMetricFilter } from '../../infra/dashboard-metrics';
 import { dashboardDisplayName } from '../../infra/dashboard';
 import { type Json, resources, synthEnvironments } from './helpers';
+import { doorNames } from '../../shared/door';
 import { resourceNames } from '../../shared/names';
 
 const synth = synthEnvironments(environments);
@@ -95,7 +96,7 @@ describe.each(synth.environments.map((e) => e.name))('the %s dashboard', (envNam
     }
   });
 
-  it('covers, per connector, every outcome, Segment, the credential and the receiver', () => {
+  it('covers, per connector, every outcome, Segment, the credential and its workspace door', () => {
     for (const c of env.connectors) {
       const fn = resourceNames(c.name).function;
       const names = new Set(charts.flatMap(drawn).map((d) => d.name));
@@ -103,7 +104,7 @@ describe.each(synth.environments.map((e) => e.name))('the %s dashboard', (envNam
       for (const alerted of ['credential-failures', 'credential-unverified', 'events-dropped', 'dead-lettered']) {
         expect(names).toContain(`${fn}-${alerted}`);
       }
-      expect(names).toContain(`${fn}-receiver-requests`);
+      expect(names).toContain(doorNames(c.workspace).requestsMetric);
       // Each dashboard metric counts the connector's own function lines of its event.
       for (const id of Object.keys(DASHBOARD_METRICS) as (keyof typeof DASHBOARD_METRICS)[]) {
         const m = byName.get(`${fn}-${id}`)!;

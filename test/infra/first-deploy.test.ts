@@ -8,6 +8,7 @@
  */
 import { ALERTED_EVENTS, RECEIVER_EVENTS } from '../../infra/connector/events';
 import { BUILD_ROLES } from '../../infra/environment-identities';
+import { workspaceDoors } from '../../shared/door';
 import { METRICS_SETTLE_SECONDS } from '../../infra/metrics-settle';
 import { buildServiceAccountId, resourceNames, storageImportNames } from '../../shared/names';
 import { environments as fixtures } from './fixtures/environments';
@@ -63,13 +64,15 @@ describe.each(Object.keys(synth.stacks))('the %s stack', (envName) => {
       );
     });
 
-    it('every function (connector, receiver, importer) is built as it, after its grants', () => {
+    it('every function (connector, workspace door, importer) is built as it, after its grants', () => {
       const functions = addresses(json, 'google_cloudfunctions2_function');
-      const expectedNames = env.connectors.flatMap((c) => [
-        resourceNames(c.name).function,
-        resourceNames(c.name).receiverFunction,
-        ...(c.storage ? [storageImportNames(c.name).importerFunction] : []),
-      ]);
+      const expectedNames = [
+        ...env.connectors.flatMap((c) => [
+          resourceNames(c.name).function,
+          ...(c.storage ? [storageImportNames(c.name).importerFunction] : []),
+        ]),
+        ...workspaceDoors(env.connectors).map((d) => d.names.function),
+      ];
       expect(functions.map((f) => body(json, f).name).sort()).toEqual(expectedNames.sort());
       const id = `\${${buildSa[0]}.id}`;
       for (const f of functions) {

@@ -1,8 +1,9 @@
 /**
- * Data residency: a connector with its own `location` runs there (its function, receiver, Firestore database, probe job,
- * storage importer and the invoker bindings of those services), whatever its environment's region; the others run in
- * the environment's region. An EU connector outside the EU is refused at synth unless allowed.
+ * Data residency: a connector with its own `location` runs there (its function, Firestore database, probe job, storage
+ * importer and the invoker bindings of those services, and the door of its Braze workspace), whatever its environment's
+ * region; the others run in the environment's region. An EU connector outside the EU is refused at synth unless allowed.
  */
+import { workspaceDoors } from '../../shared/door';
 import { connector } from '../fixtures/connector';
 import { connectorResources, type SynthJson, synthEnvironments } from './helpers';
 
@@ -30,7 +31,7 @@ function locations(name: string, json: SynthJson = stack): Record<string, string
 }
 
 describe("a connector's location", () => {
-  it('places everything regional of the connector there: function, receiver, database, probe, importer, invokers', () => {
+  it('places everything regional of the connector there: function, database, probe, importer, invokers, its door', () => {
     const placed = locations('eu-placed');
     expect(Object.keys(placed).sort()).toEqual([
       'google_cloud_run_v2_service_iam_member',
@@ -39,7 +40,11 @@ describe("a connector's location", () => {
       'google_firestore_database',
     ]);
     for (const list of Object.values(placed)) expect(new Set(list)).toEqual(new Set(['europe-west3']));
-    expect(placed.google_cloudfunctions2_function).toHaveLength(3); // the function, the receiver and the importer
+    expect(placed.google_cloudfunctions2_function).toHaveLength(2); // the function and the importer
+    // The receiver is its Braze workspace's door (infra/door.ts), placed where the workspace's connectors run.
+    const [door] = workspaceDoors(synth.environments[0]!.connectors.filter((c) => c.name === 'eu-placed'));
+    const fns = Object.values(stack.resource.google_cloudfunctions2_function!) as { name: string; location: string }[];
+    expect(fns.find((f) => f.name === door!.names.function)?.location).toBe('europe-west3');
   });
 
   it("leaves a connector without one in the environment's region", () => {

@@ -87,16 +87,8 @@ describe('currents plan-summary', () => {
         'them only if its Current selects them; name types instead of the group to leave them out)',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(54 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(\d+ resources\): .*google_cloudfunctions2_function \(`currents-journeys-us`\)/,
     );
-    // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
-    expect(r.stdout).toContain(
-      '- `journeys-us`: https://us-central1-replace-me-prod.cloudfunctions.net/currents-journeys-us-receiver (output `journeys-us-receiver-url`)',
-    );
-    expect(r.stdout).toContain(
-      '- `email-eu`: https://europe-west1-replace-me-dev.cloudfunctions.net/currents-email-eu-receiver (output `email-eu-receiver-url`)',
-    );
-    expect(r.stdout).toMatch(/known after deploy as the stack output `<connector>-receiver-url`/);
     expect(r.stdout).not.toMatch(/change \|/);
     // A write key without a source check is said plainly; dev's email-eu names its source.
     expect(r.stdout).toContain(
@@ -104,6 +96,41 @@ describe('currents plan-summary', () => {
     );
     expect(r.stdout).not.toMatch(/`messaging-us`: write key without/);
     expect(r.stdout).not.toMatch(/`email-eu`: write key without[^\n]*\n[\s\S]*### Environment `prod`/);
+  });
+
+  it('shows one door URL per Braze workspace, with its output, its token secret and the exact boxes to tick', () => {
+    const r = run(ROOT, join(ROOT, 'test', 'fixtures', 'workspaces.ts'));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = r.stdout;
+    expect(out).toMatch(/\*\*Braze: one Custom Currents Export per workspace\*\* \(2\)/);
+    const urls = out.match(/^- workspace `[^`]+`: https:\/\/\S+/gm)!;
+    expect(urls).toEqual([
+      '- workspace `acme-us`: https://us-central1-doors-project.cloudfunctions.net/currents-door-acme-us',
+      expect.stringMatching(
+        /^- workspace `3f1c2a9e-5b7d-4e21-9a0c-8d6f4b2e1a77`: https:\/\/europe-west1-doors-project\.cloudfunctions\.net\/currents-door-w3f1c2a9e-5b7d-[a-z0-9]{6}$/,
+      ),
+    ]);
+    expect(out).toContain(
+      '(output `door-acme-us-url`, token secret `currents-door-acme-us-token`), feeds `email`, `journeys`; tick 24 box(es):',
+    );
+    expect(out).toContain(
+      '  - for `email` (12): Email Aborted, Email Bounced, Email Link Clicked, Email Deferred, Email Delivered, ' +
+        'Email Marked as Spam, Email Opened, Email Retried, Email Sent, Email Soft Bounced, Email Unsubscribed, SMS Sent\n',
+    );
+    expect(out).toContain(
+      '  - for `journeys` (12): Campaign Aborted, Campaign Converted, Campaign Control Group Entered, Canvas Aborted, ' +
+        'Canvas Converted, Canvas Entered, Canvas Exited (matched audience), Canvas Exited (performed event), ' +
+        'Canvas Experiment Step Converted, Canvas Experiment Step Split Entered, Canvas Content Optimizer Step Sent, ' +
+        'Canvas Step Progressed\n',
+    );
+    expect(out).toContain(
+      "  - ⚠️ leave the other 72 exportable event type(s) unticked in the Current of 'acme-us': no connector of the " +
+        'workspace selects them',
+    );
+    expect(out).toMatch(/feeds `push-eu`; tick 6 box\(es\):\n {2}- for `push-eu` \(6\): Push Notification Aborted, /);
+    // No per-connector receiver any more.
+    expect(out).not.toMatch(/receiver-url|-receiver`/);
   });
 
   it('lists connectors added, removed and changed (field by field) against a git ref', () => {
@@ -178,8 +205,8 @@ describe('the plan summary, residency and new secrets', () => {
   it('says that an added connector deploys without its secrets, and parks until they are there', () => {
     const r = run(repo, definitions, '--base', 'HEAD', '--no-resources');
     expect(r.stdout).toContain(
-      '  - after the deploy: put its credential into `currents-sms-eu-segment-credential` and make a receiver token; ' +
-        'the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
+      '  - after the deploy: put its credential into `currents-sms-eu-segment-credential` and make a token for its ' +
+        "workspace's door if it has none; the deploy does not wait for them, and until then it parks what arrives (alerting its contact)",
     );
   });
 });

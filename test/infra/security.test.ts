@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App } from 'cdktf';
 import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
+import { doorNames, workspaceDoors } from '../../shared/door';
 import { BUILD_ROLES } from '../../infra/environment-identities';
 import { buildServiceAccountId, publicApiTokenSecret, resourceNames } from '../../shared/names';
 import { fixtureArchives, type Json, refOf, type SynthJson, synthEnvironments } from './helpers';
@@ -63,14 +64,10 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
       const ref = (type: string, name: string, attr: string, key = 'name') =>
         refOf(json, type, (r) => r[key] === name, attr);
       const fnName = ref('google_cloudfunctions2_function', n.function, 'name');
-      const receiverName = ref('google_cloudfunctions2_function', n.receiverFunction, 'name');
-      const tokenSecret = ref('google_secret_manager_secret', n.ingestTokenSecret, 'secret_id', 'secret_id');
-      const recv = sa(n.receiverServiceAccount, 'member');
+      // The door of its workspace publishes to its ingest topic.
+      const recv = sa(doorNames(c.workspace).serviceAccount, 'member');
       expected.push(
-        `google_cloud_run_v2_service_iam_member roles/run.invoker allUsers ${receiverName}`,
         `google_pubsub_topic_iam_member roles/pubsub.publisher ${recv} ${ref('google_pubsub_topic', n.ingestTopic, 'name')}`,
-        `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${recv} ${tokenSecret}`,
-        `google_secret_manager_secret_iam_member roles/secretmanager.viewer ${recv} ${tokenSecret}`,
         `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${sa(n.runtimeServiceAccount, 'member')} ${ref('google_secret_manager_secret', n.secret, 'secret_id', 'secret_id')}`,
         `google_pubsub_topic_iam_member roles/pubsub.publisher ${sa(n.runtimeServiceAccount, 'member')} ${ref('google_pubsub_topic', n.deadLetterTopic, 'name')}`,
         `google_project_iam_member roles/datastore.user ${sa(n.runtimeServiceAccount, 'member')} ${env.project}`,
@@ -85,6 +82,17 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
           `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${sa(n.runtimeServiceAccount, 'member')} ${refOf(json, 'google_secret_manager_secret', (r) => r.secret_id === publicApiTokenSecret(env.name), 'secret_id')}`,
         );
       }
+    }
+    for (const d of workspaceDoors(env.connectors)) {
+      const ref = (type: string, name: string, attr: string, key = 'name') =>
+        refOf(json, type, (r) => r[key] === name, attr);
+      const tokenSecret = ref('google_secret_manager_secret', d.names.tokenSecret, 'secret_id', 'secret_id');
+      const recv = sa(d.names.serviceAccount, 'member');
+      expected.push(
+        `google_cloud_run_v2_service_iam_member roles/run.invoker allUsers ${ref('google_cloudfunctions2_function', d.names.function, 'name')}`,
+        `google_secret_manager_secret_iam_member roles/secretmanager.secretAccessor ${recv} ${tokenSecret}`,
+        `google_secret_manager_secret_iam_member roles/secretmanager.viewer ${recv} ${tokenSecret}`,
+      );
     }
     // Once per environment: the build account's (infra/environment-identities.ts).
     for (const role of BUILD_ROLES) expected.push(`google_project_iam_member ${role} ${buildMember} ${env.project}`);
@@ -114,9 +122,10 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
     }
   });
 
-  it('has one public member only: allUsers as run.invoker of each receiver, nowhere else', () => {
-    const receivers = env.connectors.map((c) =>
-      refOf(json, 'google_cloudfunctions2_function', (r) => r.name === resourceNames(c.name).receiverFunction, 'name'),
+  it('has one public member only: allUsers as run.invoker of each workspace door, nowhere else', () => {
+    const doors = workspaceDoors(env.connectors);
+    const receivers = doors.map((d) =>
+      refOf(json, 'google_cloudfunctions2_function', (r) => r.name === d.names.function, 'name'),
     );
     const publicGrants = all.filter((b) => /allUsers|allAuthenticatedUsers/.test(b.member));
     expect(publicGrants.map((b) => `${b.type} ${b.role} ${b.member} ${b.target}`).sort()).toEqual(
@@ -125,36 +134,37 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
     // Nowhere in the whole stack either (not in a condition, a policy document or any other field).
     const text = JSON.stringify(json);
     expect(text).not.toMatch(/allAuthenticatedUsers/);
-    expect(text.match(/allUsers/g)).toHaveLength(env.connectors.length);
-    // The public services are exactly the receivers: every other function admits internal traffic only.
+    expect(text.match(/allUsers/g)).toHaveLength(doors.length);
+    // The public services are exactly the doors: every other function admits internal traffic only.
     for (const f of Object.values(json.resource.google_cloudfunctions2_function!)) {
-      const isReceiver = env.connectors.some((c) => resourceNames(c.name).receiverFunction === f.name);
+      const isReceiver = doors.some((d) => d.names.function === f.name);
       expect((f.service_config as Json).ingress_settings).toBe(isReceiver ? 'ALLOW_ALL' : 'ALLOW_INTERNAL_ONLY');
     }
   });
 
-  it('gives each receiver account exactly: publish to its ingest topic, read and list its token secret', () => {
-    for (const c of env.connectors) {
-      const n = resourceNames(c.name);
-      const granted = all.filter((b) => b.member === sa(n.receiverServiceAccount, 'member'));
-      const topic = refOf(json, 'google_pubsub_topic', (r) => r.name === n.ingestTopic, 'name');
+  it("gives each door's account exactly: publish to its connectors' ingest topics, read and list its token secret", () => {
+    for (const d of workspaceDoors(env.connectors)) {
+      const granted = all.filter((b) => b.member === sa(d.names.serviceAccount, 'member'));
+      const topics = d.connectors.map((c) =>
+        refOf(json, 'google_pubsub_topic', (r) => r.name === resourceNames(c.name).ingestTopic, 'name'),
+      );
       const secret = refOf(
         json,
         'google_secret_manager_secret',
-        (r) => r.secret_id === n.ingestTokenSecret,
+        (r) => r.secret_id === d.names.tokenSecret,
         'secret_id',
       );
       expect(granted.map((b) => `${b.role} ${b.target}`).sort()).toEqual(
         [
-          `roles/pubsub.publisher ${topic}`,
+          ...topics.map((t) => `roles/pubsub.publisher ${t}`),
           `roles/secretmanager.secretAccessor ${secret}`,
           `roles/secretmanager.viewer ${secret}`,
         ].sort(),
       );
       const fn = Object.values(json.resource.google_cloudfunctions2_function!).find(
-        (f) => f.name === n.receiverFunction,
+        (f) => f.name === d.names.function,
       )!;
-      expect((fn.service_config as Json).service_account_email).toBe(sa(n.receiverServiceAccount, 'email'));
+      expect((fn.service_config as Json).service_account_email).toBe(sa(d.names.serviceAccount, 'email'));
     }
   });
 
@@ -172,10 +182,11 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
     expect(json.resource.google_cloudfunctions2_function_iam_member).toBeUndefined();
   });
 
-  it('lets only the runtime account read each credential secret, the receiver account each token secret, and the runtimes with a source check the Public API token', () => {
+  it('lets only the runtime account read each credential secret, the door account each token secret, and the runtimes with a source check the Public API token', () => {
     const secretRoles = all.filter((b) => /secretmanager/.test(b.role));
     const checked = env.connectors.filter((c) => c.segment.sourceId !== undefined);
-    expect(secretRoles).toHaveLength(3 * env.connectors.length + checked.length);
+    const doors = workspaceDoors(env.connectors);
+    expect(secretRoles).toHaveLength(env.connectors.length + 2 * doors.length + checked.length);
     if (checked.length) {
       const token = refOf(
         json,
@@ -201,11 +212,17 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
       expect(secretRoles.filter((b) => b.target === secretRef(n.secret)).map((b) => b.member)).toEqual([
         sa(n.runtimeServiceAccount, 'member'),
       ]);
-      expect(
-        secretRoles.filter((b) => b.target === secretRef(n.ingestTokenSecret)).map((b) => `${b.member} ${b.role}`),
-      ).toEqual(
+    }
+    for (const d of doors) {
+      const secret = refOf(
+        json,
+        'google_secret_manager_secret',
+        (r) => r.secret_id === d.names.tokenSecret,
+        'secret_id',
+      );
+      expect(secretRoles.filter((b) => b.target === secret).map((b) => `${b.member} ${b.role}`)).toEqual(
         ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer'].map(
-          (role) => `${sa(n.receiverServiceAccount, 'member')} ${role}`,
+          (role) => `${sa(d.names.serviceAccount, 'member')} ${role}`,
         ),
       );
     }

@@ -18,7 +18,8 @@ import {
   runtimeManifestFiles,
 } from '../../infra/runtime-archive';
 import { ConnectorValidationError, formatValidationError, validateEnvironments } from '../../shared/connector';
-import { MAX_CONNECTOR_NAME_LENGTH, receiverUrlOutput, resourceNames } from '../../shared/names';
+import { doorTokenSecretOutput, doorUrlOutput, workspaceDoors } from '../../shared/door';
+import { MAX_CONNECTOR_NAME_LENGTH, resourceNames } from '../../shared/names';
 import { environments as broken } from '../fixtures/broken-connectors';
 import { environments as manyProblems } from '../fixtures/many-problems';
 import {
@@ -113,12 +114,12 @@ describe('environment stacks', () => {
     expect(fixtureReceiverArchive().sha256).not.toBe(fixtureArchive().sha256);
   });
 
-  it('outputs per connector its topic, dead-letter subscription, secrets and receiver URL; nothing secret', () => {
+  it('outputs per connector its topic, dead-letter subscription and secret, per workspace its door; nothing secret', () => {
     const env = synth.environments.find((e) => e.name === 'prod')!;
     const expected: Record<string, string> = {};
+    const id = (type: string, key: string, value: string) =>
+      Object.entries(prod.resource[type]!).find(([, r]) => r[key] === value)![0];
     for (const c of env.connectors) {
-      const id = (type: string, key: string, value: string) =>
-        Object.entries(prod.resource[type]!).find(([, r]) => r[key] === value)![0];
       const n = resourceNames(c.name);
       expected[`${c.name}-ingest-topic`] =
         `\${google_pubsub_topic.${id('google_pubsub_topic', 'name', n.ingestTopic)}.id}`;
@@ -126,14 +127,19 @@ describe('environment stacks', () => {
         `\${google_pubsub_subscription.${id('google_pubsub_subscription', 'name', n.deadLetterSubscription)}.id}`;
       expected[`${c.name}-secret`] =
         `\${google_secret_manager_secret.${id('google_secret_manager_secret', 'secret_id', n.secret)}.id}`;
-      expected[`${c.name}-ingest-token-secret`] =
-        `\${google_secret_manager_secret.${id('google_secret_manager_secret', 'secret_id', n.ingestTokenSecret)}.id}`;
-      expected[receiverUrlOutput(c.name)] =
-        `\${google_cloudfunctions2_function.${id('google_cloudfunctions2_function', 'name', n.receiverFunction)}.url}`;
+    }
+    // One door per Braze workspace: its URL and its token secret (never a token).
+    for (const d of workspaceDoors(env.connectors)) {
+      expected[doorTokenSecretOutput(d.workspace)] =
+        `\${google_secret_manager_secret.${id('google_secret_manager_secret', 'secret_id', d.names.tokenSecret)}.id}`;
+      expected[doorUrlOutput(d.workspace)] =
+        `\${google_cloudfunctions2_function.${id('google_cloudfunctions2_function', 'name', d.names.function)}.url}`;
     }
     const outputs = Object.fromEntries(Object.entries(prod.output!).map(([k, o]) => [k, o.value]));
     expect(outputs).toEqual({ ...expected, 'dashboard-name': 'Currents → Segment: prod' });
-    expect(prod.output!['messaging-us-receiver-url']!.description).toMatch(/paste into Braze/);
+    expect(prod.output![doorUrlOutput('braze-workspace-us')]!.description).toMatch(
+      /door of Braze workspace 'braze-workspace-us' \(journeys-us, messaging-us\), to paste into its Custom Currents Export/,
+    );
   });
 });
 
@@ -219,7 +225,7 @@ describe('the runtime archive', () => {
     expect(archive.objectName).toBe(`receiver-source/${archive.sha256}.zip`);
     const index = unpack(archive.path)['index.js']!;
     expect(index).toMatch(/http\)\("receiver"|http\("receiver"/);
-    expect(index).toContain('receiverFunction:');
+    expect(index).toContain('-door-'); // the fixture names its door (shared/door.ts doorNames), bundled in
   });
 
   it('names a missing receiver entry point and the variable that overrides it', () => {

@@ -11,6 +11,8 @@ import { ConnectorPropsError } from '../../infra/connector/props';
 import { createRuntime } from '../../runtime/runtime';
 import { createReceiverRuntime } from '../../runtime/receiver/runtime';
 import { loadEnvironments } from '../../shared/connector';
+import { doorNames } from '../../shared/door';
+import { parseDoorConfig } from '../../shared/door-config';
 import { resourceNames } from '../../shared/names';
 import {
   ANSWER_MARGIN_SECONDS,
@@ -39,7 +41,7 @@ describe('one timing source', () => {
 
   it('deploys the timeout and derives the ack deadline and probe deadline from it', () => {
     expect((fn(names.function).service_config as Json).timeout_seconds).toBe(FUNCTION_TIMEOUT);
-    expect((fn(names.receiverFunction).service_config as Json).timeout_seconds).toBe(RECEIVER_TIMEOUT);
+    expect((fn(doorNames(connector.workspace).function).service_config as Json).timeout_seconds).toBe(RECEIVER_TIMEOUT);
     const push = resources(json, 'google_pubsub_subscription').find((s) => s.name === names.pushSubscription)!;
     expect(push.ack_deadline_seconds).toBe(FUNCTION_TIMEOUT + 20);
     const job = resources(json, 'google_cloud_scheduler_job').find((j) => j.name === names.schedulerJob)!;
@@ -64,10 +66,10 @@ describe('one timing source', () => {
     }
   });
 
-  it('starts the receiver with its deployed environment: its publish timeout fits in its own timeout', async () => {
-    const env = vars(names.receiverFunction);
+  it('starts the door with its deployed environment: its publish timeout fits in its own timeout', async () => {
+    const env = vars(doorNames(connector.workspace).function);
     expect(env[ENV_VARS.timeoutSeconds]).toBe(String(RECEIVER_TIMEOUT));
-    const receiver = createReceiverRuntime(parseRuntimeConfig(env), { env, logSink: () => undefined });
+    const receiver = createReceiverRuntime(parseDoorConfig(env), { env, logSink: () => undefined });
     try {
       expect(receiver.budgets).toEqual({ timeoutSeconds: RECEIVER_TIMEOUT, publishTimeoutMs: 7_000 });
     } finally {
@@ -83,7 +85,6 @@ describe('one timing source', () => {
           connector: connectorAlone,
           environment: { name: 'test', project: 'test-project', region: 'europe-west1' },
           source: { bucket: 'b', object: 'o.zip' },
-          receiverSource: { bucket: 'b', object: 'r.zip' },
           pubsubServiceAgentEmail: 'service-123@gcp-sa-pubsub.iam.gserviceaccount.com',
           timeoutSeconds,
         });

@@ -222,6 +222,7 @@ describe('npm start -- --keep-running', () => {
         connector: name,
         status: 401,
         outcome: 'unauthorized',
+        workspace: 'local-eu', // the door of email-eu's Braze workspace
       });
       // The same event id again, with another user: Segment keeps the first (dedup on messageId).
       expect(await parsed((o) => o.kind === 'duplicate', 'for the repeated id')).toEqual({

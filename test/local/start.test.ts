@@ -1,6 +1,7 @@
 /**
- * `npm start`'s path with a small feed: the dev environment's connectors created on the emulators from the same code
- * as the infrastructure, a sample feed published in every input shape, and a summary that reconciles.
+ * `npm start`'s path with a small feed: the local run's own dev environment (two connectors of one Braze workspace, a
+ * third of another) created on the emulators from the same code as the infrastructure, one Braze feed per workspace
+ * through its door (or a feed per connector published in every input shape), and a summary that reconciles.
  */
 import { randomBytes } from 'node:crypto';
 import { emulatorsFromEnv } from '../../local/emulators';
@@ -25,9 +26,10 @@ jest.setTimeout(120_000);
 
 describe('the local end-to-end run', () => {
   it('delivers, skips and dead-letters the dev feed and reconciles every connector', async () => {
-    const { lines, result } = run({});
-    const { summaries } = await result;
-    expect(summaries.map((s) => s.connector)).toEqual(['email-eu', 'engagement-us']);
+    const { lines, result } = run({ via: 'topic' });
+    const { summaries, doors } = await result;
+    expect(doors).toEqual([]);
+    expect(summaries.map((s) => s.connector)).toEqual(['email-eu', 'messaging-us', 'journeys-us']);
     for (const s of summaries) {
       expect(s.problems).toEqual([]);
       expect(s.reconciled).toBe(true);
@@ -40,12 +42,12 @@ describe('the local end-to-end run', () => {
     }
     const text = lines.join('\n');
     expect(text).toMatch(/^email-eu\s+300\s+\d+ \(eu\)/m);
-    expect(text).toMatch(/^engagement-us\s+300\s+\d+ \(us\)/m);
-    expect(text).toMatch(/Reconciled: 600 event\(s\) published/);
+    expect(text).toMatch(/^messaging-us\s+300\s+\d+ \(us\)/m);
+    expect(text).toMatch(/Reconciled: 900 event\(s\) published/);
     // The last progress line says what the summary says (it is printed once more when the pipeline went quiet).
     const delivered = summaries.reduce((n, s) => n + s.delivered, 0);
     expect(lines.filter((l) => l.startsWith('published ')).pop()).toMatch(
-      new RegExp(`^published 600/600 · delivered ${delivered} · `),
+      new RegExp(`^published 900/900 · delivered ${delivered} · `),
     );
     // Skip reasons in the fixed order, whatever order they arrived in.
     for (const s of summaries) {
@@ -74,7 +76,7 @@ describe('the local end-to-end run', () => {
     ]);
     const restored = lines.findIndex((l) => /the credential is put back into the secret now/.test(l));
     expect(lines.indexOf(live[1]!)).toBeGreaterThan(restored);
-    expect(lines.filter((l) => l.startsWith('[engagement-us] state '))).toEqual([]);
+    expect(lines.filter((l) => /^\[(messaging|journeys)-us\] state /.test(l))).toEqual([]);
   });
 
   it('shows a rotated write key seen by the source check: parked, the new key in the secret, drained, reconciled', async () => {
@@ -83,7 +85,8 @@ describe('the local end-to-end run', () => {
     const text = lines.join('\n');
     expect(summaries.map((s) => [s.connector, s.reconciled, s.problems])).toEqual([
       ['email-eu', true, []],
-      ['engagement-us', true, []],
+      ['messaging-us', true, []],
+      ['journeys-us', true, []],
     ]);
     expect(text).toMatch(/Scenario write-key-rotated: the write key of Segment source local-email-eu-source/);
     expect(text).toMatch(/\[email-eu\] state active → failing: .*does not have the write key/);
@@ -101,13 +104,37 @@ describe('the local end-to-end run', () => {
     expect(summaries[0]!.delivered).toBe(summaries[0]!.expected.delivered);
   });
 
-  it('goes through the door: the receivers count every event Braze sent, and every request was answered 200', async () => {
+  it('one Braze feed per workspace through its door: each event delivered by the connector that selects it', async () => {
     const { lines, result } = run({});
-    const { summaries } = await result;
+    const { summaries, doors } = await result;
+    expect(doors.map((d) => [d.workspace, d.connectors, d.sent, d.reconciled, d.problems])).toEqual([
+      ['local-eu', ['email-eu'], 300, true, []],
+      ['local-us', ['journeys-us', 'messaging-us'], 300, true, []],
+    ]);
+    const us = doors[1]!;
+    expect(us.view.byStatus).toEqual({ 200: 3 });
+    expect(us.view.events).toBe(300);
+    // Types neither US connector selects (email, webhook, whatsapp…, and non-exportable ones) counted at the door.
+    expect(Object.values(us.view.notSelected).reduce((a, b) => a + b, 0)).toBe(us.expectedNotSelected);
+    expect(us.expectedNotSelected).toBeGreaterThan(0);
+    expect(Object.keys(us.view.notSelected)).not.toContainEqual(expect.stringMatching(/^users\.(canvas|campaigns)\./));
+    const byName = new Map(summaries.map((s) => [s.connector, s]));
+    expect(us.view.routed).toEqual({
+      'journeys-us': byName.get('journeys-us')!.published,
+      'messaging-us': byName.get('messaging-us')!.published,
+    });
     for (const s of summaries) {
-      expect(s.receiver).toEqual({ requests: 3, byStatus: { 200: 3 }, events: 300 });
+      expect([s.connector, s.problems, s.deliveredByOther, s.duplicates]).toEqual([s.connector, [], 0, 0]);
+      expect(s.delivered).toBe(s.expected.delivered);
+      expect(s.skipped.not_selected ?? 0).toBe(0); // the door routed each event to the connector that selects it
     }
-    expect(lines.join('\n')).toMatch(/^email-eu\s+3\s+200: 3\s+300$/m);
+    expect(byName.get('messaging-us')!.published + byName.get('journeys-us')!.published).toBe(
+      300 - us.expectedNotSelected,
+    );
+    const text = lines.join('\n');
+    expect(text).toMatch(/^local-us\s+3\s+200: 3\s+300\/300\s+journeys-us: \d+, messaging-us: \d+\s+\d+\s+yes$/m);
+    expect(text).toMatch(/Braze workspace 'local-us' sent \d+ event\(s\) of \d+ type\(s\) no connector selects/);
+    expect(text).toMatch(/Reconciled: 600 event\(s\) published/);
   });
 
   it('keeps running: the ready object names everything, and the printed curl line posts through the receiver', async () => {
@@ -121,11 +148,24 @@ describe('the local end-to-end run', () => {
         pubsubHost: stack!.emulators.pubsub.host,
         segment: { us: stack!.servers.us.url, eu: stack!.servers.eu.url },
       });
-      expect(ready.connectors.map((c) => c.name)).toEqual(['email-eu', 'engagement-us']);
+      expect(ready.connectors.map((c) => c.name)).toEqual(['email-eu', 'messaging-us', 'journeys-us']);
       for (const c of ready.connectors) {
         expect(c.receiverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
         expect(c.receiverToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
       }
+      // One door per workspace; each connector's receiverUrl / receiverToken is its workspace's door.
+      expect(ready.workspaces.map((w) => [w.workspace, w.connectors])).toEqual([
+        ['local-eu', ['email-eu']],
+        ['local-us', ['journeys-us', 'messaging-us']],
+      ]);
+      const us = ready.workspaces[1]!;
+      for (const name of ['messaging-us', 'journeys-us']) {
+        expect(ready.connectors.find((c) => c.name === name)).toMatchObject({
+          receiverUrl: us.receiverUrl,
+          receiverToken: us.receiverToken,
+        });
+      }
+      expect(us.receiverToken).not.toBe(ready.workspaces[0]!.receiverToken);
       const first = stack!.connectors[0]!;
       const printed = lines.find((l) => l.trim().startsWith('curl '))!.trim();
       expect(printed).toContain(first.receiver!.url);

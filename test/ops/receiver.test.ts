@@ -17,11 +17,13 @@ import {
   type SecretVersionInfo,
   type TokenSecretClient,
 } from '../../cli/ops/receiver';
+import { doorNames } from '../../shared/door';
 import { cli } from './helpers';
 
-const SECRET = 'projects/replace-me-dev/secrets/currents-email-eu-ingest-token';
-const RECEIVER_URL = 'https://europe-west1-replace-me-dev.cloudfunctions.net/currents-email-eu-receiver';
 const target = resolveTargets({ env: 'dev', connector: 'email-eu' })[0]!;
+// The door of email-eu's Braze workspace: its token secret and its URL.
+const SECRET = `projects/replace-me-dev/secrets/${doorNames(target.connector.workspace).tokenSecret}`;
+const RECEIVER_URL = `https://europe-west1-replace-me-dev.cloudfunctions.net/${doorNames(target.connector.workspace).function}`;
 
 /** Secret Manager in memory: one secret, its versions with data and state, every call recorded. */
 class FakeSecretManager implements TokenSecretClient {
@@ -122,13 +124,20 @@ describe('currents receiver-token new', () => {
     expect(elsewhere).not.toContain(t);
     expect(elsewhere).toBe('');
     expect(out).toContain(`  URL           ${RECEIVER_URL}`);
-    expect(out).toContain('version 2 of currents-email-eu-ingest-token (project replace-me-dev)');
+    expect(out).toContain(
+      "Braze workspace 'braze-workspace-dev-eu': new door token added as version 2 of currents-door-braze-workspace-dev-eu-token (project replace-me-dev)",
+    );
+    // The boxes to tick in Braze's form for the workspace's Current, and what to leave unticked.
+    expect(out).toContain('Tick exactly these 11 event boxes, then Launch Current:');
+    expect(out).toMatch(/^ {7}for email-eu \(11\): Email Aborted, Email Bounced, .*, Email Unsubscribed$/m);
+    expect(out).toMatch(/Warning: leave the other 85 exportable event type\(s\) unticked/);
     expect(out).toContain('Partner Integrations → Data Export → Create New Current → Custom Currents Export');
     expect(out).toContain('Endpoint URL: the URL above. Bearer token: the token above.');
-    expect(out).toContain("In Braze, workspace 'braze-workspace-dev-eu':");
-    expect(out).toMatch(/email \(9 types; others are skipped\)/);
-    expect(out).toContain('`currents receiver-token disable-others --env dev --connector email-eu`');
-    expect(out).toContain('stack output `email-eu-receiver-url`');
+    expect(out).toContain(
+      "In Braze, workspace 'braze-workspace-dev-eu' (ONE Current for its 1 connector(s): email-eu):",
+    );
+    expect(out).toContain('`currents receiver-token disable-others --env dev --workspace braze-workspace-dev-eu`');
+    expect(out).toContain('stack output `door-braze-workspace-dev-eu-url`');
     expect(sm.calls).toEqual([`add ${SECRET}`]);
   });
 
@@ -155,7 +164,9 @@ describe('currents receiver-token new', () => {
       secrets: sm,
       print: (s) => printed.push(s),
     }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/ingest-token secret currents-email-eu-ingest-token did not answer/);
+    expect((err as Error).message).toMatch(
+      /door token secret currents-door-braze-workspace-dev-eu-token did not answer/,
+    );
     expect(tokenIn(printed.join('\n'))).toBe(sm.versions[1]!.data.toString('utf8'));
     expect((err as Error).message).not.toContain(sm.versions[1]!.data.toString('utf8'));
   });
@@ -172,7 +183,7 @@ describe('currents receiver-token new', () => {
     expect(echoed).toHaveLength(43);
     expect((err as Error).message).not.toContain(echoed);
     expect((err as Error).message).toMatch(
-      /connector 'email-eu' .*permission denied on ingest-token secret currents-email-eu-ingest-token.*\[REDACTED\]/,
+      /connector 'email-eu' .*permission denied on door token secret currents-door-braze-workspace-dev-eu-token.*\[REDACTED\]/,
     );
   });
 
@@ -180,7 +191,7 @@ describe('currents receiver-token new', () => {
     const sm = new FakeSecretManager('projects/replace-me-dev/secrets/something-else');
     const err = (await token(sm, 'new').catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(
-      /connector 'email-eu' \(environment 'dev'.*ingest-token secret currents-email-eu-ingest-token does not exist; is the connector deployed \(cdktf deploy dev\)/,
+      /connector 'email-eu' \(environment 'dev'.*door token secret currents-door-braze-workspace-dev-eu-token does not exist; is the connector deployed \(cdktf deploy dev\)/,
     );
   });
 
@@ -190,14 +201,16 @@ describe('currents receiver-token new', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/Secret Manager has no emulator, so receiver tokens live in project replace-me-dev only/);
+    expect(r.stderr).toMatch(/Secret Manager has no emulator, so door tokens live in project replace-me-dev only/);
   });
 
   it('says what is missing on the command line', async () => {
     const sm = new FakeSecretManager(SECRET);
     await expect(token(sm)).rejects.toThrow(UsageError);
     await expect(token(sm, 'new', '--keep', '1')).rejects.toThrow(/--keep goes with disable-others/);
-    await expect(receiverToken(['new', '--env', 'dev'], { secrets: sm })).rejects.toThrow(/--connector is required/);
+    await expect(receiverToken(['new', '--env', 'dev'], { secrets: sm })).rejects.toThrow(
+      /--workspace is required: environment 'dev' has 2 Braze workspaces/,
+    );
     expect(sm.calls).toEqual([]);
   });
 });
@@ -208,7 +221,7 @@ describe('currents receiver-token disable-others', () => {
     const { out, elsewhere } = await token(sm, 'disable-others');
     expect(sm.enabled()).toEqual([4]);
     expect(out).toBe(
-      'email-eu: kept version 4 of currents-email-eu-ingest-token; disabled version(s) 1, 3. The receiver stops accepting them once its short token cache expires.',
+      "Braze workspace 'braze-workspace-dev-eu': kept version 4 of currents-door-braze-workspace-dev-eu-token; disabled version(s) 1, 3. The door stops accepting them once its short token cache expires.",
     );
     expect(elsewhere).toBe('');
     for (const v of sm.versions) expect(out).not.toContain(v.data.toString('utf8'));
@@ -217,7 +230,7 @@ describe('currents receiver-token disable-others', () => {
   it('keeps the version given with --keep, refuses one that is not enabled, and says when nothing is enabled', async () => {
     const sm = new FakeSecretManager(SECRET, ['ENABLED', 'DISABLED', 'ENABLED']);
     await expect(token(sm, 'disable-others', '--keep', '2')).rejects.toThrow(
-      /--keep 2: not an enabled version of currents-email-eu-ingest-token \(enabled: 3, 1\)/,
+      /--keep 2: not an enabled version of currents-door-braze-workspace-dev-eu-token \(enabled: 3, 1\)/,
     );
     expect(sm.enabled()).toEqual([1, 3]);
     await token(sm, 'disable-others', '--keep', '1');
@@ -228,7 +241,7 @@ describe('currents receiver-token disable-others', () => {
     expect(sm.enabled()).toEqual([1]);
     const none = new FakeSecretManager(SECRET, ['DISABLED']);
     await expect(token(none, 'disable-others')).rejects.toThrow(
-      /has no enabled version; make a token with `currents receiver-token new --env dev --connector email-eu`/,
+      /has no enabled version; make a token with `currents receiver-token new --env dev --workspace braze-workspace-dev-eu`/,
     );
   });
 });
@@ -236,7 +249,7 @@ describe('currents receiver-token disable-others', () => {
 /** A Monitoring timeSeries.list page as the REST API answers it (int64 values as strings). */
 const page = (series: [status: string, values: number[]][], nextPageToken?: string) => ({
   timeSeries: series.map(([status, values]) => ({
-    metric: { type: 'logging.googleapis.com/user/currents-email-eu-receiver-requests', labels: { status } },
+    metric: { type: 'logging.googleapis.com/user/currents-door-braze-workspace-dev-eu-requests', labels: { status } },
     resource: { type: 'cloud_run_revision', labels: { project_id: 'replace-me-dev' } },
     metricKind: 'DELTA',
     valueType: 'INT64',
@@ -305,7 +318,7 @@ describe('the receiver in currents status', () => {
     const counts = await answersByStatus(
       { fetch, accessToken: async () => 'ya29.test' },
       'replace-me-dev',
-      'email-eu',
+      'braze-workspace-dev-eu',
       now,
     );
     expect(counts).toEqual({ '202': 15, '401': 1, '503': 2 });
@@ -316,7 +329,7 @@ describe('the receiver in currents status', () => {
       'https://monitoring.googleapis.com/v3/projects/replace-me-dev/timeSeries',
     );
     expect(Object.fromEntries(first.searchParams)).toEqual({
-      filter: 'metric.type="logging.googleapis.com/user/currents-email-eu-receiver-requests"',
+      filter: 'metric.type="logging.googleapis.com/user/currents-door-braze-workspace-dev-eu-requests"',
       'interval.startTime': '2026-03-02T10:45:00.000Z',
       'interval.endTime': '2026-03-02T11:00:00.000Z',
       'aggregation.alignmentPeriod': '900s',
@@ -325,7 +338,7 @@ describe('the receiver in currents status', () => {
       'aggregation.groupByFields': 'metric.label.status',
     });
     expect(new URL(seen[1]!.url).searchParams.get('pageToken')).toBe('page-2');
-    expect(answersQueryUrl('replace-me-dev', 'email-eu', now, 15)).toBe(seen[0]!.url);
+    expect(answersQueryUrl('replace-me-dev', 'braze-workspace-dev-eu', now, 15)).toBe(seen[0]!.url);
   });
 
   it('says why when Cloud Monitoring refuses', async () => {
@@ -362,12 +375,19 @@ describe('the receiver in currents status', () => {
     );
     expect(report).toEqual({
       url: RECEIVER_URL,
+      workspace: 'braze-workspace-dev-eu',
+      connectors: ['email-eu'],
+      boxes: [expect.stringMatching(/^for email-eu \(11\): Email Aborted, /)],
+      warning: expect.stringMatching(/^leave the other 85 exportable event type\(s\) unticked/),
       tokenVersions: { enabled: 2 },
       answers: { minutes: 15, total: 121, byStatus: { '202': 118, '401': 2, '503': 1 } },
     });
     const text = receiverLines(report).map(([k, v]) => `${k}: ${v}`);
     expect(text).toEqual([
       `receiver: ${RECEIVER_URL}`,
+      `workspace: ${'braze-workspace-dev-eu'}: one Current, one door for email-eu`,
+      expect.stringMatching(/^braze boxes: for email-eu \(11\): /),
+      expect.stringMatching(/^warning: leave the other 85 /),
       'tokens: 2 versions enabled (a rotation in progress? `receiver-token disable-others` finishes it)',
       'answers (15m): 121 request(s): 202 ×118, 401 ×2, 503 ×1',
     ]);
@@ -379,6 +399,10 @@ describe('the receiver in currents status', () => {
     const local = await receiverStatus(target, {}, now);
     expect(local).toEqual({
       url: RECEIVER_URL,
+      workspace: 'braze-workspace-dev-eu',
+      connectors: ['email-eu'],
+      boxes: [expect.stringMatching(/^for email-eu \(11\): Email Aborted, /)],
+      warning: expect.stringMatching(/^leave the other 85 exportable event type\(s\) unticked/),
       local: true,
       tokenVersions: { unavailable: 'not available locally (Secret Manager has no emulator)' },
       answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },
@@ -395,7 +419,7 @@ describe('the receiver in currents status', () => {
     );
     expect(broken.tokenVersions).toEqual({
       unavailable: expect.stringMatching(
-        /^connector 'email-eu' .*permission denied on ingest-token secret currents-email-eu-ingest-token/,
+        /^connector 'email-eu' .*permission denied on door token secret currents-door-braze-workspace-dev-eu-token/,
       ),
     });
     expect(broken.answers).toEqual({
@@ -404,7 +428,7 @@ describe('the receiver in currents status', () => {
       ),
     });
     const none = await receiverStatus(target, { secrets: new FakeSecretManager(SECRET, ['DISABLED']) }, now);
-    expect(receiverLines(none)[1]![1]).toBe(
+    expect(receiverLines(none).find(([k]) => k === 'tokens')![1]).toBe(
       'none enabled: Braze is refused; make one with `currents receiver-token new`',
     );
   });

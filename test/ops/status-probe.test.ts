@@ -59,9 +59,14 @@ describe('currents status', () => {
     });
     expect(before!.lastDeliveryAt).toBeUndefined();
     expect(before!.graceRemainingMs).toBeUndefined();
-    // The receiver's URL when deployed; its tokens and answers live in Secret Manager and Cloud Monitoring only.
+    // The URL of its workspace's door when deployed; its tokens and answers live in Secret Manager and Cloud
+    // Monitoring only.
     expect(before!.receiver).toEqual({
-      url: `https://europe-west1-${f.projectId}.cloudfunctions.net/currents-${ST}-receiver`,
+      url: `https://europe-west1-${f.projectId}.cloudfunctions.net/currents-door-ws-${ST}`,
+      workspace: `ws-${ST}`,
+      connectors: [ST],
+      boxes: [expect.stringMatching(new RegExp(`^for ${ST} \\(\\d+\\): `))],
+      warning: expect.stringMatching(/^leave the other \d+ exportable event type\(s\) unticked/),
       local: true,
       tokenVersions: { unavailable: 'not available locally (Secret Manager has no emulator)' },
       answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },
@@ -93,7 +98,7 @@ describe('currents status', () => {
     expect(human.stdout).toMatch(/^ {2}grace period\s+48h$/m);
     expect(human.stdout).toMatch(/^ {2}last delivery\s+\d{4}-\d\d-\d\dT.*\(\d+s ago\)$/m);
     expect(human.stdout).toMatch(
-      /^ {2}receiver\s+https:\/\/europe-west1-ops-status-\w+\.cloudfunctions\.net\/currents-st-receiver \(when deployed/m,
+      /^ {2}receiver\s+https:\/\/europe-west1-ops-status-\w+\.cloudfunctions\.net\/currents-door-ws-st \(when deployed/m,
     );
     expect(human.stdout).toMatch(/^ {2}tokens\s+not available locally \(Secret Manager has no emulator\)$/m);
     expect(human.stdout).toMatch(/^ {2}answers \(15m\)\s+not available locally \(Cloud Monitoring has no emulator\)$/m);
@@ -123,7 +128,7 @@ describe('currents status', () => {
   });
 
   it('shows the receiver’s enabled token versions and answers by status from Secret Manager and Cloud Monitoring', async () => {
-    const secret = `projects/${f.projectId}/secrets/currents-${ST}-ingest-token`;
+    const secret = `projects/${f.projectId}/secrets/currents-door-ws-${ST}-token`;
     const secrets: TokenSecretClient = {
       addSecretVersion: async () => {
         throw new Error('status must not add versions');
@@ -158,12 +163,13 @@ describe('currents status', () => {
     }
     expect(code).toBe(0);
     const [json] = JSON.parse(lines[0]!) as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(json!.receiver).toEqual({
-      url: `https://europe-west1-${f.projectId}.cloudfunctions.net/currents-${ST}-receiver`,
+    expect(json!.receiver).toMatchObject({
+      url: `https://europe-west1-${f.projectId}.cloudfunctions.net/currents-door-ws-${ST}`,
+      workspace: `ws-${ST}`,
       tokenVersions: { enabled: 2 },
       answers: { minutes: 15, total: 58, byStatus: { '202': 57, '401': 1 } },
     });
-    expect(urls[0]).toContain(encodeURIComponent(`logging.googleapis.com/user/currents-${ST}-receiver-requests`));
+    expect(urls[0]).toContain(encodeURIComponent(`logging.googleapis.com/user/currents-door-ws-${ST}-requests`));
     expect(lines[1]).toMatch(/^ {2}tokens\s+2 versions enabled/m);
     expect(lines[1]).toMatch(/^ {2}answers \(15m\)\s+58 request\(s\): 202 ×57, 401 ×1$/m);
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { countEnvelopeEvents } from '../../runtime/receiver/envelope-count';
-import { inspectBody } from '../../runtime/receiver/core';
+import { countEnvelopeEvents, scanEnvelope } from '../../runtime/receiver/envelope-count';
+import { routeBody } from '../../runtime/receiver/route';
 
 const count = (text: string) => countEnvelopeEvents(Buffer.from(text));
 
@@ -74,10 +74,64 @@ describe('countEnvelopeEvents', () => {
     );
   });
 
-  it('leaves inspectBody answering as JSON.parse would for empty and unusual bodies', () => {
-    expect(inspectBody(Buffer.from('{"events":[]}'))).toEqual({ empty: true, events: 0 });
-    expect(inspectBody(Buffer.from('{"events":[{},{}]}'))).toEqual({ empty: false, events: 2 });
-    expect(inspectBody(Buffer.from('{"ev\\u0065nts":[]}'))).toEqual({ empty: true, events: 0 });
-    expect(inspectBody(Buffer.from('[]'))).toEqual({ empty: false });
+  it('leaves routeBody answering as JSON.parse would for empty and unusual bodies', () => {
+    const door = { routes: new Map<string, string>(), fallback: 'a' };
+    const inspect = (text: string) => {
+      const r = routeBody(Buffer.from(text), door);
+      return { empty: r.empty, events: r.events };
+    };
+    expect(inspect('{"events":[]}')).toEqual({ empty: true, events: 0 });
+    expect(inspect('{"events":[{},{}]}')).toEqual({ empty: false, events: 2 });
+    expect(inspect('{"ev\\u0065nts":[]}')).toEqual({ empty: true, events: 0 });
+    expect(inspect('[]')).toEqual({ empty: false, events: undefined });
+  });
+});
+
+describe("scanEnvelope: each event's bytes and type, for the door's routing", () => {
+  /** What JSON.parse says each event is, and its type when that is a string. */
+  const parsed = (text: string) =>
+    ((JSON.parse(text) as { events: unknown[] }).events ?? []).map((e) => ({
+      value: e,
+      type:
+        e &&
+        typeof e === 'object' &&
+        !Array.isArray(e) &&
+        typeof (e as { event_type?: unknown }).event_type === 'string'
+          ? (e as { event_type: string }).event_type
+          : undefined,
+    }));
+
+  it('finds the bytes and the type of every event, as JSON.parse reads them', () => {
+    const text =
+      '{"events":[ {"event_type":"users.messages.email.Open","id":"a"} , {"id":"b","event_type":7},' +
+      '{"event_type":"x","event_type":"users.canvas.Entry"}, "s,]", {"event\\u005ftype":"users.campaigns.Conversion"},' +
+      '{"event_type":"users.messages.sms.Send\\u0021","p":{"event_type":"inner"}} ]}';
+    const body = Buffer.from(text);
+    const got = scanEnvelope(body)!;
+    expect(got.map((e) => e.type)).toEqual([
+      'users.messages.email.Open',
+      undefined,
+      'users.canvas.Entry',
+      undefined,
+      'users.campaigns.Conversion',
+      'users.messages.sms.Send!',
+    ]);
+    expect(got.map((e) => JSON.parse(body.toString('utf8', e.start, e.end)))).toEqual(parsed(text).map((p) => p.value));
+  });
+
+  it('agrees with JSON.parse on every envelope, compact or pretty', () => {
+    const typed = fc.record({ event_type: fc.oneof(fc.string(), fc.integer()), id: fc.string() });
+    const element = fc.oneof(typed, fc.jsonValue({ maxDepth: 3 }));
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 8 }), fc.boolean(), (events, pretty) => {
+        const text = JSON.stringify({ other: 1, events }, null, pretty ? 2 : undefined);
+        const body = Buffer.from(text);
+        const got = scanEnvelope(body)!;
+        const want = parsed(text);
+        expect(got.map((e) => e.type)).toEqual(want.map((w) => w.type));
+        expect(got.map((e) => JSON.parse(body.toString('utf8', e.start, e.end)))).toEqual(want.map((w) => w.value));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

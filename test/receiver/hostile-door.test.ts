@@ -13,7 +13,7 @@ import * as vm from 'node:vm';
 import { PubSub } from '@google-cloud/pubsub';
 import { makeReceiverToken } from '../../local/connector-runner';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
-import { PubSubIngestPublisher, type IngestPublisher } from '../../runtime/adapters/ingest-publisher';
+import { type DoorPublisher, PubSubIngestPublisher, TopicsPublisher } from '../../runtime/adapters/ingest-publisher';
 import {
   answerContinueAfterAuth,
   createReceiverRuntime,
@@ -22,7 +22,8 @@ import {
   type ReceiverRuntime,
 } from '../../runtime/receiver/runtime';
 import { loadEnvironments } from '../../shared/connector';
-import { parseRuntimeConfig, receiverEnvironment } from '../../shared/runtime-config';
+import { workspaceDoor } from '../../shared/door';
+import { doorEnvironment, parseDoorConfig } from '../../shared/door-config';
 import { connectorDefinition } from '../function/fixture';
 
 const token = makeReceiverToken();
@@ -32,13 +33,14 @@ function configFor(projectId: string) {
   const [environment] = loadEnvironments([
     { name: 'test', project: projectId, region: 'europe-west1', connectors: [connectorDefinition({ name: 'rcv' })] },
   ]);
-  return parseRuntimeConfig(receiverEnvironment(environment!, environment!.connectors[0]!));
+  const [connector] = environment!.connectors;
+  return parseDoorConfig(doorEnvironment(environment!, workspaceDoor(connector!.workspace, [connector!])));
 }
 
 /** A publisher that counts what it is given and acknowledges it. */
-class CountingPublisher implements IngestPublisher {
+class CountingPublisher implements DoorPublisher {
   published: Buffer[] = [];
-  async publish(data: Buffer): Promise<string> {
+  async publish(_connector: string, data: Buffer): Promise<string> {
     this.published.push(data);
     return String(this.published.length);
   }
@@ -208,13 +210,16 @@ describe('memory after a Pub/Sub outage', () => {
 
   beforeAll(async () => {
     pubsub = new PubSub({ projectId });
-    await pubsub.createTopic(config.names.ingestTopic);
+    for (const topic of config.topics.values()) await pubsub.createTopic(topic);
     proxy = await startTcpProxy(process.env.PUBSUB_EMULATOR_HOST!);
     const previous = process.env.PUBSUB_EMULATOR_HOST;
     process.env.PUBSUB_EMULATOR_HOST = proxy.host;
     runtime = createReceiverRuntime(config, {
       env: { CURRENTS_RECEIVER_TOKEN_SOURCE: 'env', CURRENTS_RECEIVER_TOKENS: token },
-      publisher: new PubSubIngestPublisher({ projectId, topic: config.names.ingestTopic, timeoutMs: 1500 }),
+      publisher: new TopicsPublisher(
+        config.topics,
+        (topic) => new PubSubIngestPublisher({ projectId, topic, timeoutMs: 1500 }),
+      ),
       logSink: () => undefined,
     });
     ({ port, server } = await serve(runtime));

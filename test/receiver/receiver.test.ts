@@ -1,6 +1,7 @@
 /**
- * The receiver served by the real functions-framework in its own process, publishing to the Pub/Sub emulator, reached
- * over real HTTP: authentication, what is published (and that nothing is on a refusal), bad bodies, size limits, gzip.
+ * A workspace's door (the receiver) served by the real functions-framework in its own process, publishing to the
+ * Pub/Sub emulator, reached over real HTTP: authentication, what is published (and that nothing is on a refusal), bad
+ * bodies, types no connector selects, size limits, gzip.
  */
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -11,7 +12,9 @@ import { startFunctionHost, type FunctionHost } from '../../local/function-host'
 import { MAX_BODY_BYTES } from '../../runtime/receiver/core';
 import { loadEnvironments } from '../../shared/connector';
 import { resourceNames } from '../../shared/names';
-import { ENV_VARS, receiverEnvironment } from '../../shared/runtime-config';
+import { workspaceDoor } from '../../shared/door';
+import { doorEnvironment } from '../../shared/door-config';
+import { ENV_VARS } from '../../shared/runtime-config';
 import { connectorDefinition } from '../function/fixture';
 
 const tokens = [makeReceiverToken(), makeReceiverToken()];
@@ -38,7 +41,7 @@ beforeAll(async () => {
     serve: 'receiver',
     env: {
       PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST!,
-      ...receiverEnvironment({ name: 'test', project: projectId }, connector),
+      ...doorEnvironment({ name: 'test', project: projectId }, workspaceDoor(connector.workspace, [connector])),
       [ENV_VARS.receiverTokenSource]: 'env',
       [ENV_VARS.receiverTokens]: tokens.join('\n'),
     },
@@ -158,11 +161,6 @@ describe('bodies: never a 400 for an authenticated body', () => {
   it.each([
     ['invalid JSON', '{"events":[{"id":', 'application/json'],
     ['JSON that is not the envelope', '[1,2,3]', 'application/json'],
-    [
-      'an unknown event type',
-      JSON.stringify({ events: [{ ...event(1), event_type: 'users.future.Thing' }] }),
-      'application/json',
-    ],
     ['a text content type', envelope(1), 'text/plain'],
     ['no JSON at all', 'hello braze', 'application/octet-stream'],
     ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'application/json'],
@@ -172,6 +170,32 @@ describe('bodies: never a 400 for an authenticated body', () => {
     const [m, ...rest] = await takePublished();
     expect(rest).toHaveLength(0);
     expect(m!.data.equals(Buffer.isBuffer(body) ? body : Buffer.from(body))).toBe(true);
+  });
+
+  it('answers 200 to events of types no connector selects, counts them by type and publishes only the rest', async () => {
+    const before = logs.length;
+    const future = { ...event(1), event_type: 'users.future.Thing' };
+    const sms = { ...event(2), event_type: 'users.messages.sms.Send' };
+    const kept = event(3);
+    const r = await post(JSON.stringify({ events: [future, kept, sms, future] }), auth());
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toEqual({ ok: true, events: 4 });
+    const [m, ...rest] = await takePublished();
+    expect(rest).toHaveLength(0);
+    expect(JSON.parse(m!.data.toString())).toEqual({ events: [kept] });
+    const only = await post(JSON.stringify({ events: [sms] }), auth());
+    expect(only.status).toBe(200);
+    expect(await takePublished()).toHaveLength(0);
+    await waitForLogs(before + 2);
+    expect(logs.slice(before)).toEqual([
+      expect.objectContaining({
+        outcome: 'published',
+        events: 4,
+        routed: { rcv: 1 },
+        notSelected: { 'users.future.Thing': 2, 'users.messages.sms.Send': 1 },
+      }),
+      expect.objectContaining({ outcome: 'not_selected', events: 1, notSelected: { 'users.messages.sms.Send': 1 } }),
+    ]);
   });
 
   it('decompresses a gzip body and publishes the JSON Braze sent', async () => {
@@ -232,7 +256,15 @@ describe('bodies: never a 400 for an authenticated body', () => {
     await waitForLogs(before + 2);
     const lines = logs.slice(before).filter((l) => l.event === 'receiver_request');
     expect(lines).toEqual([
-      expect.objectContaining({ severity: 'INFO', status: 200, outcome: 'published', events: 7, connector: 'rcv' }),
+      expect.objectContaining({
+        severity: 'INFO',
+        status: 200,
+        outcome: 'published',
+        events: 7,
+        routed: { rcv: 7 },
+        workspace: 'ws-test',
+        connector: 'currents-door-ws-test',
+      }),
       expect.objectContaining({ severity: 'WARNING', status: 401, outcome: 'unauthorized' }),
     ]);
     expect(lines[0]!.bytes).toBe(Buffer.byteLength(envelope(7)));

@@ -9,8 +9,9 @@ import { PubSub } from '@google-cloud/pubsub';
 import { makeReceiverToken } from '../../local/connector-runner';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
 import { OffsetClock } from '../../runtime/core/clock';
-import { bearerToken, inspectBody, tokenAccepted, tokenDigest } from '../../runtime/receiver/core';
-import { PubSubIngestPublisher, type IngestPublisher } from '../../runtime/adapters/ingest-publisher';
+import { bearerToken, tokenAccepted, tokenDigest } from '../../runtime/receiver/core';
+import { PubSubIngestPublisher, TopicsPublisher, type DoorPublisher } from '../../runtime/adapters/ingest-publisher';
+import { routeBody } from '../../runtime/receiver/route';
 import { createReceiverRuntime, type ReceiverRuntime } from '../../runtime/receiver/runtime';
 import {
   parseTokenList,
@@ -19,10 +20,12 @@ import {
   type TokenSource,
 } from '../../runtime/receiver/tokens';
 import { loadEnvironments } from '../../shared/connector';
-import { parseRuntimeConfig, receiverEnvironment } from '../../shared/runtime-config';
+import { workspaceDoor } from '../../shared/door';
+import { doorEnvironment, parseDoorConfig } from '../../shared/door-config';
+import { resourceNames } from '../../shared/names';
 import { connectorDefinition } from '../function/fixture';
 
-const SECRET = 'projects/rcv-project/secrets/currents-rcv-ingest-token';
+const SECRET = 'projects/rcv-project/secrets/currents-door-rcv-ws-token';
 
 /** Secret Manager as the receiver sees it: versions with a state and a payload; calls can be made to fail. */
 class FakeSecretManager implements SecretVersionLister {
@@ -55,9 +58,15 @@ class FakeSecretManager implements SecretVersionLister {
 
 function configFor(projectId: string) {
   const [environment] = loadEnvironments([
-    { name: 'test', project: projectId, region: 'europe-west1', connectors: [connectorDefinition({ name: 'rcv' })] },
+    {
+      name: 'test',
+      project: projectId,
+      region: 'europe-west1',
+      connectors: [connectorDefinition({ name: 'rcv', workspace: 'rcv-ws' })],
+    },
   ]);
-  return parseRuntimeConfig(receiverEnvironment(environment!, environment!.connectors[0]!));
+  const c = environment!.connectors[0]!;
+  return parseDoorConfig(doorEnvironment(environment!, workspaceDoor(c.workspace, [c])));
 }
 
 async function serve(runtime: ReceiverRuntime): Promise<{ url: string; server: Server }> {
@@ -89,12 +98,17 @@ describe('pure core', () => {
     expect(tokenAccepted(undefined, accepted)).toBe(false);
   });
 
-  it('counts events of the envelope; anything else is published, not counted', () => {
-    expect(inspectBody(Buffer.from(''))).toEqual({ empty: true, events: 0 });
-    expect(inspectBody(Buffer.from('{"events":[]}'))).toEqual({ empty: true, events: 0 });
-    expect(inspectBody(Buffer.from('{"events":[{},{}]}'))).toEqual({ empty: false, events: 2 });
-    expect(inspectBody(Buffer.from('{"events":{}}'))).toEqual({ empty: false });
-    expect(inspectBody(Buffer.from('not json'))).toEqual({ empty: false });
+  it('counts events of the envelope; anything else is published whole to the fallback connector, not counted', () => {
+    const door = { routes: new Map([['users.messages.email.Open', 'a']]), fallback: 'a' };
+    const route = (text: string) => {
+      const r = routeBody(Buffer.from(text), door);
+      return { empty: r.empty, events: r.events, parts: r.parts.map((p) => [p.connector, p.events]) };
+    };
+    expect(route('')).toEqual({ empty: true, events: 0, parts: [] });
+    expect(route('{"events":[]}')).toEqual({ empty: true, events: 0, parts: [] });
+    expect(route('{"events":[{},{}]}')).toEqual({ empty: false, events: 2, parts: [['a', 2]] });
+    expect(route('{"events":{}}')).toEqual({ empty: false, events: undefined, parts: [['a', undefined]] });
+    expect(route('not json')).toEqual({ empty: false, events: undefined, parts: [['a', undefined]] });
   });
 
   it('splits stored token text on lines and commas', () => {
@@ -104,8 +118,8 @@ describe('pure core', () => {
 
 describe('token rotation through Secret Manager versions', () => {
   const published: Buffer[] = [];
-  const publisher: IngestPublisher = {
-    publish: async (data) => {
+  const publisher: DoorPublisher = {
+    publish: async (_connector, data) => {
       published.push(data);
       return String(published.length);
     },
@@ -194,13 +208,16 @@ describe('publish failures (the Pub/Sub emulator unreachable)', () => {
 
   beforeAll(async () => {
     pubsub = new PubSub({ projectId });
-    await pubsub.createTopic(config.names.ingestTopic);
+    await pubsub.createTopic(resourceNames('rcv').ingestTopic);
     proxy = await startTcpProxy(process.env.PUBSUB_EMULATOR_HOST!);
     const previous = process.env.PUBSUB_EMULATOR_HOST;
     process.env.PUBSUB_EMULATOR_HOST = proxy.host; // the client reads it when created (first publish)
     runtime = createReceiverRuntime(config, {
       env: { CURRENTS_RECEIVER_TOKEN_SOURCE: 'env', CURRENTS_RECEIVER_TOKENS: token },
-      publisher: new PubSubIngestPublisher({ projectId, topic: config.names.ingestTopic, timeoutMs: 1500 }),
+      publisher: new TopicsPublisher(
+        config.topics,
+        (topic) => new PubSubIngestPublisher({ projectId, topic, timeoutMs: 1500 }),
+      ),
       logSink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
     });
     ({ url, server } = await serve(runtime));

@@ -7,7 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { environments } from '../fixtures/definitions';
-import { functionEnvironment, receiverEnvironment } from '../../shared/runtime-config';
+import { workspaceDoor } from '../../shared/door';
+import { doorEnvironment } from '../../shared/door-config';
+import { functionEnvironment } from '../../shared/runtime-config';
 import { loadEnvironments } from '../../shared/connector';
 
 const MODULES = [
@@ -51,5 +53,10 @@ it('importing each function entry point, configured as deployed, loads functions
   const [env] = loadEnvironments(environments);
   const connector = env!.connectors[0]!;
   expect(heavyLoaded(['./runtime/function'], functionEnvironment(env!, connector))).toEqual([]);
-  expect(heavyLoaded(['./runtime/receiver/function'], receiverEnvironment(env!, connector))).toEqual([]);
+  expect(
+    heavyLoaded(
+      ['./runtime/receiver/function'],
+      doorEnvironment(env!, workspaceDoor(connector.workspace, [connector])),
+    ),
+  ).toEqual([]);
 });

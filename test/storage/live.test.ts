@@ -8,7 +8,7 @@ import { Storage } from '@google-cloud/storage';
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
 import { startFunctionHost } from '../../local/function-host';
 import { startLiveImport, type LiveImport } from '../../local/storage-import';
-import { receiverEnvironment } from '../../shared/runtime-config';
+import { importerEnvironment } from '../../shared/runtime-config';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
 import { sampleEvent } from '../../common/samples';
 import { createLogger } from '../../runtime/log';
@@ -144,7 +144,7 @@ it('the deployed entry (functions-framework, target importer) imports a pushed n
     serve: 'importer',
     env: {
       ...f.stack.emulators.env,
-      ...receiverEnvironment({ name: 'test', project: f.projectId }, connector),
+      ...importerEnvironment({ name: 'test', project: f.projectId }, connector),
       STORAGE_EMULATOR_HOST: gcs.apiEndpoint,
     },
     onLine: (l) => importerLines.push(l),
