@@ -9,6 +9,7 @@
 import { CATALOG, DEFAULT_CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
 import { nestEvent, prng, sampleEvent } from '../common/samples';
+import { fieldsFor } from './avro-export';
 
 export type Intent =
   | 'delivered'
@@ -80,14 +81,7 @@ export function feedEvents(
     } else if (roll < 0.07 && nonExportable.length) {
       const nx = nonExportable[i % nonExportable.length]!;
       const id = `nx-${seed}-${i}`;
-      const body = {
-        event_type: nx,
-        id,
-        time,
-        user_id: `braze-${i}`,
-        external_user_id: `user-${i}`,
-        name: 'added_to_cart',
-      };
+      const body = nonExportableEvent(nx, { id, time, user_id: `braze-${i}`, external_user_id: `user-${i}` });
       events.push(
         atDoor
           ? { body, id, type: nx, intent: 'door:not_selected' }
@@ -165,4 +159,26 @@ export function intentCounts(events: readonly { intent: Intent }[]): Record<Inte
   const out = {} as Record<Intent, number>;
   for (const e of events) out[e.intent] = (out[e.intent] ?? 0) + 1;
   return out;
+}
+
+/**
+ * A complete event of a type that is not exported: `base`, plus a value for every other field its Currents field list
+ * requires, so that the storage export can write it too (an Avro record has no null for a required field).
+ */
+function nonExportableEvent(type: string, base: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { event_type: type, ...base };
+  for (const f of fieldsFor(type)) {
+    if (f.optional || body[f.name] !== undefined) continue;
+    body[f.name] =
+      f.type === 'string'
+        ? f.name === 'name'
+          ? 'added_to_cart'
+          : `${f.name}-${String(base.id)}`
+        : f.type === 'boolean'
+          ? false
+          : f.type.startsWith('array')
+            ? []
+            : 1;
+  }
+  return body;
 }
