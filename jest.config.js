@@ -13,6 +13,7 @@ const UNIT = [
   'delivery/batch',
   'delivery/retry',
   'harness/prerequisites',
+  'infra/backfill',
   'infra/connector',
   'infra/dashboard',
   'infra/plan-summary',

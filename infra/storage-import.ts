@@ -31,7 +31,7 @@ import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
-import { receiverEnvironment } from '../shared/runtime-config';
+import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
 
 /** The importer's time budget: the longest a 2nd-gen function triggered by a push may run; a longer file resumes. */
 export const IMPORTER_TIMEOUT_SECONDS = 540;
@@ -43,6 +43,8 @@ export interface StorageImportProps {
   readonly runtime: string;
   readonly labels: Record<string, string>;
   readonly ingestTopic: PubsubTopic;
+  /** The backfill's own topic (infra/connector/backfill.ts): the backfill importer publishes there. */
+  readonly backfillTopic: PubsubTopic;
   /** The connector's push identity (it invokes the importer too). */
   readonly pushServiceAccount: ServiceAccount;
   readonly notificationChannel: string;
@@ -69,6 +71,10 @@ export class StorageImport extends Construct {
   readonly notification: StorageNotification;
   readonly importer: Cloudfunctions2Function;
   readonly subscription: PubsubSubscription;
+  /** `currents import --remote` publishes a backfill's files here; its push feeds the backfill importer. */
+  readonly backfillFilesTopic: PubsubTopic;
+  readonly backfillImporter: Cloudfunctions2Function;
+  readonly backfillSubscription: PubsubSubscription;
   readonly alerts: Record<'failed-files' | 'backlog', MonitoringAlertPolicy>;
 
   constructor(scope: Construct, id: string, props: StorageImportProps) {
@@ -112,29 +118,41 @@ export class StorageImport extends Construct {
       dependsOn: [agentPublisher],
     });
 
-    this.importer = new Cloudfunctions2Function(this, 'importer', {
-      project,
-      name: names.importerFunction,
-      location: env.region,
-      description: `Braze storage export gs://${bucket}/${prefix} → ${connectorNames.ingestTopic} for '${connector.displayName}'`,
-      labels: storageLabels,
-      buildConfig: {
-        runtime: props.runtime,
-        entryPoint: IMPORTER_TARGET,
-        source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
-      },
-      serviceConfig: {
-        serviceAccountEmail: this.serviceAccount.email,
-        ingressSettings: 'ALLOW_INTERNAL_ONLY',
-        allTrafficOnLatestRevision: true,
-        availableMemory: '512Mi',
-        timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
-        minInstanceCount: 0,
-        maxInstanceCount: 5,
-        environmentVariables: receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
-      },
-      ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
-    });
+    const importer = (id: string, name: string, maxInstances: number, vars: Record<string, string>, what: string) =>
+      new Cloudfunctions2Function(this, id, {
+        project,
+        name,
+        location: env.region,
+        description: `Braze storage export gs://${bucket}/${prefix} → ${what} for '${connector.displayName}'`,
+        labels: storageLabels,
+        buildConfig: {
+          runtime: props.runtime,
+          entryPoint: IMPORTER_TARGET,
+          source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
+        },
+        serviceConfig: {
+          serviceAccountEmail: this.serviceAccount.email,
+          ingressSettings: 'ALLOW_INTERNAL_ONLY',
+          allTrafficOnLatestRevision: true,
+          availableMemory: '512Mi',
+          timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
+          minInstanceCount: 0,
+          maxInstanceCount: maxInstances,
+          environmentVariables: vars,
+        },
+        ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+      });
+    const importerEnv = receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS);
+    this.importer = importer('importer', names.importerFunction, 5, importerEnv, connectorNames.ingestTopic);
+    // The backfill importer: the same code and account, its own instances (one file each at once), publishing on the
+    // backfill topic (CURRENTS_IMPORTER_ROLE), so that a backfill never takes the live import's instances.
+    this.backfillImporter = importer(
+      'backfill-importer',
+      names.backfillImporterFunction,
+      connector.backfill.importers,
+      { ...importerEnv, [ENV_VARS.importerRole]: 'backfill' },
+      `${names.backfillTopic} (backfills)`,
+    );
     const url = this.importer.serviceConfig.uri;
     this.subscription = new PubsubSubscription(this, 'import-subscription', {
       project,
@@ -152,6 +170,28 @@ export class StorageImport extends Construct {
       },
       ...dep('pubsub'),
     });
+    this.backfillFilesTopic = new PubsubTopic(this, 'backfill-files-topic', {
+      project,
+      name: names.backfillFilesTopic,
+      labels: { ...storageLabels, role: 'backfill' },
+      ...dep('pubsub'),
+    });
+    const backfillUrl = this.backfillImporter.serviceConfig.uri;
+    this.backfillSubscription = new PubsubSubscription(this, 'backfill-import-subscription', {
+      project,
+      name: names.backfillFilesSubscription,
+      topic: this.backfillFilesTopic.id,
+      labels: { ...storageLabels, role: 'backfill' },
+      ackDeadlineSeconds: 600,
+      messageRetentionDuration: '604800s',
+      expirationPolicy: { ttl: '' },
+      retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
+      pushConfig: {
+        pushEndpoint: backfillUrl,
+        oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: backfillUrl },
+      },
+      ...dep('pubsub'),
+    });
 
     // --- IAM.
     new StorageBucketIamMember(this, 'importer-object-viewer', {
@@ -166,6 +206,12 @@ export class StorageImport extends Construct {
       role: 'roles/pubsub.publisher',
       member,
     });
+    new PubsubTopicIamMember(this, 'importer-backfill-publisher', {
+      project,
+      topic: props.backfillTopic.name,
+      role: 'roles/pubsub.publisher',
+      member,
+    });
     new ProjectIamMember(this, 'importer-datastore-user', {
       project,
       role: 'roles/datastore.user',
@@ -173,14 +219,19 @@ export class StorageImport extends Construct {
       condition: props.firestoreCondition,
       ...dep('cloudresourcemanager'),
     });
-    new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
-      project,
-      location: env.region,
-      name: this.importer.name,
-      role: 'roles/run.invoker',
-      member: props.pushServiceAccount.member,
-      ...dep('run'),
-    });
+    for (const [id, fn] of [
+      ['push-importer-invoker', this.importer],
+      ['push-backfill-importer-invoker', this.backfillImporter],
+    ] as const) {
+      new CloudRunV2ServiceIamMember(this, id, {
+        project,
+        location: env.region,
+        name: fn.name,
+        role: 'roles/run.invoker',
+        member: props.pushServiceAccount.member,
+        ...dep('run'),
+      });
+    }
 
     // --- Alerts.
     const failed = new LoggingMetric(this, 'metric-import-failed', {

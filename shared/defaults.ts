@@ -14,6 +14,11 @@ export const CONNECTOR_FIELD_DEFAULTS = {
   maxInstances: 10,
   concurrency: 16,
   retention: '7d',
+  /**
+   * A backfill's width: 4 backfill-function instances × 16 pushes of ≤ 500 events stay near 250 Segment requests/s
+   * (docs/sizing.md), a quarter of Segment's recommended ~1,000 per workspace; 4 importers read 4 files at once.
+   */
+  backfill: { maxInstances: 4, importers: 4 },
 } as const;
 
 /** The function's request timeout when the construct is not given one. */

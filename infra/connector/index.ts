@@ -31,6 +31,7 @@ import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
 import { receiverEnvironment } from '../../shared/runtime-config';
 import type { DashboardMetricId } from '../dashboard-metrics';
 import { StorageImport } from '../storage-import';
+import { buildBackfillDelivery, type BackfillDelivery } from './backfill';
 import { buildDashboardMetrics } from './dashboard-metrics';
 import type { AlertedEvent, MeteredEvent, ReceiverAlert } from './events';
 import { buildFunction, buildProbeJob } from './function';
@@ -65,6 +66,8 @@ export class CurrentsConnector extends Construct {
   readonly receiverAlerts: Record<ReceiverAlert, MonitoringAlertPolicy>;
   /** The live storage import (only for a connector with `storage`). */
   readonly storageImport?: StorageImport;
+  /** A backfill's own topic, function and push (only for a connector with `storage`): infra/connector/backfill.ts. */
+  readonly backfill?: BackfillDelivery;
 
   constructor(scope: Construct, id: string, given: CurrentsConnectorProps) {
     super(scope, id);
@@ -117,8 +120,9 @@ export class CurrentsConnector extends Construct {
     this.receiverAlerts = monitoring.receiverAlerts;
     this.dashboardMetrics = buildDashboardMetrics(ctx);
 
-    // The live storage import (infra/storage-import.ts), with `storage` only.
+    // The live storage import (infra/storage-import.ts) and a backfill's own path, with `storage` only.
     if (connector.storage && props.importerSource) {
+      this.backfill = buildBackfillDelivery(ctx, accounts, topics);
       this.storageImport = new StorageImport(this, 'storage-import', {
         connector: { ...connector, storage: connector.storage },
         environment: env,
@@ -126,6 +130,7 @@ export class CurrentsConnector extends Construct {
         runtime: props.runtime,
         labels: ctx.labels,
         ingestTopic: this.ingestTopic,
+        backfillTopic: this.backfill.topic,
         pushServiceAccount: accounts.push,
         notificationChannel: this.notificationChannel.name,
         firestoreCondition: firestoreDatabaseCondition(env.project, names.firestoreDatabase),

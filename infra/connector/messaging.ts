@@ -44,19 +44,23 @@ export function buildTopics(ctx: ConnectorContext): ConnectorTopics {
   return { ingestTopic, deadLetterTopic, deadLetterSubscription };
 }
 
-/** The ingest topic's push to the function at `url`, as `pushAccount` (OIDC); the ack deadline follows its timeout. */
+/**
+ * The ingest topic's push to the function at `url`, as `pushAccount` (OIDC); the ack deadline follows its timeout. With
+ * `variant`, another topic's push under the same policy (the backfill's: its own topic, id and name).
+ */
 export function buildPushSubscription(
   ctx: ConnectorContext,
   topics: Pick<ConnectorTopics, 'ingestTopic' | 'deadLetterTopic'>,
   url: string,
   pushAccount: ServiceAccount,
+  variant?: { readonly id: string; readonly name: string; readonly role: string },
 ): PubsubSubscription {
   const { project, names, labels, connector, props } = ctx;
-  return new PubsubSubscription(ctx.scope, 'push-subscription', {
+  return new PubsubSubscription(ctx.scope, variant?.id ?? 'push-subscription', {
     project,
-    name: names.pushSubscription,
+    name: variant?.name ?? names.pushSubscription,
     topic: topics.ingestTopic.id,
-    labels: { ...labels, role: 'push' },
+    labels: { ...labels, role: variant?.role ?? 'push' },
     ackDeadlineSeconds: ackDeadlineFor(props.timeoutSeconds),
     messageRetentionDuration: googleSeconds(connector.retention),
     expirationPolicy: { ttl: '' },
