@@ -17,11 +17,10 @@ import { canonicalType } from '../shared/catalog';
 import type { Connector } from '../shared/connector';
 import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
 import { table } from '../cli/table';
-import { ConnectorImporter } from '../runtime/storage/importer';
 import { brazeObjectName, formatHour } from '../runtime/storage/paths';
 import { durationMs } from '../shared/duration';
-import { planImport, runImport } from '../cli/commands/import';
 import { avroFile, fieldsFor, toRecord } from './avro-export';
+import { backfillHour, resentAfterKill, type RemoteOutcome } from './backfill-remote';
 import { feedEvents, type FeedEvent } from './feed';
 import { startLiveImport, type LiveImport } from './storage-import';
 import { startStorageServer, type LocalStorageServer } from './storage-server';
@@ -47,6 +46,8 @@ export interface StorageRunOptions {
    * backfilled with `currents import --reimport` (its code); every dropped event must then reach Segment.
    */
   scenario?: 'backfill';
+  /** The backfill through the deployed path (`currents import --remote`): N importer hosts, one killed mid-way. */
+  remote?: { hosts: number };
 }
 
 export interface StorageRunSummary {
@@ -108,6 +109,8 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
   live: LiveImport;
   /** Every log line of the stack's processes, for the watch of `--keep-running` (local/outcomes.ts). */
   logs: LogTap;
+  /** The scenario's remote backfill (`remote`), its hosts already stopped. */
+  remote?: RemoteOutcome;
 }> {
   const { out } = options;
   const { environment, connectors: defined } = pick(loadEnvironmentsOrThrow(options.definitions), options.env);
@@ -123,7 +126,10 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
     emulators: options.emulators,
     projectId: options.projectId,
     testClock: options.scenario === 'backfill',
-    onLog: (connector, line) => {
+    onLog: (connector, line) => onLog(connector, line),
+  });
+  function onLog(connector: string, line: string): void {
+    {
       logs.emit(connector, line);
       const e = logEntry(line) as
         | {
@@ -141,8 +147,8 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
         reached.add(`${connector}:${e.to}`);
         out(`[${connector}] state → ${e.to}`);
       }
-    },
-  });
+    }
+  }
   Object.assign(process.env, stack.emulators.env);
   const server = await startStorageServer();
   const live = startLiveImport({ server, project: stack.projectId, connectors, sink: () => undefined });
@@ -158,6 +164,7 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
     return check();
   };
   const victim = options.scenario === 'backfill' ? stack.connectors[0] : undefined;
+  let remoteOutcome: RemoteOutcome | undefined;
   if (victim) {
     const name = victim.connector.name;
     out(`\nScenario backfill: the credential of '${name}' is removed and its grace period passes: it expires.`);
@@ -196,19 +203,12 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
     out(
       `[${c.name}] credential restored; backfilling: currents import --env ${environment.name} --connector ${c.name} ` +
         `--from ${formatHour(from).replace(/-(\d\d)$/, 'T$1')} --to ${formatHour(to).replace(/-(\d\d)$/, 'T$1')} ` +
-        `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport`,
+        `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport${options.remote ? ' --remote' : ''}`,
     );
-    const importer = new ConnectorImporter({ project: stack.projectId, connector: c, apiEndpoint: server.apiEndpoint });
-    try {
-      const plan = await planImport(importer, { bucket: c.storage!.bucket, prefix: c.storage!.prefix, from, to });
-      const backfill = await runImport(importer, plan, { again: true });
-      out(
-        `[${c.name}] backfill: ${backfill.done} file(s), ${backfill.published} event(s) published` +
-          ` (${backfill.reconciled ? 'reconciled' : 'NOT reconciled'})`,
-      );
-    } finally {
-      await importer.close();
-    }
+    remoteOutcome = await backfillHour(
+      { stack, server, local: victim, from, to, out, onLog: (l) => onLog(c.name, l) },
+      options.remote,
+    );
   }
 
   const summarize = (): StorageRunSummary[] =>
@@ -272,8 +272,44 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
       ]),
     ),
   );
+  if (remoteOutcome && victim) {
+    const c = victim.connector;
+    const { resent, allFromKilledFile } = resentAfterKill(
+      stack.servers[c.segment.region].accepted(),
+      feeds.get(c.name)!.map((e) => ({ id: e.id, type: e.type })),
+      remoteOutcome.result.killed?.object,
+    );
+    out(
+      `[${c.name}] received twice by Segment (deduplicated on messageId): ${resent} event(s)` +
+        (resent
+          ? allFromKilledFile
+            ? ', all of the file in flight at the kill'
+            : ', NOT all of the killed file'
+          : ''),
+    );
+    await remoteOutcome.stop();
+  }
   out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
-  return { summaries, stack, server, live, logs };
+  return { summaries, stack, server, live, logs, remote: remoteOutcome };
+}
+
+/** Takes `--remote [--hosts N]` (the backfill scenario's remote mode, 3 hosts by default) out of `rest`. */
+function takeRemote(rest: string[]): { remote?: { hosts: number } } {
+  const r = rest.indexOf('--remote');
+  const h = rest.findIndex((a) => a === '--hosts' || a.startsWith('--hosts='));
+  if (r < 0) {
+    if (h >= 0) throw new Error('--hosts goes with --remote (--scenario backfill --remote --hosts N)');
+    return {};
+  }
+  rest.splice(r, 1);
+  if (h < 0) return { remote: { hosts: 3 } };
+  const i = rest.findIndex((a) => a === '--hosts' || a.startsWith('--hosts='));
+  const value = rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
+  rest.splice(i, rest[i]!.includes('=') ? 1 : 2);
+  const hosts = Number(value);
+  if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8)
+    throw new Error(`--hosts must be a whole number from 2 to 8 (got '${value ?? ''}'): one of them is killed`);
+  return { remote: { hosts } };
 }
 
 /** `storage` additions to the `--keep-running --json` ready object. */
@@ -289,6 +325,7 @@ export function takeSource(argv: readonly string[]): {
   source: 'http' | 'storage';
   rest: string[];
   scenario?: 'backfill';
+  remote?: { hosts: number };
 } {
   const rest = [...argv];
   // `--scenario backfill` runs through the storage export (the other scenarios are npm start's own).
@@ -299,7 +336,7 @@ export function takeSource(argv: readonly string[]): {
     if (other.source !== 'storage' && rest.some((a) => a.startsWith('--source'))) {
       throw new Error('--scenario backfill runs through the storage export (--source storage)');
     }
-    return { source: 'storage', rest: other.rest, scenario: 'backfill' };
+    return { source: 'storage', rest: other.rest, scenario: 'backfill', ...takeRemote(other.rest) };
   }
   const i = rest.findIndex((a) => a === '--source' || a.startsWith('--source='));
   if (i < 0) return { source: 'http', rest };
@@ -320,6 +357,7 @@ export async function storageMain(
     keepRunning: boolean;
     json: boolean;
     scenario?: 'backfill';
+    remote?: { hosts: number };
   },
   hooks: {
     readyObject: (stack: LocalStack) => { connectors: Array<{ name: string }> } & Record<string, unknown>;
