@@ -4,11 +4,13 @@
  * backfill-files topic pushed to N hosts of the backfill importer (CURRENTS_IMPORTER_ROLE=backfill), each served by the
  * real functions-framework in its own process. Cloud Run's load balancing in front of the importer's instances is a
  * small dispatcher here: each push goes to an idle host (an importer takes one file at a time, as deployed); with none
- * idle it answers 429 and Pub/Sub redelivers later, as Cloud Run does at its instance limit; a host that dies
+ * idle it holds the push up to 30 s, then answers 429 and Pub/Sub redelivers later, as Cloud Run does at its instance
+ * limit; a host that dies
  * mid-request makes it 503 (redelivered, and resumed by another host once the dead one's claim has lapsed).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setPriority } from 'node:os';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment } from '../shared/connector';
 import { storageImportNames } from '../shared/names';
@@ -40,6 +42,11 @@ export interface BackfillHostsOptions {
   /** Claim lease of the importers, ms (short, so that a killed host's file is resumed soon). */
   readonly leaseMs?: number;
   readonly onLog?: (line: string) => void;
+  /**
+   * Scheduling priority (nice, 0–19) of the backfill's processes. Deployed, the backfill function and importers run on
+   * instances of their own; on one machine a positive value lets them take only the CPU the live path leaves (the bench).
+   */
+  readonly nice?: number;
 }
 
 export async function startBackfillHosts(o: BackfillHostsOptions): Promise<BackfillHosts> {
@@ -80,11 +87,30 @@ export async function startBackfillHosts(o: BackfillHostsOptions): Promise<Backf
     started.push(...importers);
     const handled = importers.map(() => 0);
     const inUse = new Map<FunctionHost, string>();
+    let freed: Array<() => void> = [];
+    const release = (host: FunctionHost) => {
+      inUse.delete(host);
+      const waiting = freed;
+      freed = [];
+      waiting.forEach((w) => w());
+    };
+    /** An idle host, waiting up to 30 s for one (Cloud Run holds a request a while at its instance limit). */
+    const idle = async (): Promise<number> => {
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const i = importers.findIndex((h) => !h.exited && !inUse.has(h));
+        if (i >= 0 || Date.now() > until) return i;
+        await new Promise<void>((r) => {
+          freed.push(r);
+          setTimeout(r, 1000);
+        });
+      }
+    };
     dispatcher = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const i = importers.findIndex((h) => !h.exited && !inUse.has(h));
+      req.on('end', async () => {
+        const i = await idle();
         if (i < 0) return void res.writeHead(429).end();
         const host = importers[i]!;
         const body = Buffer.concat(chunks);
@@ -101,9 +127,10 @@ export async function startBackfillHosts(o: BackfillHostsOptions): Promise<Backf
             },
             () => res.writeHead(503).end(),
           )
-          .finally(() => inUse.delete(host));
+          .finally(() => release(host));
       });
     });
+    if (o.nice) for (const h of started) setPriority(h.pid, o.nice);
     await new Promise<void>((r) => dispatcher!.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(dispatcher.address() as AddressInfo).port}/`;
     await ensure(() => o.pubsub.createTopic(names.backfillFilesTopic));

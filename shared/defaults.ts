@@ -15,10 +15,11 @@ export const CONNECTOR_FIELD_DEFAULTS = {
   concurrency: 16,
   retention: '7d',
   /**
-   * A backfill's width: 4 backfill-function instances × 16 pushes of ≤ 500 events stay near 250 Segment requests/s
-   * (docs/sizing.md), a quarter of Segment's recommended ~1,000 per workspace; 4 importers read 4 files at once.
+   * A backfill's width: 10 backfill-function instances deliver pushes of ≤ 500 events, one Segment request each, CPU-bound
+   * near 12,500 events/s an instance: about 250 Segment requests/s, a quarter of Segment's recommended ~1,000 per
+   * workspace (shared/backfill-capacity.ts, docs/sizing.md); 10 importers read 10 files at once.
    */
-  backfill: { maxInstances: 4, importers: 4 },
+  backfill: { maxInstances: 10, importers: 10 },
 } as const;
 
 /** The function's request timeout when the construct is not given one. */

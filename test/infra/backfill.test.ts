@@ -100,12 +100,12 @@ it('hands a backfill’s files to the backfill importer, its own instances, publ
   expect((sub.push_config as Json).push_endpoint).toBe(fnUri(names.backfillImporterFunction));
 });
 
-it('applies the defaults (4 backfill instances, 4 importers) and declares nothing without storage', () => {
+it('applies the defaults (10 backfill instances, 10 importers) and declares nothing without storage', () => {
   const push = storageImportNames('push-eu');
   const [, fn] = byName('google_cloudfunctions2_function', push.backfillFunction);
   const [, importer] = byName('google_cloudfunctions2_function', push.backfillImporterFunction);
-  expect((fn.service_config as Json).max_instance_count).toBe(4);
-  expect((importer.service_config as Json).max_instance_count).toBe(4);
+  expect((fn.service_config as Json).max_instance_count).toBe(10);
+  expect((importer.service_config as Json).max_instance_count).toBe(10);
   const all = JSON.stringify(json.resource);
   expect(all).not.toContain(storageImportNames('canvas-eu').backfillTopic);
   expect(all).not.toContain(storageImportNames('canvas-eu').backfillFunction);

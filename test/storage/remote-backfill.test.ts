@@ -1,0 +1,153 @@
+/**
+ * `currents import --remote` against the local stand-ins of its deployed path (local/backfill-hosts.ts): the files of a
+ * period are handed to two backfill importer hosts (the deployed importer's code, CURRENTS_IMPORTER_ROLE=backfill) as
+ * notification-shaped messages; their events travel the backfill topic to the backfill function host and reach the
+ * local Segment server; progress is read from Firestore. A run stopped part-way resumes without handing a finished
+ * file off again; `--reimport` imports every file exactly once more, also across a stop and a resume; a host killed
+ * mid-file is replaced by another that resumes the file.
+ */
+import { Storage } from '@google-cloud/storage';
+import { planImport, type ImportPlan } from '../../cli/commands/import';
+import { cloudRemotePorts, runRemoteImport, type RemoteHooks } from '../../cli/ops/backfill-remote';
+import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
+import { startBackfillHosts, type BackfillHosts } from '../../local/backfill-hosts';
+import { runRemoteBackfill } from '../../local/backfill-remote';
+import { sampleEvent } from '../../local/samples';
+import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
+import { ConnectorImporter } from '../../runtime/storage/importer';
+import { brazeObjectName } from '../../runtime/storage/paths';
+import { CONNECTOR, startFixture, type Fixture } from '../function/fixture';
+
+const STORAGE = { bucket: 'remote-export', prefix: 'braze' };
+const TYPES = ['Send', 'Delivery', 'Open', 'Click', 'Bounce', 'SoftBounce'].map((t) => `users.messages.email.${t}`);
+let f: Fixture;
+let gcs: LocalStorageServer;
+let hosts: BackfillHosts;
+let importer: ConnectorImporter;
+
+beforeAll(async () => {
+  f = await startFixture({ connector: { events: ['email'], storage: STORAGE } });
+  gcs = await startStorageServer();
+  gcs.createBucket(STORAGE.bucket);
+  const local = f.stack.connector(CONNECTOR);
+  hosts = await startBackfillHosts({
+    pubsub: f.pubsub,
+    environment: { name: 'test', project: f.projectId },
+    connector: local.connector,
+    functionEnv: local.env,
+    emulatorEnv: f.stack.emulators.env,
+    storageEndpoint: gcs.apiEndpoint,
+    hosts: 2,
+    leaseMs: 2000,
+  });
+  importer = new ConnectorImporter({ project: f.projectId, connector: local.connector, apiEndpoint: gcs.apiEndpoint });
+}, 120_000);
+
+afterAll(async () => {
+  await importer?.close();
+  await hosts?.stop();
+  await gcs?.close();
+  await f?.stop();
+});
+
+/** Writes one file per type of `perFile` events for `hour`; returns the plan of that hour and the events' ids. */
+async function writeHour(hour: Date, perFile: number, tag: string): Promise<{ plan: ImportPlan; ids: string[] }> {
+  const storage = new Storage({ apiEndpoint: gcs.apiEndpoint, projectId: f.projectId });
+  const ids: string[] = [];
+  for (const [n, type] of TYPES.entries()) {
+    const fields = fieldsFor(type);
+    const events = Array.from({ length: perFile }, (_, i) => {
+      ids.push(`${tag}-${n}-${i}`);
+      return toRecord(fields, sampleEvent(type, { id: `${tag}-${n}-${i}` }, i + 1));
+    });
+    const name = brazeObjectName({ prefix: STORAGE.prefix, eventType: type, hour, file: `${tag}-${n}` });
+    await storage
+      .bucket(STORAGE.bucket)
+      .file(name)
+      .save(await avroFile(type, events), { resumable: false });
+  }
+  const plan = await planImport(importer, {
+    ...STORAGE,
+    from: hour,
+    to: new Date(hour.getTime() + 3_600_000),
+  });
+  return { plan, ids };
+}
+
+async function remote(plan: ImportPlan, hooks: RemoteHooks) {
+  const ports = await cloudRemotePorts({ project: f.projectId, connector: CONNECTOR });
+  try {
+    return await runRemoteImport(plan, ports, { window: 2, pollMs: 100, ...hooks });
+  } finally {
+    await ports.close();
+  }
+}
+
+/** Receipts of each id at the Segment server, once every id has arrived `times` times (or 60 s passed). */
+async function receipts(ids: readonly string[], times: number): Promise<number[]> {
+  const server = f.stack.servers.eu;
+  const read = () => {
+    const by = new Map(server.accepted().map((a) => [a.messageId, a.receipts]));
+    return ids.map((id) => by.get(id) ?? 0);
+  };
+  const deadline = Date.now() + 60_000;
+  while (read().some((n) => n < times) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 500)); // anything sent once more would show now
+  return read();
+}
+
+it('stops handing files off when asked, and the same run resumes without sending a finished file again', async () => {
+  const { plan, ids } = await writeHour(new Date(Date.UTC(2026, 10, 2, 5)), 150, 'resume');
+  let settled = 0;
+  const first = await remote(plan, { stopped: () => settled >= 1, onFile: () => settled++ });
+  expect(first.interrupted).toBe(true);
+  expect(first.done).toBeGreaterThanOrEqual(1);
+  expect(first.done).toBeLessThan(TYPES.length);
+  const runs: boolean[] = [];
+  const second = await remote(plan, { onRun: (r) => runs.push(r.resumed) });
+  expect(runs).toEqual([true]);
+  expect(second.runId).toBe(first.runId);
+  expect(second).toMatchObject({ interrupted: false, reconciled: true, failed: [], busy: [] });
+  expect(second.done + second.alreadyDone).toBe(TYPES.length);
+  expect(second.alreadyDone).toBeGreaterThanOrEqual(first.done);
+  expect(second.records).toBe(second.published + second.resumed);
+  // Every event reached Segment once: no file was imported twice.
+  expect(new Set(await receipts(ids, 1))).toEqual(new Set([1]));
+  // A finished run is not resumed: the same command starts a new one, which finds every file done.
+  const again = await remote(plan, {});
+  expect(again).toMatchObject({ done: 0, alreadyDone: TYPES.length, reconciled: true });
+}, 180_000);
+
+it('--reimport imports every file exactly once more, also across a stop and a resume', async () => {
+  const { plan, ids } = await writeHour(new Date(Date.UTC(2026, 10, 2, 6)), 100, 'again');
+  const once = await remote(plan, {});
+  expect(once).toMatchObject({ done: TYPES.length, reconciled: true });
+  expect(new Set(await receipts(ids, 1))).toEqual(new Set([1]));
+  let settled = 0;
+  const first = await remote(plan, { reimport: true, stopped: () => settled >= 2, onFile: () => settled++ });
+  expect(first.interrupted).toBe(true);
+  const second = await remote(plan, { reimport: true });
+  expect(second).toMatchObject({ interrupted: false, reconciled: true });
+  expect(second.done + second.alreadyDone).toBe(TYPES.length);
+  expect(new Set(await receipts(ids, 2))).toEqual(new Set([2]));
+}, 180_000);
+
+it('a host killed mid-file is replaced: another resumes the file, and only its events may arrive twice', async () => {
+  const hour = new Date(Date.UTC(2026, 10, 2, 7));
+  const { plan, ids } = await writeHour(hour, 3000, 'kill');
+  const result = await runRemoteBackfill(plan, {
+    project: f.projectId,
+    connector: f.stack.connector(CONNECTOR).connector,
+    hosts,
+    reimport: false,
+    kill: true,
+  });
+  expect(result.killed).toBeDefined();
+  expect(hosts.importers[result.killed!.host]!.exited).toBe(true);
+  expect(result.summary).toMatchObject({ interrupted: false, reconciled: true, done: TYPES.length, failed: [] });
+  const counts = await receipts(ids, 1);
+  expect(counts.every((n) => n >= 1)).toBe(true);
+  const killedFile = /event_type=([^/]+)/.exec(result.killed!.object)![1]!;
+  const twice = ids.filter((_, i) => counts[i]! > 1);
+  expect(twice.every((id) => id.startsWith(`kill-${TYPES.indexOf(killedFile)}-`))).toBe(true);
+}, 240_000);
