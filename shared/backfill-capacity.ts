@@ -11,11 +11,13 @@
 import type { Connector } from './connector';
 import { MEASURED, PRICES, secondsPerPush } from './capacity';
 
-/** Figures measured by `npm run bench -- backfill` (2-core machine shared with other work; see docs/benchmarks.md). */
+/** The importer's measured rate (docs/benchmarks.md) and the constants of a backfill push. */
 export const BACKFILL_MEASURED = {
-  source: '2026-12-05, npm run bench -- backfill (1 importer host, 12 files × 5,000 events)',
-  /** Events/s one importer host read from the storage stand-in, transcoded and published (its `eventsPerSecOneHost`). */
-  importerEventsPerSec: 9000,
+  source:
+    '`npm run bench -- import` (one importer process, 2026-11-29, quiet 2-core machine); `npm run bench -- backfill` ' +
+    'measures the remote path on the same machine, shared and slower',
+  /** Events/s one importer process read, transcoded and published with about one core (the import bench). */
+  importerEventsPerSec: 65_209,
   /** Events in one backfill push: the importer's chunk. */
   eventsPerPush: 500,
   /** Segment's recommended ceiling of requests per second per workspace. */
