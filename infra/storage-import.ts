@@ -153,45 +153,44 @@ export class StorageImport extends Construct {
       { ...importerEnv, [ENV_VARS.importerRole]: 'backfill' },
       `${names.backfillTopic} (backfills)`,
     );
-    const url = this.importer.serviceConfig.uri;
-    this.subscription = new PubsubSubscription(this, 'import-subscription', {
-      project,
-      name: names.notificationSubscription,
-      topic: this.topic.id,
-      labels: storageLabels,
-      // Pub/Sub's maximum: an import runs up to the importer's timeout; a redelivery resumes after what was published.
-      ackDeadlineSeconds: 600,
-      messageRetentionDuration: '604800s',
-      expirationPolicy: { ttl: '' },
-      retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-      pushConfig: {
-        pushEndpoint: url,
-        oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: url },
-      },
-      ...dep('pubsub'),
-    });
+    // Pub/Sub's maximum ack deadline: an import runs up to the importer's timeout; a redelivery resumes after what was
+    // published. The same policy for the live notifications and a backfill's files.
+    const pushTo = (id: string, name: string, topic: PubsubTopic, fn: Cloudfunctions2Function, l: typeof labels) =>
+      new PubsubSubscription(this, id, {
+        project,
+        name,
+        topic: topic.id,
+        labels: l,
+        ackDeadlineSeconds: 600,
+        messageRetentionDuration: '604800s',
+        expirationPolicy: { ttl: '' },
+        retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
+        pushConfig: {
+          pushEndpoint: fn.serviceConfig.uri,
+          oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: fn.serviceConfig.uri },
+        },
+        ...dep('pubsub'),
+      });
+    this.subscription = pushTo(
+      'import-subscription',
+      names.notificationSubscription,
+      this.topic,
+      this.importer,
+      storageLabels,
+    );
     this.backfillFilesTopic = new PubsubTopic(this, 'backfill-files-topic', {
       project,
       name: names.backfillFilesTopic,
       labels: { ...storageLabels, role: 'backfill' },
       ...dep('pubsub'),
     });
-    const backfillUrl = this.backfillImporter.serviceConfig.uri;
-    this.backfillSubscription = new PubsubSubscription(this, 'backfill-import-subscription', {
-      project,
-      name: names.backfillFilesSubscription,
-      topic: this.backfillFilesTopic.id,
-      labels: { ...storageLabels, role: 'backfill' },
-      ackDeadlineSeconds: 600,
-      messageRetentionDuration: '604800s',
-      expirationPolicy: { ttl: '' },
-      retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-      pushConfig: {
-        pushEndpoint: backfillUrl,
-        oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: backfillUrl },
-      },
-      ...dep('pubsub'),
-    });
+    this.backfillSubscription = pushTo(
+      'backfill-import-subscription',
+      names.backfillFilesSubscription,
+      this.backfillFilesTopic,
+      this.backfillImporter,
+      { ...storageLabels, role: 'backfill' },
+    );
 
     // --- IAM.
     new StorageBucketIamMember(this, 'importer-object-viewer', {

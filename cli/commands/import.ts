@@ -20,7 +20,7 @@ import { formatHour, parseHour, relevance, type Relevance } from '../../runtime/
 import { parse, UsageError } from '../args';
 import * as specs from '../specs';
 import { remoteImport } from '../ops/backfill-command';
-import { printSummary, progressLine } from '../ops/import-report';
+import { importReporter } from '../ops/import-report';
 import { checkAccess, resolveTargets, whereLabel } from '../ops/context';
 
 type SkipReason = Extract<Relevance, { import: false }>['reason'];
@@ -210,26 +210,17 @@ export async function run(argv: string[]): Promise<number> {
       process.removeListener('SIGINT', onSigint); // the remote run stops handing files off instead
       return await remoteImport(t, plan, { reimport: values.reimport, json: values.json, log });
     }
-    const started = Date.now();
-    const tty = process.stderr.isTTY && !values.json;
+    const report = importReporter(plan, { json: values.json, log });
     const summary = await runImport(importer, plan, {
       again: values.reimport,
       current: (o) => (current = o),
-      onProgress: (s) => {
-        if (tty) process.stderr.write(`\r${progressLine(s, plan, started)}   `);
-      },
-      onFile: (r) => {
-        if (!tty && !values.json) log(`${r.status.padEnd(12)} ${r.object} (${r.published} events)`);
-        if (r.failure) process.stderr.write(`\n${r.object}: ${r.failure.detail} at byte offset ${r.failure.offset}\n`);
-      },
+      onProgress: report.onProgress,
+      onFile: report.onFile,
     });
-    if (tty) process.stderr.write('\n');
-    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else
-      printSummary(summary, log, {
-        count: 'held by another importer',
-        line: 'busy (a live import or a crashed run holds it for up to 10 minutes; run again later)',
-      });
+    report.end(summary, {
+      count: 'held by another importer',
+      line: 'busy (a live import or a crashed run holds it for up to 10 minutes; run again later)',
+    });
     return summary.failed.length || summary.busy.length || !summary.reconciled ? 1 : 0;
   } finally {
     process.removeListener('SIGINT', onSigint);

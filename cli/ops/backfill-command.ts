@@ -3,7 +3,7 @@
  * to resume) and its summary, over runRemoteImport (cli/ops/backfill-remote.ts).
  */
 import type { ImportPlan } from '../commands/import';
-import { printSummary, progressLine } from './import-report';
+import { importReporter } from './import-report';
 import { cloudRemotePorts, runRemoteImport, type RemotePorts } from './backfill-remote';
 import type { OpsTarget } from './context';
 
@@ -28,8 +28,7 @@ export async function remoteImport(
     process.stderr.write('\nstopping: no more files are handed off (Ctrl-C again to leave at once)\n');
   };
   process.on('SIGINT', onSigint);
-  const tty = process.stderr.isTTY && !opts.json;
-  const started = Date.now();
+  const report = importReporter(plan, { json: opts.json, log });
   try {
     const summary = await runRemoteImport(plan, ports, {
       reimport: opts.reimport,
@@ -42,21 +41,13 @@ export async function remoteImport(
             ? `resuming backfill ${r.id.slice(0, 12)} started ${new Date(r.startedAt).toISOString()}`
             : `backfill ${r.id.slice(0, 12)}: the files go to the backfill importer (${t.connector.backfill.importers} instance(s))`,
         ),
-      onProgress: (s) => {
-        if (tty) process.stderr.write(`\r${progressLine(s, plan, started)}   `);
-      },
-      onFile: (r) => {
-        if (!tty && !opts.json) log(`${r.status.padEnd(12)} ${r.object} (${r.published} events)`);
-        if (r.failure) process.stderr.write(`\n${r.object}: ${r.failure.detail} at byte offset ${r.failure.offset}\n`);
-      },
+      onProgress: report.onProgress,
+      onFile: report.onFile,
     });
-    if (tty) process.stderr.write('\n');
-    if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else
-      printSummary(summary, log, {
-        count: 'still importing remotely',
-        line: 'importing remotely (it finishes there; run the same command again to watch it)',
-      });
+    report.end(summary, {
+      count: 'still importing remotely',
+      line: 'importing remotely (it finishes there; run the same command again to watch it)',
+    });
     if (summary.interrupted) {
       process.stderr.write('interrupted: run the same command again to resume where it stopped\n');
       return 130;

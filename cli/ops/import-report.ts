@@ -32,3 +32,28 @@ export function printSummary(
   if (summary.failed.length)
     log('Damaged files are kept as failed: once Braze rewrites them, run the same command again.');
 }
+
+/** The progress line on a terminal, a line per file otherwise, and the summary at the end (or JSON with `--json`). */
+export function importReporter(plan: ImportPlan, opts: { json: boolean; log: (line: string) => void }) {
+  const started = Date.now();
+  const tty = process.stderr.isTTY && !opts.json;
+  return {
+    onProgress: (s: { files: number; events: number; bytes: number; inFlight?: number }) => {
+      if (tty) process.stderr.write(`\r${progressLine(s, plan, started)}   `);
+    },
+    onFile: (r: {
+      object: string;
+      status: string;
+      published: number;
+      failure?: { detail: string; offset: number };
+    }) => {
+      if (!tty && !opts.json) opts.log(`${r.status.padEnd(12)} ${r.object} (${r.published} events)`);
+      if (r.failure) process.stderr.write(`\n${r.object}: ${r.failure.detail} at byte offset ${r.failure.offset}\n`);
+    },
+    end: (summary: ImportSummary, busy: { count: string; line: string }) => {
+      if (tty) process.stderr.write('\n');
+      if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else printSummary(summary, opts.log, busy);
+    },
+  };
+}
