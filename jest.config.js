@@ -33,6 +33,7 @@ const UNIT = [
   'runtime/secrets',
   'shared/capacity',
   'storage/avro-json',
+  'storage/backfill-message',
   'storage/avro-file',
   'shared/duration',
   'runtime/segment-status',
