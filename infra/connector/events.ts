@@ -3,7 +3,7 @@
  * metrics (infra/connector/monitoring.ts declares them; infra/dashboard.ts and the CLI read the names).
  */
 import type { LogEventName } from '../../runtime/log';
-import { RECEIVER_REQUESTS_METRIC, resourceNames } from '../../shared/names';
+import { RECEIVER_REQUESTS_METRIC, resourceNames, storageImportNames } from '../../shared/names';
 
 /**
  * What the runtime logs (JSON, field `event`) and the infrastructure counts: one log-based metric and alert each. Keyed by
@@ -113,12 +113,20 @@ export function metricName(connectorName: string, event: MeteredEvent): string {
   return `${resourceNames(connectorName).function}-${metric}`;
 }
 
-/** The Logging filter counting one event of one connector, logged by the service that logs it (function or receiver). */
-export function metricFilter(connectorName: string, event: MeteredEvent): string {
+/**
+ * The Logging filter counting one event of one connector, logged by the service that logs it (function or receiver);
+ * `backfill`: the function's events are counted from its backfill deployment too (infra/connector/backfill.ts).
+ */
+export function metricFilter(connectorName: string, event: MeteredEvent, backfill = false): string {
   const names = resourceNames(connectorName);
+  const service = isReceiverEvent(event)
+    ? `"${names.receiverFunction}"`
+    : backfill
+      ? `("${names.function}" OR "${storageImportNames(connectorName).backfillFunction}")`
+      : `"${names.function}"`;
   return [
     'resource.type="cloud_run_revision"',
-    `resource.labels.service_name="${isReceiverEvent(event) ? names.receiverFunction : names.function}"`,
+    `resource.labels.service_name=${service}`,
     `jsonPayload.connector="${connectorName}"`,
     `jsonPayload.event="${event}"`,
   ].join(' AND ');

@@ -110,3 +110,12 @@ it('applies the defaults (10 backfill instances, 10 importers) and declares noth
   expect(all).not.toContain(storageImportNames('canvas-eu').backfillTopic);
   expect(all).not.toContain(storageImportNames('canvas-eu').backfillFunction);
 });
+
+it("counts the backfill function's alerted events with the live function's (connectors with storage only)", () => {
+  const metrics = Object.values(json.resource.google_logging_metric ?? {});
+  const deadLetters = (c: string) => metrics.find((m) => m.name === `currents-${c}-dead-lettered`);
+  expect(deadLetters('email-eu')?.filter).toContain(
+    `resource.labels.service_name=("currents-email-eu" OR "${names.backfillFunction}")`,
+  );
+  expect(deadLetters('canvas-eu')?.filter).toContain('resource.labels.service_name="currents-canvas-eu"');
+});
