@@ -6,7 +6,11 @@
  * file off again; `--reimport` imports every file exactly once more, also across a stop and a resume; a host killed
  * mid-file is replaced by another that resumes the file.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
+import { main } from '../../cli/main';
 import { planImport, type ImportPlan } from '../../cli/commands/import';
 import { cloudRemotePorts, runRemoteImport, type RemoteHooks } from '../../cli/ops/backfill-remote';
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
@@ -16,7 +20,7 @@ import { sampleEvent } from '../../local/samples';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
 import { ConnectorImporter } from '../../runtime/storage/importer';
 import { brazeObjectName } from '../../runtime/storage/paths';
-import { CONNECTOR, startFixture, type Fixture } from '../function/fixture';
+import { CONNECTOR, connectorDefinition, startFixture, type Fixture } from '../function/fixture';
 
 const STORAGE = { bucket: 'remote-export', prefix: 'braze' };
 const TYPES = ['Send', 'Delivery', 'Open', 'Click', 'Bounce', 'SoftBounce'].map((t) => `users.messages.email.${t}`);
@@ -130,6 +134,43 @@ it('--reimport imports every file exactly once more, also across a stop and a re
   expect(second).toMatchObject({ interrupted: false, reconciled: true });
   expect(second.done + second.alreadyDone).toBe(TYPES.length);
   expect(new Set(await receipts(ids, 2))).toEqual(new Set([2]));
+}, 180_000);
+
+it('currents import --remote hands the period off and prints the reconciled summary from Firestore', async () => {
+  const hour = new Date(Date.UTC(2026, 10, 2, 8));
+  const { ids } = await writeHour(hour, 50, 'cli');
+  const definitions = join(mkdtempSync(join(tmpdir(), 'currents-remote-')), 'index.json');
+  const connector = connectorDefinition({ events: ['email'], storage: STORAGE, backfill: { importers: 2 } });
+  writeFileSync(
+    definitions,
+    JSON.stringify([{ name: 'test', project: f.projectId, region: 'europe-west1', connectors: [connector] }]),
+  );
+  const out: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  });
+  let code: number;
+  try {
+    const period = ['--from', '2026-11-02T08', '--to', '2026-11-02T09', '--storage-endpoint', gcs.apiEndpoint];
+    code = await main([
+      'import',
+      '--env',
+      'test',
+      '--connector',
+      CONNECTOR,
+      ...period,
+      '--remote',
+      '--json',
+      definitions,
+    ]);
+  } finally {
+    spy.mockRestore();
+  }
+  const summary = JSON.parse(out.filter((l) => l.startsWith('{')).pop()!) as Record<string, unknown>;
+  expect(code).toBe(0);
+  expect(summary).toMatchObject({ done: TYPES.length, reconciled: true, interrupted: false, records: ids.length });
+  expect(new Set(await receipts(ids, 1))).toEqual(new Set([1]));
 }, 180_000);
 
 it('a host killed mid-file is replaced: another resumes the file, and only its events may arrive twice', async () => {
