@@ -16,6 +16,8 @@ import { cloudRemotePorts, runRemoteImport, type RemoteHooks } from '../../cli/o
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
 import { startBackfillHosts, type BackfillHosts } from '../../local/backfill-hosts';
 import { runRemoteBackfill } from '../../local/backfill-remote';
+import { emulatorsFromEnv } from '../../local/emulators';
+import { runStorageLocal } from '../../local/storage-run';
 import { sampleEvent } from '../../local/samples';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
 import { ConnectorImporter } from '../../runtime/storage/importer';
@@ -192,3 +194,49 @@ it('a host killed mid-file is replaced: another resumes the file, and only its e
   const twice = ids.filter((_, i) => counts[i]! > 1);
   expect(twice.every((id) => id.startsWith(`kill-${TYPES.indexOf(killedFile)}-`))).toBe(true);
 }, 240_000);
+
+it('npm start -- --scenario backfill --remote: hosts share the dropped hour, one is killed, the run reconciles', async () => {
+  const definitions = join(mkdtempSync(join(tmpdir(), 'currents-scenario-')), 'index.json');
+  const projectId = `sc-${Date.now().toString(36)}`;
+  const connectors = [
+    // The scenario's expiry goes through the write-key source check (segment.sourceId).
+    connectorDefinition({
+      name: 'victim',
+      events: ['email'],
+      segment: { region: 'eu', credential: { kind: 'writeKey' }, sourceId: 'src_victim' },
+      storage: { bucket: 'scenario-export', prefix: 'v' },
+    }),
+  ];
+  writeFileSync(definitions, JSON.stringify([{ name: 'scn', project: projectId, region: 'europe-west1', connectors }]));
+  const lines: string[] = [];
+  const run = await runStorageLocal({
+    env: 'scn',
+    events: 300,
+    definitions,
+    timeoutSeconds: 90,
+    out: (l) => lines.push(l),
+    emulators: emulatorsFromEnv(),
+    projectId,
+    scenario: 'backfill',
+    remote: { hosts: 2 },
+  });
+  try {
+    expect(run.summaries).toHaveLength(1);
+    expect(run.summaries[0]).toMatchObject({ reconciled: true, unexpected: 0 });
+    expect(run.summaries[0]!.dropped).toBe(run.summaries[0]!.expectedDelivered);
+    const remote = run.remote!;
+    expect(remote.result.summary).toMatchObject({ reconciled: true, interrupted: false });
+    expect(remote.live.without.delivered).toBe(remote.live.without.sent);
+    expect(remote.live.during.delivered).toBe(remote.live.during.sent);
+    const text = lines.join('\n');
+    expect(text).toMatch(/live events: without a backfill p50 \d+ ms, p99 \d+ ms .* p99 ratio [\d.]+/);
+    expect(text).toMatch(
+      /received twice by Segment \(deduplicated on messageId\): (0 event\(s\)|\d+ event\(s\), all of the file in flight at the kill)/,
+    );
+    expect(text).toContain('Reconciled (storage export).');
+  } finally {
+    await run.live.close();
+    await run.server.close();
+    await run.stack.stop();
+  }
+}, 300_000);
