@@ -6,7 +6,14 @@
  * `npm test` runs the checks and both. A test file is integration unless listed in UNIT below, so that a new test that
  * needs the emulators works wherever it lands; list it under UNIT when it needs none of the above.
  */
+// The CLI's default definitions, in every test and in every process a test starts (workers and children inherit this
+// process's environment), are the tests' own fixtures, never the team's connectors/: user data a team changes freely.
+process.env.CURRENTS_DEFINITIONS = require('node:path').join(__dirname, 'test', 'fixtures', 'definitions', 'index.ts');
+
 const UNIT = [
+  'ci/bootstrap',
+  'ci/definitions',
+  'ci/workflow',
   'cli/braze-send',
   'cli/surface',
   'cli/validate',
@@ -16,21 +23,28 @@ const UNIT = [
   'infra/backfill',
   'infra/connector',
   'infra/dashboard',
+  'infra/exit',
+  'infra/first-deploy',
+  'infra/location',
   'infra/plan-summary',
   'infra/security',
+  'infra/terraform',
   'infra/timing',
   'local/braze-files',
   'local/braze-sender',
   'local/samples',
+  'local/secret-cleanup',
   'local/outcomes',
   'ops/context',
   'receiver/envelope-count',
+  'runtime/cached-value',
   'runtime/credential-check',
   'runtime/expiry',
   'runtime/lazy-import',
   'runtime/log',
   'runtime/routes',
   'runtime/secrets',
+  'runtime/translator-source',
   'shared/capacity',
   'storage/avro-json',
   'storage/backfill-message',
@@ -39,12 +53,18 @@ const UNIT = [
   'runtime/segment-status',
   'runtime/state-unavailable',
   'shared/connector',
+  'shared/deployment',
   'shared/declared-dependencies',
+  'shared/architecture',
+  'shared/product',
   'shared/suggest',
   'translate/behaviour',
   'translate/catalog',
+  'translate/currents-v10',
+  'translate/hashing',
   'translate/cli',
   'translate/every-type',
+  'translate/hostile',
   'translate/property',
 ].map((name) => `<rootDir>/test/${name}.test.ts`);
 

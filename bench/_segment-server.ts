@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DEFAULT_REGION, type SegmentRegion } from '../shared/regions';
 
 export interface ServerStats {
   requests: number;
@@ -17,7 +18,7 @@ export interface ServerStats {
 
 export async function startServerProcess(
   writeKey: string,
-  region: 'us' | 'eu' = 'us',
+  region: SegmentRegion = DEFAULT_REGION,
 ): Promise<{ url: string; child: ChildProcess }> {
   const bin = join(__dirname, '..', 'bin', 'currents.js');
   const child = spawn(

@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { table } from '../cli/table';
+import { table } from '../common/table';
 import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
 import { pushEnvelope } from '../runtime/core/push';
-import { eventsEnvelope, sampleFeed } from '../local/samples';
+import { eventsEnvelope, sampleFeed } from '../common/samples';
 import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';
 import { inFlight } from './_in-flight';

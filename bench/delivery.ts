@@ -94,6 +94,98 @@ async function measure(url: string, send: () => Promise<void>): Promise<RunResul
   return { seconds, eventsPerSec: EVENTS / seconds, stats };
 }
 
+const credentials: CredentialSource = {
+  get: async () => ({ kind: 'writeKey', writeKey: WRITE_KEY }),
+  invalidate() {},
+};
+
+/** Sends the items with this project's Segment client, in one `deliver` call; every one must be delivered. */
+async function ours(url: string, items: TranslatedEvent[]): Promise<void> {
+  const client = createSegmentClient({ region: 'us', credentials, baseUrl: url, concurrency: CONCURRENCY });
+  try {
+    const report = await client.deliver(items, { budgetMs: 600_000 });
+    if (report.delivered.length !== items.length) {
+      throw new Error(
+        `delivered ${report.delivered.length} of ${items.length}: ${JSON.stringify({ ...report, delivered: [] })}`,
+      );
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+/** Sends the items with Segment's analytics-node, as a user of it would. */
+async function analyticsNode(url: string, items: TranslatedEvent[], settings: { flushAt?: number }): Promise<void> {
+  const analytics = new Analytics({ writeKey: WRITE_KEY, host: url, ...settings });
+  let errors = 0;
+  analytics.on('error', (e) => {
+    if (!errors++) console.error('analytics-node error:', e);
+  });
+  for (const e of items) {
+    const c = e.call;
+    analytics.track({
+      userId: c.userId!,
+      event: c.event,
+      properties: c.properties,
+      context: c.context,
+      timestamp: c.timestamp,
+      messageId: c.messageId,
+    });
+  }
+  await analytics.closeAndFlush({ timeout: 600_000 });
+  if (errors) throw new Error(`analytics-node reported ${errors} error(s)`);
+}
+
+/** The comparison's notes, its verdict lines and its JSON line (the last line: an interface). */
+function report(results: RunResult[], totalBytes: number, idealRequests: number): void {
+  const [mine, anDefault, anTuned, mineChunked] = results as [RunResult, RunResult, RunResult, RunResult];
+  for (const [name, r] of [
+    ['defaults', anDefault],
+    ['tuned', anTuned],
+  ] as const) {
+    if (r.stats.duplicates) {
+      console.log(
+        `note: analytics-node (${name}) re-sent ${r.stats.duplicates} events the server had already accepted: it puts ` +
+          `every batch in flight at once, and requests queued past its 10 s httpRequestTimeout are retried.`,
+      );
+    }
+  }
+  const requestsPer10k = mine.stats.requests / (EVENTS / 10_000);
+  const idealRequestsPer10k = idealRequests / (EVENTS / 10_000);
+  const overIdeal = mine.stats.requests / Math.ceil(idealRequests) - 1;
+  console.log(
+    `\nrequests vs ideal: ${mine.stats.requests} vs ${idealRequests.toFixed(1)} ` +
+      `(${(100 * (mine.stats.requests / idealRequests - 1)).toFixed(1)} % over the fractional ideal; target within 5 %)`,
+  );
+  console.log(
+    `speed: ${(mine.eventsPerSec / anDefault.eventsPerSec).toFixed(2)}× analytics-node defaults (target ≥ 2×), ` +
+      `${(mine.eventsPerSec / anTuned.eventsPerSec).toFixed(2)}× tuned (target ≥ 1×)`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'delivery',
+      events: EVENTS,
+      concurrency: CONCURRENCY,
+      totalBytes,
+      eventsPerSec: Math.round(mine.eventsPerSec),
+      requests: mine.stats.requests,
+      requestsPer10k: Number(requestsPer10k.toFixed(2)),
+      idealRequestsPer10k: Number(idealRequestsPer10k.toFixed(2)),
+      requestsOverIdealPct: Number((100 * (mine.stats.requests / idealRequests - 1)).toFixed(2)),
+      requestsOverCeilIdealPct: Number((100 * overIdeal).toFixed(2)),
+      analyticsNodeDefaultEventsPerSec: Math.round(anDefault.eventsPerSec),
+      analyticsNodeDefaultRequestsPer10k: Number((anDefault.stats.requests / (EVENTS / 10_000)).toFixed(2)),
+      analyticsNodeTunedEventsPerSec: Math.round(anTuned.eventsPerSec),
+      analyticsNodeTunedRequestsPer10k: Number((anTuned.stats.requests / (EVENTS / 10_000)).toFixed(2)),
+      chunked1000EventsPerSec: Math.round(mineChunked.eventsPerSec),
+      chunked1000RequestsPer10k: Number((mineChunked.stats.requests / (EVENTS / 10_000)).toFixed(2)),
+      ratioVsAnalyticsNodeDefault: Number((mine.eventsPerSec / anDefault.eventsPerSec).toFixed(2)),
+      ratioVsAnalyticsNodeTuned: Number((mine.eventsPerSec / anTuned.eventsPerSec).toFixed(2)),
+      server: 'child process',
+    }),
+  );
+}
+
 async function main() {
   const { url, child } = await startServerProcess(WRITE_KEY);
   try {
@@ -107,57 +199,22 @@ async function main() {
     );
     console.log(`local Segment server in a child process at ${url}\n`);
 
-    const credentials: CredentialSource = {
-      get: async () => ({ kind: 'writeKey', writeKey: WRITE_KEY }),
-      invalidate() {},
-    };
-    const ours = async (items: TranslatedEvent[]) => {
-      const client = createSegmentClient({ region: 'us', credentials, baseUrl: url, concurrency: CONCURRENCY });
-      try {
-        const report = await client.deliver(items, { budgetMs: 600_000 });
-        if (report.delivered.length !== items.length) {
-          throw new Error(
-            `delivered ${report.delivered.length} of ${items.length}: ${JSON.stringify({ ...report, delivered: [] })}`,
-          );
-        }
-      } finally {
-        await client.close();
-      }
-    };
-    const analyticsNode = async (items: TranslatedEvent[], settings: { flushAt?: number }) => {
-      const analytics = new Analytics({ writeKey: WRITE_KEY, host: url, ...settings });
-      let errors = 0;
-      analytics.on('error', (e) => {
-        if (!errors++) console.error('analytics-node error:', e);
-      });
-      for (const e of items) {
-        const c = e.call;
-        analytics.track({
-          userId: c.userId!,
-          event: c.event,
-          properties: c.properties,
-          context: c.context,
-          timestamp: c.timestamp,
-          messageId: c.messageId,
-        });
-      }
-      await analytics.closeAndFlush({ timeout: 600_000 });
-      if (errors) throw new Error(`analytics-node reported ${errors} error(s)`);
-    };
-
     // Warm-up (JIT, connections), not measured.
     const warm = events.slice(0, 5_000);
-    await measure(url, () => ours(warm));
-    await measure(url, () => analyticsNode(warm, { flushAt: TUNED_FLUSH_AT }));
+    await measure(url, () => ours(url, warm));
+    await measure(url, () => analyticsNode(url, warm, { flushAt: TUNED_FLUSH_AT }));
 
     const runs: [string, () => Promise<void>][] = [
-      ['this client (one deliver call)', () => ours(events)],
-      ['analytics-node, defaults', () => analyticsNode(events, {})],
-      [`analytics-node, tuned (flushAt ${TUNED_FLUSH_AT})`, () => analyticsNode(events, { flushAt: TUNED_FLUSH_AT })],
+      ['this client (one deliver call)', () => ours(url, events)],
+      ['analytics-node, defaults', () => analyticsNode(url, events, {})],
+      [
+        `analytics-node, tuned (flushAt ${TUNED_FLUSH_AT})`,
+        () => analyticsNode(url, events, { flushAt: TUNED_FLUSH_AT }),
+      ],
       [
         'this client (deliver per 1,000 events)',
         async () => {
-          for (let i = 0; i < events.length; i += 1_000) await ours(events.slice(i, i + 1_000));
+          for (let i = 0; i < events.length; i += 1_000) await ours(url, events.slice(i, i + 1_000));
         },
       ],
     ];
@@ -173,52 +230,7 @@ async function main() {
           `${r.stats.duplicates ? ` duplicates ${r.stats.duplicates}` : ''}  by status ${JSON.stringify(r.stats.requestsByStatus)}`,
       );
     }
-    const [mine, anDefault, anTuned, mineChunked] = results as [RunResult, RunResult, RunResult, RunResult];
-    for (const [name, r] of [
-      ['defaults', anDefault],
-      ['tuned', anTuned],
-    ] as const) {
-      if (r.stats.duplicates) {
-        console.log(
-          `note: analytics-node (${name}) re-sent ${r.stats.duplicates} events the server had already accepted: it puts ` +
-            `every batch in flight at once, and requests queued past its 10 s httpRequestTimeout are retried.`,
-        );
-      }
-    }
-    const requestsPer10k = mine.stats.requests / (EVENTS / 10_000);
-    const idealRequestsPer10k = idealRequests / (EVENTS / 10_000);
-    const overIdeal = mine.stats.requests / Math.ceil(idealRequests) - 1;
-    console.log(
-      `\nrequests vs ideal: ${mine.stats.requests} vs ${idealRequests.toFixed(1)} ` +
-        `(${(100 * (mine.stats.requests / idealRequests - 1)).toFixed(1)} % over the fractional ideal; target within 5 %)`,
-    );
-    console.log(
-      `speed: ${(mine.eventsPerSec / anDefault.eventsPerSec).toFixed(2)}× analytics-node defaults (target ≥ 2×), ` +
-        `${(mine.eventsPerSec / anTuned.eventsPerSec).toFixed(2)}× tuned (target ≥ 1×)`,
-    );
-    console.log(
-      JSON.stringify({
-        bench: 'delivery',
-        events: EVENTS,
-        concurrency: CONCURRENCY,
-        totalBytes,
-        eventsPerSec: Math.round(mine.eventsPerSec),
-        requests: mine.stats.requests,
-        requestsPer10k: Number(requestsPer10k.toFixed(2)),
-        idealRequestsPer10k: Number(idealRequestsPer10k.toFixed(2)),
-        requestsOverIdealPct: Number((100 * (mine.stats.requests / idealRequests - 1)).toFixed(2)),
-        requestsOverCeilIdealPct: Number((100 * overIdeal).toFixed(2)),
-        analyticsNodeDefaultEventsPerSec: Math.round(anDefault.eventsPerSec),
-        analyticsNodeDefaultRequestsPer10k: Number((anDefault.stats.requests / (EVENTS / 10_000)).toFixed(2)),
-        analyticsNodeTunedEventsPerSec: Math.round(anTuned.eventsPerSec),
-        analyticsNodeTunedRequestsPer10k: Number((anTuned.stats.requests / (EVENTS / 10_000)).toFixed(2)),
-        chunked1000EventsPerSec: Math.round(mineChunked.eventsPerSec),
-        chunked1000RequestsPer10k: Number((mineChunked.stats.requests / (EVENTS / 10_000)).toFixed(2)),
-        ratioVsAnalyticsNodeDefault: Number((mine.eventsPerSec / anDefault.eventsPerSec).toFixed(2)),
-        ratioVsAnalyticsNodeTuned: Number((mine.eventsPerSec / anTuned.eventsPerSec).toFixed(2)),
-        server: 'child process',
-      }),
-    );
+    report(results, totalBytes, idealRequests);
   } finally {
     child.kill('SIGTERM');
   }

@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { sendLikeBraze } from '../local/braze';
 import { startLocalStack, type LocalStack } from '../local/stack';
-import { sampleFeed } from '../local/samples';
+import { sampleFeed } from '../common/samples';
 import { benchEnvironment } from './_environment';
 import { setTimeout as sleep } from 'node:timers/promises';
 

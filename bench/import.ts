@@ -23,7 +23,7 @@ import { writeLargeAvroFile } from '../local/avro-export';
 import { startEmulators } from '../local/emulators';
 import { ConnectorImporter } from '../runtime/storage/importer';
 import { brazeObjectName } from '../runtime/storage/paths';
-import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
+import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
 import { resourceNames } from '../shared/names';
 import { inFlight as inFlightLoop } from './_in-flight';
 import { benchEnvironment } from './_environment';

@@ -16,12 +16,12 @@
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
-import { table } from '../cli/table';
+import { table } from '../common/table';
 import { makeReceiverToken } from '../local/connector-runner';
 import { startEmulators } from '../local/emulators';
 import { startFunctionHost } from '../local/function-host';
-import { eventsEnvelope, sampleFeed } from '../local/samples';
-import { RECEIVER_BATCHING } from '../runtime/receiver/publisher';
+import { eventsEnvelope, sampleFeed } from '../common/samples';
+import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
 import { resourceNames } from '../shared/names';
 import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { localGoogleClients } from '../local/google-clients';
+import { localGoogleClients } from '../common/google-clients';
 
 const [name, ...rest] = process.argv.slice(2);
 const available = readdirSync(__dirname)

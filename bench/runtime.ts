@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { buildSync } from 'esbuild';
 import { startEmulators } from '../local/emulators';
 import { pushEnvelope } from '../runtime/core/push';
-import { eventsEnvelope, sampleFeed } from '../local/samples';
+import { eventsEnvelope, sampleFeed } from '../common/samples';
 import { createRuntime } from '../runtime/runtime';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../shared/runtime-config';
 import { benchEnvironment } from './_environment';

@@ -8,38 +8,39 @@
  * error (unknown command or option, with the closest one; a missing argument; a bad value; no command at all, which
  * prints the help).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { commandOf, UsageError, usageMessage } from './args';
-import { dropLibraryWarnings } from './library-warnings';
+import { commandOf, UsageError, usageMessage } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import { COMMAND_SPECS } from './specs';
-import { localGoogleClients } from '../local/google-clients';
+import { PRODUCT } from '../shared/product';
+import { localGoogleClients } from '../common/google-clients';
 
 interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
+/** Command bodies by name, each loaded on first use. */
+export type CommandBodies = Record<string, () => CommandModule>;
+
 /* eslint-disable @typescript-eslint/no-require-imports */
-const BODIES: Record<string, () => CommandModule> = {
+/** The bodies of cli/commands; the stand-in commands' (local/commands) are handed to `main` by the entry point. */
+const BODIES: CommandBodies = {
   validate: () => require('./commands/validate'),
+  environments: () => require('./commands/environments'),
+  bootstrap: () => require('./commands/bootstrap'),
   translate: () => require('./commands/translate'),
   'plan-summary': () => require('./commands/plan-summary'),
-  'segment-server': () => require('./commands/segment-server'),
   status: () => require('./commands/status'),
   'dead-letters': () => require('./commands/dead-letters'),
   probe: () => require('./commands/probe'),
   'send-test': () => require('./commands/send-test'),
-  'braze-send': () => require('./commands/braze-send'),
   'receiver-token': () => require('./commands/receiver-token'),
   verify: () => require('./commands/verify'),
   import: () => require('./commands/import'),
-  'storage-server': () => require('./commands/storage-server'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-export const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
-  .version;
+export const VERSION = PRODUCT.version;
 
 /** Where the output goes (tests may capture it). */
 export interface Output {
@@ -74,13 +75,16 @@ function program(io: Output, chosen: (name: string) => void): Command {
   return root;
 }
 
-async function runBody(name: string, argv: string[]): Promise<number> {
+async function runBody(name: string, argv: string[], bodies: CommandBodies): Promise<number> {
   // Against the emulators (PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST set) no metadata server exists to probe.
   if (process.env.PUBSUB_EMULATOR_HOST || process.env.FIRESTORE_EMULATOR_HOST) localGoogleClients();
-  return BODIES[name]!().run(argv);
+  const body = bodies[name] ?? BODIES[name];
+  if (!body) throw new Error(`the ${name} command is not part of this build (its body was not given to main)`);
+  return body().run(argv);
 }
 
-export async function main(argv: string[], io: Output = STD): Promise<number> {
+/** Runs `currents ARGV`; `standIns` are the bodies of the stand-in commands (local/commands), when available. */
+export async function main(argv: string[], io: Output = STD, standIns: CommandBodies = {}): Promise<number> {
   dropLibraryWarnings();
   let chosen: string | undefined;
   const root = program(io, (n) => (chosen = n));
@@ -90,7 +94,7 @@ export async function main(argv: string[], io: Output = STD): Promise<number> {
   try {
     root.parse(argv, { from: 'user' });
     // The command is argv[0] (the program's own options stop at it); its body parses the rest with the same spec.
-    return chosen ? await runBody(chosen, argv.slice(1)) : 0;
+    return chosen ? await runBody(chosen, argv.slice(1), standIns) : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;

@@ -5,7 +5,8 @@
  * body parses its arguments with the same spec (`parse(specs.status, argv)`), so a command called in-process behaves
  * as on the command line.
  */
-import type { CommandSpec, OptionSpec } from './args';
+import type { CommandSpec, OptionSpec } from '../common/args';
+import { DEFAULT_REGION, REGIONS } from '../shared/regions';
 
 /** What every operating command takes: which environment, which connector, which definitions. */
 export interface TargetValues {
@@ -22,6 +23,10 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
     description: 'the connector definitions module (default: PATH, else connectors/index.ts)',
   },
 ];
+/** The same, for the commands that act on one connector only (send-test, receiver-token, import). */
+const ONE_CONNECTOR_OPTIONS: readonly OptionSpec[] = TARGET_OPTIONS.map((o) =>
+  o.flags.startsWith('--connector') ? { ...o, description: 'one connector of the environment (required)' } : o,
+);
 const PATH_ARGUMENT = {
   name: '[PATH]',
   description: 'the connector definitions module (default: connectors/index.ts)',
@@ -36,7 +41,7 @@ export const validate: CommandSpec<Record<string, never>> = {
     'connectors. Exit 1 when a definition has a problem.',
   arguments: [PATH_ARGUMENT],
   options: [],
-  examples: ['npx currents validate', 'npx currents validate connectors/staging.ts'],
+  examples: ['npx currents validate', 'npx currents validate connectors/dev.ts'],
 };
 
 export const translate: CommandSpec<{
@@ -50,7 +55,9 @@ export const translate: CommandSpec<{
   description:
     'Translate Currents JSON (envelope, single event, flat records, JSON Lines; files or stdin) into Segment track ' +
     'calls, one JSON object per line on stdout, with a summary of outcomes on stderr. Without --connector, every ' +
-    'exportable type is translated with no renames. Sends nothing. Exit 1 when an event was dead-lettered.',
+    'type exported by default is translated with no renames; a skipped type is named with the reason. A connector ' +
+    'that hashes with hmac-sha256 needs its key in CURRENTS_HASH_KEY. Sends nothing. Exit 1 when an event was ' +
+    'dead-lettered.',
   arguments: [{ name: '[FILE...]', description: 'files of Currents events (default, or "-": stdin)' }],
   options: [
     {
@@ -103,7 +110,7 @@ export const segmentServer: CommandSpec<{
     'its OAuth token server, as npm start and the tests use it. Runs until stopped.',
   options: [
     { flags: '--port <P>', description: 'the port to listen on (0: any free port)', default: '0' },
-    { flags: '--region <us|eu>', description: 'the Segment region it plays', default: 'us' },
+    { flags: `--region <${REGIONS.join('|')}>`, description: 'the Segment region it plays', default: DEFAULT_REGION },
     { flags: '--write-key <KEY>', description: 'a write key it accepts (repeatable)', repeatable: true },
     {
       flags: '--source <SOURCE_ID:WRITE_KEY>',
@@ -184,7 +191,7 @@ export const sendTest: CommandSpec<TargetValues & { type?: string; timeout?: str
     'skipped, dead-lettered, parked). Exit 1 unless it was delivered.',
   arguments: [PATH_ARGUMENT],
   options: [
-    ...TARGET_OPTIONS,
+    ...ONE_CONNECTOR_OPTIONS,
     {
       flags: '--type <TYPE>',
       description: 'the event type to send (default: users.messages.email.Open when selected, else the first selected)',
@@ -241,7 +248,7 @@ export const receiverToken: CommandSpec<TargetValues & { disableOthers?: boolean
     'disable-others: once Braze uses the new token, disable every other version.',
   arguments: [{ name: '<new|disable-others>', description: 'what to do' }, PATH_ARGUMENT],
   options: [
-    ...TARGET_OPTIONS,
+    ...ONE_CONNECTOR_OPTIONS,
     { flags: '--disable-others', description: 'with new: also disable every other version at once (a leaked token)' },
     { flags: '--keep <N>', description: 'with disable-others: the version to keep (default: the newest enabled)' },
   ],
@@ -282,7 +289,7 @@ export const importSpec: CommandSpec<
     'storage import would; files already imported are skipped unless --reimport.',
   arguments: [PATH_ARGUMENT],
   options: [
-    ...TARGET_OPTIONS,
+    ...ONE_CONNECTOR_OPTIONS,
     { flags: '--from <YYYY-MM-DDTHH>', description: 'the first hour (UTC) to import (required)' },
     { flags: '--to <YYYY-MM-DDTHH>', description: 'the hour (UTC) to stop before (required)' },
     { flags: '--bucket <B>', description: "the export's bucket (default: the connector's storage.bucket)" },
@@ -318,8 +325,56 @@ export const storageServer: CommandSpec<{ port: string; bucket?: string[] }> = {
 };
 
 /** Every `currents` command, in the order `currents --help` lists them. */
+export const environmentsSpec: CommandSpec<{ json?: boolean; githubOutput?: boolean; only?: string }> = {
+  name: 'environments',
+  summary: 'list the environments: project, region, state, deploy identity (for CI)',
+  description:
+    'List the environments of the definitions: project, region, where the Terraform state is kept, the connectors ' +
+    'and their locations, and whether CI deploys the environment (its deploy identity) and plans it (a read-only ' +
+    "planning account). --github-output prints the lists CI's jobs take as matrices (all, deploy, plan), as lines " +
+    'for $GITHUB_OUTPUT. Exit 1 when a definition has a problem.',
+  arguments: [PATH_ARGUMENT],
+  options: [
+    { flags: '--json', description: 'one JSON object per environment, one per line' },
+    { flags: '--github-output', description: 'all=, deploy= and plan= lines of JSON arrays, for $GITHUB_OUTPUT' },
+    { flags: '--only <ENV>', description: 'only this environment (an unknown name is an error)' },
+  ],
+  examples: [
+    'npx currents environments',
+    'npx currents environments --json',
+    'npx currents environments --github-output >> "$GITHUB_OUTPUT"',
+  ],
+};
+
+export const bootstrap: CommandSpec<{ env?: string; dryRun?: boolean; repository?: string; definitions?: string }> = {
+  name: 'bootstrap',
+  summary: "set up an environment's project for CI: APIs, state bucket, deploy identity",
+  description:
+    'Set up a fresh project for an environment, idempotently (what exists is kept): the APIs the stack needs, the ' +
+    'versioned Terraform state bucket of its backend, the deploy service account with exactly the roles the ' +
+    "environment's stack needs (derived from the resource types it declares), the build service account, a read-only " +
+    'planning account when the environment names one, and a Workload Identity pool and provider that only the ' +
+    "repository's GitHub Actions may use. Runs gcloud with your credentials; --dry-run prints every command and " +
+    'runs none (offline).',
+  arguments: [PATH_ARGUMENT],
+  options: [
+    { flags: '--env <ENV>', description: 'the environment whose project to set up (required)' },
+    {
+      flags: '--repository <OWNER/NAME>',
+      description: "the GitHub repository whose workflows may deploy (default: the git remote 'origin')",
+    },
+    { flags: '--dry-run', description: 'print the gcloud commands, run none', default: false },
+    { flags: '--definitions <PATH>', description: 'the connector definitions module (default: connectors/index.ts)' },
+  ],
+  examples: [
+    'npx currents bootstrap --env prod --dry-run',
+    'npx currents bootstrap --env prod --repository acme/currents-connectors',
+  ],
+};
+
 export const COMMAND_SPECS: readonly CommandSpec<unknown>[] = [
   validate,
+  environmentsSpec,
   translate,
   planSummary,
   status,
@@ -327,6 +382,7 @@ export const COMMAND_SPECS: readonly CommandSpec<unknown>[] = [
   probe,
   sendTest,
   verify,
+  bootstrap,
   receiverToken,
   importSpec,
   brazeSend,

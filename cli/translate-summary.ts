@@ -1,10 +1,10 @@
 /**
  * What `currents translate` says about its outcomes (pure): how many events were translated (the Segment calls the
  * function would send; translate itself sends nothing), skipped and dead-lettered, each with its reason, and for each
- * event type that is not exportable, which type it was and the closest exportable type, since such a type is most often
- * a typo (`users.messages.email.Opn`).
+ * event type that is not exported, which type it was and why: the closest exportable type for a type the catalogue does
+ * not know, since such a type is most often a typo (`users.messages.email.Opn`), or the catalogue's reason.
  */
-import { suggestTypes } from '../shared/catalog';
+import { refusalOf, suggestTypes } from '../shared/catalog';
 import type { DeadLetter, SkippedEvent } from '../runtime/core/types';
 import { didYouMean } from '../shared/suggest';
 
@@ -15,6 +15,8 @@ export class TranslateSummary {
   private readonly dead = new Map<DeadLetter['reason'], number>();
   /** Input name → type as written → events of it that were not exportable. */
   private readonly notExportable = new Map<string, Map<string, number>>();
+  /** Type → why it is not exported (the translator's words). */
+  private readonly why = new Map<string, string>();
   private readonly problems: string[] = [];
 
   /** Records one input's outcomes. */
@@ -31,6 +33,7 @@ export class TranslateSummary {
       const type = s.eventType ?? '(no event type)';
       byType.set(type, (byType.get(type) ?? 0) + 1);
       this.notExportable.set(input, byType);
+      if (s.detail !== undefined) this.why.set(type, s.detail);
     }
     for (const d of result.deadLetters) {
       this.dead.set(d.reason, (this.dead.get(d.reason) ?? 0) + 1);
@@ -55,10 +58,12 @@ export class TranslateSummary {
     const out = [`currents translate (${label}): ${total} event(s) from ${this.inputs} input(s): ${parts.join(', ')}`];
     for (const [input, byType] of this.notExportable) {
       for (const [type, n] of byType) {
-        const closest = didYouMean(suggestTypes(type));
+        const skipped = `${n} event${n === 1 ? '' : 's'} skipped`;
+        const closest = refusalOf(type)?.kind === 'unknown' ? didYouMean(suggestTypes(type)) : '';
         out.push(
-          `  ${input}: ${type} is not an exportable Currents type (${n} event${n === 1 ? '' : 's'} skipped); ` +
-            (closest || 'docs/events.md lists the 55 exportable types'),
+          closest
+            ? `  ${input}: ${type} is not an exportable Currents type (${skipped}); ${closest}`
+            : `  ${input}: ${this.why.get(type) ?? `${type} is not exported`} (${skipped})`,
         );
       }
     }

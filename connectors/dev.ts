@@ -1,10 +1,20 @@
 import { defineEnvironment } from '../shared/connector';
 
-/** The development environment: a placeholder project id to replace with your own. */
+/**
+ * The development environment. Placeholders to replace with your own: the project id, the state bucket and the deploy
+ * identity (`npx currents bootstrap --env dev` creates the bucket and the identity, and prints the values).
+ */
 export const dev = defineEnvironment({
   name: 'dev',
   project: 'replace-me-dev',
   region: 'europe-west1',
+  // CI deploys this environment (it has `deploy`), so its Terraform state is remote.
+  backend: { bucket: 'replace-me-dev-tfstate', prefix: 'currents-segment' },
+  deploy: {
+    serviceAccount: 'currents-deployer@replace-me-dev.iam.gserviceaccount.com',
+    workloadIdentityProvider:
+      'projects/000000000000/locations/global/workloadIdentityPools/currents-github/providers/github',
+  },
   // A development environment may be torn down with its Firestore databases; every other environment keeps the
   // default (on), whatever its name.
   deleteProtection: false,

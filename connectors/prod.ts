@@ -1,11 +1,21 @@
 import { defineEnvironment } from '../shared/connector';
 
-/** Production: a placeholder project id and state bucket to replace with your own. */
+/**
+ * Production. Placeholders to replace with your own: the project id, the state bucket and the deploy identity
+ * (`npx currents bootstrap --env prod` creates the bucket and the identities, and prints the values).
+ */
 export const prod = defineEnvironment({
   name: 'prod',
   project: 'replace-me-prod',
   region: 'us-central1',
   backend: { bucket: 'replace-me-prod-tfstate', prefix: 'currents-segment' },
+  deploy: {
+    serviceAccount: 'currents-deployer@replace-me-prod.iam.gserviceaccount.com',
+    workloadIdentityProvider:
+      'projects/000000000000/locations/global/workloadIdentityPools/currents-github/providers/github',
+    // Read-only: with it, a pull request shows Terraform's real plan of prod beside the summary.
+    planServiceAccount: 'currents-planner@replace-me-prod.iam.gserviceaccount.com',
+  },
   connectors: [
     {
       name: 'email-eu',
@@ -13,6 +23,8 @@ export const prod = defineEnvironment({
       contactEmail: 'crm-eu@example.com',
       workspace: 'braze-workspace-eu',
       segment: { region: 'eu', credential: { kind: 'writeKey' } },
+      // Segment's EU region: the connector runs in the EU, whatever the environment's region (validate insists).
+      location: 'europe-west1',
       events: ['email'],
       fields: { redact: [], hash: ['email_address'] },
     },

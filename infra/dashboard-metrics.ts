@@ -42,6 +42,13 @@ export const DASHBOARD_METRICS = {
     label: { key: 'status', from: 'segmentStatus' },
     description: "Handled messages by Segment's worst answer (HTTP status, or network)",
   },
+  'unknown-types': {
+    event: 'unknown_event_type',
+    value: 'events',
+    unit: '1',
+    label: { key: 'event_type', from: 'eventType' },
+    description: 'Events of types the catalogue does not know, by type, per handled Pub/Sub message',
+  },
   'credential-transitions': {
     event: 'state_change',
     label: { key: 'to', from: 'to' },

@@ -8,7 +8,8 @@
  *   time spent in Segment (distribution of `segmentMs`, 50th and 95th percentile);
  * - the credential: state changes by the state entered (`state_change` by `to`), and the alerted metrics (credential
  *   failures, cannot be verified, events dropped, dead letters);
- * - the receiver's answers to Braze by status (`receiver_request` by `status`).
+ * - the receiver's answers to Braze by status (`receiver_request` by `status`);
+ * - events of types the catalogue does not know, by type (distribution of `unknown_event_type`'s `events` by `eventType`).
  *
  * `DASHBOARD_METRICS` (infra/dashboard-metrics.ts) are declared by the connector construct beside its alert metrics; the tests check that every
  * metric a tile names exists in the synthesized stack.
@@ -44,7 +45,7 @@ function counterChart(title: string, metrics: { name: string; legend: string }[]
               alignmentPeriod: '60s',
               perSeriesAligner: 'ALIGN_SUM',
               crossSeriesReducer: 'REDUCE_SUM',
-              groupByFields: groupBy ? [`metric.label."${groupBy}"`] : [],
+              ...(groupBy ? { groupByFields: [`metric.label."${groupBy}"`] } : {}),
             },
           },
         },
@@ -118,6 +119,12 @@ export function connectorTiles(connector: string): Tile[] {
       'to',
     ),
     counterChart('Credential and delivery alerts (log lines)', alerted),
+    promChart('Events of unknown types per minute (by type)', [
+      {
+        query: `sum by (event_type) (rate(${promName(dashboardMetricName(connector, 'unknown-types'))}_sum{monitored_resource="cloud_run_revision"}[5m])) * 60`,
+        legend: '${metric.labels.event_type}',
+      },
+    ]),
     counterChart(
       'Receiver answers to Braze (by status)',
       [{ name: receiverRequestsMetric(connector), legend: 'status' }],
@@ -126,16 +133,30 @@ export function connectorTiles(connector: string): Tile[] {
   ];
 }
 
+/**
+ * A tile at (x, y). The Monitoring API answers without the fields that hold their default (proto3 JSON: zeros, empty
+ * lists), and the provider compares what it reads back with what the stack wrote (provider issue 16173), so the
+ * dashboard never writes a default: a tile at x or y 0 has no `xPos` / `yPos`, a chart not grouped has no
+ * `groupByFields`. test/infra/dashboard.test.ts normalizes the JSON as the API does and expects no change.
+ */
+const placed = (x: number, y: number, width: number, height: number, widget: Tile): Tile => ({
+  ...(x ? { xPos: x } : {}),
+  ...(y ? { yPos: y } : {}),
+  width,
+  height,
+  widget,
+});
+
 /** The dashboard's JSON (google_monitoring_dashboard `dashboard_json`): a mosaic, one band of tiles per connector. */
 export function dashboardJson(environment: string, connectors: readonly string[]): string {
   const tiles: Tile[] = [];
   let y = 0;
   for (const c of connectors) {
     const [header, ...charts] = connectorTiles(c);
-    tiles.push({ xPos: 0, yPos: y, width: 12, height: 1, widget: header });
+    tiles.push(placed(0, y, 12, 1, header!));
     y += 1;
     charts.forEach((widget, i) => {
-      tiles.push({ xPos: (i % 2) * WIDTH, yPos: y + Math.floor(i / 2) * HEIGHT, width: WIDTH, height: HEIGHT, widget });
+      tiles.push(placed((i % 2) * WIDTH, y + Math.floor(i / 2) * HEIGHT, WIDTH, HEIGHT, widget));
     });
     y += Math.ceil(charts.length / 2) * HEIGHT;
   }

@@ -63,6 +63,7 @@ export const RUNTIME_DEPENDENCIES = [
   'undici',
   'jose',
   'zod',
+  'lru-cache',
 ] as const;
 
 export interface RuntimeArchive {

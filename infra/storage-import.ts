@@ -14,6 +14,11 @@
  * project's Cloud Storage service agent publishes on the notify topic; the connector's push identity invokes the
  * importer. Alerts: a damaged file (`storage_import_failed` logged) and a notification left unacknowledged for an hour
  * (imports failing or stuck).
+ *
+ * A backfill (`currents import --remote`) has a path of its own beside it: the period's files, notification-shaped, on
+ * the backfill-files topic, pushed to the backfill importer (the same code and account, its own instances), which
+ * publishes on the connector's backfill topic (infra/connector/backfill.ts), so a backfill never takes the live
+ * import's instances nor queues in front of live events.
  */
 import { type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
@@ -30,6 +35,9 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
+import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './connector/props';
+import { metricsQueryable } from './metrics-settle';
+import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
 import { ENV_VARS, receiverEnvironment } from '../shared/runtime-config';
 
@@ -41,6 +49,8 @@ export interface StorageImportProps {
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   readonly source: { readonly bucket: string; readonly object: string };
   readonly runtime: string;
+  /** The identity the importer's build runs as, and what the build waits for (CurrentsConnectorProps `build`). */
+  readonly build?: CurrentsConnectorProps['build'];
   readonly labels: Record<string, string>;
   readonly ingestTopic: PubsubTopic;
   /** The backfill's own topic (infra/connector/backfill.ts): the backfill importer publishes there. */
@@ -65,6 +75,21 @@ export function prefixCondition(
   };
 }
 
+interface Context {
+  readonly props: StorageImportProps;
+  readonly connector: StorageImportProps['connector'];
+  readonly env: StorageImportProps['environment'];
+  readonly project: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly names: ReturnType<typeof storageImportNames>;
+  readonly connectorNames: ReturnType<typeof resourceNames>;
+  readonly storageLabels: Record<string, string>;
+  readonly dep: StorageImportProps['dependsOn'];
+  /** The importer handles the connector's events: it runs where the connector does. */
+  readonly location: string;
+}
+
 export class StorageImport extends Construct {
   readonly serviceAccount: ServiceAccount;
   readonly topic: PubsubTopic;
@@ -79,23 +104,67 @@ export class StorageImport extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageImportProps) {
     super(scope, id);
-    const { connector, environment: env, labels, dependsOn: dep } = props;
-    const project = env.project;
+    const { connector, environment: env, labels } = props;
     const { bucket, prefix } = connector.storage;
-    const names = storageImportNames(connector.name);
-    const connectorNames = resourceNames(connector.name);
-    const storageLabels = { ...labels, role: 'storage-import' };
+    const ctx: Context = {
+      props,
+      connector,
+      env,
+      project: env.project,
+      bucket,
+      prefix,
+      names: storageImportNames(connector.name),
+      connectorNames: resourceNames(connector.name),
+      storageLabels: { ...labels, role: 'storage-import' },
+      dep: props.dependsOn,
+      location: connectorLocation(connector, env),
+    };
+    this.serviceAccount = this.buildServiceAccount(ctx);
+    ({ topic: this.topic, notification: this.notification } = this.buildNotification(ctx));
+    const importerEnv = receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS);
+    this.importer = this.buildImporter(ctx, 'importer', ctx.names.importerFunction, 5, importerEnv);
+    this.subscription = this.buildSubscription(ctx, 'import', this.topic, this.importer, ctx.storageLabels);
+    this.backfillFilesTopic = new PubsubTopic(this, 'backfill-files-topic', {
+      project: ctx.project,
+      name: ctx.names.backfillFilesTopic,
+      labels: { ...ctx.storageLabels, role: 'backfill' },
+      ...ctx.dep('pubsub'),
+    });
+    // The backfill importer: the same code and account, its own instances (one file each at once), publishing on the
+    // backfill topic (CURRENTS_IMPORTER_ROLE), so that a backfill never takes the live import's instances.
+    this.backfillImporter = this.buildImporter(
+      ctx,
+      'backfill-importer',
+      ctx.names.backfillImporterFunction,
+      connector.backfill.importers,
+      { ...importerEnv, [ENV_VARS.importerRole]: 'backfill' },
+      `${ctx.names.backfillTopic} (backfills)`,
+    );
+    this.backfillSubscription = this.buildSubscription(
+      ctx,
+      'backfill-import',
+      this.backfillFilesTopic,
+      this.backfillImporter,
+      { ...ctx.storageLabels, role: 'backfill' },
+    );
+    this.grantImporter(ctx);
+    this.alerts = this.buildAlerts(ctx);
+  }
 
-    this.serviceAccount = new ServiceAccount(this, 'importer-sa', {
+  /** The importer's own service account. */
+  private buildServiceAccount({ project, connector, names, bucket, prefix, connectorNames, dep }: Context) {
+    return new ServiceAccount(this, 'importer-sa', {
       project,
       accountId: names.importerServiceAccount,
       displayName: `Currents ${connector.name}: importer`,
       description: `Runs '${names.importerFunction}', reading gs://${bucket}/${prefix} into '${connectorNames.ingestTopic}'`,
       ...dep('iam'),
     });
-    const member = this.serviceAccount.member;
+  }
 
-    this.topic = new PubsubTopic(this, 'notify-topic', {
+  /** The notify topic, the Cloud Storage agent's grant on it, and the bucket's notification. */
+  private buildNotification({ project, names, storageLabels, bucket, prefix, connector, dep }: Context) {
+    const topic = new PubsubTopic(this, 'notify-topic', {
       project,
       name: names.notificationTopic,
       labels: storageLabels,
@@ -104,95 +173,101 @@ export class StorageImport extends Construct {
     const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'gcs-agent', { project });
     const agentPublisher = new PubsubTopicIamMember(this, 'gcs-agent-notify-publisher', {
       project,
-      topic: this.topic.name,
+      topic: topic.name,
       role: 'roles/pubsub.publisher',
       member: `serviceAccount:${gcsAgent.emailAddress}`,
     });
-    this.notification = new StorageNotification(this, 'notification', {
+    const notification = new StorageNotification(this, 'notification', {
       bucket,
-      topic: this.topic.id,
+      topic: topic.id,
       payloadFormat: 'JSON_API_V1',
       eventTypes: ['OBJECT_FINALIZE'],
       ...(prefix ? { objectNamePrefix: `${prefix}/` } : {}),
       customAttributes: { connector: connector.name },
       dependsOn: [agentPublisher],
     });
+    return { topic, notification };
+  }
 
-    const importer = (id: string, name: string, maxInstances: number, vars: Record<string, string>, what: string) =>
-      new Cloudfunctions2Function(this, id, {
-        project,
-        name,
-        location: env.region,
-        description: `Braze storage export gs://${bucket}/${prefix} → ${what} for '${connector.displayName}'`,
-        labels: storageLabels,
-        buildConfig: {
-          runtime: props.runtime,
-          entryPoint: IMPORTER_TARGET,
-          source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
-        },
-        serviceConfig: {
-          serviceAccountEmail: this.serviceAccount.email,
-          ingressSettings: 'ALLOW_INTERNAL_ONLY',
-          allTrafficOnLatestRevision: true,
-          availableMemory: '512Mi',
-          timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
-          minInstanceCount: 0,
-          maxInstanceCount: maxInstances,
-          environmentVariables: vars,
-        },
-        ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
-      });
-    const importerEnv = receiverEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS);
-    this.importer = importer('importer', names.importerFunction, 5, importerEnv, connectorNames.ingestTopic);
-    // The backfill importer: the same code and account, its own instances (one file each at once), publishing on the
-    // backfill topic (CURRENTS_IMPORTER_ROLE), so that a backfill never takes the live import's instances.
-    this.backfillImporter = importer(
-      'backfill-importer',
-      names.backfillImporterFunction,
-      connector.backfill.importers,
-      { ...importerEnv, [ENV_VARS.importerRole]: 'backfill' },
-      `${names.backfillTopic} (backfills)`,
-    );
-    // Pub/Sub's maximum ack deadline: an import runs up to the importer's timeout; a redelivery resumes after what was
-    // published. The same policy for the live notifications and a backfill's files.
-    const pushTo = (id: string, name: string, topic: PubsubTopic, fn: Cloudfunctions2Function, l: typeof labels) =>
-      new PubsubSubscription(this, id, {
-        project,
-        name,
-        topic: topic.id,
-        labels: l,
-        ackDeadlineSeconds: 600,
-        messageRetentionDuration: '604800s',
-        expirationPolicy: { ttl: '' },
-        retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-        pushConfig: {
-          pushEndpoint: fn.serviceConfig.uri,
-          oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: fn.serviceConfig.uri },
-        },
-        ...dep('pubsub'),
-      });
-    this.subscription = pushTo(
-      'import-subscription',
-      names.notificationSubscription,
-      this.topic,
-      this.importer,
-      storageLabels,
-    );
-    this.backfillFilesTopic = new PubsubTopic(this, 'backfill-files-topic', {
+  /** An importer function (the live one, or the backfill one publishing where `what` says). */
+  private buildImporter(
+    { props, project, bucket, prefix, connector, connectorNames, storageLabels, dep, location }: Context,
+    id: string,
+    name: string,
+    maxInstances: number,
+    environmentVariables: Record<string, string>,
+    what = connectorNames.ingestTopic,
+  ) {
+    const build = buildSettings(props.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
+    return new Cloudfunctions2Function(this, id, {
       project,
-      name: names.backfillFilesTopic,
-      labels: { ...storageLabels, role: 'backfill' },
-      ...dep('pubsub'),
+      name,
+      location,
+      description: `Braze storage export gs://${bucket}/${prefix} → ${what} for '${connector.displayName}'`,
+      labels: storageLabels,
+      buildConfig: {
+        runtime: props.runtime,
+        entryPoint: IMPORTER_TARGET,
+        source: { storageSource: { bucket: props.source.bucket, object: props.source.object } },
+        ...build.config,
+      },
+      serviceConfig: {
+        serviceAccountEmail: this.serviceAccount.email,
+        ingressSettings: 'ALLOW_INTERNAL_ONLY',
+        allTrafficOnLatestRevision: true,
+        availableMemory: '512Mi',
+        timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
+        minInstanceCount: 0,
+        maxInstanceCount: maxInstances,
+        environmentVariables,
+      },
+      ...build.dependsOn,
     });
-    this.backfillSubscription = pushTo(
-      'backfill-import-subscription',
-      names.backfillFilesSubscription,
-      this.backfillFilesTopic,
-      this.backfillImporter,
-      { ...storageLabels, role: 'backfill' },
-    );
+  }
 
-    // --- IAM.
+  /**
+   * The push subscription that hands each message of `topic` (a notification, or a backfill's file) to `importer`
+   * (`key` names both: `<key>-subscription` and the push's invoker grant).
+   */
+  private buildSubscription(
+    { props, project, names, dep, location }: Context,
+    key: 'import' | 'backfill-import',
+    topic: PubsubTopic,
+    importer: Cloudfunctions2Function,
+    labels: Record<string, string>,
+  ) {
+    const url = importer.serviceConfig.uri;
+    // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
+    const invokerId = key === 'import' ? 'push-importer-invoker' : 'push-backfill-importer-invoker';
+    const invoker = new CloudRunV2ServiceIamMember(this, invokerId, {
+      project,
+      location,
+      name: importer.name,
+      role: 'roles/run.invoker',
+      member: props.pushServiceAccount.member,
+      ...dep('run'),
+    });
+    return new PubsubSubscription(this, `${key}-subscription`, {
+      project,
+      name: key === 'import' ? names.notificationSubscription : names.backfillFilesSubscription,
+      topic: topic.id,
+      labels,
+      // Pub/Sub's maximum: an import runs up to the importer's timeout; a redelivery resumes after what was published.
+      ackDeadlineSeconds: 600,
+      messageRetentionDuration: '604800s',
+      expirationPolicy: { ttl: '' },
+      retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
+      pushConfig: {
+        pushEndpoint: url,
+        oidcToken: { serviceAccountEmail: props.pushServiceAccount.email, audience: url },
+      },
+      ...dependsOnAlso(dep('pubsub'), [invoker]),
+    });
+  }
+
+  /** The importer's grants, each on the one resource it concerns. */
+  private grantImporter({ props, project, bucket, prefix, dep }: Context): void {
+    const member = this.serviceAccount.member;
     new StorageBucketIamMember(this, 'importer-object-viewer', {
       bucket,
       role: 'roles/storage.objectViewer',
@@ -218,21 +293,11 @@ export class StorageImport extends Construct {
       condition: props.firestoreCondition,
       ...dep('cloudresourcemanager'),
     });
-    for (const [id, fn] of [
-      ['push-importer-invoker', this.importer],
-      ['push-backfill-importer-invoker', this.backfillImporter],
-    ] as const) {
-      new CloudRunV2ServiceIamMember(this, id, {
-        project,
-        location: env.region,
-        name: fn.name,
-        role: 'roles/run.invoker',
-        member: props.pushServiceAccount.member,
-        ...dep('run'),
-      });
-    }
+  }
 
-    // --- Alerts.
+  /** The damaged-file metric and the two alert policies. */
+  private buildAlerts({ props, project, env, connector, names, connectorNames, dep }: Context) {
+    const { labels } = props;
     const failed = new LoggingMetric(this, 'metric-import-failed', {
       project,
       name: `${connectorNames.function}-storage-import-failed`,
@@ -243,6 +308,7 @@ export class StorageImport extends Construct {
       metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
       ...dep('logging'),
     });
+    const queryable = metricsQueryable(this, 'metrics-queryable', [failed]);
     const policy = (
       key: string,
       title: string,
@@ -251,6 +317,7 @@ export class StorageImport extends Construct {
       threshold: number,
       aligner: string,
       duration: string,
+      after: ITerraformDependable[] = [],
     ) =>
       new MonitoringAlertPolicy(this, `alert-${key}`, {
         project,
@@ -278,9 +345,9 @@ export class StorageImport extends Construct {
           subject: `Currents → Segment ${env.name}/${connector.name}: ${title}`,
           content: `${what}\n\nConnector \`${connector.name}\` (${connector.displayName}), environment \`${env.name}\`, project \`${project}\`.`,
         },
-        ...dep('monitoring'),
+        ...dependsOnAlso(dep('monitoring'), after),
       });
-    this.alerts = {
+    return {
       'failed-files': policy(
         'storage-import-failed',
         'damaged storage-export file',
@@ -291,6 +358,7 @@ export class StorageImport extends Construct {
         0,
         'ALIGN_SUM',
         '0s',
+        [queryable],
       ),
       backlog: policy(
         'storage-import-backlog',

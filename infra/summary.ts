@@ -8,22 +8,16 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, TerraformStack } from 'cdktf';
-import { isSelector, typesOfSelector } from '../shared/catalog';
+import { CATALOG_BY_TYPE, CATALOG_RELEASE, isSelector, typesOfSelector } from '../shared/catalog';
 import { capacity, functionShape, type InstanceShape, monthlyCost, PRICES } from '../shared/capacity';
 import { type Connector, connectorWarnings, type Environment, selectedTypes } from '../shared/connector';
-import { receiverUrl, receiverUrlOutput, stateBackendPrefix } from '../shared/names';
+import { connectorLocation, EU_LOCATIONS } from '../shared/deployment';
+import { receiverUrl, receiverUrlOutput, resourceNames, stateBackendPrefix } from '../shared/names';
 import { CurrentsConnector } from './connector';
 import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
 
-export {
-  type Base,
-  baseFromGitRef,
-  baseFromSynthDir,
-  loadBase,
-  normalizeInputs,
-  type SummaryEnvironment,
-} from './summary/base';
+export { type Base, loadBase } from './summary/base';
 export { diffFields, type FieldChange } from './summary/diff';
 
 const nameOf = (c: Connector | Record<string, unknown>): string => String((c as { name?: unknown }).name ?? '?');
@@ -38,10 +32,33 @@ const code = (v: unknown): string => {
   return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 };
 
-/** "email (9), sms (6) = 15 types". */
+/** The types a group or channel selects that were added to the catalogue after the first one. */
+const newTypesOf = (selector: string): string[] =>
+  isSelector(selector) ? typesOfSelector(selector).filter((t) => CATALOG_BY_TYPE.get(t)?.added) : [];
+
+/** "email (11, 2 new), sms (9, 1 new) = 20 types". */
 export function describeEvents(c: Pick<Connector, 'events'>): string {
-  const parts = c.events.map((e) => (isSelector(e) ? `${e} (${typesOfSelector(e).length})` : e));
+  const parts = c.events.map((e) => {
+    if (!isSelector(e)) return e;
+    const fresh = newTypesOf(e).length;
+    return `${e} (${typesOfSelector(e).length}${fresh ? `, ${fresh} new` : ''})`;
+  });
   return `${parts.join(', ')} = ${selectedTypes(c).length} types`;
+}
+
+/**
+ * What a connector's groups export that they did not before the catalogue of CATALOG_RELEASE: a group selects every
+ * type it holds when deployed (docs/events.md "Groups and new types"), so the pull request says so.
+ */
+export function newGroupTypesNote(c: Pick<Connector, 'name' | 'events'>): string[] {
+  const named = new Set(c.events);
+  const fresh = [...new Set(c.events.flatMap(newTypesOf))].filter((t) => !named.has(t));
+  if (!fresh.length) return [];
+  return [
+    `- ℹ️ \`${c.name}\`: its groups also export ${fresh.length} type(s) new in ${CATALOG_RELEASE}: ` +
+      `${fresh.map((t) => `\`${t}\``).join(', ')} (Braze sends them only if its Current selects them; name types ` +
+      'instead of the group to leave them out)',
+  ];
 }
 
 function describeChange(
@@ -122,127 +139,180 @@ export function capacityLines(connectors: readonly Connector[], eventsPerMonth: 
   ];
 }
 
+/** Connectors added, changed, removed and unchanged against the base. */
+interface Counts {
+  added: number;
+  removed: number;
+  changed: number;
+  unchanged: number;
+}
+
+type BaseEnvironment = Base['environments'][number];
+
+/** The environment's own fields that changed against the base. */
+function environmentChanges(env: Environment, before: BaseEnvironment): string[] {
+  return diffFields(
+    {
+      project: before.project,
+      region: before.region,
+      backend: before.backend,
+      deleteProtection: before.deleteProtection,
+    },
+    { project: env.project, region: env.region, backend: env.backend, deleteProtection: env.deleteProtection },
+  ).map((ch) => `- ⚠️ environment ${describeChange(ch)}`);
+}
+
+/** The connectors' changes against the base (counted in `counts`), and each connector's status for the table. */
+function connectorChanges(env: Environment, before: BaseEnvironment | undefined, counts: Counts) {
+  const beforeByName = new Map(before?.connectors.map((c) => [nameOf(c), c]) ?? []);
+  const changes: string[] = [];
+  const status = new Map<string, string>();
+  for (const c of env.connectors) {
+    const old = beforeByName.get(c.name);
+    if (!old) {
+      counts.added++;
+      status.set(c.name, 'added');
+      changes.push(
+        `- ➕ **added** \`${c.name}\` (${c.displayName}): ${c.segment.region}, ${describeEvents(c)}`,
+        `  - after the deploy: put its credential into \`${resourceNames(c.name).secret}\` and make a receiver ` +
+          'token; the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
+      );
+      continue;
+    }
+    const diff = diffFields(old, c);
+    if (!diff.length) {
+      counts.unchanged++;
+      status.set(c.name, 'unchanged');
+      continue;
+    }
+    counts.changed++;
+    status.set(c.name, 'changed');
+    changes.push(`- ✏️ **changed** \`${c.name}\`:`, ...diff.map((d) => `  - ${describeChange(d, old, c)}`));
+    if (diff.some((d) => d.field === 'segment.region')) {
+      changes.push('  - ⚠️ region changed: check that the secret holds the credential of the new region’s workspace');
+    }
+  }
+  for (const old of before?.connectors ?? []) {
+    if (env.connectors.some((c) => c.name === nameOf(old))) continue;
+    counts.removed++;
+    changes.push(
+      `- ➖ **removed** \`${nameOf(old)}\`: its topics (and any undelivered or dead-lettered events in them), function, ` +
+        'secret, scheduler job and alerts are destroyed; its Firestore database is abandoned when delete protection is on',
+    );
+  }
+  return { changes, status };
+}
+
+/** The connectors' table (with their change when there is a base) and their warnings. */
+function connectorTable(env: Environment, base: boolean, status: ReadonlyMap<string, string>): string[] {
+  return [
+    '| connector | region | credential | events | grace | anonymous | contact |' + (base ? ' change |' : ''),
+    '|---|---|---|---|---|---|---|' + (base ? '---|' : ''),
+    ...env.connectors.map(
+      (c) =>
+        `| \`${c.name}\` | ${c.segment.region} | ${c.segment.credential.kind} | ${describeEvents(c)} | ${c.credentialGracePeriod} | ` +
+        `${c.includeAnonymousUsers ? 'yes' : 'no'} | ${c.contactEmail} |` +
+        (base ? ` ${status.get(c.name) ?? ''} |` : ''),
+    ),
+    '',
+    ...env.connectors.flatMap(connectorWarnings).map((w) => `- ⚠️ \`${w.connector}\`: ${w.message}`),
+    ...env.connectors.flatMap(newGroupTypesNote),
+    '',
+  ];
+}
+
+function receiverUrlLines(env: Environment): string[] {
+  return [
+    `**Receiver URLs** (Braze's Custom Currents Export posts here; known after deploy as the stack output ` +
+      `\`<connector>-receiver-url\`, which has this form):`,
+    '',
+    ...env.connectors.map(
+      (c) =>
+        `- \`${c.name}\`: ${receiverUrl(env, c.name, connectorLocation(c, env))} (output \`${receiverUrlOutput(c.name)}\`)`,
+    ),
+    '',
+  ];
+}
+
+/** The resources each connector becomes, folded away. */
+function resourceLines(env: Environment): string[] {
+  const body = ['<details><summary>Resources per connector</summary>', ''];
+  for (const c of env.connectors) {
+    const list = connectorResourceList(c, env);
+    const total = list.reduce((n, r) => n + r.count, 0);
+    body.push(
+      `**\`${c.name}\`** (${total} resources): ` +
+        list
+          .map(
+            (r) =>
+              `${r.type}${r.count > 1 ? ` ×${r.count}` : ''}${r.names.length ? ` (${r.names.map((n) => `\`${n}\``).join(', ')})` : ''}`,
+          )
+          .join('; '),
+      '',
+    );
+  }
+  body.push('</details>', '');
+  return body;
+}
+
+/** One environment's section. */
+/** Where each connector runs (its function, receiver, database and probe): its `location` or the environment's region. */
+function locationLines(env: Environment): string[] {
+  if (!env.connectors.length) return [];
+  const where = env.connectors.map((c) => {
+    const at = connectorLocation(c, env);
+    const notes = [
+      ...(at === env.region ? [] : ['its own location']),
+      ...(EU_LOCATIONS.includes(at) ? ['EU'] : c.segment.region === 'eu' ? ['outside the EU: allowOutsideEu'] : []),
+    ];
+    return `\`${c.name}\` in ${at}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+  });
+  return [`Where each connector runs: ${where.join('; ')}.`, ''];
+}
+
+function environmentSection(
+  env: Environment,
+  before: BaseEnvironment | undefined,
+  options: SummaryOptions,
+  counts: Counts,
+): string[] {
+  const base = options.base;
+  const state = env.backend ? `GCS \`${env.backend.bucket}/${stateBackendPrefix(env)}\`` : 'local';
+  const body = [
+    `### Environment \`${env.name}\`${base && !before ? ' (new)' : ''}`,
+    '',
+    `Project \`${env.project}\`, region \`${env.region}\`, state ${state}, ${env.connectors.length} connector(s), ` +
+      `Firestore delete protection **${env.deleteProtection ? 'on' : 'off'}**.`,
+    '',
+    ...locationLines(env),
+  ];
+  if (before) body.push(...environmentChanges(env, before));
+  const { changes, status } = base ? connectorChanges(env, before, counts) : { changes: [], status: new Map() };
+  body.push(...connectorTable(env, Boolean(base), status));
+  if (env.connectors.length) body.push(...capacityLines(env.connectors, options.eventsPerMonth ?? 10_000_000));
+  if (env.connectors.length) body.push(...receiverUrlLines(env));
+  if (base) {
+    body.push(
+      changes.length ? '**Changes**' : '_No connector changes._',
+      '',
+      ...changes,
+      ...(changes.length ? [''] : []),
+    );
+  }
+  if (options.resources !== false && env.connectors.length) body.push(...resourceLines(env));
+  return body;
+}
+
 /** The Markdown summary. */
 export function planSummary(current: readonly Environment[], options: SummaryOptions = {}): string {
   const lines: string[] = ['## Currents → Segment connectors: plan summary', ''];
   const base = options.base;
   const baseEnvs = new Map(base?.environments.map((e) => [e.name, e]) ?? []);
-  let added = 0;
-  let removed = 0;
-  let changed = 0;
-  let unchanged = 0;
-  const body: string[] = [];
-
-  for (const env of current) {
-    const before = baseEnvs.get(env.name);
-    const state = env.backend ? `GCS \`${env.backend.bucket}/${stateBackendPrefix(env)}\`` : 'local';
-    body.push(
-      `### Environment \`${env.name}\`${base && !before ? ' (new)' : ''}`,
-      '',
-      `Project \`${env.project}\`, region \`${env.region}\`, state ${state}, ${env.connectors.length} connector(s), ` +
-        `Firestore delete protection **${env.deleteProtection ? 'on' : 'off'}**.`,
-      '',
-    );
-    if (before) {
-      for (const ch of diffFields(
-        {
-          project: before.project,
-          region: before.region,
-          backend: before.backend,
-          deleteProtection: before.deleteProtection,
-        },
-        { project: env.project, region: env.region, backend: env.backend, deleteProtection: env.deleteProtection },
-      )) {
-        body.push(`- ⚠️ environment ${describeChange(ch)}`);
-      }
-    }
-    const beforeByName = new Map(before?.connectors.map((c) => [nameOf(c), c]) ?? []);
-    const changes: string[] = [];
-    const status = new Map<string, string>();
-    for (const c of env.connectors) {
-      const old = beforeByName.get(c.name);
-      if (!base) continue;
-      if (!old) {
-        added++;
-        status.set(c.name, 'added');
-        changes.push(`- ➕ **added** \`${c.name}\` (${c.displayName}): ${c.segment.region}, ${describeEvents(c)}`);
-        continue;
-      }
-      const diff = diffFields(old, c);
-      if (!diff.length) {
-        unchanged++;
-        status.set(c.name, 'unchanged');
-        continue;
-      }
-      changed++;
-      status.set(c.name, 'changed');
-      changes.push(`- ✏️ **changed** \`${c.name}\`:`, ...diff.map((d) => `  - ${describeChange(d, old, c)}`));
-      if (diff.some((d) => d.field === 'segment.region')) {
-        changes.push('  - ⚠️ region changed: check that the secret holds the credential of the new region’s workspace');
-      }
-    }
-    for (const old of before?.connectors ?? []) {
-      if (env.connectors.some((c) => c.name === nameOf(old))) continue;
-      removed++;
-      changes.push(
-        `- ➖ **removed** \`${nameOf(old)}\`: its topics (and any undelivered or dead-lettered events in them), function, ` +
-          'secret, scheduler job and alerts are destroyed; its Firestore database is abandoned when delete protection is on',
-      );
-    }
-    body.push(
-      '| connector | region | credential | events | grace | anonymous | contact |' + (base ? ' change |' : ''),
-      '|---|---|---|---|---|---|---|' + (base ? '---|' : ''),
-      ...env.connectors.map(
-        (c) =>
-          `| \`${c.name}\` | ${c.segment.region} | ${c.segment.credential.kind} | ${describeEvents(c)} | ${c.credentialGracePeriod} | ` +
-          `${c.includeAnonymousUsers ? 'yes' : 'no'} | ${c.contactEmail} |` +
-          (base ? ` ${status.get(c.name) ?? ''} |` : ''),
-      ),
-      '',
-      ...env.connectors.flatMap(connectorWarnings).map((w) => `- ⚠️ \`${w.connector}\`: ${w.message}`),
-      '',
-    );
-    if (env.connectors.length) body.push(...capacityLines(env.connectors, options.eventsPerMonth ?? 10_000_000));
-    if (env.connectors.length) {
-      body.push(
-        `**Receiver URLs** (Braze's Custom Currents Export posts here; known after deploy as the stack output ` +
-          `\`<connector>-receiver-url\`, which has this form):`,
-        '',
-        ...env.connectors.map(
-          (c) => `- \`${c.name}\`: ${receiverUrl(env, c.name)} (output \`${receiverUrlOutput(c.name)}\`)`,
-        ),
-        '',
-      );
-    }
-    if (base)
-      body.push(
-        changes.length ? '**Changes**' : '_No connector changes._',
-        '',
-        ...changes,
-        ...(changes.length ? [''] : []),
-      );
-    if (options.resources !== false && env.connectors.length) {
-      body.push('<details><summary>Resources per connector</summary>', '');
-      for (const c of env.connectors) {
-        const list = connectorResourceList(c, env);
-        const total = list.reduce((n, r) => n + r.count, 0);
-        body.push(
-          `**\`${c.name}\`** (${total} resources): ` +
-            list
-              .map(
-                (r) =>
-                  `${r.type}${r.count > 1 ? ` ×${r.count}` : ''}${r.names.length ? ` (${r.names.map((n) => `\`${n}\``).join(', ')})` : ''}`,
-              )
-              .join('; '),
-          '',
-        );
-      }
-      body.push('</details>', '');
-    }
-  }
+  const counts: Counts = { added: 0, removed: 0, changed: 0, unchanged: 0 };
+  const body = current.flatMap((env) => environmentSection(env, baseEnvs.get(env.name), options, counts));
   for (const old of base?.environments ?? []) {
     if (current.some((e) => e.name === old.name)) continue;
-    removed += old.connectors.length;
+    counts.removed += old.connectors.length;
     body.push(
       `### Environment \`${old.name}\` (removed)`,
       '',
@@ -252,6 +322,7 @@ export function planSummary(current: readonly Environment[], options: SummaryOpt
     );
   }
   if (base) {
+    const { added, changed, removed, unchanged } = counts;
     lines.push(
       `Against ${base.label}: **${added} added, ${changed} changed, ${removed} removed**, ${unchanged} unchanged.`,
       '',

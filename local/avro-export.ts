@@ -8,20 +8,18 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { streams, type Schema } from 'avsc';
-import { sampleEvent } from './samples';
+import { sampleEvent } from '../common/samples';
 import { fieldsOf, parseFieldList, type FieldSpec } from '../shared/catalog-fields';
 
 /**
- * A few types Braze exports that this product does not send to Segment (their files are skipped and counted), with
- * their Currents v10 field lists.
+ * A few types Braze exports that this product never sends to Segment (their files are skipped and counted), with their
+ * Currents v10 field lists (shared/catalog.ts REFUSED_TYPES says why).
  */
 export const NON_EXPORTABLE_FIELDS: Readonly<Record<string, string>> = {
-  'users.behaviors.app.SessionStart':
-    'id:string, user_id:string, external_user_id:string?, app_id:string, time:int, session_id:string, platform:string?, os_version:string?, device_model:string?, device_id:string?, app_group_id:string?',
-  'users.behaviors.Purchase':
-    'id:string, user_id:string, external_user_id:string?, app_id:string?, time:int, platform:string?, os_version:string?, device_model:string?, device_id:string?, product_id:string, price:float, currency:string, properties:string, ad_id:string?, ad_id_type:string?, ad_tracking_enabled:boolean?, app_group_id:string?',
-  'users.behaviors.CustomEvent':
-    'id:string, user_id:string, external_user_id:string?, app_id:string?, time:int, timezone:string?, platform:string?, os_version:string?, device_model:string?, device_id:string?, name:string, properties:string, ad_id:string?, ad_id_type:string?, ad_tracking_enabled:boolean?, app_group_id:string?',
+  'users.UserOrphan':
+    'id:string, user_id:string, external_user_id:string?, device_id:string?, app_group_id:string?, app_id:string?, time:int, orphaned_by_id:string',
+  'users.RandomBucketNumberUpdate':
+    'id:string, app_group_id:string?, user_id:string, external_user_id:string?, time:int, random_bucket_number:int, prev_random_bucket_number:int?',
 };
 
 function avroType(f: FieldSpec): Schema {

@@ -14,9 +14,10 @@ import { planImport, runImport, type ImportPlan } from '../cli/commands/import';
 import { ConnectorImporter } from '../runtime/storage/importer';
 import { startBackfillHosts, type BackfillHosts } from './backfill-hosts';
 import type { LocalConnector } from './connector-runner';
+import type { FeedEvent } from './feed';
 import type { LocalStack } from './stack';
 import type { LocalStorageServer } from './storage-server';
-import { eventsEnvelope, sampleFeed } from './samples';
+import { eventsEnvelope, sampleFeed } from '../common/samples';
 
 /** Live events sent at a steady pace, each id with the time it was published. */
 export interface LiveProbe {
@@ -262,4 +263,42 @@ export function resentAfterKill(
     resent: resent.length,
     allFromKilledFile: resent.every((a) => killedType !== undefined && typeOf.get(a.messageId) === killedType),
   };
+}
+
+/** Says how many events Segment received twice after the remote backfill's kill, and whether all were the killed file's. */
+export function reportResent(
+  remote: RemoteOutcome,
+  stack: LocalStack,
+  c: Connector,
+  feeds: ReadonlyMap<string, readonly FeedEvent[]>,
+  out: (line: string) => void,
+): void {
+  const { resent, allFromKilledFile } = resentAfterKill(
+    stack.servers[c.segment.region].accepted(),
+    feeds.get(c.name)!.map((e) => ({ id: e.id, type: e.type })),
+    remote.result.killed?.object,
+  );
+  out(
+    `[${c.name}] received twice by Segment (deduplicated on messageId): ${resent} event(s)` +
+      (resent ? (allFromKilledFile ? ', all of the file in flight at the kill' : ', NOT all of the killed file') : ''),
+  );
+}
+
+/** Takes `--remote [--hosts N]` (the backfill scenario's remote mode, 3 hosts by default) out of `rest`. */
+export function takeRemote(rest: string[]): { remote?: { hosts: number } } {
+  const r = rest.indexOf('--remote');
+  const h = rest.findIndex((a) => a === '--hosts' || a.startsWith('--hosts='));
+  if (r < 0) {
+    if (h >= 0) throw new Error('--hosts goes with --remote (--scenario backfill --remote --hosts N)');
+    return {};
+  }
+  rest.splice(r, 1);
+  if (h < 0) return { remote: { hosts: 3 } };
+  const i = rest.findIndex((a) => a === '--hosts' || a.startsWith('--hosts='));
+  const value = rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
+  rest.splice(i, rest[i]!.includes('=') ? 1 : 2);
+  const hosts = Number(value);
+  if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8)
+    throw new Error(`--hosts must be a whole number from 2 to 8 (got '${value ?? ''}'): one of them is killed`);
+  return { remote: { hosts } };
 }

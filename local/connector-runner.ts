@@ -17,6 +17,7 @@ import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
 import { ENV_VARS, functionEnvironment, receiverEnvironment } from '../shared/runtime-config';
 import { startFunctionHost, type FunctionHost } from './function-host';
+import { forgetPath, guardPath } from './reaper';
 import { provisionConnector, type ProvisionOptions } from './provision';
 import type { OAuthAppRegistration } from './segment-server';
 
@@ -82,6 +83,8 @@ export interface LocalConnectorOptions {
 export interface LocalArtifacts {
   readonly function?: string;
   readonly receiver?: string;
+  /** The Node.js binary that serves them (e.g. the deployed runtime's major); default: the one running this. */
+  readonly node?: string;
 }
 
 /** The connector's receiver, served by functions-framework like the function. */
@@ -113,10 +116,32 @@ export interface LocalConnector {
   stop(): Promise<void>;
 }
 
+/**
+ * The hash key of a local run's connector that hashes with hmac-sha256 (`fields.hashAlgorithm`), unless
+ * CURRENTS_HASH_KEY gives one: deployed, the key is in the connector's hash-key secret. Not a secret.
+ */
+export const LOCAL_HASH_KEY = 'local-run-hash-key-not-a-secret-0123456789';
+
+/**
+ * A private directory for a local run's secret files, removed on every exit path: by `remove()` (a clean stop), by an
+ * exit hook (process.exit, e.g. a stop that outlasted its grace), and by the reaper's watcher (the run killed outright).
+ */
+export function secretDirectory(connectorName: string): { readonly dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `currents-secret-${connectorName}-`));
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.removeListener('exit', remove);
+    forgetPath(dir);
+  };
+  process.on('exit', remove);
+  guardPath(dir);
+  return { dir, remove };
+}
+
 export async function startLocalConnector(options: LocalConnectorOptions): Promise<LocalConnector> {
   const { connector, pubsub } = options;
-  const secretDir = mkdtempSync(join(tmpdir(), `currents-secret-${connector.name}-`));
-  const secretFile = join(secretDir, 'secret');
+  const secrets = secretDirectory(connector.name);
+  const secretFile = join(secrets.dir, 'secret');
   const setSecret = (value: string | undefined) =>
     value === undefined ? rmSync(secretFile, { force: true }) : writeFileSync(secretFile, value, { mode: 0o600 });
   setSecret(options.credential.secretValue);
@@ -130,19 +155,31 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     [ENV_VARS.secretSource]: 'file',
     [ENV_VARS.secretFile]: secretFile,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
+    // Only who holds it may push or probe, as only the push and scheduler accounts may invoke the deployed function.
+    [ENV_VARS.invokerToken]: makeReceiverToken(),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
+    ...(connector.fields.hashAlgorithm === 'hmac-sha256'
+      ? { [ENV_VARS.hashKey]: process.env[ENV_VARS.hashKey] || LOCAL_HASH_KEY }
+      : {}),
   };
   const onLine = options.onLog && ((line: string) => options.onLog!(line));
-  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function });
+  const node = options.artifacts?.node;
+  const host = await startFunctionHost({ env, onLine, artifact: options.artifacts?.function, node }).catch(
+    (err: unknown) => {
+      secrets.remove();
+      throw err;
+    },
+  );
   let names: ConnectorResourceNames;
   let receiver: LocalReceiver | undefined;
   try {
-    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: `${host.url}/` });
+    names = await provisionConnector(pubsub, connector, { ...options.provision, pushEndpoint: host.pushEndpoint });
     if (options.receiver) {
       const tokens = options.receiver.tokens;
       const receiverHost = await startFunctionHost({
         serve: 'receiver',
         artifact: options.artifacts?.receiver,
+        node,
         env: {
           ...options.emulatorEnv,
           ...receiverEnvironment(options.environment, connector),
@@ -156,13 +193,14 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     }
   } catch (err) {
     await host.stop();
+    secrets.remove();
     throw err;
   }
   const topic = pubsub.topic(names.ingestTopic, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${host.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...host.headers },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -188,7 +226,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
         .delete()
         .catch(() => undefined);
       await Promise.all([host.stop(), receiver?.host.stop()]);
-      rmSync(secretDir, { recursive: true, force: true });
+      secrets.remove();
     },
   };
 }

@@ -5,9 +5,9 @@
  * Pub/Sub messages in the three input shapes the translator accepts (the HTTP connector's envelope, a single nested event, a flat
  * record with its type in the `event_type` attribute).
  */
-import { CATALOG } from '../shared/catalog';
+import { DEFAULT_CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
-import { nestEvent, prng, sampleEvent } from './samples';
+import { nestEvent, prng, sampleEvent } from '../common/samples';
 
 export type Intent =
   | 'delivered'
@@ -23,8 +23,8 @@ export interface FeedMessage {
   readonly events: ReadonlyArray<{ id: string; type: string; intent: Intent }>;
 }
 
-/** Types Currents emits that are not exportable to Segment (skipped and counted). */
-const NON_EXPORTABLE = ['users.behaviors.CustomEvent', 'users.behaviors.Purchase', 'users.messages.email.Retry'];
+/** Types Currents emits that are not exported (opt-in types, unless the connector names them, and a refused one). */
+const NON_EXPORTABLE = ['users.behaviors.CustomEvent', 'users.behaviors.Purchase', 'users.UserOrphan'];
 
 /** One event of a feed: its body (flat), and what it is meant to become. */
 export interface FeedEvent {
@@ -46,7 +46,8 @@ export function feedEvents(connector: Connector, options: FeedOptions): FeedEven
   const seed = options.seed ?? 1;
   const r = prng(seed);
   const selected = selectedTypes(connector);
-  const unselected = CATALOG.map((e) => e.type).filter((t) => !selected.includes(t));
+  const unselected = DEFAULT_CATALOG.map((e) => e.type).filter((t) => !selected.includes(t));
+  const nonExportable = NON_EXPORTABLE.filter((t) => !selected.includes(t));
   const time = Math.floor((options.startTime ?? Date.now()) / 1000);
   const events: FeedEvent[] = [];
   for (let i = 0; i < options.events; i++) {
@@ -56,8 +57,8 @@ export function feedEvents(connector: Connector, options: FeedOptions): FeedEven
       const type = unselected[i % unselected.length]!;
       const e = sampleEvent(type, { time }, n);
       events.push({ body: e, id: e.id, type, intent: 'skipped:not_selected' });
-    } else if (roll < 0.07) {
-      const type = NON_EXPORTABLE[i % NON_EXPORTABLE.length]!;
+    } else if (roll < 0.07 && nonExportable.length) {
+      const type = nonExportable[i % nonExportable.length]!;
       const id = `nx-${seed}-${i}`;
       events.push({
         body: {

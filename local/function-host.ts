@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { FUNCTION_TARGET, IMPORTER_TARGET, RECEIVER_TARGET } from '../shared/names';
+import { ENV_VARS } from '../shared/runtime-config';
 import { freePort } from './emulators';
 import { guardProcess, release } from './reaper';
 
@@ -17,6 +18,8 @@ const FRAMEWORK_MAIN = join(dirname(require.resolve('@google-cloud/functions-fra
 export const FUNCTION_SOURCE = join(ROOT, 'runtime', 'function.ts');
 export const RECEIVER_SOURCE = join(ROOT, 'runtime', 'receiver', 'function.ts');
 export const IMPORTER_SOURCE = join(ROOT, 'runtime', 'storage', 'function.ts');
+/** Preloaded into every host: functions-framework listens on every interface; a local one listens on 127.0.0.1. */
+const LOOPBACK_ONLY = join(ROOT, 'local', 'loopback-only.js');
 
 /** What a host serves: the connector's function (default), its receiver, or its storage importer. */
 export const SERVED = {
@@ -37,6 +40,8 @@ export interface FunctionHostOptions {
    * as the working directory and no TypeScript loader.
    */
   artifact?: string;
+  /** The Node.js binary to serve with (e.g. the deployed runtime's major); default: the one running this process. */
+  node?: string;
   /** Receives every stdout/stderr line of the function (its structured logs). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   readyTimeoutMs?: number;
@@ -44,6 +49,13 @@ export interface FunctionHostOptions {
 
 export interface FunctionHost {
   readonly url: string;
+  /**
+   * What a caller of the function sends to be let in: `Authorization: Bearer` with the local invoker token when the
+   * host's environment sets one (ENV_VARS.invokerToken), nothing otherwise.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The push endpoint: `url` + `/`, with `?token=` when an invoker token is set (Pub/Sub's push sends no header). */
+  readonly pushEndpoint: string;
   readonly port: number;
   readonly pid: number;
   /** Stops the process (SIGTERM, then SIGKILL). */
@@ -82,13 +94,18 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   let tail = '';
 
   const artifact = options.artifact;
+  // Either way, it listens on 127.0.0.1 only (local/loopback-only.js).
   const command = artifact
-    ? [join(artifact, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js')]
-    : ['--require', require.resolve('tsx/cjs'), FRAMEWORK_MAIN];
+    ? [
+        '--require',
+        LOOPBACK_ONLY,
+        join(artifact, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'),
+      ]
+    : ['--require', LOOPBACK_ONLY, '--require', require.resolve('tsx/cjs'), FRAMEWORK_MAIN];
   const launch = async () => {
     tail = '';
     child = spawn(
-      process.execPath,
+      options.node ?? process.execPath,
       [
         ...command,
         `--target=${served.target}`,
@@ -145,8 +162,11 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   };
   process.on('exit', onExit);
   await launch();
+  const token = options.env[ENV_VARS.invokerToken];
   return {
     url,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    pushEndpoint: `${url}/${token ? `?token=${encodeURIComponent(token)}` : ''}`,
     port,
     get pid() {
       return child.pid ?? -1;

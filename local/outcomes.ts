@@ -10,7 +10,7 @@
  * | `dead_lettered` | the connector's dead-letter topic (a subscription of ours)  | the event id and type, reason, detail  |
  * | `parked`        | `events_parked` (and the last `credential_failure` detail)  | how many, why the credential fails     |
  * | `dropped`       | `events_dropped`                                            | how many of each type, why             |
- * | `retrying`      | `delivery_retry`                                            | how many Segment did not take yet      |
+ * | `retrying`      | `delivery_retry`; a push not handled (`internal_error` with a `reason`: Firestore, the dead-letter topic… unavailable) | how many, the `reason` (and `detail`) |
  * | `refused`       | the receiver's `receiver_request` line, any answer but 200  | the status and the receiver's reason   |
  * | `duplicate`     | the Segment server: a messageId it already had, again       | the messageId, how many times it came  |
  *
@@ -26,7 +26,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** Skip reasons in the order they are always shown, each with what it means for the event. */
 export const SKIP_REASONS: Readonly<Record<string, string>> = {
   not_selected: "its type is not one of the connector's events",
-  not_exportable: 'its type is not a Currents event type the product exports (misspelled, or not exported)',
+  not_exportable:
+    'its type is not exported: behaviour the app or Segment produced that the connector does not name in events ' +
+    '(it would come back as a duplicate), a type never exported (agent runs, profile bookkeeping), or a type the ' +
+    'catalogue does not know (misspelled, or new from Braze: exportUnknownTypes exports those); `currents translate` names the reason per type',
   no_external_user_id: 'it has no user.external_user_id, and the connector does not include anonymous users',
 };
 
@@ -55,7 +58,7 @@ export type Outcome =
     }
   | { kind: 'parked'; connector: string; events: number; detail?: string }
   | { kind: 'dropped'; connector: string; events: number; byType: Record<string, number>; detail: string }
-  | { kind: 'retrying'; connector: string; events: number }
+  | { kind: 'retrying'; connector: string; events: number; reason?: string; detail?: string }
   | { kind: 'refused'; connector: string; status: number; outcome: string }
   | { kind: 'duplicate'; region: SegmentRegion; messageId: string; receipts: number };
 
@@ -97,7 +100,20 @@ export function outcomesOfLogLine(
         },
       ];
     case 'delivery_retry':
-      return [{ kind: 'retrying', connector, events: num(entry.retryLater) }];
+      return [{ kind: 'retrying', connector, events: num(entry.retryLater), reason: 'segment_unavailable' }];
+    case 'internal_error':
+      // A push the function could not handle (answered 503): Pub/Sub redelivers it.
+      return typeof entry.reason === 'string'
+        ? [
+            {
+              kind: 'retrying',
+              connector,
+              events: num(entry.events),
+              reason: entry.reason,
+              detail: String(entry.detail),
+            },
+          ]
+        : [];
     case 'receiver_request':
       return typeof entry.status === 'number' && entry.status !== 200
         ? [{ kind: 'refused', connector, status: entry.status, outcome: String(entry.outcome ?? '') }]
@@ -159,7 +175,10 @@ export function describeOutcome(o: Outcome): string {
         .map(([t, n]) => `${t} ${n}`)
         .join(', ')}): ${o.detail}`;
     case 'retrying':
-      return `[${o.connector}] Segment did not accept ${events(o.events)} yet; Pub/Sub redelivers the message`;
+      return o.reason === undefined || o.reason === 'segment_unavailable'
+        ? `[${o.connector}] Segment did not accept ${events(o.events)} yet; Pub/Sub redelivers the message`
+        : `[${o.connector}] a message of ${events(o.events)} was not handled (${o.reason}: ${o.detail ?? ''}); ` +
+            'Pub/Sub redelivers it';
     case 'refused':
       return `[${o.connector}] the receiver answered ${o.status} (${o.outcome}): nothing was published`;
     case 'duplicate':

@@ -6,7 +6,8 @@
  * On first use, a small watcher process is started: in its own process group (a signal sent to the run's group does not
  * reach it) and deaf to SIGINT, SIGTERM and SIGHUP. The run tells it, one line each on the watcher's stdin, what to kill
  * when the run ends: `group <pgid>` (an emulator: gcloud's wrapper and its Java child share a group), `pid <pid>` (a
- * functions-framework host), and `forget group|pid <n>` once that was stopped cleanly. The write end of that pipe is
+ * functions-framework host), `path <dir>` (a directory of secret files, removed), and `forget group|pid|path …` once
+ * that was stopped (or removed) cleanly. The write end of that pipe is
  * held by the run alone (Node opens it close-on-exec), so when the run's process ends, for any reason, the watcher
  * reads end-of-file, sends SIGTERM to everything still registered, SIGKILL to what is left after 5 s, and exits.
  *
@@ -17,7 +18,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 /** The watcher, as plain JavaScript run by `node -e` (no loader, no TypeScript: it must start fast and stand alone). */
 const WATCHER = `
+const fs = require('fs');
 const targets = new Set();
+const paths = new Set();
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => {});
 let buf = '';
 let reaping = false;
@@ -26,8 +29,11 @@ process.stdin.on('data', (chunk) => {
   buf += chunk;
   let nl;
   while ((nl = buf.indexOf('\\n')) >= 0) {
-    const m = /^(forget )?(group|pid) (\\d+)$/.exec(buf.slice(0, nl));
+    const line = buf.slice(0, nl);
     buf = buf.slice(nl + 1);
+    const p = /^(forget )?path (\\/.+)$/.exec(line);
+    if (p) { if (p[1]) paths.delete(p[2]); else paths.add(p[2]); continue; }
+    const m = /^(forget )?(group|pid) (\\d+)$/.exec(line);
     if (!m || Number(m[3]) <= 1) continue;
     const target = m[2] === 'group' ? -Number(m[3]) : Number(m[3]);
     if (m[1]) targets.delete(target); else targets.add(target);
@@ -38,6 +44,7 @@ const send = (signal) => { for (const t of targets) { try { process.kill(t, sign
 const reap = () => {
   if (reaping) return;
   reaping = true;
+  for (const p of paths) { try { fs.rmSync(p, { recursive: true, force: true }); } catch {} }
   send('SIGTERM');
   const until = Date.now() + 5000;
   const check = () => {
@@ -79,12 +86,17 @@ export function guardProcess(pid: number): void {
   tell(`pid ${pid}`);
 }
 
+/** Remove this directory (a local run's secret files) when this process ends, unless `forgetPath`ed first. */
+export function guardPath(dir: string): void {
+  tell(`path ${dir}`);
+}
+
+/** The directory was removed cleanly. */
+export function forgetPath(dir: string): void {
+  if (watcher) tell(`forget path ${dir}`);
+}
+
 /** The group or process was stopped cleanly: the watcher must not signal it (its number may be reused). */
 export function release(kind: 'group' | 'pid', n: number): void {
   if (watcher) tell(`forget ${kind} ${n}`);
-}
-
-/** The watcher's pid, when one runs (tests check that it ends with the run). */
-export function watcherPid(): number | undefined {
-  return watcher?.pid;
 }

@@ -10,9 +10,9 @@
  *   Segment server is told to refuse with 400 (`rejected`), or a whole message body that is not JSON (`invalid`, one
  *   dead letter carrying the text, no event id).
  */
-import { CATALOG } from '../shared/catalog';
+import { DEFAULT_CATALOG } from '../shared/catalog';
 import { selectedTypes, type Connector } from '../shared/connector';
-import { nestEvent, prng, sampleEvent } from './samples';
+import { nestEvent, prng, sampleEvent } from '../common/samples';
 
 export type Expected =
   | { readonly outcome: 'deliver' }
@@ -57,7 +57,7 @@ export function soakInput(
   const r = prng(opts.seed);
   const selected = selectedTypes(connector);
   const selectedSet = new Set(selected);
-  const notSelected = CATALOG.map((e) => e.type).filter((t) => !selectedSet.has(t));
+  const notSelected = DEFAULT_CATALOG.map((e) => e.type).filter((t) => !selectedSet.has(t));
   if (!selected.length || !notSelected.length) throw new Error('soakInput: the connector must select some types only');
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const maxPer = opts.maxPerMessage ?? 30;

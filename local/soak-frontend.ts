@@ -12,6 +12,7 @@
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PushRecord } from './soak-reconcile';
 
 /** How long a request waits for the function's process to listen again before it is answered 503. */
 const HOLD_MS = 15_000;
@@ -22,8 +23,8 @@ export interface SoakFrontEnd {
   readonly unavailable: () => number;
   /** Times a request was held because no process was listening (retried every 200 ms, up to 15 s). */
   readonly held: () => number;
-  /** Per Pub/Sub message id: how often it was pushed, the last answer (status, or 'reset'), and whether any was 2xx. */
-  readonly pushes: () => ReadonlyMap<string, { count: number; last: string; acknowledged: boolean }>;
+  /** Per Pub/Sub message id: how often it was pushed, the last answer (status, or 'reset') and when, any 2xx. */
+  readonly pushes: () => ReadonlyMap<string, PushRecord>;
   close(): Promise<void>;
 }
 
@@ -31,14 +32,16 @@ export async function startSoakFrontEnd(upstream: string): Promise<SoakFrontEnd>
   const target = new URL(upstream);
   let unavailable = 0;
   let held = 0;
-  const pushes = new Map<string, { count: number; last: string; acknowledged: boolean }>();
+  const pushes = new Map<string, PushRecord>();
   const note = (id: string | undefined, answer: string) => {
     if (!id) return;
-    const p = pushes.get(id) ?? { count: 0, last: '', acknowledged: false };
-    p.count++;
-    p.last = answer;
-    if (/^2\d\d$/.test(answer)) p.acknowledged = true;
-    pushes.set(id, p);
+    const p = pushes.get(id);
+    pushes.set(id, {
+      count: (p?.count ?? 0) + 1,
+      last: answer,
+      acknowledged: p?.acknowledged === true || /^2\d\d$/.test(answer),
+      lastAt: Date.now(),
+    });
   };
   const fail = (res: ServerResponse, id: string | undefined) => {
     unavailable++;

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment, SegmentRegion } from '../shared/connector';
+import { forEachRegion } from '../shared/regions';
 import {
   makeLocalCredential,
   makeReceiverToken,
@@ -85,7 +86,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => server.close());
       return server;
     };
-    const servers = { us: await startServer('us'), eu: await startServer('eu') };
+    const servers = await forEachRegion(startServer);
     const { PubSub } = await import('@google-cloud/pubsub');
     const pubsub = new PubSub({
       projectId,

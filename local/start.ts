@@ -15,8 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { selectedTypes } from '../shared/connector';
-import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
-import { table } from '../cli/table';
+import { otherRegions, REGIONS } from '../shared/regions';
+import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
+import { table } from '../common/table';
+import { LOCAL_DEFINITIONS } from './definitions';
 import { createClients, leaseAll, acknowledge } from '../cli/ops/dead-letter-queue';
 import { sendLikeBraze } from './braze';
 import { brazeFeed, buildFeed, intentCounts, type FeedMessage, type Intent } from './feed';
@@ -25,9 +27,9 @@ import type { LocalConnector } from './connector-runner';
 import { startLocalStack, type LocalStack } from './stack';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { storageMain, takeSource } from './storage-run';
-import { localGoogleClients } from './google-clients';
-import { parse, parseOrExit, UsageError, type CommandSpec } from '../cli/args';
-import { dropLibraryWarnings } from '../cli/library-warnings';
+import { localGoogleClients } from '../common/google-clients';
+import { parse, parseOrExit, UsageError, type CommandSpec } from '../common/args';
+import { dropLibraryWarnings } from '../common/library-warnings';
 import {
   describeOutcome,
   inReasonOrder,
@@ -93,7 +95,7 @@ interface LogCounts {
   deadLettered: number;
 }
 
-/** `npm start`'s surface: its options, help and examples (cli/args.ts). `--source` is taken out first (takeSource). */
+/** `npm start`'s surface: its options, help and examples (common/args.ts). `--source` is taken out first (takeSource). */
 export const START: CommandSpec<{
   env: string;
   events: string;
@@ -132,7 +134,10 @@ export const START: CommandSpec<{
       description: "post to each receiver (Braze's way) or publish to the topic",
       default: 'receiver',
     },
-    { flags: '--definitions <PATH>', description: 'the connector definitions module (default: connectors/index.ts)' },
+    {
+      flags: '--definitions <PATH>',
+      description: "the connector definitions module (default: local/definitions.ts; 'connectors' runs yours)",
+    },
     { flags: '--timeout <SECONDS>', description: 'how long to wait for the pipeline to settle', default: '120' },
   ],
   examples: [
@@ -182,7 +187,7 @@ export async function runLocal(
   options: Options,
 ): Promise<{ summaries: ConnectorSummary[]; stack?: LocalStack; logs: LogTap }> {
   const { out } = options;
-  const environments = loadEnvironmentsOrThrow(options.definitions);
+  const environments = loadEnvironmentsOrThrow(options.definitions ?? LOCAL_DEFINITIONS);
   const { environment, connectors } = pick(environments, options.env);
   out(
     `Environment '${environment.name}': ${connectors.length} connector(s); starting the emulators, a Segment server per region and the functions…`,
@@ -401,7 +406,7 @@ export async function runLocal(
     const summaries = summarize(stack, expectations, batches, drained, deadLetters, door ? receivers : undefined);
     printSummary(summaries, out, (Date.now() - publishStart) / 1000);
     if (stateLines.length) out(`\nState changes:\n  ${stateLines.join('\n  ')}`);
-    for (const region of ['us', 'eu'] as const) {
+    for (const region of REGIONS) {
       const discarded = sumOf(stack.servers[region].stats().discarded);
       if (discarded || options.scenario === 'write-key-rotated') {
         out(`Segment (${region}) discarded ${discarded} event(s) sent with a write key it does not take.`);
@@ -487,14 +492,17 @@ function summarize(
   return stack.connectors.map((l) => {
     const name = l.connector.name;
     const region = l.connector.segment.region;
-    const other = region === 'us' ? 'eu' : 'us';
+    const others = otherRegions(region);
     const feed = expectations.get(name)!;
     const expected = intentCounts(feed);
     const published = feed.length;
     const ids = new Set(feed.map((e) => e.id));
     const receiver = receivers?.get(name);
     const delivered = stack.servers[region].accepted().filter((e) => ids.has(e.messageId)).length;
-    const deliveredToOtherRegion = stack.servers[other].accepted().filter((e) => ids.has(e.messageId)).length;
+    const deliveredToOtherRegion = others.reduce(
+      (n, r) => n + stack.servers[r].accepted().filter((e) => ids.has(e.messageId)).length,
+      0,
+    );
     const skipped: Record<string, number> = {};
     let parked = 0;
     let dropped = 0;
@@ -511,7 +519,8 @@ function summarize(
     if (delivered !== (expected.delivered ?? 0)) {
       problems.push(`delivered ${delivered}, expected ${expected.delivered ?? 0}`);
     }
-    if (deliveredToOtherRegion) problems.push(`${deliveredToOtherRegion} event(s) reached the ${other} server`);
+    if (deliveredToOtherRegion)
+      problems.push(`${deliveredToOtherRegion} event(s) reached the ${others.join(' or ')} server`);
     const expectedSkipped = pickSkipped(expected);
     for (const [reason] of inReasonOrder({ ...expectedSkipped, ...skipped })) {
       if ((skipped[reason] ?? 0) !== (expectedSkipped[reason] ?? 0)) {
@@ -696,11 +705,11 @@ export async function tail(
   const seen = { us: stack.servers.us.accepted().length, eu: stack.servers.eu.accepted().length };
   const receipts = { us: new Map<string, number>(), eu: new Map<string, number>() };
   const say = (o: Parameters<typeof describeOutcome>[0]) => out(json ? outcomeJson(o) : describeOutcome(o));
-  for (const region of ['us', 'eu'] as const) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
+  for (const region of REGIONS) newDuplicates(region, stack.servers[region].accepted(), receipts[region]);
   const watch = logs && (await watchOutcomes(stack, logs, say));
   while (!until?.aborted) {
     await sleep(json ? 100 : 500);
-    for (const region of ['us', 'eu'] as const) {
+    for (const region of REGIONS) {
       const all = stack.servers[region].accepted();
       for (const e of all.slice(seen[region])) {
         const call = e.call as { event?: string; userId?: string; anonymousId?: string } | undefined;

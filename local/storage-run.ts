@@ -15,17 +15,19 @@ import { Storage } from '@google-cloud/storage';
 import type { FieldSpec } from '../shared/catalog-fields';
 import { canonicalType } from '../shared/catalog';
 import type { Connector } from '../shared/connector';
-import { loadEnvironmentsOrThrow, pick } from '../cli/definitions';
-import { table } from '../cli/table';
+import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
+import { table } from '../common/table';
+import { LOCAL_DEFINITIONS } from './definitions';
 import { brazeObjectName, formatHour } from '../runtime/storage/paths';
 import { durationMs } from '../shared/duration';
+import { backfillHour, reportResent, takeRemote, type RemoteOutcome } from './backfill-remote';
 import { avroFile, fieldsFor, toRecord } from './avro-export';
-import { backfillHour, resentAfterKill, type RemoteOutcome } from './backfill-remote';
 import { feedEvents, type FeedEvent } from './feed';
 import { startLiveImport, type LiveImport } from './storage-import';
 import { startStorageServer, type LocalStorageServer } from './storage-server';
 import type { Emulators } from './emulators';
 import { startLocalStack, type LocalStack } from './stack';
+import type { LocalConnector } from './connector-runner';
 import { stopOnSignals } from './shutdown';
 import { logEntry, LogTap } from './outcomes';
 
@@ -102,154 +104,147 @@ async function writeFeed(storage: Storage, c: Connector, feed: readonly FeedEven
   return files;
 }
 
-export async function runStorageLocal(options: StorageRunOptions): Promise<{
-  summaries: StorageRunSummary[];
-  stack: LocalStack;
-  server: LocalStorageServer;
-  live: LiveImport;
-  /** Every log line of the stack's processes, for the watch of `--keep-running` (local/outcomes.ts). */
-  logs: LogTap;
-  /** The scenario's remote backfill (`remote`), its hosts already stopped. */
-  remote?: RemoteOutcome;
-}> {
-  const { out } = options;
-  const { environment, connectors: defined } = pick(loadEnvironmentsOrThrow(options.definitions), options.env);
-  const connectors = defined.map(withLocalStorage);
-  out(`Environment '${environment.name}': ${connectors.length} connector(s) fed through the storage export…`);
-  const noExternalId = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
-  const dropped = new Map<string, Map<string, number>>(connectors.map((c) => [c.name, new Map()]));
-  const reached = new Set<string>();
-  const logs = new LogTap();
-  const stack = await startLocalStack({
-    environment,
-    connectors,
-    emulators: options.emulators,
-    projectId: options.projectId,
-    testClock: options.scenario === 'backfill',
-    onLog: (connector, line) => onLog(connector, line),
-  });
-  function onLog(connector: string, line: string): void {
-    {
-      logs.emit(connector, line);
-      const e = logEntry(line) as
-        | {
-            event?: string;
-            pubsubMessageId?: string;
-            skipped?: Record<string, number>;
-            counts?: Record<string, number>;
-            to?: string;
-          }
-        | undefined;
-      if (e?.event === 'batch_done' && e.pubsubMessageId) {
-        noExternalId.get(connector)!.set(e.pubsubMessageId, e.skipped?.no_external_user_id ?? 0);
-        dropped.get(connector)!.set(e.pubsubMessageId, e.counts?.dropped ?? 0);
-      } else if (e?.event === 'state_change') {
-        reached.add(`${connector}:${e.to}`);
-        out(`[${connector}] state → ${e.to}`);
-      }
+/** What the run counts from the functions' log lines, per connector: skips without an external id and drops (by
+ * Pub/Sub message), and the credential states reached (`connector:state`). */
+class RunLog {
+  readonly noExternalId = new Map<string, Map<string, number>>();
+  readonly dropped = new Map<string, Map<string, number>>();
+  readonly reached = new Set<string>();
+
+  constructor(
+    connectors: readonly Connector[],
+    private readonly out: (line: string) => void,
+  ) {
+    for (const c of connectors) {
+      this.noExternalId.set(c.name, new Map());
+      this.dropped.set(c.name, new Map());
     }
   }
-  Object.assign(process.env, stack.emulators.env);
-  const server = await startStorageServer();
-  const live = startLiveImport({ server, project: stack.projectId, connectors, sink: () => undefined });
-  const storage = new Storage({ apiEndpoint: server.apiEndpoint, projectId: stack.projectId });
+
+  read(connector: string, line: string): void {
+    const e = logEntry(line) as
+      | {
+          event?: string;
+          pubsubMessageId?: string;
+          skipped?: Record<string, number>;
+          counts?: Record<string, number>;
+          to?: string;
+        }
+      | undefined;
+    if (e?.event === 'batch_done' && e.pubsubMessageId) {
+      this.noExternalId.get(connector)!.set(e.pubsubMessageId, e.skipped?.no_external_user_id ?? 0);
+      this.dropped.get(connector)!.set(e.pubsubMessageId, e.counts?.dropped ?? 0);
+    } else if (e?.event === 'state_change') {
+      this.reached.add(`${connector}:${e.to}`);
+      this.out(`[${connector}] state → ${e.to}`);
+    }
+  }
+}
+
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** Polls `check` every 200 ms for up to `seconds`; its last answer. */
+async function waitUntil(check: () => boolean, seconds: number): Promise<boolean> {
+  const until = Date.now() + seconds * 1000;
+  while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  return check();
+}
+
+/** The backfill scenario, before the feed: the victim's credential is removed and its grace period passes. */
+async function expireVictim(victim: LocalConnector, log: RunLog, options: StorageRunOptions): Promise<void> {
+  const name = victim.connector.name;
+  options.out(`\nScenario backfill: the credential of '${name}' is removed and its grace period passes: it expires.`);
+  victim.setSecret(undefined);
+  await victim.probe();
+  await victim.setClockOffset(durationMs(victim.connector.credentialGracePeriod) + 3_600_000);
+  await victim.probe();
+  if (!(await waitUntil(() => log.reached.has(`${name}:expired`), options.timeoutSeconds))) {
+    throw new Error(`'${name}' did not expire`);
+  }
+}
+
+/** The backfill scenario, after the feed: the victim dropped the live import; its credential is restored and the hour
+ * imported again (`currents import --reimport`, with `--remote` through the local backfill path). */
+async function backfillVictim(
+  victim: LocalConnector,
+  run: {
+    stack: LocalStack;
+    server: LocalStorageServer;
+    log: RunLog;
+    feed: FeedEvent[];
+    hour: Date;
+    envName: string;
+    onLog: (connector: string, line: string) => void;
+  },
+  options: StorageRunOptions,
+): Promise<RemoteOutcome | undefined> {
+  const { stack, server, log, feed, hour, envName } = run;
+  const { out } = options;
+  const c = victim.connector;
+  const meant = feed.filter((e) => e.intent === 'delivered').length;
+  await waitUntil(() => sum(log.dropped.get(c.name)!) >= meant, options.timeoutSeconds);
+  out(`[${c.name}] expired: the function dropped ${sum(log.dropped.get(c.name)!)} event(s) imported live.`);
+  victim.setSecret(stack.credentials.get(c.name)!.secretValue);
+  await victim.setClockOffset(0);
+  await victim.probe();
+  if (!(await waitUntil(() => log.reached.has(`${c.name}:active`), options.timeoutSeconds))) {
+    throw new Error(`'${c.name}' did not recover`);
+  }
+  const from = hour;
+  const to = new Date(hour.getTime() + 3_600_000);
   out(
-    `Local Cloud Storage on ${server.apiEndpoint}; buckets: ${[...new Set(connectors.map((c) => c.storage!.bucket))].join(', ')}`,
+    `[${c.name}] credential restored; backfilling: currents import --env ${envName} --connector ${c.name} ` +
+      `--from ${formatHour(from).replace(/-(\d\d)$/, 'T$1')} --to ${formatHour(to).replace(/-(\d\d)$/, 'T$1')} ` +
+      `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport${options.remote ? ' --remote' : ''}`,
   );
+  return backfillHour(
+    { stack, server, local: victim, from, to, out, onLog: (l) => run.onLog(c.name, l) },
+    options.remote,
+  );
+}
 
-  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const waitUntil = async (check: () => boolean) => {
-    const until = Date.now() + options.timeoutSeconds * 1000;
-    while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-    return check();
-  };
-  const victim = options.scenario === 'backfill' ? stack.connectors[0] : undefined;
-  let remoteOutcome: RemoteOutcome | undefined;
-  if (victim) {
-    const name = victim.connector.name;
-    out(`\nScenario backfill: the credential of '${name}' is removed and its grace period passes: it expires.`);
-    victim.setSecret(undefined);
-    await victim.probe();
-    await victim.setClockOffset(durationMs(victim.connector.credentialGracePeriod) + 3_600_000);
-    await victim.probe();
-    if (!(await waitUntil(() => reached.has(`${name}:expired`)))) throw new Error(`'${name}' did not expire`);
-  }
+/** Where each connector's feed ended, from the Segment server, the live import's results and the log counts. */
+function summarize(
+  connectors: readonly Connector[],
+  run: { stack: LocalStack; live: LiveImport; log: RunLog; feeds: Map<string, FeedEvent[]>; victim?: string },
+): StorageRunSummary[] {
+  const { stack, live, log, feeds, victim } = run;
+  return connectors.map((c) => {
+    const feed = feeds.get(c.name)!;
+    const accepted = new Set(stack.servers[c.segment.region].accepted().map((a) => a.messageId));
+    const meant = feed.filter((e) => e.intent === 'delivered').map((e) => e.id);
+    const notMeant = feed.filter((e) => e.intent !== 'delivered' && accepted.has(e.id)).length;
+    const results = live.results.filter((r) => r.connector === c.name && r.result);
+    const imported = results.filter((r) => r.result!.status === 'done').length;
+    const skipped = results.filter((r) => r.result!.status === 'skipped').length;
+    const skippedTypes = new Set(
+      feed
+        .filter((e) => e.intent === 'skipped:not_selected' || e.intent === 'skipped:not_exportable')
+        .map((e) => e.type),
+    );
+    const expectedNoId = feed.filter((e) => e.intent === 'skipped:no_external_user_id').length;
+    const seenNoId = sum(log.noExternalId.get(c.name)!);
+    const delivered = meant.filter((id) => accepted.has(id)).length;
+    return {
+      connector: c.name,
+      files: { imported, skipped },
+      expectedDelivered: meant.length,
+      delivered,
+      unexpected: notMeant,
+      skippedNoExternalId: { expected: expectedNoId, seen: seenNoId },
+      dropped: sum(log.dropped.get(c.name)!),
+      // The backfill's connector skips its users without an external id twice (the live import, then the backfill).
+      reconciled:
+        delivered === meant.length &&
+        notMeant === 0 &&
+        skipped === skippedTypes.size &&
+        (victim === c.name ? seenNoId >= expectedNoId : seenNoId === expectedNoId),
+    };
+  });
+}
 
-  const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
-  const feeds = new Map<string, FeedEvent[]>();
-  for (const [i, c] of connectors.entries()) {
-    const feed = feedEvents(c, { events: options.events, seed: i + 1 }).filter(
-      (e) => e.intent !== 'dead_letter:invalid',
-    );
-    feeds.set(c.name, feed);
-    const files = await writeFeed(storage, c, feed, hour);
-    out(
-      `[${c.name}] wrote ${feed.length} event(s) as ${files} Avro file(s) under gs://${c.storage!.bucket}/${c.storage!.prefix}/`,
-    );
-  }
-  await live.idle();
-
-  if (victim) {
-    const c = victim.connector;
-    const meant = feeds.get(c.name)!.filter((e) => e.intent === 'delivered').length;
-    await waitUntil(() => sum(dropped.get(c.name)!) >= meant);
-    out(`[${c.name}] expired: the function dropped ${sum(dropped.get(c.name)!)} event(s) imported live.`);
-    victim.setSecret(stack.credentials.get(c.name)!.secretValue);
-    await victim.setClockOffset(0);
-    await victim.probe();
-    if (!(await waitUntil(() => reached.has(`${c.name}:active`)))) throw new Error(`'${c.name}' did not recover`);
-    const from = hour;
-    const to = new Date(hour.getTime() + 3_600_000);
-    out(
-      `[${c.name}] credential restored; backfilling: currents import --env ${environment.name} --connector ${c.name} ` +
-        `--from ${formatHour(from).replace(/-(\d\d)$/, 'T$1')} --to ${formatHour(to).replace(/-(\d\d)$/, 'T$1')} ` +
-        `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport${options.remote ? ' --remote' : ''}`,
-    );
-    remoteOutcome = await backfillHour(
-      { stack, server, local: victim, from, to, out, onLog: (l) => onLog(c.name, l) },
-      options.remote,
-    );
-  }
-
-  const summarize = (): StorageRunSummary[] =>
-    connectors.map((c) => {
-      const feed = feeds.get(c.name)!;
-      const accepted = new Set(stack.servers[c.segment.region].accepted().map((a) => a.messageId));
-      const meant = feed.filter((e) => e.intent === 'delivered').map((e) => e.id);
-      const notMeant = feed.filter((e) => e.intent !== 'delivered' && accepted.has(e.id)).length;
-      const results = live.results.filter((r) => r.connector === c.name && r.result);
-      const imported = results.filter((r) => r.result!.status === 'done').length;
-      const skipped = results.filter((r) => r.result!.status === 'skipped').length;
-      const skippedTypes = new Set(
-        feed
-          .filter((e) => e.intent === 'skipped:not_selected' || e.intent === 'skipped:not_exportable')
-          .map((e) => e.type),
-      );
-      const expectedNoId = feed.filter((e) => e.intent === 'skipped:no_external_user_id').length;
-      const seenNoId = [...noExternalId.get(c.name)!.values()].reduce((a, b) => a + b, 0);
-      const delivered = meant.filter((id) => accepted.has(id)).length;
-      return {
-        connector: c.name,
-        files: { imported, skipped },
-        expectedDelivered: meant.length,
-        delivered,
-        unexpected: notMeant,
-        skippedNoExternalId: { expected: expectedNoId, seen: seenNoId },
-        dropped: sum(dropped.get(c.name)!),
-        // The backfill's connector skips its users without an external id twice (the live import, then the backfill).
-        reconciled:
-          delivered === meant.length &&
-          notMeant === 0 &&
-          skipped === skippedTypes.size &&
-          (victim?.connector.name === c.name ? seenNoId >= expectedNoId : seenNoId === expectedNoId),
-      };
-    });
-  const deadline = Date.now() + options.timeoutSeconds * 1000;
-  let summaries = summarize();
-  while (!summaries.every((s) => s.reconciled) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    summaries = summarize();
-  }
+/** The summary table (the verdict line is the run's last). */
+function printSummaries(out: (line: string) => void, summaries: StorageRunSummary[], victim?: string): void {
   out(
     table(
       [
@@ -266,50 +261,91 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
         String(s.files.imported),
         String(s.files.skipped),
         `${s.delivered}/${s.expectedDelivered}${s.unexpected ? ` (+${s.unexpected} not meant)` : ''}`,
-        skippedNoIdCell(s.skippedNoExternalId, victim?.connector.name === s.connector),
+        skippedNoIdCell(s.skippedNoExternalId, victim === s.connector),
         String(s.dropped),
         s.reconciled ? 'yes' : 'NO',
       ]),
     ),
   );
-  if (remoteOutcome && victim) {
-    const c = victim.connector;
-    const { resent, allFromKilledFile } = resentAfterKill(
-      stack.servers[c.segment.region].accepted(),
-      feeds.get(c.name)!.map((e) => ({ id: e.id, type: e.type })),
-      remoteOutcome.result.killed?.object,
-    );
-    out(
-      `[${c.name}] received twice by Segment (deduplicated on messageId): ${resent} event(s)` +
-        (resent
-          ? allFromKilledFile
-            ? ', all of the file in flight at the kill'
-            : ', NOT all of the killed file'
-          : ''),
-    );
-    await remoteOutcome.stop();
-  }
-  out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
-  return { summaries, stack, server, live, logs, remote: remoteOutcome };
 }
 
-/** Takes `--remote [--hosts N]` (the backfill scenario's remote mode, 3 hosts by default) out of `rest`. */
-function takeRemote(rest: string[]): { remote?: { hosts: number } } {
-  const r = rest.indexOf('--remote');
-  const h = rest.findIndex((a) => a === '--hosts' || a.startsWith('--hosts='));
-  if (r < 0) {
-    if (h >= 0) throw new Error('--hosts goes with --remote (--scenario backfill --remote --hosts N)');
-    return {};
+export async function runStorageLocal(options: StorageRunOptions): Promise<{
+  summaries: StorageRunSummary[];
+  stack: LocalStack;
+  server: LocalStorageServer;
+  live: LiveImport;
+  /** Every log line of the stack's processes, for the watch of `--keep-running` (local/outcomes.ts). */
+  logs: LogTap;
+  /** The scenario's remote backfill (`remote`), its hosts already stopped. */
+  remote?: RemoteOutcome;
+}> {
+  const { out } = options;
+  const { environment, connectors: defined } = pick(
+    loadEnvironmentsOrThrow(options.definitions ?? LOCAL_DEFINITIONS),
+    options.env,
+  );
+  const connectors = defined.map(withLocalStorage);
+  out(`Environment '${environment.name}': ${connectors.length} connector(s) fed through the storage export…`);
+  const log = new RunLog(connectors, out);
+  const logs = new LogTap();
+  const onLog = (connector: string, line: string): void => {
+    logs.emit(connector, line);
+    log.read(connector, line);
+  };
+  const stack = await startLocalStack({
+    environment,
+    connectors,
+    emulators: options.emulators,
+    projectId: options.projectId,
+    testClock: options.scenario === 'backfill',
+    onLog,
+  });
+  Object.assign(process.env, stack.emulators.env);
+  const server = await startStorageServer();
+  const live = startLiveImport({ server, project: stack.projectId, connectors, sink: () => undefined });
+  const storage = new Storage({ apiEndpoint: server.apiEndpoint, projectId: stack.projectId });
+  out(
+    `Local Cloud Storage on ${server.apiEndpoint}; buckets: ${[...new Set(connectors.map((c) => c.storage!.bucket))].join(', ')}`,
+  );
+
+  const victim = options.scenario === 'backfill' ? stack.connectors[0] : undefined;
+  if (victim) await expireVictim(victim, log, options);
+
+  const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+  const feeds = new Map<string, FeedEvent[]>();
+  for (const [i, c] of connectors.entries()) {
+    const feed = feedEvents(c, { events: options.events, seed: i + 1 }).filter(
+      (e) => e.intent !== 'dead_letter:invalid',
+    );
+    feeds.set(c.name, feed);
+    const files = await writeFeed(storage, c, feed, hour);
+    out(
+      `[${c.name}] wrote ${feed.length} event(s) as ${files} Avro file(s) under gs://${c.storage!.bucket}/${c.storage!.prefix}/`,
+    );
   }
-  rest.splice(r, 1);
-  if (h < 0) return { remote: { hosts: 3 } };
-  const i = rest.findIndex((a) => a === '--hosts' || a.startsWith('--hosts='));
-  const value = rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
-  rest.splice(i, rest[i]!.includes('=') ? 1 : 2);
-  const hosts = Number(value);
-  if (!Number.isInteger(hosts) || hosts < 2 || hosts > 8)
-    throw new Error(`--hosts must be a whole number from 2 to 8 (got '${value ?? ''}'): one of them is killed`);
-  return { remote: { hosts } };
+  await live.idle();
+  let remote: RemoteOutcome | undefined;
+  if (victim) {
+    const feed = feeds.get(victim.connector.name)!;
+    remote = await backfillVictim(
+      victim,
+      { stack, server, log, feed, hour, envName: environment.name, onLog },
+      options,
+    );
+  }
+
+  const run = { stack, live, log, feeds, victim: victim?.connector.name };
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  let summaries = summarize(connectors, run);
+  while (!summaries.every((s) => s.reconciled) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    summaries = summarize(connectors, run);
+  }
+  printSummaries(out, summaries, run.victim);
+  if (remote && victim) reportResent(remote, stack, victim.connector, feeds, out);
+  out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
+  await remote?.stop();
+  return { summaries, stack, server, live, logs, remote };
 }
 
 /** `storage` additions to the `--keep-running --json` ready object. */

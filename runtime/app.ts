@@ -1,6 +1,6 @@
 /**
  * The connector's request handling, with every adapter injected: one Pub/Sub push (`handlePush`) and the scheduled
- * credential probe (`handleProbe`). runtime/function.ts wires the real adapters; tests and benchmarks wire the same
+ * credential probe (`handleProbe`). runtime/runtime.ts wires the real adapters; tests and benchmarks wire the same
  * adapters to the emulators and the local Segment server.
  *
  * A push is answered 2xx only when every event of the message has a final outcome: delivered, skipped on purpose,
@@ -9,11 +9,13 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { RuntimeBudgets } from '../shared/policy';
+import { countBy, sum } from './core/counts';
 import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
-import { parsePushEnvelope } from './core/push';
-import type { Translator } from './core/translate';
+import { parsePushEnvelope, PUSH_FAILURE_REASONS } from './core/push';
+import { type Translator, unknownTypeReports } from './core/translate';
 import type { Clock, CredentialSource, DeadLetter, DeliveryItem, TranslatedEvent } from './core/types';
+import { CredentialUnavailableError } from './core/types';
 import type {
   CredentialCheck,
   CredentialCheckResult,
@@ -31,7 +33,8 @@ import { describeError, logTransition, type Logger } from './log';
 export type { Delivery, StateStore, TraceSink } from './ports';
 
 export interface AppDeps {
-  readonly translator: Translator;
+  /** The connector's translator, or where to get it (a keyed hash needs its key read first: runtime/adapters/translator-source.ts). */
+  readonly translator: Translator | (() => Promise<Translator>);
   readonly segment: Delivery;
   readonly credentials: CredentialSource;
   readonly store: StateStore;
@@ -69,21 +72,6 @@ export interface PushCounts {
 
 const TRACE_ATTRIBUTE = 'currents_trace';
 
-function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) {
-    const k = key(i);
-    out[k] = (out[k] ?? 0) + 1;
-  }
-  return out;
-}
-
-function sum(counts: Record<string, number>): number {
-  let n = 0;
-  for (const v of Object.values(counts)) n += v;
-  return n;
-}
-
 /** Dead letters for the events Segment refused (400 down to a single event). */
 function rejectedLetters<T extends DeliveryItem & { eventType: string }>(
   report: DeliveryReport<T>,
@@ -116,6 +104,15 @@ export function createApp(deps: AppDeps) {
     logger.error('credential_failure', `Segment credential failed: ${detail}`, { detail, state: d.next.status });
     transition(d);
     return d;
+  }
+
+  /** An active connector's credential read, not tried (a secret with no version yet): why not, alerted; no state change. */
+  async function credentialUnreadable(): Promise<string | undefined> {
+    const err = await deps.credentials.get().catch((e: unknown) => e);
+    if (!(err instanceof CredentialUnavailableError)) return undefined;
+    const detail = err.message;
+    logger.warning('credential_unverified', `probe: credential unreadable: ${detail}`, { detail, when: 'probe' });
+    return detail;
   }
 
   /** Runs the source check (when the connector has one); logs an inconclusive answer. Never throws. */
@@ -179,8 +176,11 @@ export function createApp(deps: AppDeps) {
       dropped: 0,
       retryLater: 0,
     };
+    /** What the push was doing: the reason it could not be handled, should it fail (PUSH_FAILURE_REASONS). */
+    let step: keyof typeof PUSH_FAILURE_REASONS = 'translate';
     try {
-      const tr = deps.translator.translateMessage(msg.data, msg.attributes);
+      const translator = typeof deps.translator === 'function' ? await deps.translator() : deps.translator;
+      const tr = translator.translateMessage(msg.data, msg.attributes);
       counts.received = tr.send.length + tr.skipped.length + tr.deadLetters.length;
       counts.skipped = countBy(tr.skipped, (s) => s.reason);
       const letters: DeadLetter[] = [...tr.deadLetters];
@@ -189,6 +189,7 @@ export function createApp(deps: AppDeps) {
       /** Time spent in Segment's Tracking API and its worst answer (dashboard: latency, answers by status). */
       let segment: { segmentMs: number; segmentStatus?: string } | undefined;
       if (tr.send.length) {
+        step = 'state';
         let admission = await store.admit();
         transition(admission);
         if (deps.credentialCheck && (await checkAtStart(admission.version))) {
@@ -197,11 +198,13 @@ export function createApp(deps: AppDeps) {
         }
         if (admission.action === 'send') {
           const sentAt = deps.clock.now();
+          step = 'segment';
           const report = await deps.segment.deliver(tr.send, { budgetMs: deps.policy.deliveryBudgetMs });
           segment = { segmentMs: deps.clock.now() - sentAt, segmentStatus: worstSegmentStatus(report.statuses ?? {}) };
           counts.delivered = report.delivered.length;
           counts.retryLater = report.retryLater.length;
           letters.push(...rejectedLetters(report, (e) => e.raw));
+          step = 'state';
           if (report.delivered.length) await store.noteDelivery();
           if (report.credentialFailure.length) {
             const d = await credentialFailed(report.credentialError ?? 'credential refused', admission.version);
@@ -224,6 +227,7 @@ export function createApp(deps: AppDeps) {
       // a redelivery repeats only what is idempotent (dead letters may repeat; parking is per message; drops are
       // counted once, by the step that completes the message).
       if (letters.length) {
+        step = 'dead_letters';
         const r = await deps.deadLetters.publish(letters);
         counts.deadLettered = { ...r.byReason };
         log.warning('dead_lettered', `${letters.length} event(s) written to the dead-letter topic`, {
@@ -232,6 +236,7 @@ export function createApp(deps: AppDeps) {
         });
       }
       if (toPark.length) {
+        step = 'park';
         const r = await store.park({ pubsubMessageId: msg.messageId, items: parkedItems(toPark) });
         counts.parked = toPark.length;
         log.warning('events_parked', `${toPark.length} event(s) parked while the credential fails`, {
@@ -240,9 +245,13 @@ export function createApp(deps: AppDeps) {
         });
       }
       if (toDrop.length) {
+        step = 'state';
         await drop(toDrop, log, 'the credential has been failing for longer than the grace period');
         counts.dropped = toDrop.length;
       }
+      // A type the catalogue does not know (a new Braze type, the day it arrives): a line per type, a count for status.
+      for (const u of unknownTypeReports(tr)) log.warning('unknown_event_type', u.message, u.fields);
+      if (tr.unknownTypes) await store.noteUnknownTypes(tr.unknownTypes);
       const final = counts.retryLater === 0;
       log.info('batch_done', final ? 'message handled' : 'message not fully delivered; asking Pub/Sub to redeliver', {
         counts: {
@@ -255,15 +264,23 @@ export function createApp(deps: AppDeps) {
           retryLater: counts.retryLater,
         },
         skipped: counts.skipped,
+        ...(tr.unknownTypes ? { unknownTypes: tr.unknownTypes } : {}),
         deliveryAttempt: msg.deliveryAttempt,
         ...segment,
       });
       const trace = msg.attributes[TRACE_ATTRIBUTE];
+      step = 'trace';
       if (trace && deps.traces && final) await deps.traces.record(trace, { ...counts, at: deps.clock.now() });
       return { status: final ? 204 : 503, body: { ...counts } };
     } catch (err) {
-      log.error('internal_error', `message not handled; Pub/Sub will redeliver: ${describeError(err)}`);
-      return { status: 503, body: { error: 'temporarily unable to handle the message' } };
+      const reason = PUSH_FAILURE_REASONS[step];
+      const detail = describeError(err);
+      log.error('internal_error', `message not handled (${reason}); Pub/Sub will redeliver: ${detail}`, {
+        reason,
+        events: counts.received,
+        detail,
+      });
+      return { status: 503, body: { error: 'temporarily unable to handle the message', reason } };
     }
   }
 
@@ -325,6 +342,7 @@ export function createApp(deps: AppDeps) {
       let outcome: ProbeOutcome & { inconclusive?: boolean };
       let firstGroupEvents = 0;
       let firstGroupDelivered = false;
+      let unreadable: string | undefined; // why the credential cannot be had (active: read, not tried)
       const { groups } = status === 'expired' ? { groups: [] } : await store.listParked({ limit: 1 });
       // A write key is checked through the Public API first: sending with a bad one is answered 200 and lost.
       const check = await checkSource(Math.min(10_000, deadline - deps.clock.now()), 'probe');
@@ -351,6 +369,7 @@ export function createApp(deps: AppDeps) {
         }
       } else if (status === 'active') {
         outcome = check ? { ok: true } : { untested: true }; // a source check that passed did test the write key
+        if (!check) unreadable = await credentialUnreadable();
       } else {
         outcome = await deps.segment.verifyCredential({ budgetMs: Math.min(10_000, deadline - deps.clock.now()) });
       }
@@ -376,7 +395,7 @@ export function createApp(deps: AppDeps) {
         state: final.state.status,
         failingSince: 'failingSince' in final.state ? new Date(final.state.failingSince).toISOString() : undefined,
         credential: outcome.ok ? 'ok' : outcome.ok === false && !outcome.inconclusive ? 'failing' : 'unknown',
-        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : 'not tried: active, nothing parked',
+        detail: outcome.ok === false ? outcome.detail : outcome.ok ? undefined : notTried(unreadable),
         drainedGroups: (drained?.groups ?? 0) + (firstGroupDelivered ? 1 : 0),
         drainedEvents: (drained?.delivered ?? 0) + firstGroupEvents,
         droppedEvents: dropped?.events ?? 0,
@@ -416,6 +435,8 @@ export function createApp(deps: AppDeps) {
 
   return { handlePush, handleProbe };
 }
+
+const notTried = (unreadable?: string) => `not tried: active, nothing parked${unreadable ? `; but ${unreadable}` : ''}`;
 
 function mergeDrops(a: DropResult, b: DropResult): DropResult {
   const byType: Record<string, number> = { ...a.byType };

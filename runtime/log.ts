@@ -10,7 +10,7 @@
  *
  * | event                   | severity                  | fields                                                         |
  * |-------------------------|---------------------------|----------------------------------------------------------------|
- * | `batch_done`            | INFO                      | `counts`, `skipped`, `deliveryAttempt`, `pubsubMessageId`, `segmentMs`, `segmentStatus` |
+ * | `batch_done`            | INFO                      | `counts`, `skipped`, `deliveryAttempt`, `pubsubMessageId`, `segmentMs`, `segmentStatus`, `unknownTypes` |
  * | `credential_failure`    | ERROR                     | `detail`, `state`                                              |
  * | `state_change`          | ALERT, NOTICE             | `transition`, `from`, `to`, `at`, `failingSince`               |
  * | `events_parked`         | WARNING                   | `parked`, `alreadyParked`, `pubsubMessageId`                   |
@@ -19,12 +19,13 @@
  * | `probe`                 | INFO                      | `state`, `credential`, `drainedEvents`, `droppedEvents`, `parkedEvents` |
  * | `delivery_retry`        | WARNING                   | `retryLater`, `pubsubMessageId`                                |
  * | `config_error`          | CRITICAL                  |                                                                |
- * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`, `object`, `error`                           |
+ * | `internal_error`        | ERROR, WARNING            | `pubsubMessageId`, `object`, `error`, `reason`, `events`, `detail` |
  * | `receiver_request`      | INFO, WARNING, ERROR      | `status`, `outcome`, `events`, `bytes`, `publishMs`            |
  * | `credential_unverified` | WARNING                   | `detail`, `when`                                               |
  * | `storage_import`        | INFO                      | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason` |
  * | `storage_import_failed` | ERROR                     | `status`, `object`, `eventType`, `records`, `published`, `resumedAfter`, `reason`, `detail`, `offset`, `recordsBefore` |
- * | `state_unavailable`     | WARNING                   | `ageMs`, `limitMs`, `detail`                                   |
+ * | `state_unavailable`     | WARNING, ERROR            | `ageMs`, `limitMs`, `detail`                                   |
+ * | `unknown_event_type`    | WARNING                   | `eventType`, `events`, `exported`, `pubsubMessageId`           |
  *
  * What may be logged: counts, event types, ids (Currents event ids, Pub/Sub message ids, Firestore document ids), status
  * codes, durations. Never personal data (no emails, phone numbers, names, event payloads or properties) and never secrets.
@@ -53,6 +54,7 @@ export const LOG_EVENTS = [
   'storage_import',
   'storage_import_failed',
   'state_unavailable',
+  'unknown_event_type',
 ] as const;
 export type LogEventName = (typeof LOG_EVENTS)[number];
 
@@ -70,9 +72,10 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
   batch_done: {
     when:
       'one incoming Pub/Sub message handled; `counts` by outcome, `skipped` by reason; when Segment was called, the ' +
-      'time spent there (`segmentMs`) and its worst answer (`segmentStatus`: HTTP status or network)',
+      'time spent there (`segmentMs`) and its worst answer (`segmentStatus`: HTTP status or network); events of types ' +
+      'the catalogue does not know, by type (`unknownTypes`, when there were any)',
     severities: ['INFO'],
-    fields: ['counts', 'skipped', 'deliveryAttempt', 'pubsubMessageId', 'segmentMs', 'segmentStatus'],
+    fields: ['counts', 'skipped', 'deliveryAttempt', 'pubsubMessageId', 'segmentMs', 'segmentStatus', 'unknownTypes'],
   },
   credential_failure: {
     when: 'a credential failure was seen (401/403, token refused, secret gone, source check failed)',
@@ -115,9 +118,12 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
     fields: [],
   },
   internal_error: {
-    when: 'an unexpected error (the message is nacked for redelivery), or WARNING for a malformed push request',
+    when:
+      'a push could not be handled (nacked for redelivery; `reason` says why: state_unavailable, ' +
+      'dead_letters_unavailable, parking_unavailable, trace_unavailable, internal_error), another unexpected error, ' +
+      'or WARNING for a malformed push request',
     severities: ['ERROR', 'WARNING'],
-    fields: ['pubsubMessageId', 'object', 'error'],
+    fields: ['pubsubMessageId', 'object', 'error', 'reason', 'events', 'detail'],
   },
   receiver_request: {
     when: 'the receiver answered one request from Braze (never the token or event content)',
@@ -153,9 +159,17 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
   state_unavailable: {
     when:
       'the credential state could not be read (Firestore unreachable or slow): the last known active state, read ' +
-      '`ageMs` ago, is used for up to `limitMs`; after that, or if it was not active, pushes are answered 503',
-    severities: ['WARNING'],
+      '`ageMs` ago, is used for up to `limitMs` (WARNING); after that, or if it was not active, pushes are answered ' +
+      '503 (ERROR; alerted)',
+    severities: ['WARNING', 'ERROR'],
     fields: ['ageMs', 'limitMs', 'detail'],
+  },
+  unknown_event_type: {
+    when:
+      'a message held events of a type the catalogue does not know (one line per type): `events` of it, and whether ' +
+      'they were `exported` (exportUnknownTypes) or skipped; the log metric of it counts them by type',
+    severities: ['WARNING'],
+    fields: ['eventType', 'events', 'exported', 'pubsubMessageId'],
   },
 };
 

@@ -8,7 +8,6 @@ import type { AdmitAction, CredentialState, Decision, FollowUp, ProbeOutcome } f
 import type { DeadLetter, DeliveryItem } from './core/types';
 
 export type { CredentialCheck, CredentialCheckResult } from './core/credential-check';
-export type { CredentialSource } from './core/types';
 
 // ---------- the state store (runtime/adapters/firestore-state.ts) ----------
 
@@ -64,10 +63,16 @@ export interface DroppedTotals {
   readonly byType: Readonly<Record<string, number>>;
 }
 
+/** Events of types the catalogue does not know, by type (a lower bound), with when each was first and last seen. */
+export type UnknownTypeTotals = Readonly<
+  Record<string, { readonly events: number; readonly firstSeenAt?: number; readonly lastSeenAt?: number }>
+>;
+
 /** What the status command shows. */
 export interface ConnectorStatus {
   readonly state: CredentialState;
   readonly dropped: DroppedTotals;
+  readonly unknownTypes: UnknownTypeTotals;
   readonly lastDeliveryAt?: number;
   readonly updatedAt?: number;
   /** Parked documents and events (aggregation queries). */
@@ -92,6 +97,8 @@ export interface StateStore {
   expire(): Promise<StoredDecision<FollowUp>>;
   noteDelivery(): Promise<boolean>;
   recordDropped(byType: Readonly<Record<string, number>>): Promise<void>;
+  /** Counts events of types the catalogue does not know, for `status` (no write per event; never rejects). */
+  noteUnknownTypes(byType: Readonly<Record<string, number>>): Promise<boolean>;
   park(group: ParkGroupInput): Promise<ParkResult>;
   listParked(opts?: { limit?: number }): Promise<{ groups: readonly ParkedGroup[] }>;
   deleteGroup(group: Pick<ParkedGroup, 'groupId' | 'parts'>): Promise<void>;

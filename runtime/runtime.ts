@@ -15,12 +15,13 @@ import type { RuntimeConfig } from '../shared/runtime-config';
 import { runtimeBudgets, type RuntimeBudgets } from '../shared/policy';
 import { createApp, type ConnectorApp } from './app';
 import { OffsetClock } from './core/clock';
-import { createTranslator } from './core/translate';
+import { bearerToken, tokenAccepted, tokenDigest } from './receiver/core';
 import { systemClock, type Clock } from './core/types';
 import { PubSubDeadLetters } from './adapters/dead-letters';
 import { FirestoreStateStore } from './adapters/firestore-state';
 import { FirestoreTraces } from './adapters/firestore-trace';
-import { credentialSourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
+import { credentialSourceFor, hashKeySourceFor, publicApiTokenSourceFor, secretSourceFor } from './adapters/secrets';
+import { translatorSource } from './adapters/translator-source';
 import { createSegmentClient, createSourceCheck } from './adapters/segment';
 import { createLogger, describeError, type Logger } from './log';
 import type { OwnedStateStore } from './ports';
@@ -79,6 +80,13 @@ export function createRuntime(
         `credential state unreadable (${use.detail}); delivering on the last known active state, read ${use.ageMs} ms ago`,
         { ageMs: use.ageMs, limitMs: use.limitMs, detail: use.detail },
       ),
+    // …and when no known state may be used: the push is answered 503 (alerted: infra's state_unavailable metric).
+    onUnreadable: (failure) =>
+      logger.error('state_unavailable', `credential state unreadable (${failure.detail}); pushes are answered 503`, {
+        ageMs: failure.ageMs,
+        limitMs: failure.limitMs,
+        detail: failure.detail,
+      }),
   });
   const deadLetters = new PubSubDeadLetters({
     projectId: config.project,
@@ -87,7 +95,11 @@ export function createRuntime(
   });
   const traces = new FirestoreTraces({ projectId: config.project, databaseId: config.names.firestoreDatabase });
   const app = createApp({
-    translator: createTranslator(config.connector),
+    translator: translatorSource(
+      config.connector,
+      () => hashKeySourceFor(config, { clock, env: opts.env, onSecretValue: (v) => logger.registerSecret(v) }),
+      clock,
+    ),
     segment,
     credentials,
     store,
@@ -126,11 +138,15 @@ type Res = ff.Response;
 /** The HTTP entry point, routing to the connector app. */
 export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise<void> {
   const { app, config, clock } = runtime;
+  const invoker = config.invokerToken === undefined ? undefined : [tokenDigest(config.invokerToken)];
   return async (req, res) => {
     try {
       const path = req.path.replace(/\/+$/, '') || '/';
       if (path === '/healthz' && req.method === 'GET') {
         res.status(200).json({ ok: true, connector: config.connector.name });
+      } else if (invoker && !invokerAccepted(req, invoker)) {
+        // Local runs: as Cloud Run refuses a push or a probe without the invoker's OIDC token.
+        res.status(401).json({ error: 'unauthenticated: this function is invoked by its push subscription only' });
       } else if (path === '/probe') {
         // The probe changes state (transitions, drains, drops): POST only, as Cloud Scheduler and `currents probe` send.
         if (req.method !== 'POST') {
@@ -162,4 +178,10 @@ export function createHandler(runtime: Runtime): (req: Req, res: Res) => Promise
       if (!res.headersSent) res.status(500).json({ error: 'internal error' });
     }
   };
+}
+
+/** The local invoker token, from `Authorization: Bearer` or the push endpoint's `?token=` (compared in constant time). */
+function invokerAccepted(req: Req, accepted: readonly Buffer[]): boolean {
+  const query = typeof req.query?.token === 'string' ? req.query.token : undefined;
+  return tokenAccepted(bearerToken(req.headers.authorization) ?? query, accepted);
 }

@@ -1,191 +1,43 @@
 /**
- * The event catalogue: the ONE place that names the 55 Currents event types this product exports to Segment, with their
- * Segment event names, group and channel, and the per-type translation rules. Translation (runtime), connector validation
- * (shared schema, infrastructure) and the generated docs (docs/events.md) all read it; nothing else repeats a type name.
+ * The event catalogue: the ONE place that names the Currents event types this product knows, with their Segment event
+ * names, group and channel, whether they are exported by default, on request (opt-in) or never, and the per-type
+ * translation rules. Translation (runtime), connector validation (shared schema, infrastructure) and the generated docs
+ * (docs/events.md) all read it; nothing else repeats a type name. The entries are in ./catalog-entries.ts.
  */
+import {
+  CATALOG_ENTRIES,
+  CHANNELS,
+  GROUPS,
+  REFUSED_TYPES,
+  type CatalogEntry,
+  type Channel,
+  type Group,
+} from './catalog-entries';
 import { suggest } from './suggest';
 
-export const GROUPS = ['behaviors', 'campaigns', 'canvas', 'messages'] as const;
-export type Group = (typeof GROUPS)[number];
-
-export const CHANNELS = [
-  'contentcard',
-  'email',
-  'inappmessage',
-  'newsfeedcard',
-  'pushnotification',
-  'sms',
-  'webhook',
-  'whatsapp',
-] as const;
-export type Channel = (typeof CHANNELS)[number];
+export {
+  CATALOG_RELEASE,
+  CHANNELS,
+  GROUPS,
+  NAMING_RULE,
+  REFUSED_TYPES,
+  type CatalogEntry,
+  type Channel,
+  type Group,
+} from './catalog-entries';
 
 /** A group or channel name usable in a connector's `events` selection. */
 export type Selector = Group | Channel;
 export const SELECTORS: readonly Selector[] = [...GROUPS, ...CHANNELS];
 
-export interface CatalogEntry {
-  /** Canonical Currents event type (dotted form). */
-  readonly type: string;
-  /** Segment `track` event name. */
-  readonly segmentEvent: string;
-  readonly group: Group;
-  /** Message channel, for `users.messages.*` types. */
-  readonly channel?: Channel;
-  /** Constant properties added to every call of this type (e.g. the Canvas exit reason). */
-  readonly fixedProperties?: Readonly<Record<string, string>>;
-  /** Renames of Currents field names in `properties` (Currents name → Segment property name). */
-  readonly renames?: Readonly<Record<string, string>>;
-  /** Which Currents fields become `context.traits` (Currents field → trait name); the first present field wins per trait. */
-  readonly traits?: ReadonlyArray<readonly [field: string, trait: string]>;
-}
+/** Every type a connector can export: by default, or on request (`optIn`). */
+export const CATALOG: readonly CatalogEntry[] = Object.freeze(CATALOG_ENTRIES);
 
-const EMAIL_TRAITS = [['email_address', 'email']] as const;
-const PHONE_TRAITS = [
-  ['to_phone_number', 'phone'],
-  ['phone_number', 'phone'],
-] as const;
-const CARD_RENAMES = { content_card_id: 'card_id' } as const;
+/** The types exported by default (what groups, channels and the CLI's default select). */
+export const DEFAULT_CATALOG: readonly CatalogEntry[] = Object.freeze(CATALOG.filter((e) => e.optIn === undefined));
 
-function messages(
-  channel: Channel,
-  entries: ReadonlyArray<readonly [action: string, segmentEvent: string]>,
-  extra: Partial<Pick<CatalogEntry, 'renames' | 'traits'>> & {
-    perType?: Record<string, Partial<Pick<CatalogEntry, 'renames' | 'traits'>>>;
-  } = {},
-): CatalogEntry[] {
-  return entries.map(([action, segmentEvent]) => ({
-    type: `users.messages.${channel}.${action}`,
-    segmentEvent,
-    group: 'messages' as const,
-    channel,
-    ...(extra.renames ? { renames: extra.renames } : {}),
-    ...(extra.traits ? { traits: extra.traits } : {}),
-    ...(extra.perType?.[action] ?? {}),
-  }));
-}
-
-export const CATALOG: readonly CatalogEntry[] = Object.freeze([
-  { type: 'users.behaviors.Uninstall', segmentEvent: 'Application Uninstalled', group: 'behaviors' },
-  { type: 'users.behaviors.app.NewsFeedImpression', segmentEvent: 'News Feed Viewed', group: 'behaviors' },
-  {
-    type: 'users.behaviors.subscription.GlobalStateChange',
-    segmentEvent: 'Global Subscription State Changed',
-    group: 'behaviors',
-    traits: [...EMAIL_TRAITS],
-  },
-  {
-    type: 'users.behaviors.subscriptiongroup.StateChange',
-    segmentEvent: 'Subscription Group State Changed',
-    group: 'behaviors',
-    traits: [...EMAIL_TRAITS, ['phone_number', 'phone']],
-  },
-  { type: 'users.campaigns.Abort', segmentEvent: 'Campaign Aborted', group: 'campaigns' },
-  { type: 'users.campaigns.Conversion', segmentEvent: 'Campaign Converted', group: 'campaigns' },
-  { type: 'users.campaigns.EnrollInControl', segmentEvent: 'Campaign Control Group Entered', group: 'campaigns' },
-  { type: 'users.canvas.Abort', segmentEvent: 'Canvas Aborted', group: 'canvas' },
-  { type: 'users.canvas.Conversion', segmentEvent: 'Canvas Converted', group: 'canvas' },
-  { type: 'users.canvas.Entry', segmentEvent: 'Canvas Entered', group: 'canvas' },
-  {
-    type: 'users.canvas.exit.MatchedAudience',
-    segmentEvent: 'Canvas Exited',
-    group: 'canvas',
-    fixedProperties: { exit_reason: 'matched_audience' },
-  },
-  {
-    type: 'users.canvas.exit.PerformedEvent',
-    segmentEvent: 'Canvas Exited',
-    group: 'canvas',
-    fixedProperties: { exit_reason: 'performed_event' },
-  },
-  {
-    type: 'users.canvas.experimentstep.Conversion',
-    segmentEvent: 'Canvas Experiment Step Converted',
-    group: 'canvas',
-  },
-  {
-    type: 'users.canvas.experimentstep.SplitEntry',
-    segmentEvent: 'Canvas Experiment Step Split Entered',
-    group: 'canvas',
-  },
-  ...messages(
-    'contentcard',
-    [
-      ['Abort', 'Content Card Aborted'],
-      ['Click', 'Content Card Clicked'],
-      ['Dismiss', 'Content Card Dismissed'],
-      ['Impression', 'Content Card Viewed'],
-      ['Send', 'Content Card Sent'],
-    ],
-    { renames: CARD_RENAMES },
-  ),
-  ...messages(
-    'email',
-    [
-      ['Abort', 'Email Aborted'],
-      ['Bounce', 'Email Bounced'],
-      ['Click', 'Email Link Clicked'],
-      ['Delivery', 'Email Delivered'],
-      ['MarkAsSpam', 'Email Marked as Spam'],
-      ['Open', 'Email Opened'],
-      ['Send', 'Email Sent'],
-      ['SoftBounce', 'Email Soft Bounced'],
-      ['Unsubscribe', 'Email Unsubscribed'],
-    ],
-    { traits: [...EMAIL_TRAITS], perType: { Click: { renames: { url: 'link_url' } } } },
-  ),
-  ...messages('inappmessage', [
-    ['Abort', 'In-App Message Aborted'],
-    ['Click', 'In-App Message Clicked'],
-    ['Impression', 'In-App Message Viewed'],
-  ]),
-  ...messages(
-    'newsfeedcard',
-    [
-      ['Abort', 'News Feed Card Aborted'],
-      ['Click', 'News Feed Card Clicked'],
-      ['Impression', 'News Feed Card Viewed'],
-    ],
-    { renames: CARD_RENAMES },
-  ),
-  ...messages('pushnotification', [
-    ['Abort', 'Push Notification Aborted'],
-    ['Bounce', 'Push Notification Bounced'],
-    ['IosForeground', 'iOS Foreground Push Opened'],
-    ['Open', 'Push Notification Tapped'],
-    ['Send', 'Push Notification Sent'],
-  ]),
-  ...messages(
-    'sms',
-    [
-      ['Abort', 'SMS Aborted'],
-      ['CarrierSend', 'SMS Sent to Carrier'],
-      ['Delivery', 'SMS Delivered'],
-      ['DeliveryFailure', 'SMS Delivery Failed'],
-      ['InboundReceive', 'SMS Inbound Received'],
-      ['Rejection', 'SMS Rejected'],
-      ['Send', 'SMS Sent'],
-      ['ShortLinkClick', 'SMS Short Link Clicked'],
-    ],
-    { traits: [...PHONE_TRAITS] },
-  ),
-  ...messages('webhook', [
-    ['Abort', 'Webhook Aborted'],
-    ['Send', 'Webhook Sent'],
-  ]),
-  ...messages(
-    'whatsapp',
-    [
-      ['Abort', 'WhatsApp Aborted'],
-      ['Delivery', 'WhatsApp Delivered'],
-      ['Failure', 'WhatsApp Delivery Failed'],
-      ['InboundReceive', 'WhatsApp Inbound Received'],
-      ['Read', 'WhatsApp Read'],
-      ['Send', 'WhatsApp Sent'],
-    ],
-    { traits: [...PHONE_TRAITS] },
-  ),
-]);
+/** The opt-in types: exported only when a connector names them in `events`. */
+export const OPT_IN_CATALOG: readonly CatalogEntry[] = Object.freeze(CATALOG.filter((e) => e.optIn !== undefined));
 
 /**
  * General translation rules, the same for every type (the per-type rules are in the entries above).
@@ -222,7 +74,12 @@ export const TRAIT_ONLY_FIELDS: readonly string[] = Object.freeze(['email_addres
  * Fields of exportable types that Braze documents as a JSON string: parsed into an object (or array) when they parse,
  * kept as the string otherwise. Only names that exist on exportable types belong here (a test checks it).
  */
-export const JSON_STRING_FIELDS: readonly string[] = Object.freeze(['message_extras', 'flow_response_json']);
+export const JSON_STRING_FIELDS: readonly string[] = Object.freeze([
+  'message_extras',
+  'flow_response_json',
+  'properties',
+  'custom_attributes',
+]);
 
 /** Canonical type → entry. */
 export const CATALOG_BY_TYPE: ReadonlyMap<string, CatalogEntry> = new Map(CATALOG.map((e) => [e.type, e]));
@@ -239,9 +96,9 @@ export function canonicalType(name: string): string | undefined {
   return TYPE_ALIASES[name];
 }
 
-/** Types selected by a group or channel name. */
+/** Types selected by a group or channel name: the types it exports by default (opt-in types are named one by one). */
 export function typesOfSelector(selector: Selector): string[] {
-  return CATALOG.filter((e) => e.group === selector || e.channel === selector).map((e) => e.type);
+  return DEFAULT_CATALOG.filter((e) => e.group === selector || e.channel === selector).map((e) => e.type);
 }
 
 export function isSelector(name: string): name is Selector {
@@ -261,22 +118,83 @@ export function suggestTypes(name: string): string[] {
   );
 }
 
+/** Why a type is not exported, when it is not: opted out by default, never exported, or not known at all. */
+export type Refusal =
+  | { readonly kind: 'opt-in'; readonly reason: string }
+  | { readonly kind: 'never'; readonly reason: string }
+  | { readonly kind: 'unknown' };
+
+/** Why a type that a connector does not export is not exported (undefined for a default-exportable type). */
+export function refusalOf(name: string): Refusal | undefined {
+  const t = canonicalType(name);
+  const entry = t === undefined ? undefined : CATALOG_BY_TYPE.get(t);
+  if (entry) return entry.optIn === undefined ? undefined : { kind: 'opt-in', reason: entry.optIn };
+  const never = REFUSED_TYPES[name];
+  return never === undefined ? { kind: 'unknown' } : { kind: 'never', reason: never };
+}
+
+/** The sentence that says why a type is not exported, and what a connector can do about it. */
+export function refusalText(name: string, refusal: Refusal): string {
+  switch (refusal.kind) {
+    case 'opt-in':
+      return `${name} is not exported by default: ${refusal.reason}; a connector that wants it names it in events`;
+    case 'never':
+      return `${name} is never exported: ${refusal.reason}`;
+    case 'unknown':
+      return `${name} is not a Currents type the catalogue knows (a type Braze added since?); a connector exports such types generically with exportUnknownTypes: true`;
+  }
+}
+
+/** What a Currents event type looks like (dotted words, such as `users.messages.rcs.Send`): what may be exported generically. */
+const CURRENTS_TYPE_NAME = /^[a-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*){1,5}$/;
+
+export function isCurrentsTypeName(name: string): boolean {
+  return name.length <= 200 && CURRENTS_TYPE_NAME.test(name);
+}
+
+/**
+ * The Segment event name of a type the catalogue does not know: its parts after `users.` and `messages.` / `behaviors.`,
+ * camel case split into words, in Title Case (`users.messages.telegram.InboundReceive` → `Telegram Inbound Receive`).
+ */
+export function genericEventName(type: string): string {
+  const parts = type.split('.');
+  if (parts[0] === 'users') parts.shift();
+  if (parts.length > 1 && (parts[0] === 'messages' || parts[0] === 'behaviors')) parts.shift();
+  return parts
+    .flatMap((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' '))
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+}
+
+/** The catalogue entry a type the catalogue does not know is exported with (no field list: every field is a property). */
+export function genericEntry(type: string): CatalogEntry {
+  return { type, segmentEvent: genericEventName(type), group: 'messages', generic: true };
+}
+
 export interface SelectionResult {
   /** Canonical types selected, in catalogue order. */
   readonly types: string[];
   /** Names that are neither a type, an alias, a group nor a channel, with close matches. */
   readonly unknown: ReadonlyArray<{ name: string; suggestions: string[] }>;
+  /** Known Currents types that are never exported, with the reason. */
+  readonly refused: ReadonlyArray<{ name: string; reason: string }>;
+  /** Opt-in types the selection names, with why they are not exported by default. */
+  readonly optedIn: ReadonlyArray<{ type: string; reason: string }>;
 }
 
 /** Resolves a connector's `events` selection (types, legacy aliases, groups, channels) to canonical types. */
 export function resolveSelection(names: readonly string[]): SelectionResult {
   const chosen = new Set<string>();
   const unknown: { name: string; suggestions: string[] }[] = [];
+  const refused: { name: string; reason: string }[] = [];
   for (const name of names) {
     const t = canonicalType(name);
     if (t) chosen.add(t);
     else if (isSelector(name)) for (const s of typesOfSelector(name)) chosen.add(s);
+    else if (REFUSED_TYPES[name] !== undefined) refused.push({ name, reason: REFUSED_TYPES[name] });
     else unknown.push({ name, suggestions: suggestNames(name) });
   }
-  return { types: CATALOG.filter((e) => chosen.has(e.type)).map((e) => e.type), unknown };
+  const entries = CATALOG.filter((e) => chosen.has(e.type));
+  const optedIn = entries.filter((e) => e.optIn !== undefined).map((e) => ({ type: e.type, reason: e.optIn! }));
+  return { types: entries.map((e) => e.type), unknown, refused, optedIn };
 }

@@ -10,16 +10,27 @@
  * the allowed values or the closest match, and what to do.
  */
 import { z } from 'zod';
-import { canonicalType, isSelector, resolveSelection, SELECTORS, suggestTypes, typesOfSelector } from './catalog';
+import {
+  CATALOG,
+  canonicalType,
+  DEFAULT_CATALOG,
+  isSelector,
+  resolveSelection,
+  SELECTORS,
+  suggestTypes,
+  typesOfSelector,
+} from './catalog';
 import { CURRENTS_FIELDS } from './catalog-fields';
+import { deploymentFindings, LOCATION_FIELDS, LOCATION_TEXTS, residencyFindings } from './deployment';
+import { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 import { parseDuration } from './duration';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, TIGHTEST_NAME_LIMIT } from './names';
 import { CONNECTOR_FIELD_DEFAULTS as DEFAULTS } from './defaults';
 import { fieldLabel, type FieldText, type FieldTexts, type Finding, parseFields } from './schema-messages';
 import { didYouMean, suggest } from './suggest';
 
-export const REGIONS = ['us', 'eu'] as const;
-export type SegmentRegion = (typeof REGIONS)[number];
+export { REGIONS, type SegmentRegion } from './regions';
+import { REGIONS, regionChoice } from './regions';
 
 const HOUR = 3_600_000;
 export const GRACE_PERIOD_MIN_MS = HOUR;
@@ -55,6 +66,12 @@ export const KNOWN_FIELD_NAMES: ReadonlySet<string> = new Set(
 
 export const CREDENTIAL_KINDS = ['writeKey', 'oauth'] as const;
 
+/** `fields.hashAlgorithm`: plain SHA-256 (the default) or HMAC-SHA256 keyed with the connector's hash-key secret. */
+export const HASH_ALGORITHMS = ['sha256', 'hmac-sha256'] as const;
+export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+/** The fewest characters the hash key of hmac-sha256 may have (a shorter key would be guessable). */
+export const MIN_HASH_KEY_LENGTH = 32;
+
 export const CredentialSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('writeKey') }),
   z.strictObject({ kind: z.literal('oauth'), appId: nonEmpty(), keyId: nonEmpty() }),
@@ -85,13 +102,17 @@ export const ConnectorSchema = z.strictObject({
   }),
   events: z.array(z.string()).min(1),
   includeAnonymousUsers: z.boolean().default(DEFAULTS.includeAnonymousUsers),
+  /** Export event types the catalogue does not know yet (generic track calls, shared/catalog.ts `genericEventName`). */
+  exportUnknownTypes: z.boolean().default(DEFAULTS.exportUnknownTypes),
   eventNames: z.record(z.string(), nonEmpty()).default({}),
   fields: z
     .strictObject({
       redact: z.array(z.string()).default([]),
       hash: z.array(z.string()).default([]),
+      /** How `hash` hashes (docs/events.md "Hashing"): plain SHA-256, or HMAC-SHA256 with the connector's hash key. */
+      hashAlgorithm: z.enum(HASH_ALGORITHMS).default(DEFAULTS.hashAlgorithm),
     })
-    .default({ redact: [], hash: [] }),
+    .default({ redact: [], hash: [], hashAlgorithm: DEFAULTS.hashAlgorithm }),
   credentialGracePeriod: duration(DURATION_RANGES.credentialGracePeriod).default(DEFAULTS.credentialGracePeriod),
   deadLetterMaxAttempts: wholeNumber(NUMBER_RANGES.deadLetterMaxAttempts).default(DEFAULTS.deadLetterMaxAttempts),
   maxInstances: wholeNumber(NUMBER_RANGES.maxInstances).default(DEFAULTS.maxInstances),
@@ -128,6 +149,8 @@ export const ConnectorSchema = z.strictObject({
       importers: wholeNumber(NUMBER_RANGES['backfill.importers']).default(DEFAULTS.backfill.importers),
     })
     .default(DEFAULTS.backfill),
+  /** Where the connector runs (default: the environment's region), and whether an EU connector may run outside the EU. */
+  ...LOCATION_FIELDS,
 });
 
 const wholeNumberText = (field: keyof typeof NUMBER_RANGES, hint: string): FieldText => ({
@@ -161,7 +184,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   workspace: { must: 'the id of the Braze workspace (app group) whose events this connector exports, not empty' },
   segment: { must: "an object { region, credential, sourceId }: where this connector's events go in Segment" },
   'segment.region': {
-    must: "'us' or 'eu'",
+    must: regionChoice(),
     values: REGIONS,
     hint: 'the region of the Segment workspace: a write key sent to the wrong region is silently lost',
   },
@@ -178,19 +201,30 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   },
   events: {
     must: "a list of at least one event type or group, such as ['email'] or ['users.messages.email.Open']",
-    hint: 'docs/events.md lists the 55 exportable types and the groups',
+    hint: `docs/events.md lists the ${CATALOG.length} exportable types (${DEFAULT_CATALOG.length} by default) and the groups`,
   },
   'events[]': { must: "an event type or group name, such as 'email'" },
   includeAnonymousUsers: { must: 'true or false', hint: 'whether events of users without an external id are exported' },
+  exportUnknownTypes: {
+    must: 'true or false',
+    hint: 'whether event types the catalogue does not know yet are exported as generic track calls',
+  },
   eventNames: {
     must: "an object mapping an event type to its Segment event name, such as { 'users.messages.email.Open': 'Email Opened' }",
   },
   'eventNames.*': { must: 'a Segment event name, not empty' },
-  fields: { must: 'an object { redact: [...], hash: [...] } of Currents field names' },
+  fields: {
+    must: "an object { redact: [...], hash: [...], hashAlgorithm } of Currents field names and 'sha256' or 'hmac-sha256'",
+  },
   'fields.redact': fieldList('remove from every event'),
   'fields.redact[]': { must: "a Currents field name, such as 'email_address'" },
-  'fields.hash': fieldList('replace by their SHA-256'),
+  'fields.hash': fieldList('replace by their hash (fields.hashAlgorithm)'),
   'fields.hash[]': { must: "a Currents field name, such as 'email_address'" },
+  'fields.hashAlgorithm': {
+    must: "'sha256' or 'hmac-sha256'",
+    values: HASH_ALGORITHMS,
+    hint: "hmac-sha256 keys the hash with the connector's hash-key secret in Secret Manager",
+  },
   credentialGracePeriod: durationText(
     'credentialGracePeriod',
     'how long events are held when the credential fails before they are dropped (counted and reported)',
@@ -215,6 +249,7 @@ export const CONNECTOR_TEXTS: FieldTexts = {
     "instances of the backfill function delivering backfilled events (Segment's ~1,000 requests/s per workspace)",
   ),
   'backfill.importers': wholeNumberText('backfill.importers', 'importer instances reading backfilled files at once'),
+  ...LOCATION_TEXTS,
 };
 
 /** What an author writes (defaults may be left out). */
@@ -222,44 +257,8 @@ export type ConnectorDefinition = z.input<typeof ConnectorSchema>;
 /** A validated connector with defaults applied. */
 export type Connector = z.output<typeof ConnectorSchema>;
 
-export const BackendSchema = z.strictObject({
-  bucket: nonEmpty(),
-  prefix: z.string().optional(),
-});
+export { EnvironmentSchema, ENVIRONMENT_TEXTS } from './environment';
 
-export const EnvironmentSchema = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,29}$/),
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
-  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/),
-  backend: BackendSchema.optional(),
-  /**
-   * Delete protection of the connectors' Firestore databases (state and parked events): on unless the environment turns
-   * it off, whatever its name. When on, `terraform destroy` abandons the databases instead of deleting them.
-   */
-  deleteProtection: z.boolean().default(true),
-  connectors: z.array(z.unknown()),
-});
-
-/** What each environment field must be, in the product's words (as CONNECTOR_TEXTS for connectors). */
-export const ENVIRONMENT_TEXTS: FieldTexts = {
-  '': { must: 'an environment definition: an object { name, project, region, connectors, … }' },
-  name: {
-    must: "lowercase letters, digits and hyphens, starting with a letter, at most 30 characters, such as 'dev'",
-  },
-  project: {
-    must: 'a Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
-    hint: 'the project this environment deploys to',
-  },
-  region: { must: 'a Google Cloud region such as europe-west1 or us-central1' },
-  backend: { must: "an object { bucket, prefix }: where this environment's Terraform state is kept" },
-  'backend.bucket': { must: 'the name of the Cloud Storage bucket for the Terraform state, not empty' },
-  'backend.prefix': { must: 'an object-name prefix for the Terraform state (a string)' },
-  deleteProtection: {
-    must: 'true or false',
-    hint: "whether the connectors' Firestore databases survive `terraform destroy`",
-  },
-  connectors: { must: 'a list of connector definitions' },
-};
 export type EnvironmentDefinition = Omit<z.input<typeof EnvironmentSchema>, 'connectors'> & {
   connectors: ConnectorDefinition[];
 };
@@ -311,7 +310,7 @@ function unknownSelection(name: string, suggestions: readonly string[]): string 
   return (
     `events: '${name}' is neither an exportable event type nor a group; ` +
     (closest ? `${closest} ` : '') +
-    `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the 55 types)`
+    `Fix or remove it (groups: ${SELECTORS.join(', ')}; docs/events.md lists the ${CATALOG.length} types)`
   );
 }
 
@@ -365,6 +364,12 @@ function connectorRules(v: RuleView): Finding[] {
   for (const u of selection?.unknown ?? []) {
     out.push({ path: ['events', v.events!.indexOf(u.name)], message: unknownSelection(u.name, u.suggestions) });
   }
+  for (const r of selection?.refused ?? []) {
+    out.push({
+      path: ['events', v.events!.indexOf(r.name)],
+      message: `events: '${r.name}' is never exported: ${r.reason}; remove it`,
+    });
+  }
   const selected = new Set(selection?.types);
   for (const key of v.renamed) {
     const t = canonicalType(key);
@@ -372,7 +377,7 @@ function connectorRules(v: RuleView): Finding[] {
       const closest = didYouMean(suggestTypes(key));
       out.push({
         path: ['eventNames', key],
-        message: `eventNames renames '${key}', which is not an exportable event type; ${closest ? `${closest} Fix` : 'docs/events.md lists the 55 types: fix'} the type or remove the rename`,
+        message: `eventNames renames '${key}', which is not an exportable event type; ${closest ? `${closest} Fix` : `docs/events.md lists the ${CATALOG.length} types: fix`} the type or remove the rename`,
       });
     } else if (selection && !selected.has(t)) {
       out.push({
@@ -421,7 +426,7 @@ function connectorRules(v: RuleView): Finding[] {
 }
 
 /** The canonical event types a connector selects. */
-export function selectedTypes(c: Pick<Connector, 'events'>): string[] {
+export function selectedTypes(c: { readonly events: readonly string[] }): string[] {
   return resolveSelection(c.events).types;
 }
 
@@ -429,11 +434,23 @@ export function selectedTypes(c: Pick<Connector, 'events'>): string[] {
 export const NO_SOURCE_CHECK_WARNING =
   "write key without a source check (segment.sourceId): a revoked write key would be invisible: Segment answers 200 and discards the events; set segment.sourceId and the environment's Public API token";
 
-/** Warnings (not errors) about a valid connector: today, a write-key connector that nothing can see failing. */
+/** The warning for a connector that opts in to a type not exported by default (validate and plan-summary print it). */
+export const optInWarning = (type: string, reason: string): string =>
+  `events: ${type} is exported because this connector names it, though it is not exported by default: ${reason}. Keep it only if these events are not in Segment already`;
+
+/**
+ * Warnings (not errors) about a valid connector: a write-key connector that nothing can see failing, and each opt-in
+ * type it exports.
+ */
 export function connectorWarnings(c: Connector): Omit<ValidationError, 'environment'>[] {
-  return c.segment.credential.kind === 'writeKey' && c.segment.sourceId === undefined
-    ? [{ connector: c.name, field: 'segment.sourceId', message: NO_SOURCE_CHECK_WARNING }]
-    : [];
+  const out: Omit<ValidationError, 'environment'>[] = [];
+  if (c.segment.credential.kind === 'writeKey' && c.segment.sourceId === undefined) {
+    out.push({ connector: c.name, field: 'segment.sourceId', message: NO_SOURCE_CHECK_WARNING });
+  }
+  for (const o of resolveSelection(c.events).optedIn) {
+    out.push({ connector: c.name, field: 'events', message: optInWarning(o.type, o.reason) });
+  }
+  return out;
 }
 
 const toError = (f: Finding, where: { environment?: string; connector?: string }): ValidationError => ({
@@ -481,7 +498,8 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const name = (input as { name?: unknown } | null)?.name;
     const envLabel = typeof name === 'string' ? name : `#${envIndex}`;
     const env = parseFields(EnvironmentSchema, input, ENVIRONMENT_TEXTS);
-    errors.push(...env.findings.map((f) => toError(f, { environment: envLabel })));
+    const envFindings = [...env.findings, ...deploymentFindings(env.data)];
+    errors.push(...envFindings.map((f) => toError(f, { environment: envLabel })));
     if (envNames.has(envLabel)) {
       errors.push({
         environment: envLabel,
@@ -493,7 +511,9 @@ export function validateEnvironments(inputs: readonly unknown[]): {
     const checked = (env.data.connectors ?? []).map((raw, i) => {
       const n = (raw as { name?: unknown } | null)?.name;
       const label = typeof n === 'string' ? n : `#${i}`;
-      const { parts, view, findings } = checkConnector(raw);
+      const checkedAlone = checkConnector(raw);
+      const { parts, view } = checkedAlone;
+      const findings = [...checkedAlone.findings, ...residencyFindings(parts, env.data)];
       errors.push(...findings.map((f) => toError(f, { environment: envLabel, connector: label })));
       return { label, index: i, parts, events: view.events, ok: findings.length === 0 };
     });
@@ -546,7 +566,7 @@ export function validateEnvironments(inputs: readonly unknown[]): {
       }
       namesByProject.set(project, byName);
     }
-    if (!env.findings.length) {
+    if (!envFindings.length) {
       const connectors = checked.filter((c) => c.ok).map((c) => c.parts as Connector);
       environments.push({ ...(env.data as z.output<typeof EnvironmentSchema>), connectors });
     }

@@ -8,6 +8,10 @@
 /** Defaults of the connector definition's optional fields (`connectors/*.ts`). */
 export const CONNECTOR_FIELD_DEFAULTS = {
   includeAnonymousUsers: false,
+  /** Types the catalogue does not know are skipped (and counted) unless a connector asks for them. */
+  exportUnknownTypes: false,
+  /** `fields.hash` is plain SHA-256 unless a connector asks for HMAC-SHA256 with its key. */
+  hashAlgorithm: 'sha256',
   /** The credential grace period when a connector does not set one. */
   credentialGracePeriod: '48h',
   deadLetterMaxAttempts: 10,

@@ -3,8 +3,6 @@
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export const DURATION_PATTERN = /^(\d+)(m|h|d)$/;
 
-export type Duration = `${number}${'m' | 'h' | 'd'}`;
-
 /** Milliseconds of a duration string, or undefined when it is not of the accepted form. */
 export function parseDuration(text: string): number | undefined {
   const m = DURATION_PATTERN.exec(text);

@@ -18,6 +18,8 @@ export interface ConnectorResourceNames {
   readonly receiverFunction: string;
   /** Secret whose enabled versions are the bearer tokens Braze may send to the receiver. */
   readonly ingestTokenSecret: string;
+  /** Secret holding the key of `fields.hashAlgorithm: 'hmac-sha256'` (created for the connectors that use it). */
+  readonly hashKeySecret: string;
   /** Service account ids (the part before `@PROJECT.iam.gserviceaccount.com`). */
   readonly runtimeServiceAccount: string;
   readonly pushServiceAccount: string;
@@ -46,6 +48,7 @@ export function resourceNames(connectorName: string): ConnectorResourceNames {
     schedulerJob: `${base}-probe`,
     receiverFunction: `${base}-receiver`,
     ingestTokenSecret: `${base}-ingest-token`,
+    hashKeySecret: `${base}-hash-key`,
     runtimeServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-run`,
     pushServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-push`,
     schedulerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-sched`,
@@ -62,6 +65,20 @@ export function publicApiTokenSecret(environmentName: string): string {
   return `${RESOURCE_PREFIX}-${environmentName}-segment-public-api-token`;
 }
 
+/**
+ * The service account Cloud Build builds an environment's functions as (one per environment, in its project):
+ * `cs-build-<env>`; an environment name too long for the 30-character limit keeps its first 13 characters and gets a
+ * checksum of the whole name, so two long names sharing a project still differ.
+ */
+export function buildServiceAccountId(environmentName: string): string {
+  const id = `${SERVICE_ACCOUNT_PREFIX}-build-${environmentName}`.replace(/-+$/, '');
+  if (id.length <= 30) return id;
+  let sum = 0x811c9dc5; // FNV-1a, 32 bits
+  for (const c of environmentName) sum = Math.imul(sum ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  const head = environmentName.slice(0, 13).replace(/-+$/, '');
+  return `${SERVICE_ACCOUNT_PREFIX}-build-${head}-${sum.toString(36).padStart(7, '0').slice(0, 6)}`;
+}
+
 /** GCP's length limits for each derived name (inclusive). */
 export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: number; max: number; what: string }>> = {
   ingestTopic: { min: 3, max: 255, what: 'Pub/Sub topic id' },
@@ -74,6 +91,7 @@ export const NAME_LIMITS: Readonly<Record<keyof ConnectorResourceNames, { min: n
   schedulerJob: { min: 1, max: 500, what: 'Cloud Scheduler job name' },
   receiverFunction: { min: 1, max: 63, what: 'Cloud Functions name' },
   ingestTokenSecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
+  hashKeySecret: { min: 1, max: 255, what: 'Secret Manager secret id' },
   runtimeServiceAccount: { min: 6, max: 30, what: 'service account id' },
   pushServiceAccount: { min: 6, max: 30, what: 'service account id' },
   schedulerServiceAccount: { min: 6, max: 30, what: 'service account id' },
@@ -127,8 +145,13 @@ export const FIRESTORE_LAYOUT = {
  * region, the project and the function's name (`https://REGION-PROJECT.cloudfunctions.net/NAME`). The deployed value is
  * also the stack output `<connector>-receiver-url`, known after `cdktf deploy`.
  */
-export function receiverUrl(env: { readonly project: string; readonly region: string }, connectorName: string): string {
-  return `https://${env.region}-${env.project}.cloudfunctions.net/${resourceNames(connectorName).receiverFunction}`;
+export function receiverUrl(
+  env: { readonly project: string; readonly region: string },
+  connectorName: string,
+  /** The connector's own location, when it sets one (the receiver runs there). */
+  location: string = env.region,
+): string {
+  return `https://${location}-${env.project}.cloudfunctions.net/${resourceNames(connectorName).receiverFunction}`;
 }
 
 /** Name of the stack output holding a connector's receiver URL. */

@@ -28,8 +28,16 @@ export const ENV_VARS = {
   /** With secretSource=env: the credential value; with secretSource=file: a path to a file holding it. */
   secretValue: 'CURRENTS_SECRET_VALUE',
   secretFile: 'CURRENTS_SECRET_FILE',
+  /** Local runs and tests only (secret source env or file), and `currents translate`: the hash key of hmac-sha256. */
+  hashKey: 'CURRENTS_HASH_KEY',
   /** Local runs and tests only: `1` lets POST /__clock move the function's clock. Never set by the infrastructure. */
   testClock: 'CURRENTS_TEST_CLOCK',
+  /**
+   * Local runs and tests only: every request but GET /healthz must carry this token (`Authorization: Bearer`, or the
+   * push endpoint's `?token=`), as only the push and scheduler accounts may invoke the deployed function (OIDC, checked
+   * by Cloud Run). Never set by the infrastructure.
+   */
+  invokerToken: 'CURRENTS_LOCAL_INVOKER_TOKEN',
   /** Local runs and tests only: the delivery budget of one push, in ms (default: derived from the timeout). */
   deliveryBudgetMs: 'CURRENTS_DELIVERY_BUDGET_MS',
   /**
@@ -64,12 +72,16 @@ export interface RuntimeConfig {
   readonly segmentTokenUrl?: string;
   /** Full Secret Manager resource name of the environment's Public API token secret (used with `segment.sourceId`). */
   readonly publicApiTokenSecretName: string;
+  /** Full Secret Manager resource name of the hash-key secret (used with `fields.hashAlgorithm: 'hmac-sha256'`). */
+  readonly hashKeySecretName: string;
   /** Local runs and tests only: the Public API base URL (default: the region's real host). */
   readonly publicApiBaseUrl?: string;
   readonly secretSource: 'secret-manager' | 'env' | 'file';
   readonly secretFile?: string;
   /** Local runs and tests only: the function's clock can be moved (POST /__clock). */
   readonly testClock: boolean;
+  /** Local runs and tests only: the token every request but the health check must carry (ENV_VARS.invokerToken). */
+  readonly invokerToken?: string;
   /** The deployed request timeout (CURRENTS_TIMEOUT_SECONDS); the runtime derives its budgets from it. */
   readonly timeoutSeconds: number;
   /** Local runs and tests only: overrides the delivery budget of one push. */
@@ -160,10 +172,12 @@ export function parseRuntimeConfig(vars: Record<string, string | undefined>): Ru
     segmentBaseUrl: vars[ENV_VARS.segmentBaseUrl] || undefined,
     segmentTokenUrl: vars[ENV_VARS.segmentTokenUrl] || undefined,
     publicApiTokenSecretName: `projects/${project}/secrets/${publicApiTokenSecret(environment)}`,
+    hashKeySecretName: `projects/${project}/secrets/${names.hashKeySecret}`,
     publicApiBaseUrl: vars[ENV_VARS.publicApiBaseUrl] || undefined,
     secretSource: source,
     secretFile: vars[ENV_VARS.secretFile] || undefined,
     testClock: vars[ENV_VARS.testClock] === '1',
+    invokerToken: vars[ENV_VARS.invokerToken] || undefined,
     timeoutSeconds,
     deliveryBudgetMs: budget,
   };

@@ -7,9 +7,9 @@
  *   acknowledging each only after its republish succeeded. The events keep their ids, so Segment deduplicates them:
  *   replaying twice never delivers twice. `--dry-run` shows what would be replayed and changes nothing.
  */
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { table } from '../table';
+import { table } from '../../common/table';
 import {
   checkAccess,
   guarded,

@@ -17,7 +17,7 @@
 import { ConnectorImporter } from '../../runtime/storage/importer';
 import type { ImportResult, ObjectRef } from '../../runtime/storage/import-object';
 import { formatHour, parseHour, relevance, type Relevance } from '../../runtime/storage/paths';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
 import { remoteImport } from '../ops/backfill-command';
 import { importReporter } from '../ops/import-report';

@@ -5,9 +5,9 @@
  */
 import { resolve } from 'node:path';
 import { formatValidationError } from '../../shared/connector';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
-import { DEFAULT_DEFINITIONS, loadDefinitionInputs, loadValidated } from '../definitions';
+import { defaultDefinitions, loadDefinitionInputs, loadValidated } from '../../common/definitions';
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parse(specs.planSummary, argv);
@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const e of errors) console.log(`- ${formatValidationError(e)}`);
     return 1;
   }
-  const definitionsFile = resolve(positionals[0] ?? DEFAULT_DEFINITIONS);
+  const definitionsFile = resolve(positionals[0] ?? defaultDefinitions());
   const base =
     values.base !== undefined
       ? summary.loadBase(values.base, definitionsFile, (file) => loadDefinitionInputs(file))

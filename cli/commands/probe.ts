@@ -6,9 +6,9 @@
  * Application Default Credentials; when that is impossible (user credentials cannot mint one, or the function only
  * admits internal traffic and its invoker accounts), the message says so and gives the scheduler command instead.
  */
-import { keyValues } from '../table';
+import { keyValues } from '../../common/table';
 import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../../shared/policy';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
 import {
   checkAccess,
@@ -70,9 +70,13 @@ async function probeOne(t: OpsTarget, clients: Clients): Promise<ProbeResult> {
       `connector '${t.connector.name}': push subscription ${push} has no push endpoint (no function URL)`,
     );
   }
-  const base = endpoint.replace(/\/+$/, '');
+  // A local run's endpoint carries its invoker token (`?token=`, local/function-host.ts): sent as the bearer token.
+  const parsed = new URL(endpoint);
+  const localToken = usingEmulators() ? parsed.searchParams.get('token') : null;
+  const base = `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
   const url = `${base}/probe`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (localToken) headers.authorization = `Bearer ${localToken}`;
   const oidc = sub.pushConfig?.oidcToken;
   if (oidc?.serviceAccountEmail || (!usingEmulators() && base.startsWith('https://'))) {
     headers.authorization = `Bearer ${await identityToken(t, oidc?.audience || base)}`;

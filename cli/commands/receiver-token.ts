@@ -16,7 +16,7 @@
 import { REDACTED } from '../../runtime/core/types';
 import { selectedTypes } from '../../shared/connector';
 import { receiverUrl, receiverUrlOutput } from '../../shared/names';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
 import { checkCredentials, guarded, OpsError, type OpsTarget, resolveTargets, usingEmulators } from '../ops/context';
 import {
@@ -76,7 +76,7 @@ async function newToken(
     // Belt and braces: no error message may carry the token, whatever the client put in it.
     throw new OpsError((err as Error).message.split(token).join(REDACTED));
   }
-  const url = receiverUrl(t.environment, t.connector.name);
+  const url = receiverUrl(t.environment, t.connector.name, t.connector.location);
   // Printed before anything else can fail: a version whose token nobody saw would be a lock without a key.
   print(
     [

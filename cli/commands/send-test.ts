@@ -8,10 +8,10 @@ import type { PushCounts } from '../../runtime/app';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import { TRACE_COLLECTION } from '../../runtime/adapters/firestore-trace';
-import { eventsEnvelope, nestEvent, sampleEvent } from '../../local/samples';
-import { canonicalType, suggestNames } from '../../shared/catalog';
+import { eventsEnvelope, nestEvent, sampleEvent } from '../../common/samples';
+import { canonicalType, refusalOf, refusalText, suggestNames } from '../../shared/catalog';
 import { selectedTypes } from '../../shared/connector';
-import { parse, UsageError } from '../args';
+import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
 import {
   checkAccess,
@@ -98,6 +98,8 @@ function chooseType(target: OpsTarget, asked: string | undefined): string {
   const selected = selectedTypes(target.connector);
   if (asked === undefined) return selected.includes(DEFAULT_TYPE) ? DEFAULT_TYPE : selected[0]!;
   const type = canonicalType(asked);
+  const refusal = refusalOf(asked);
+  if (!type && refusal?.kind === 'never') throw new UsageError(refusalText(asked, refusal));
   if (!type) {
     const s = suggestNames(asked);
     throw new UsageError(
@@ -107,7 +109,8 @@ function chooseType(target: OpsTarget, asked: string | undefined): string {
   if (!selected.includes(type)) {
     throw new OpsError(
       `connector '${target.connector.name}' does not select ${type}: the function would skip it, not send it. ` +
-        `It selects ${selected.length} type(s): ${selected.slice(0, 8).join(', ')}${selected.length > 8 ? ', …' : ''}`,
+        `It selects ${selected.length} type(s): ${selected.slice(0, 8).join(', ')}${selected.length > 8 ? ', …' : ''}` +
+        (refusal?.kind === 'opt-in' ? `. ${refusalText(type, refusal)}` : ''),
     );
   }
   return type;

@@ -7,13 +7,13 @@
  * Manager; metadata only, never a token) and its request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring
  * have no emulator: against a local run the receiver's tokens and answers are "not available locally".
  */
-import { keyValues } from '../table';
+import { keyValues } from '../../common/table';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { graceRemainingMs } from '../../runtime/core/expiry';
 import { durationMs, formatDurationMs } from '../../shared/duration';
 import { capacity, functionShape } from '../../shared/capacity';
 import { receiverUrl } from '../../shared/names';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
 import {
   ago,
@@ -60,6 +60,14 @@ export interface StatusReport {
   /** Recorded at most once a minute per function instance. */
   readonly lastDeliveryAt?: string;
   readonly dropped: { readonly total: number; readonly byType: Readonly<Record<string, number>> };
+  /**
+   * Events of types the catalogue does not know (a type Braze added), by type: how many (a lower bound: an instance
+   * writes its counts at most once a minute), first and last seen, and whether the connector exports them.
+   */
+  readonly unknownTypes: {
+    readonly exported: boolean;
+    readonly byType: Readonly<Record<string, { events: number; firstSeenAt?: string; lastSeenAt?: string }>>;
+  };
   readonly receiver: ReceiverReport;
   /** The sustainable ceiling implied by the connector's settings (shared/capacity.ts), at 200 ms per Segment request. */
   readonly capacity: { readonly eventsPerSec: number; readonly instances: number; readonly concurrency: number };
@@ -125,7 +133,7 @@ export async function receiverStatus(
       : NOT_LOCAL('Cloud Monitoring'),
   ]);
   return {
-    url: receiverUrl(target.environment, target.connector.name),
+    url: receiverUrl(target.environment, target.connector.name, target.connector.location),
     ...(sources.secrets || sources.monitoring ? {} : { local: true as const }),
     tokenVersions,
     answers,
@@ -219,6 +227,15 @@ async function statusOf(
       deadLetters: { total: letters.length, byReason: countByReason(letters) },
       lastDeliveryAt: iso(status.lastDeliveryAt),
       dropped: status.dropped,
+      unknownTypes: {
+        exported: target.connector.exportUnknownTypes,
+        byType: Object.fromEntries(
+          Object.entries(status.unknownTypes).map(([t, u]) => [
+            t,
+            { events: u.events, firstSeenAt: iso(u.firstSeenAt), lastSeenAt: iso(u.lastSeenAt) },
+          ]),
+        ),
+      },
       receiver,
       capacity: {
         eventsPerSec: capacity(target.connector, functionShape(target.connector)).eventsPerSec,
@@ -272,6 +289,14 @@ function render(r: StatusReport, now: number): string {
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
     lines.push(['dropped', `${r.dropped.total} event(s) in total: ${byType}`]);
+  }
+  const unknown = Object.entries(r.unknownTypes.byType);
+  if (unknown.length) {
+    const fate = r.unknownTypes.exported ? 'exported generically' : 'skipped: see exportUnknownTypes in docs/events.md';
+    const types = unknown.map(
+      ([t, u]) => `${t} ${u.events}+ (first ${u.firstSeenAt}, last ${when(u.lastSeenAt, now)})`,
+    );
+    lines.push(['unknown types', `${types.join('; ')}; ${fate}`]);
   }
   lines.push(...receiverLines(r.receiver));
   lines.push([

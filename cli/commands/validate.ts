@@ -1,8 +1,8 @@
 import { connectorWarnings, formatValidationError, selectedTypes } from '../../shared/connector';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
-import { definitionsFile, HOW_TO_EXPORT, loadValidated } from '../definitions';
-import { table } from '../table';
+import { definitionsFile, HOW_TO_EXPORT, loadValidated } from '../../common/definitions';
+import { table } from '../../common/table';
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals } = parse(specs.validate, argv);

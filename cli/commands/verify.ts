@@ -1,15 +1,16 @@
 /**
  * `currents verify --env ENV [--connector NAME] [PATH]`: the preflight before `cdktf deploy` (cli/ops/verify.ts): per
  * connector, its credential secret, its Segment credential (the write key's source through the Public API, or an OAuth
- * token), and the receiver's ingest token. Prints a table; exit 1 when any check fails. Never prints a secret.
+ * token), and the receiver's ingest token. Prints a table; exit 1 when any check fails (a secret with no version yet is
+ * `pending`, not a failure: the connector deploys and parks). Never prints a secret.
  *
  * Against the environment's real project with Application Default Credentials. Local runs point it at the local Segment
  * server with CURRENTS_SEGMENT_PUBLIC_API_URL, CURRENTS_SEGMENT_BASE_URL and CURRENTS_SEGMENT_TOKEN_URL.
  */
 import { ENV_VARS } from '../../shared/runtime-config';
-import { parse } from '../args';
+import { parse } from '../../common/args';
 import * as specs from '../specs';
-import { table } from '../table';
+import { table } from '../../common/table';
 import { checkCredentials, resolveTargets } from '../ops/context';
 import { verifyTargets, type VerifyOptions, type VerifySecretClient } from '../ops/verify';
 
@@ -24,7 +25,7 @@ export async function run(
   let secrets = deps.secrets;
   if (!secrets) {
     // Without credentials the client would fail in the background with a stack trace: fail first, in words.
-    await checkCredentials(targets);
+    await checkCredentials(targets, { secretManager: true });
     const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
     secrets = new SecretManagerServiceClient() as unknown as VerifySecretClient;
   }
@@ -43,11 +44,18 @@ export async function run(
   );
   const failed = rows.filter((r) => r.status === 'FAIL');
   const warned = rows.filter((r) => r.status === 'warn');
+  const pending = [...new Set(rows.filter((r) => r.status === 'pending').map((r) => r.connector))];
   const env0 = targets[0]?.environment.name ?? values.env;
+  const notes = [
+    ...(warned.length ? [`${warned.length} warning(s)`] : []),
+    ...(pending.length
+      ? [`${pending.join(', ')} deploy(s) without a secret version yet and park until one is added`]
+      : []),
+  ];
   out(
     failed.length
       ? `\nFAILED: ${failed.length} check(s) failed in environment '${env0}'; fix them before deploying.`
-      : `\nOK: environment '${env0}' is ready to deploy${warned.length ? ` (${warned.length} warning(s))` : ''}.`,
+      : `\nOK: environment '${env0}' is ready to deploy${notes.length ? ` (${notes.join('; ')})` : ''}.`,
   );
   return failed.length ? 1 : 0;
 }

@@ -11,8 +11,8 @@
 import { connect } from 'node:net';
 import type { Connector, Environment } from '../../shared/connector';
 import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
-import { UsageError } from '../args';
-import { loadEnvironmentsOrThrow, pick } from '../definitions';
+import { UsageError } from '../../common/args';
+import { loadEnvironmentsOrThrow, pick } from '../../common/definitions';
 
 export interface OpsTarget {
   readonly environment: Environment;
@@ -113,8 +113,12 @@ export async function checkEmulators(targets: readonly OpsTarget[], timeoutMs = 
  * Fails fast when the commands will talk to Google Cloud (an emulator variable is unset) without Application Default
  * Credentials: the clients would otherwise fail call by call (and reject in the background).
  */
-export async function checkCredentials(targets: readonly OpsTarget[]): Promise<void> {
-  if (process.env.PUBSUB_EMULATOR_HOST && process.env.FIRESTORE_EMULATOR_HOST) return;
+export async function checkCredentials(
+  targets: readonly OpsTarget[],
+  options: { secretManager?: boolean } = {},
+): Promise<void> {
+  // Secret Manager has no emulator: a command that reads secrets needs credentials even in a local run.
+  if (!options.secretManager && process.env.PUBSUB_EMULATOR_HOST && process.env.FIRESTORE_EMULATOR_HOST) return;
   try {
     const { GoogleAuth } = await import('google-auth-library');
     await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
@@ -122,7 +126,10 @@ export async function checkCredentials(targets: readonly OpsTarget[]): Promise<v
     const which = targets.map((t) => `'${t.connector.name}'`).join(', ');
     throw new OpsError(
       `no Google credentials to reach project ${targets[0]?.project ?? '?'} for connector${targets.length === 1 ? '' : 's'} ${which}: ` +
-        `run \`gcloud auth application-default login\` (or set the emulator variables for a local run) ` +
+        (options.secretManager
+          ? 'Secret Manager has no emulator, so this reads the real project even in a local run: run ' +
+            '`gcloud auth application-default login` '
+          : `run \`gcloud auth application-default login\` (or set the emulator variables for a local run) `) +
         `(${(err as Error).message.split('\n')[0]})`,
     );
   }

@@ -12,6 +12,7 @@
  * Nothing here logs or returns a token: `addToken` takes one and returns the version's name only.
  */
 import { randomBytes } from 'node:crypto';
+import type { SecretManagerCalls, SecretVersionInfo } from '../../runtime/adapters/secret-manager';
 import { RECEIVER_REQUESTS_METRIC, receiverRequestsMetric } from '../../shared/names';
 import type { OpsTarget } from './context';
 
@@ -25,25 +26,13 @@ export function newIngestToken(random: (n: number) => Buffer = randomBytes): str
   return random(TOKEN_BYTES).toString('base64url');
 }
 
-/** A secret version as the Secret Manager client returns it (state as the enum's name or number). */
-export interface SecretVersionInfo {
-  readonly name?: string | null;
-  readonly state?: string | number | null;
-}
+export type { SecretVersionInfo } from '../../runtime/adapters/secret-manager';
 
 /** The Secret Manager calls made on the ingest-token secret (a subset of `SecretManagerServiceClient`). */
-export interface TokenSecretClient {
-  addSecretVersion(request: {
-    parent: string;
-    payload: { data: Buffer };
-  }): Promise<readonly [SecretVersionInfo, ...unknown[]]>;
-  listSecretVersions(request: {
-    parent: string;
-    filter?: string;
-  }): Promise<readonly [readonly SecretVersionInfo[], ...unknown[]]>;
-  disableSecretVersion(request: { name: string }): Promise<readonly [SecretVersionInfo, ...unknown[]]>;
-  close?(): Promise<void>;
-}
+export type TokenSecretClient = Pick<
+  SecretManagerCalls,
+  'addSecretVersion' | 'listSecretVersions' | 'disableSecretVersion' | 'close'
+>;
 
 /** The real client (loaded on demand: only the commands that need it pay for it). */
 export async function createTokenSecretClient(): Promise<TokenSecretClient> {

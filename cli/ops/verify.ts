@@ -6,9 +6,13 @@
  *    the environment's Public API token), or the OAuth app gets a token for its key and Segment accepts it; a write key
  *    without `segment.sourceId` cannot be checked (a warning: Segment answers 200 to any write key);
  *  - `ingest token`: once the receiver's ingest-token secret exists, its latest version is enabled.
+ *  - `hash key` (`fields.hashAlgorithm: 'hmac-sha256'` only): once its hash-key secret exists, its latest version is
+ *    enabled and long enough.
  * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
  * environment) is created, without a version, by the deploy: that check is skipped, saying so, so that the first deploy
- * can run; a secret that exists without an enabled version fails.
+ * can run. A secret that exists without any version yet is `pending`: the connector is deployed and parks what arrives
+ * (alerting its contact) until a version is added, so the deploy goes on. verify fails only for what breaks a running
+ * connector: a credential that is there but wrong, or a latest version disabled or destroyed (a rotation gone wrong).
  * Every detail names what is wrong and never a secret value. Secret Manager is reached through an injected client (the
  * real one in the command; tests pass a fake, as there is no emulator).
  */
@@ -20,8 +24,9 @@ import {
   type SecretVersionAccessor,
 } from '../../runtime/adapters/secrets';
 import { createSegmentClient, createSourceCheck } from '../../runtime/adapters/segment';
-import { NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
+import { MIN_HASH_KEY_LENGTH, NO_SOURCE_CHECK_WARNING } from '../../shared/connector';
 import { publicApiTokenSecret } from '../../shared/names';
+import { createFieldHasher } from '../../runtime/core/field-hash';
 import type { OpsTarget } from './context';
 
 /** The Secret Manager calls verify makes (a subset of `SecretManagerServiceClient`). */
@@ -29,11 +34,11 @@ export interface VerifySecretClient extends SecretVersionAccessor {
   getSecret(request: { name: string }): Promise<unknown>;
 }
 
-export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip';
+export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip' | 'pending';
 
 export interface VerifyRow {
   readonly connector: string;
-  readonly check: 'credential secret' | 'segment' | 'ingest token';
+  readonly check: 'credential secret' | 'segment' | 'ingest token' | 'hash key';
   readonly status: VerifyStatus;
   readonly detail: string;
 }
@@ -65,22 +70,19 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
   const source = new SecretManagerSource({ secretName, client: options.secrets, cacheMs: 60_000 });
   const rows: VerifyRow[] = [];
 
-  /** Whether a secret exists (getSecret); NOT_FOUND → false, other errors say what is wrong. */
-  const exists = async (name: string): Promise<boolean> => {
-    try {
-      await options.secrets.getSecret({ name });
-      return true;
-    } catch (err) {
-      if ((err as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
-      throw mapSecretManagerError(err, name);
-    }
-  };
+  const exists = (name: string) => secretExists(options.secrets, name);
+  const versionless = (name: string) => secretVersionless(options.secrets, name);
   const created =
     'does not exist yet: the deploy creates it (without a version); then add a version (README, "Deploying") and run verify again';
+  const parks = `the connector parks what arrives (and alerts ${connector.contactEmail}) until one is added`;
 
   let readable = false;
   if (!(await exists(secretName))) {
     rows.push(row('credential secret', 'skip', `${names.secret} ${created}`));
+  } else if (await versionless(secretName)) {
+    rows.push(
+      row('credential secret', 'pending', `${names.secret} has no version yet: ${parks} (README, "Deploying")`),
+    );
   } else {
     try {
       const parsed = parseSegmentSecret(await source.read(), credential, source.label);
@@ -98,6 +100,15 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     rows.push(row('segment', 'skip', 'not checked: the credential secret cannot be read'));
   } else if (credential.kind === 'writeKey' && sourceId !== undefined && !(await exists(tokenName))) {
     rows.push(row('segment', 'skip', `not checked: ${publicApiTokenSecret(environment.name)} ${created}`));
+  } else if (credential.kind === 'writeKey' && sourceId !== undefined && (await versionless(tokenName))) {
+    rows.push(
+      row(
+        'segment',
+        'pending',
+        `not checked: ${publicApiTokenSecret(environment.name)} has no version yet: the source check stays ` +
+          'inconclusive (events are delivered; a revoked write key stays invisible) until one is added',
+      ),
+    );
   } else if (credential.kind === 'writeKey' && sourceId === undefined) {
     rows.push(row('segment', 'warn', `not checked: ${NO_SOURCE_CHECK_WARNING}`));
   } else if (credential.kind === 'writeKey') {
@@ -135,18 +146,70 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     }
   }
 
-  const ingestName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
-  if (!(await exists(ingestName))) {
-    rows.push(row('ingest token', 'skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`));
-  } else {
+  rows.push(row('ingest token', ...(await ingestTokenCheck(target, options.secrets))));
+  if (connector.fields.hashAlgorithm === 'hmac-sha256') rows.push(row('hash key', ...(await hashKeyCheck())));
+  return rows;
+
+  /** The hash key of hmac-sha256: its secret readable and the key long enough (never the key itself). */
+  async function hashKeyCheck(): Promise<[VerifyStatus, string]> {
+    const name = `projects/${project}/secrets/${names.hashKeySecret}`;
+    if (!(await exists(name))) return ['skip', `${names.hashKeySecret} ${created}`];
     try {
-      await new SecretManagerSource({ secretName: ingestName, client: options.secrets }).read();
-      rows.push(row('ingest token', 'ok', `${names.ingestTokenSecret}: latest version enabled`));
+      createFieldHasher(
+        'hmac-sha256',
+        await new SecretManagerSource({ secretName: name, client: options.secrets }).read(),
+      );
+      return [
+        'ok',
+        `${names.hashKeySecret}: latest version enabled, a key of at least ${MIN_HASH_KEY_LENGTH} characters`,
+      ];
     } catch (err) {
-      rows.push(row('ingest token', 'FAIL', (err as Error).message));
+      return ['FAIL', (err as Error).message];
     }
   }
-  return rows;
+}
+
+/** Whether a secret exists (getSecret); NOT_FOUND → false, other errors say what is wrong. */
+async function secretExists(secrets: VerifySecretClient, name: string): Promise<boolean> {
+  try {
+    await secrets.getSecret({ name });
+    return true;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === GRPC_NOT_FOUND) return false;
+    throw mapSecretManagerError(err, name);
+  }
+}
+
+/** Whether a secret that exists has no version at all yet (accessing `latest` answers NOT_FOUND). */
+async function secretVersionless(secrets: VerifySecretClient, name: string): Promise<boolean> {
+  try {
+    await secrets.accessSecretVersion({ name: `${name}/versions/latest` });
+    return false;
+  } catch (err) {
+    return (err as { code?: unknown }).code === GRPC_NOT_FOUND;
+  }
+}
+
+/** The receiver's ingest-token secret: not deployed (skip), no token yet (pending), or its latest version enabled. */
+async function ingestTokenCheck(target: OpsTarget, secrets: VerifySecretClient): Promise<[VerifyStatus, string]> {
+  const { names, project, environment, connector } = target;
+  const secretName = `projects/${project}/secrets/${names.ingestTokenSecret}`;
+  if (!(await secretExists(secrets, secretName))) {
+    return ['skip', `${names.ingestTokenSecret} does not exist (no receiver deployed)`];
+  }
+  if (await secretVersionless(secrets, secretName)) {
+    return [
+      'pending',
+      `${names.ingestTokenSecret} has no version yet: the receiver answers 503 (Braze retries) until ` +
+        `\`currents receiver-token new --env ${environment.name} --connector ${connector.name}\` makes one`,
+    ];
+  }
+  try {
+    await new SecretManagerSource({ secretName, client: secrets }).read();
+    return ['ok', `${names.ingestTokenSecret}: latest version enabled`];
+  } catch (err) {
+    return ['FAIL', (err as Error).message];
+  }
 }
 
 function kindLabel(kind: 'writeKey' | 'oauth'): string {

@@ -8,6 +8,7 @@
  * topic), deployed under its own name with `backfill.maxInstances` instances: the live push never waits behind a
  * backfill's messages, and a backfill's Segment request rate is capped by that setting (docs/sizing.md).
  */
+import type { ITerraformDependable } from 'cdktf';
 import { PubsubSubscriptionIamMember } from '@cdktf/provider-google/lib/pubsub-subscription-iam-member';
 import type { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
 import type { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
@@ -28,6 +29,8 @@ export function buildBackfillDelivery(
   ctx: ConnectorContext,
   accounts: FunctionServiceAccounts,
   topics: Pick<ConnectorTopics, 'deadLetterTopic'>,
+  /** The live push's caller grants (the Pub/Sub service agent's token creator on the push account among them). */
+  pushGrants: readonly ITerraformDependable[],
 ): BackfillDelivery {
   const { scope, project, connector, labels } = ctx;
   const names = storageImportNames(connector.name);
@@ -46,19 +49,22 @@ export function buildBackfillDelivery(
     labels: backfillLabels,
   });
   const url = fn.serviceConfig.uri;
+  // The push may invoke the backfill function before the subscription delivers anything (no 403s counted as attempts).
+  const invoker = runInvoker({ ...ctx, region: ctx.location }, 'backfill-push-invoker', fn, accounts.push.member);
   const pushSubscription = buildPushSubscription(
     ctx,
     { ingestTopic: topic, deadLetterTopic: topics.deadLetterTopic },
     url,
     accounts.push,
+    [invoker, ...pushGrants],
     { id: 'backfill-push-subscription', name: names.backfillPushSubscription, role: 'backfill' },
   );
-  runInvoker({ ...ctx, region: ctx.environment.region }, 'backfill-push-invoker', fn, accounts.push.member);
   new PubsubSubscriptionIamMember(scope, 'pubsub-agent-backfill-push-subscriber', {
     project,
     subscription: pushSubscription.name,
     role: 'roles/pubsub.subscriber',
     member: `serviceAccount:${ctx.props.pubsubServiceAgentEmail}`,
+    ...ctx.dep('pubsub'),
   });
   return { topic, function: fn, pushSubscription };
 }

@@ -33,8 +33,10 @@ export const ALERTED_EVENTS = {
     title: 'credential cannot be verified',
     what:
       "The write key's source check could not get an answer from Segment's Public API (down, rate-limited, or its " +
-      'own token refused). Nothing changes while it lasts, but a revoked or rotated write key would go unseen (Segment ' +
-      "answers 200 and discards the events). Check the environment's Public API token secret and Segment's status.",
+      'own token refused), or the probe found no credential to read (a connector deployed before its secret has a ' +
+      'version). Nothing changes while it lasts, but a revoked or rotated write key would go unseen (Segment answers ' +
+      "200 and discards the events), and events that arrive without a credential are parked. Check the connector's " +
+      "credential secret, the environment's Public API token secret and Segment's status.",
   },
   dead_lettered: {
     metric: 'dead-lettered',
@@ -43,6 +45,26 @@ export const ALERTED_EVENTS = {
     what:
       'Events were written to the dead-letter topic (rejected by Segment, malformed, or out of delivery attempts). ' +
       'Inspect them on the dead-letter subscription and replay them once the cause is fixed.',
+  },
+  unknown_event_type: {
+    metric: 'unknown-event-types',
+    severity: 'WARNING',
+    title: 'events of a type the catalogue does not know',
+    what:
+      'Braze sent events of a type this product does not know yet (Braze adds types with two weeks notice, or none). ' +
+      'They are skipped and counted, or exported generically when the connector sets exportUnknownTypes. ' +
+      '`currents status` and the dashboard show them by type (log event unknown_event_type, field eventType). Decide ' +
+      'whether to export them: update the product (its catalogue names them) or set exportUnknownTypes.',
+  },
+  state_unavailable: {
+    metric: 'state-unavailable',
+    severity: 'ERROR',
+    title: 'credential state unreadable',
+    what:
+      "The function cannot read the connector's credential state in its Firestore database (unreachable or slower " +
+      'than 2 s). It delivers on the last known active state for up to 60 s; after that, pushes are answered 503 and ' +
+      "Pub/Sub redelivers them (nothing is lost while the subscription retains them). Check Firestore's status and " +
+      "the runtime account's access to the connector's database, then `currents status`.",
   },
 } as const satisfies Partial<Record<LogEventName, unknown>>;
 export type AlertedEvent = keyof typeof ALERTED_EVENTS;

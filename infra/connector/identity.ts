@@ -3,6 +3,7 @@
  * of the infrastructure spec, each on the one resource it concerns. The receiver's own account and grants live with
  * it (infra/connector/receiver.ts).
  */
+import type { ITerraformDependable } from 'cdktf';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import type { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
@@ -73,13 +74,13 @@ export function runInvoker(
 /** What the function's grants concern. */
 export interface FunctionIamTargets {
   readonly accounts: FunctionServiceAccounts;
-  readonly function: Cloudfunctions2Function;
   readonly secret: SecretManagerSecret;
+  readonly hashKeySecret?: SecretManagerSecret;
   readonly deadLetterTopic: PubsubTopic;
   readonly pushSubscription: PubsubSubscription;
 }
 
-/** The function's bindings, and the Pub/Sub service agent's (dead letters, push tokens). */
+/** The function's bindings, and the Pub/Sub service agent's on its dead letters (its callers': buildCallerGrants). */
 export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): void {
   const { scope, project, connector, names, props, environment: env } = ctx;
   const runtime = t.accounts.runtime.member;
@@ -90,6 +91,14 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
     role: 'roles/secretmanager.secretAccessor',
     member: runtime,
   });
+  if (t.hashKeySecret) {
+    new SecretManagerSecretIamMember(scope, 'runtime-hash-key-accessor', {
+      project,
+      secretId: t.hashKeySecret.secretId,
+      role: 'roles/secretmanager.secretAccessor',
+      member: runtime,
+    });
+  }
   if (connector.segment.sourceId !== undefined) {
     new SecretManagerSecretIamMember(scope, 'runtime-public-api-token-accessor', {
       project,
@@ -109,6 +118,7 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
       topic: t.deadLetterTopic.name,
       role: 'roles/pubsub.publisher',
       member,
+      ...(member === pubsubAgent ? ctx.dep('pubsub') : {}),
     });
   }
   // Firestore IAM has no per-database resource in provider 6.x: a project-level grant, conditioned on this database.
@@ -119,18 +129,44 @@ export function buildFunctionIam(ctx: ConnectorContext, t: FunctionIamTargets): 
     condition: firestoreDatabaseCondition(project, names.firestoreDatabase),
     ...ctx.dep('cloudresourcemanager'),
   });
-  const run = { ...ctx, region: env.region };
-  runInvoker(run, 'push-invoker', t.function, t.accounts.push.member);
-  runInvoker(run, 'scheduler-invoker', t.function, t.accounts.scheduler.member);
   new PubsubSubscriptionIamMember(scope, 'pubsub-agent-push-subscriber', {
     project,
     subscription: t.pushSubscription.name,
     role: 'roles/pubsub.subscriber',
     member: pubsubAgent,
+    ...ctx.dep('pubsub'),
   });
-  new ServiceAccountIamMember(scope, 'pubsub-agent-token-creator', {
-    serviceAccountId: t.accounts.push.name,
+}
+
+/** The grants the function's callers need before they call: what the push subscription and the probe job wait for. */
+export interface CallerGrants {
+  /** The push account's `run.invoker`, and the Pub/Sub service agent's token creator on it (OIDC tokens). */
+  readonly push: readonly ITerraformDependable[];
+  /** The scheduler account's `run.invoker`. */
+  readonly scheduler: readonly ITerraformDependable[];
+}
+
+/**
+ * `run.invoker` on the function for the push and scheduler accounts, and the Pub/Sub service agent's token creator on
+ * the push account: created before the subscription and the job, so that their first calls are not refused (403) and
+ * counted against the dead-letter attempts. (What IAM takes to propagate after a grant is applied, only a real project
+ * shows.)
+ */
+export function buildCallerGrants(
+  ctx: ConnectorContext,
+  accounts: FunctionServiceAccounts,
+  fn: Cloudfunctions2Function,
+): CallerGrants {
+  const run = { ...ctx, region: ctx.location };
+  const tokenCreator = new ServiceAccountIamMember(ctx.scope, 'pubsub-agent-token-creator', {
+    serviceAccountId: accounts.push.name,
     role: 'roles/iam.serviceAccountTokenCreator',
-    member: pubsubAgent,
+    member: `serviceAccount:${ctx.props.pubsubServiceAgentEmail}`,
+    // After the Pub/Sub API and its agent exist (the stack's `pubsub` dependable is the agent's service identity).
+    ...ctx.dep('pubsub'),
   });
+  return {
+    push: [runInvoker(run, 'push-invoker', fn, accounts.push.member), tokenCreator],
+    scheduler: [runInvoker(run, 'scheduler-invoker', fn, accounts.scheduler.member)],
+  };
 }

@@ -16,6 +16,7 @@
  * identity, so the receiver's bearer token is its lock. Props are checked in ONE place
  * (`validateConnectorProps`, infra/connector/validate.ts) and every problem is reported at once.
  */
+import { Aspects } from 'cdktf';
 import { Construct } from 'constructs';
 import type { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import type { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
@@ -32,10 +33,16 @@ import { receiverEnvironment } from '../../shared/runtime-config';
 import type { DashboardMetricId } from '../dashboard-metrics';
 import { StorageImport } from '../storage-import';
 import { buildBackfillDelivery, type BackfillDelivery } from './backfill';
+import { TerraformLiteralStrings } from '../terraform-literals';
 import { buildDashboardMetrics } from './dashboard-metrics';
 import type { AlertedEvent, MeteredEvent, ReceiverAlert } from './events';
 import { buildFunction, buildProbeJob } from './function';
-import { buildFunctionIam, buildFunctionServiceAccounts, type FunctionServiceAccounts } from './identity';
+import {
+  buildCallerGrants,
+  buildFunctionIam,
+  buildFunctionServiceAccounts,
+  type FunctionServiceAccounts,
+} from './identity';
 import { buildPushSubscription, buildTopics } from './messaging';
 import { buildMonitoring } from './monitoring';
 import { connectorContext, type ConnectorApi, type CurrentsConnectorProps } from './props';
@@ -54,6 +61,8 @@ export class CurrentsConnector extends Construct {
   readonly receiver: Cloudfunctions2Function;
   readonly database: FirestoreDatabase;
   readonly secret: SecretManagerSecret;
+  /** The hash key of `fields.hashAlgorithm: 'hmac-sha256'` (that connector only; Terraform never creates a version). */
+  readonly hashKeySecret?: SecretManagerSecret;
   /** Every enabled version is a bearer token the receiver accepts; Terraform never creates one. */
   readonly ingestTokenSecret: SecretManagerSecret;
   readonly probeJob: CloudSchedulerJob;
@@ -72,6 +81,8 @@ export class CurrentsConnector extends Construct {
   constructor(scope: Construct, id: string, given: CurrentsConnectorProps) {
     super(scope, id);
     const props = resolveConnectorProps(given);
+    // Its literal strings written as Terraform reads them (`${` as `$${`), also where it is used outside a stack of ours.
+    Aspects.of(this).add(new TerraformLiteralStrings());
     const { connector, environment: env } = props;
     const names = (this.names = resourceNames(connector.name));
     const ctx = connectorContext(this, props, names);
@@ -81,30 +92,32 @@ export class CurrentsConnector extends Construct {
     this.ingestTopic = topics.ingestTopic;
     this.deadLetterTopic = topics.deadLetterTopic;
     this.deadLetterSubscription = topics.deadLetterSubscription;
-    ({ database: this.database, secret: this.secret } = buildState(ctx));
+    ({ database: this.database, secret: this.secret, hashKeySecret: this.hashKeySecret } = buildState(ctx));
 
     this.function = buildFunction(ctx, accounts.runtime);
     const url = this.function.serviceConfig.uri;
-    this.pushSubscription = buildPushSubscription(ctx, topics, url, accounts.push);
-    this.probeJob = buildProbeJob(ctx, url, accounts.scheduler);
+    const callers = buildCallerGrants(ctx, accounts, this.function);
+    this.pushSubscription = buildPushSubscription(ctx, topics, url, accounts.push, callers.push);
+    this.probeJob = buildProbeJob(ctx, url, accounts.scheduler, callers.scheduler);
     buildFunctionIam(ctx, {
       ...topics,
       accounts,
-      function: this.function,
       secret: this.secret,
+      hashKeySecret: this.hashKeySecret,
       pushSubscription: this.pushSubscription,
     });
 
     const receiver = buildReceiver({
       scope: this,
       project: env.project,
-      region: env.region,
+      region: ctx.location,
       names,
       ingestTopic: this.ingestTopic,
       serves: connector,
       settings: props.receiver,
       source: props.receiverSource,
       runtime: props.runtime,
+      build: props.build,
       environmentVariables: receiverEnvironment(env, connector, props.receiver.timeoutSeconds),
       labels: ctx.labels,
       dep: ctx.dep,
@@ -122,12 +135,13 @@ export class CurrentsConnector extends Construct {
 
     // The live storage import (infra/storage-import.ts) and a backfill's own path, with `storage` only.
     if (connector.storage && props.importerSource) {
-      this.backfill = buildBackfillDelivery(ctx, accounts, topics);
+      this.backfill = buildBackfillDelivery(ctx, accounts, topics, callers.push);
       this.storageImport = new StorageImport(this, 'storage-import', {
         connector: { ...connector, storage: connector.storage },
         environment: env,
         source: props.importerSource,
         runtime: props.runtime,
+        build: props.build,
         labels: ctx.labels,
         ingestTopic: this.ingestTopic,
         backfillTopic: this.backfill.topic,

@@ -3,12 +3,13 @@
  * delivering it to the function (OIDC, backoff, dead-letter policy), and the dead-letter topic with its retained pull
  * subscription (replay).
  */
+import type { ITerraformDependable } from 'cdktf';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic';
 import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { googleSeconds } from '../../shared/duration';
 import { ackDeadlineFor } from '../../shared/policy';
-import type { ConnectorContext } from './props';
+import { type ConnectorContext, dependsOnAlso } from './props';
 
 export interface ConnectorTopics {
   readonly ingestTopic: PubsubTopic;
@@ -45,14 +46,16 @@ export function buildTopics(ctx: ConnectorContext): ConnectorTopics {
 }
 
 /**
- * The ingest topic's push to the function at `url`, as `pushAccount` (OIDC); the ack deadline follows its timeout. With
- * `variant`, another topic's push under the same policy (the backfill's: its own topic, id and name).
+ * The ingest topic's push to the function at `url`, as `pushAccount` (OIDC); the ack deadline follows its timeout. It
+ * is created `after` the grants its pushes need. With `variant`, another topic's push under the same policy (the
+ * backfill's: its own topic, id and name).
  */
 export function buildPushSubscription(
   ctx: ConnectorContext,
   topics: Pick<ConnectorTopics, 'ingestTopic' | 'deadLetterTopic'>,
   url: string,
   pushAccount: ServiceAccount,
+  after: readonly ITerraformDependable[] = [],
   variant?: { readonly id: string; readonly name: string; readonly role: string },
 ): PubsubSubscription {
   const { project, names, labels, connector, props } = ctx;
@@ -70,6 +73,6 @@ export function buildPushSubscription(
       maxDeliveryAttempts: connector.deadLetterMaxAttempts,
     },
     pushConfig: { pushEndpoint: url, oidcToken: { serviceAccountEmail: pushAccount.email, audience: url } },
-    ...ctx.dep('pubsub'),
+    ...dependsOnAlso(ctx.dep('pubsub'), after),
   });
 }

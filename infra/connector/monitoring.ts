@@ -1,7 +1,8 @@
 /**
  * A connector's monitoring: the email channel for its contact, one log-based metric per counted log event
  * (infra/connector/events.ts), and the alert policies on them: one per alerted event of the function, and the
- * receiver's (5xx answered, 401 refusals at the rate of a Current).
+ * receiver's (5xx answered, 401 refusals at the rate of a Current), created once the new metrics can be queried
+ * (a `time_sleep` after them: ../metrics-settle.ts).
  */
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import {
@@ -9,6 +10,7 @@ import {
   type MonitoringAlertPolicyConditions,
 } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
+import { metricsQueryable } from '../metrics-settle';
 import {
   ALERTED_EVENTS,
   type AlertedEvent,
@@ -18,7 +20,7 @@ import {
   RECEIVER_EVENTS,
   type ReceiverAlert,
 } from './events';
-import type { ConnectorContext } from './props';
+import { type ConnectorContext, dependsOnAlso } from './props';
 
 export interface ConnectorMonitoring {
   readonly notificationChannel: MonitoringNotificationChannel;
@@ -80,6 +82,15 @@ export function buildMonitoring(ctx: ConnectorContext): ConnectorMonitoring {
       ...(label ? { labelExtractors: { [label.key]: `EXTRACT(${label.from})` } } : {}),
       ...ctx.dep('logging'),
     }));
+  // Every metric is declared before the first policy: the policies wait until they can be queried (../metrics-settle.ts).
+  for (const event of Object.keys(ALERTED_EVENTS) as AlertedEvent[]) metric(event, ALERTED_EVENTS[event].metric);
+  const requests = RECEIVER_EVENTS.receiver_request;
+  const receiverMetric = metric('receiver_request', requests.metric, {
+    key: requests.label,
+    from: `jsonPayload.${requests.label}`,
+    description: 'HTTP status the receiver answered',
+  });
+  const queryable = metricsQueryable(scope, 'metrics-queryable', Object.values(metrics));
   const alert = (
     id: string,
     info: { title: string; severity: string; what: string },
@@ -99,24 +110,18 @@ export function buildMonitoring(ctx: ConnectorContext): ConnectorMonitoring {
         subject: `Currents → Segment ${env.name}/${connector.name}: ${info.title}`,
         content: `${info.what}\n\nConnector \`${connector.name}\` (${connector.displayName}), environment \`${env.name}\`, project \`${project}\`.`,
       },
-      ...ctx.dep('monitoring'),
+      ...dependsOnAlso(ctx.dep('monitoring'), [queryable]),
     });
 
   const alerts = {} as Record<AlertedEvent, MonitoringAlertPolicy>;
   for (const event of Object.keys(ALERTED_EVENTS) as AlertedEvent[]) {
     const info = ALERTED_EVENTS[event];
-    const m = metric(event, info.metric);
+    const m = metrics[event];
     alerts[event] = alert(info.metric, info, [
       over(`${info.title} logged by ${names.function}`, userMetric(m), 0, 300, 0),
     ]);
   }
 
-  const requests = RECEIVER_EVENTS.receiver_request;
-  const receiverMetric = metric('receiver_request', requests.metric, {
-    key: requests.label,
-    from: `jsonPayload.${requests.label}`,
-    description: 'HTTP status the receiver answered',
-  });
   const byStatus = (status: string) => `${userMetric(receiverMetric)} AND metric.label.${requests.label}=${status}`;
   const errors = requests.alerts['server-errors'];
   const refusals = requests.alerts.refusals;

@@ -7,6 +7,7 @@ import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import type { Connector, Environment } from '../../shared/connector';
+import { connectorLocation } from '../../shared/deployment';
 import type { ConnectorResourceNames } from '../../shared/names';
 
 /** The APIs a connector's resources need; a stack passes the matching `google_project_service` for each. */
@@ -84,8 +85,20 @@ export interface CurrentsConnectorProps {
    * @default RECEIVER_DEFAULTS (shared/defaults.ts)
    */
   readonly receiver?: ReceiverProps;
-  /** Email of the project's Pub/Sub service agent, `service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com`. */
+  /**
+   * Email of the project's Pub/Sub service agent, `service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com`. The
+   * grants to it wait for `dependsOn.pubsub`, which should therefore stand for the agent's existence (the stack passes
+   * its `google_project_service_identity`).
+   */
   readonly pubsubServiceAgentEmail: string;
+  /**
+   * The identity Cloud Build builds the connector's functions as (fully qualified:
+   * `projects/PROJECT/serviceAccounts/EMAIL`), and what a build waits for (its grants). Declared once per environment
+   * by its stack (infra/environment-identities.ts).
+   * @default none: Cloud Functions' default build account, which on projects created since mid-2024 lacks the roles a
+   * build needs (the offline Terraform check refuses a function without one)
+   */
+  readonly build?: { readonly serviceAccount: string; readonly after?: readonly ITerraformDependable[] };
   /**
    * Cloud Functions runtime; must be nodejs22 or later.
    * @default 'nodejs22'
@@ -166,12 +179,34 @@ export class ConnectorPropsError extends Error {
 /** Spreads into a resource's config: the API enablements it waits for (none when the stack passes none). */
 export type DependsOn = (...apis: ConnectorApi[]) => { dependsOn?: ITerraformDependable[] };
 
+/** A `dependsOn` meta-argument with `more` added (none when both are empty). */
+export function dependsOnAlso(
+  dep: { dependsOn?: ITerraformDependable[] },
+  more: readonly ITerraformDependable[] = [],
+): { dependsOn?: ITerraformDependable[] } {
+  const list = [...(dep.dependsOn ?? []), ...more];
+  return list.length ? { dependsOn: list } : {};
+}
+
+/** A function's build identity: `buildConfig.serviceAccount` (when given) and the `dependsOn` its build waits for. */
+export function buildSettings(
+  build: CurrentsConnectorProps['build'],
+  dep: { dependsOn?: ITerraformDependable[] },
+): { config: { serviceAccount?: string }; dependsOn: { dependsOn?: ITerraformDependable[] } } {
+  return {
+    config: build ? { serviceAccount: build.serviceAccount } : {},
+    dependsOn: dependsOnAlso(dep, build?.after),
+  };
+}
+
 /** What every `build*` helper receives: the connector construct as scope (so logical ids stay as they were). */
 export interface ConnectorContext {
   readonly scope: Construct;
   readonly project: string;
   readonly environment: Pick<Environment, 'name' | 'project' | 'region'>;
   readonly connector: Connector;
+  /** Where the connector's function, receiver, database and probe run: its `location`, else the environment's region. */
+  readonly location: string;
   readonly names: ConnectorResourceNames;
   /** `app`, `environment` and `connector`, over the props' own labels. */
   readonly labels: Record<string, string>;
@@ -191,5 +226,6 @@ export function connectorContext(
     const list = apis.map((a) => props.dependsOn?.[a]).filter((d): d is ITerraformDependable => d !== undefined);
     return list.length ? { dependsOn: list } : {};
   };
-  return { scope, project: environment.project, environment, connector, names, labels, dep, props };
+  const location = connectorLocation(connector, environment);
+  return { scope, project: environment.project, environment, connector, location, names, labels, dep, props };
 }

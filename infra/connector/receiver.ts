@@ -16,7 +16,7 @@ import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account'
 import type { ConnectorResourceNames } from '../../shared/names';
 import { RECEIVER_TARGET } from '../runtime-archive';
 import { runInvoker, serviceAccount } from './identity';
-import type { DependsOn, ReceiverProps } from './props';
+import { buildSettings, type CurrentsConnectorProps, type DependsOn, type ReceiverProps } from './props';
 
 export interface ReceiverInput {
   /** The construct its resources are declared in (their logical ids derive from it). */
@@ -35,6 +35,8 @@ export interface ReceiverInput {
   /** Its source archive in Cloud Storage (bundled from runtime/receiver/function.ts). */
   readonly source: { readonly bucket: string; readonly object: string };
   readonly runtime: string;
+  /** The identity its build runs as, and what the build waits for (CurrentsConnectorProps `build`). */
+  readonly build?: CurrentsConnectorProps['build'];
   /** Its environment variables (shared/runtime-config.ts `receiverEnvironment`). */
   readonly environmentVariables: Record<string, string>;
   readonly labels: Record<string, string>;
@@ -66,6 +68,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
     ...dep('secretmanager'),
   });
   // Public ingress (Braze posts from the internet), its own account, many requests per instance.
+  const build = buildSettings(input.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
   const fn = new Cloudfunctions2Function(scope, 'receiver', {
     project,
     name: names.receiverFunction,
@@ -76,6 +79,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
       runtime: input.runtime,
       entryPoint: RECEIVER_TARGET,
       source: { storageSource: { bucket: input.source.bucket, object: input.source.object } },
+      ...build.config,
     },
     serviceConfig: {
       serviceAccountEmail: account.email,
@@ -89,7 +93,7 @@ export function buildReceiver(input: ReceiverInput): Receiver {
       maxInstanceCount: settings.maxInstances,
       environmentVariables: input.environmentVariables,
     },
-    ...dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'),
+    ...build.dependsOn,
   });
 
   // The ONE public member of the stack. Braze cannot present a Google identity; the bearer token (compared with the

@@ -1,6 +1,7 @@
 /**
  * A connector's state: its own Firestore database (credential state and parked events, TTL on the parked events'
- * expiry field) and the secret its Segment credential lives in (Terraform never creates a version).
+ * expiry field), the secret its Segment credential lives in, and, for `fields.hashAlgorithm: 'hmac-sha256'`, the secret
+ * its hash key lives in (Terraform never creates a version of either).
  */
 import { FirestoreDatabase } from '@cdktf/provider-google/lib/firestore-database';
 import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
@@ -11,6 +12,8 @@ import type { ConnectorContext } from './props';
 export interface ConnectorState {
   readonly database: FirestoreDatabase;
   readonly secret: SecretManagerSecret;
+  /** The hash key of `fields.hashAlgorithm: 'hmac-sha256'` (that connector only). */
+  readonly hashKeySecret?: SecretManagerSecret;
 }
 
 export function buildState(ctx: ConnectorContext): ConnectorState {
@@ -19,7 +22,7 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
   const database = new FirestoreDatabase(scope, 'database', {
     project,
     name: names.firestoreDatabase,
-    locationId: props.firestoreLocation ?? ctx.environment.region,
+    locationId: props.firestoreLocation ?? ctx.location,
     type: 'FIRESTORE_NATIVE',
     deleteProtectionState: deleteProtection ? 'DELETE_PROTECTION_ENABLED' : 'DELETE_PROTECTION_DISABLED',
     deletionPolicy: deleteProtection ? 'ABANDON' : 'DELETE',
@@ -31,6 +34,9 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
     collection: FIRESTORE_LAYOUT.parkedCollection,
     field: FIRESTORE_LAYOUT.parkedExpiryField,
     ttlConfig: {},
+    // No single-field indexes on the expiry field: it is only ever read by the TTL policy (the provider's TTL example
+    // pairs the two; an empty index_config turns the automatic ascending/descending/array indexes off).
+    indexConfig: {},
   });
   const secret = new SecretManagerSecret(scope, 'credential-secret', {
     project,
@@ -39,7 +45,17 @@ export function buildState(ctx: ConnectorContext): ConnectorState {
     replication: { auto: {} },
     ...ctx.dep('secretmanager'),
   });
-  return { database, secret };
+  const hashKeySecret =
+    connector.fields.hashAlgorithm === 'hmac-sha256'
+      ? new SecretManagerSecret(scope, 'hash-key-secret', {
+          project,
+          secretId: names.hashKeySecret,
+          labels: { ...labels, purpose: 'hash-key' },
+          replication: { auto: {} },
+          ...ctx.dep('secretmanager'),
+        })
+      : undefined;
+  return { database, secret, ...(hashKeySecret ? { hashKeySecret } : {}) };
 }
 
 /** IAM condition restricting a project-level Firestore grant to one named database (and its documents). */

@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { type Connector, parseConnector } from '../../shared/connector';
 import { FUNCTION_TARGET } from '../../shared/names';
 import { ENV_VARS } from '../../shared/runtime-config';
+import { unescapeTemplateLiterals } from '../terraform-literals';
 
 /** An environment as far as the summary is concerned: connectors may be raw when the base no longer validates. */
 export interface SummaryEnvironment {
@@ -120,7 +121,9 @@ export function baseFromSynthDir(dir: string): Base {
     const connectors = functions.flatMap((f) => {
       const vars = (f.service_config as { environment_variables?: Record<string, string> } | undefined)
         ?.environment_variables;
-      const raw = vars?.[ENV_VARS.connector];
+      // A literal in Terraform JSON, written escaped (infra/terraform-literals.ts): read as Terraform reads it.
+      const written = vars?.[ENV_VARS.connector];
+      const raw = written === undefined ? undefined : unescapeTemplateLiterals(written);
       if (!raw) return [];
       const { connector } = parseConnector(JSON.parse(raw), { environment: name });
       if (!connector) notes.push(`a connector of '${name}' in the base does not validate under the current schema`);

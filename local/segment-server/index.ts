@@ -4,15 +4,4 @@
  * `npx currents segment-server --port P --region us|eu`.
  */
 export { startSegmentServer, type LocalSegmentServer } from './server';
-export type {
-  AcceptedEvent,
-  CredentialRevocation,
-  DiscardReason,
-  FaultControls,
-  FaultRule,
-  LocalSourceDefinition,
-  OAuthAppRegistration,
-  SegmentServerOptions,
-  SegmentServerStats,
-  SourceControls,
-} from './types';
+export type { FaultRule, OAuthAppRegistration } from './types';

@@ -1,30 +1,19 @@
-import { prng } from '../samples';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+/**
+ * The local Segment server: the handle, the routes, and the wiring of its parts (`context.ts`: state and counters;
+ * `tracking.ts`: the Tracking API; `credentials.ts`: write keys, tokens and the token endpoint; `public-api.ts`;
+ * `faults.ts`: fault injection; `workspace.ts`: the sources; `admin.ts`: the admin routes).
+ */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeProtectedHeader, importSPKI, jwtVerify, type KeyLike } from 'jose';
-import { SEGMENT_LIMITS } from '../../runtime/core/batch';
-import {
-  BATCH_PATH,
-  CLIENT_ASSERTION_TYPE,
-  OAUTH_SCOPE,
-  SEGMENT_ENDPOINTS,
-  TOKEN_PATH,
-} from '../../runtime/adapters/segment/endpoints';
+import { BATCH_PATH, TOKEN_PATH } from '../../runtime/adapters/segment/endpoints';
 import type { SegmentRegion } from '../../shared/connector';
-import type {
-  AcceptedEvent,
-  CredentialRevocation,
-  DiscardReason,
-  FaultControls,
-  FaultRule,
-  SegmentServerOptions,
-  SegmentServerStats,
-  SourceControls,
-} from './types';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { handleAdmin } from './admin';
-import { destroy, MAX_READ_BYTES, readBody, send } from './http-io';
+import { createContext, resetContext, statsOf } from './context';
+import { handleToken } from './credentials';
+import { send } from './http-io';
+import { handlePublicApi } from './public-api';
+import { handleTracking, type TrackingPath } from './tracking';
+import type { AcceptedEvent, FaultControls, SegmentServerOptions, SegmentServerStats, SourceControls } from './types';
 
 /** The handle of a running local Segment server. See {@link startSegmentServer}. */
 export interface LocalSegmentServer {
@@ -47,38 +36,6 @@ export interface LocalSegmentServer {
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
-
-function bump(map: Record<string, number>, key: string | number): void {
-  map[String(key)] = (map[String(key)] ?? 0) + 1;
-}
-
-interface Rule extends FaultRule {
-  id: string;
-  fired: number;
-}
-
-interface Revocation extends Required<Pick<CredentialRevocation, 'at'>> {
-  writeKey?: string;
-  appId?: string;
-}
-
-/** A source of the local workspace; `index` labels its events (`writeKey:<index>`). */
-interface SourceRecord {
-  readonly id: string;
-  readonly index: number;
-  enabled: boolean;
-  writeKeys: string[];
-}
-
-type Source =
-  | { kind: 'writeKey'; index: number; discard?: undefined }
-  | { kind: 'writeKey'; discard: DiscardReason }
-  | { kind: 'oauth'; appId: string; discard?: undefined };
-
-/** The Public API's error body (`{"errors":[{type, message}]}`). */
-const apiError = (type: string, message: string) => ({ errors: [{ type, message }] });
-
-class AuthError extends Error {}
 
 /**
  * Starts the project's local Segment server: a real HTTP server (node:http) that speaks Segment's Tracking API closely
@@ -130,426 +87,39 @@ class AuthError extends Error {}
  * await server.close();
  */
 export async function startSegmentServer(options: SegmentServerOptions = {}): Promise<LocalSegmentServer> {
-  const region: SegmentRegion = options.region ?? 'us';
   const host = options.host ?? '127.0.0.1';
-  const now = options.now ?? Date.now;
-  const recordCalls = options.recordCalls ?? true;
-  const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
-  const initialSources = () => [
-    ...(options.writeKeys ?? []).map((key, index) => ({
-      id: `source-${index}`,
-      index,
-      enabled: true,
-      writeKeys: [key],
-    })),
-    ...(options.sources ?? []).map((s, i) => ({
-      id: s.id,
-      index: (options.writeKeys ?? []).length + i,
-      enabled: s.enabled ?? true,
-      writeKeys: [...s.writeKeys],
-    })),
-  ];
   const publicApiTokens = new Set(options.publicApiTokens ?? []);
-  const apps = new Map<string, { appId: string; key: Promise<KeyLike> }>();
-  for (const app of options.oauthApps ?? []) {
-    const key = importSPKI(app.publicKeyPem, 'RS256');
-    key.catch(() => undefined); // reported when used
-    apps.set(app.keyId, { appId: app.appId, key });
-  }
-  let random = prng(options.seed ?? 1);
-
-  // State (all of it cleared by reset()).
-  let events = new Map<string, { event: AcceptedEvent; receipts: number }>();
-  let order: string[] = [];
-  let rules: Rule[] = [];
-  let ruleSeq = 0;
-  let rejected = new Set<string>();
-  let revocations: Revocation[] = [];
-  let tokens = new Map<string, { appId: string; expiresAt: number }>();
-  let usedJti = new Set<string>();
-  let counters = freshCounters();
-  let sources: SourceRecord[] = initialSources();
-  /** Every write key a source of this server ever had: a key no longer among them was rotated or removed. */
-  let retiredKeys = new Set<string>();
-
-  function freshCounters() {
-    return {
-      requests: 0,
-      requestsByStatus: {} as Record<string, number>,
-      bytesReceived: 0,
-      eventsReceived: 0,
-      duplicates: 0,
-      droppedInvalid: 0,
-      discarded: {} as Record<string, number>,
-      publicApiRequestsByStatus: {} as Record<string, number>,
-      tokenRequestsByStatus: {} as Record<string, number>,
-      tokensIssued: 0,
-      faultsInjected: 0,
-      maxInFlight: 0,
-    };
-  }
-
-  const isRevoked = (match: { writeKey?: string; appId?: string }) =>
-    revocations.some(
-      (r) =>
-        now() >= r.at &&
-        ((r.writeKey === undefined && r.appId === undefined) ||
-          (r.writeKey !== undefined && r.writeKey === match.writeKey) ||
-          (r.appId !== undefined && r.appId === match.appId)),
-    );
-
-  let baseUrl = '';
-  const audiences = () => [baseUrl, SEGMENT_ENDPOINTS[region].tokenServer];
-
-  function authenticate(req: IncomingMessage): Source {
-    const header = req.headers.authorization ?? '';
-    const [scheme, value = ''] = header.split(' ', 2);
-    if (scheme === 'Basic') {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const sep = decoded.indexOf(':');
-      const key = sep < 0 ? decoded : decoded.slice(0, sep);
-      const source = sources.find((s) => s.writeKeys.includes(key));
-      if (!source)
-        return { kind: 'writeKey', discard: retiredKeys.has(key) ? 'revoked_write_key' : 'unknown_write_key' };
-      if (isRevoked({ writeKey: key })) return { kind: 'writeKey', discard: 'revoked_write_key' };
-      if (!source.enabled) return { kind: 'writeKey', discard: 'source_disabled' };
-      return { kind: 'writeKey', index: source.index };
-    }
-    if (scheme === 'Bearer') {
-      const token = tokens.get(value);
-      if (!token) throw new AuthError('unknown access token');
-      if (now() >= token.expiresAt) throw new AuthError('access token expired');
-      if (isRevoked({ appId: token.appId })) throw new AuthError('OAuth app revoked');
-      return { kind: 'oauth', appId: token.appId };
-    }
-    throw new AuthError('missing or unsupported Authorization header');
-  }
-
-  /** Returns the fault decision for this request (after applying latency). */
-  async function applyFaults(
-    target: 'tracking' | 'token' | 'publicApi',
-  ): Promise<{ status?: number; retryAfter?: number; destroy?: 'before' | 'after' } | undefined> {
-    let latency = 0;
-    let decision: { status?: number; retryAfter?: number; destroy?: 'before' | 'after' } | undefined;
-    let fired = false;
-    for (const rule of rules) {
-      const ruleTarget = rule.target ?? 'tracking';
-      if (ruleTarget !== 'all' && ruleTarget !== target) continue;
-      if (rule.times !== undefined && rule.fired >= rule.times) continue;
-      const decides = rule.destroyConnection || rule.destroyAfterAccept || rule.status !== undefined;
-      if (decision && decides) continue; // the answer is already decided: this rule neither fires nor counts
-      if (random() >= (rule.probability ?? 1)) continue;
-      rule.fired++;
-      fired = true;
-      latency += rule.latencyMs ?? 0;
-      if (decision) continue;
-      if (rule.destroyConnection) decision = { destroy: 'before' };
-      else if (rule.destroyAfterAccept) decision = { destroy: 'after' };
-      else if (rule.status !== undefined) {
-        const list = typeof rule.status === 'number' ? [rule.status] : rule.status;
-        decision = { status: list[Math.floor(random() * list.length)]!, retryAfter: rule.retryAfterSeconds };
-      }
-    }
-    if (fired) counters.faultsInjected++;
-    if (latency > 0) await sleep(latency);
-    return decision;
-  }
-
-  let inFlight = 0;
-  async function handleTracking(req: IncomingMessage, res: ServerResponse, path: '/v1/batch' | '/v1/track') {
-    inFlight++;
-    counters.maxInFlight = Math.max(counters.maxInFlight, inFlight);
-    res.once('close', () => inFlight--);
-    const body = await readBody(req);
-    counters.requests++;
-    counters.bytesReceived += body?.length ?? MAX_READ_BYTES;
-    const answer = (status: number, payload: unknown, headers?: Record<string, string>) => {
-      bump(counters.requestsByStatus, status);
-      send(res, status, payload, headers);
-    };
-    const fault = await applyFaults('tracking');
-    if (fault?.destroy === 'before') {
-      bump(counters.requestsByStatus, 'closed');
-      return destroy(res);
-    }
-    if (fault?.status !== undefined) {
-      const headers: Record<string, string> = {};
-      if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-      return answer(fault.status, { error: `injected fault ${fault.status}` }, headers);
-    }
-    let source: Source;
-    try {
-      source = authenticate(req);
-    } catch (err) {
-      return answer(401, { error: (err as Error).message });
-    }
-    if (!body) return answer(413, { error: 'request entity too large' });
-    const limit = path === BATCH_PATH ? SEGMENT_LIMITS.maxRequestBytes : SEGMENT_LIMITS.maxCallBytes;
-    if (body.length > limit)
-      return answer(400, { error: `request is ${body.length} bytes, over the ${limit}-byte limit` });
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      return answer(400, { error: 'invalid JSON' });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      return answer(400, { error: 'body must be a JSON object' });
-    }
-    let calls: unknown[];
-    if (path === BATCH_PATH) {
-      const batch = (parsed as { batch?: unknown }).batch;
-      if (!Array.isArray(batch)) return answer(400, { error: 'batch must be an array' });
-      if (batch.length > SEGMENT_LIMITS.maxBatchEvents) {
-        return answer(400, {
-          error: `batch has ${batch.length} events, over the ${SEGMENT_LIMITS.maxBatchEvents} limit`,
-        });
-      }
-      calls = batch;
-    } else {
-      calls = [{ type: 'track', ...(parsed as Record<string, unknown>) }];
-    }
-    for (let i = 0; i < calls.length; i++) {
-      const call = calls[i];
-      if (typeof call !== 'object' || call === null || Array.isArray(call)) {
-        return answer(400, { error: `batch[${i}] is not an object` });
-      }
-      if (path === BATCH_PATH) {
-        const size = Buffer.byteLength(JSON.stringify(call), 'utf8');
-        if (size > SEGMENT_LIMITS.maxCallBytes) {
-          return answer(400, {
-            error: `batch[${i}] is ${size} bytes, over the ${SEGMENT_LIMITS.maxCallBytes}-byte limit`,
-          });
-        }
-      }
-      const id = (call as { messageId?: unknown }).messageId;
-      if (typeof id === 'string' && rejected.has(id)) return answer(400, { error: `batch[${i}] rejected (injected)` });
-    }
-    if (source.discard) {
-      // What Segment does with a write key it does not take: 200, and the events are gone.
-      counters.discarded[source.discard] = (counters.discarded[source.discard] ?? 0) + calls.length;
-      return answer(200, { success: true });
-    }
-    const sourceLabel = source.kind === 'writeKey' ? `writeKey:${source.index}` : `oauth:${source.appId}`;
-    const receivedAt = now();
-    for (const raw of calls) {
-      const call = raw as Record<string, unknown>;
-      counters.eventsReceived++;
-      const hasId = typeof call.userId === 'string' || typeof call.anonymousId === 'string';
-      const type = call.type ?? 'track';
-      if (!hasId || (type === 'track' && typeof call.event !== 'string')) {
-        counters.droppedInvalid++;
-        continue;
-      }
-      const messageId = typeof call.messageId === 'string' ? call.messageId : `local-${randomUUID()}`;
-      const key = `${sourceLabel}\u0000${messageId}`;
-      const seen = events.get(key);
-      if (seen) {
-        seen.receipts++;
-        counters.duplicates++;
-        continue;
-      }
-      events.set(key, {
-        event: { messageId, source: sourceLabel, path, receivedAt, receipts: 1, ...(recordCalls ? { call } : {}) },
-        receipts: 1,
-      });
-      order.push(key);
-    }
-    if (fault?.destroy === 'after') {
-      bump(counters.requestsByStatus, 'closed');
-      return destroy(res);
-    }
-    return answer(200, { success: true });
-  }
-
-  async function handlePublicApi(req: IncomingMessage, res: ServerResponse, sourceId: string) {
-    req.resume();
-    const answer = (status: number, payload: unknown, headers?: Record<string, string>) => {
-      bump(counters.publicApiRequestsByStatus, status);
-      send(res, status, payload, headers);
-    };
-    const fault = await applyFaults('publicApi');
-    if (fault?.destroy) {
-      bump(counters.publicApiRequestsByStatus, 'closed');
-      return destroy(res);
-    }
-    if (fault?.status !== undefined) {
-      const headers: Record<string, string> = {};
-      if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-      return answer(fault.status, apiError('injected', `injected fault ${fault.status}`), headers);
-    }
-    const [scheme, token = ''] = (req.headers.authorization ?? '').split(' ', 2);
-    if (scheme !== 'Bearer' || !publicApiTokens.has(token)) {
-      return answer(401, apiError('unauthorized', 'the Public API token is missing or not valid'));
-    }
-    const source = sources.find((s) => s.id === sourceId);
-    if (!source) return answer(404, apiError('not-found', `source ${sourceId} not found in this workspace`));
-    return answer(200, {
-      data: {
-        source: {
-          id: source.id,
-          slug: source.id,
-          name: source.id,
-          workspaceId: `local-${region}`,
-          enabled: source.enabled,
-          writeKeys: [...source.writeKeys],
-          metadata: { id: 'http-api', slug: 'http-api', name: 'HTTP API', categories: ['Server'] },
-          settings: {},
-          labels: [],
-        },
-      },
-    });
-  }
-
-  const sourceById = (id: string) => {
-    const found = sources.find((s) => s.id === id);
-    if (!found) throw new Error(`no source '${id}' in the local ${region} workspace`);
-    return found;
-  };
-  const sourceControls: SourceControls = {
-    get(id) {
-      const s = sources.find((x) => x.id === id);
-      return s && { id: s.id, enabled: s.enabled, writeKeys: [...s.writeKeys] };
-    },
-    setEnabled(id, enabled) {
-      sourceById(id).enabled = enabled;
-    },
-    rotateWriteKey(id, opts = {}) {
-      const source = sourceById(id);
-      const key = opts.newKey ?? `wk_rotated_${randomBytes(12).toString('hex')}`;
-      if (!opts.keepOld) for (const old of source.writeKeys) retiredKeys.add(old);
-      source.writeKeys = opts.keepOld ? [...source.writeKeys, key] : [key];
-      retiredKeys.delete(key);
-      return key;
-    },
-    removeWriteKey(id, writeKey) {
-      const source = sourceById(id);
-      source.writeKeys = source.writeKeys.filter((k) => k !== writeKey);
-      retiredKeys.add(writeKey);
-    },
-  };
-
-  async function handleToken(req: IncomingMessage, res: ServerResponse) {
-    const body = (await readBody(req)) ?? Buffer.alloc(0);
-    const answer = (status: number, payload: unknown, headers?: Record<string, string>) => {
-      bump(counters.tokenRequestsByStatus, status);
-      send(res, status, payload, headers);
-    };
-    const fault = await applyFaults('token');
-    if (fault?.destroy) {
-      bump(counters.tokenRequestsByStatus, 'closed');
-      return destroy(res);
-    }
-    if (fault?.status !== undefined) {
-      const headers: Record<string, string> = {};
-      if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
-      return answer(fault.status, { error: 'temporarily_unavailable' }, headers);
-    }
-    const form = new URLSearchParams(body.toString('utf8'));
-    if (form.get('grant_type') !== 'client_credentials') return answer(400, { error: 'unsupported_grant_type' });
-    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE) return answer(400, { error: 'invalid_request' });
-    if (form.get('scope') !== OAUTH_SCOPE) return answer(400, { error: 'invalid_scope' });
-    const assertion = form.get('client_assertion');
-    if (!assertion) return answer(400, { error: 'invalid_request' });
-    const refuse = (why: string) => answer(401, { error: 'invalid_client', error_description: why });
-    let kid: string | undefined;
-    try {
-      const header = decodeProtectedHeader(assertion);
-      if (header.alg !== 'RS256') return refuse('alg must be RS256');
-      kid = header.kid;
-    } catch {
-      return answer(400, { error: 'invalid_request', error_description: 'client_assertion is not a JWT' });
-    }
-    const app = kid === undefined ? undefined : apps.get(kid);
-    if (!app) return refuse('unknown kid');
-    let payload: { iss?: string; jti?: string; exp?: number };
-    try {
-      ({ payload } = await jwtVerify(assertion, await app.key, {
-        algorithms: ['RS256'],
-        audience: audiences(),
-        subject: app.appId,
-        requiredClaims: ['exp', 'jti', 'iss'],
-        currentDate: new Date(now()),
-        clockTolerance: 5,
-      }));
-    } catch (err) {
-      return refuse(`assertion does not verify: ${(err as Error).message}`);
-    }
-    if (payload.iss !== app.appId && !audiences().includes(payload.iss ?? '')) return refuse('unexpected iss');
-    if (payload.exp! * 1000 > now() + 5 * 60_000) return refuse('exp too far in the future');
-    if (usedJti.has(payload.jti!)) return refuse('jti already used');
-    usedJti.add(payload.jti!);
-    if (isRevoked({ appId: app.appId })) return refuse('OAuth app revoked');
-    const token = randomBytes(24).toString('base64url');
-    tokens.set(token, { appId: app.appId, expiresAt: now() + tokenTtlSeconds * 1000 });
-    counters.tokensIssued++;
-    return answer(200, { access_token: token, token_type: 'Bearer', expires_in: tokenTtlSeconds, scope: OAUTH_SCOPE });
-  }
-
+  const ctx = createContext(options);
+  const { faults: injector, credentials } = ctx;
   const faults: FaultControls = {
-    add(rule) {
-      const id = `f${++ruleSeq}`;
-      rules.push({ ...rule, id, fired: 0 });
-      return id;
-    },
-    remove(id) {
-      rules = rules.filter((r) => r.id !== id);
-    },
-    clear() {
-      rules = [];
-    },
-    list() {
-      return rules.map((r) => ({ ...r }));
-    },
+    add: (rule) => injector.add(rule),
+    remove: (id) => injector.remove(id),
+    clear: () => injector.clear(),
+    list: () => injector.list(),
     rejectMessageIds(ids) {
-      for (const id of ids) rejected.add(id);
+      for (const id of ids) injector.rejected.add(id);
     },
-    revokeCredentials(revocation = {}) {
-      revocations.push({ at: revocation.at ?? now(), writeKey: revocation.writeKey, appId: revocation.appId });
-    },
-    restoreCredentials() {
-      revocations = [];
-    },
-    expireTokens() {
-      tokens = new Map();
-    },
+    revokeCredentials: (revocation) => credentials.revoke(revocation),
+    restoreCredentials: () => credentials.restore(),
+    expireTokens: () => credentials.expireTokens(),
   };
-
-  const accepted = () => order.map((k) => ({ ...events.get(k)!.event, receipts: events.get(k)!.receipts }));
-  const stats = (): SegmentServerStats => ({
-    region,
-    ...counters,
-    requestsByStatus: { ...counters.requestsByStatus },
-    discarded: { ...counters.discarded },
-    publicApiRequestsByStatus: { ...counters.publicApiRequestsByStatus },
-    tokenRequestsByStatus: { ...counters.tokenRequestsByStatus },
-    acceptedUnique: order.length,
-  });
-  const reset = () => {
-    events = new Map();
-    order = [];
-    rules = [];
-    rejected = new Set();
-    revocations = [];
-    tokens = new Map();
-    usedJti = new Set();
-    counters = freshCounters();
-    sources = initialSources();
-    retiredKeys = new Set();
-    random = prng(options.seed ?? 1);
-  };
+  const accepted = () => ctx.events.list();
+  const stats = () => statsOf(ctx);
+  const reset = () => resetContext(ctx);
+  const sources = ctx.workspace.controls;
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     let work: Promise<void>;
     if (req.method === 'POST' && (url.pathname === BATCH_PATH || url.pathname === '/v1/track')) {
-      work = handleTracking(req, res, url.pathname as '/v1/batch' | '/v1/track');
+      work = handleTracking(ctx, req, res, url.pathname as TrackingPath);
     } else if (req.method === 'POST' && url.pathname === TOKEN_PATH) {
-      work = handleToken(req, res);
+      work = handleToken(ctx, req, res);
     } else if (req.method === 'GET' && /^\/sources\/[^/]+$/.test(url.pathname)) {
-      work = handlePublicApi(req, res, decodeURIComponent(url.pathname.slice('/sources/'.length)));
+      const sourceId = decodeURIComponent(url.pathname.slice('/sources/'.length));
+      work = handlePublicApi(ctx, publicApiTokens, req, res, sourceId);
     } else if (url.pathname.startsWith('/__admin/')) {
-      work = handleAdmin({ stats, accepted, reset, faults, sources: sourceControls }, req, res, url);
+      work = handleAdmin({ stats, accepted, reset, faults, sources }, req, res, url);
     } else {
       req.resume();
       send(res, 404, { error: `no route ${req.method} ${url.pathname}` });
@@ -566,17 +136,18 @@ export async function startSegmentServer(options: SegmentServerOptions = {}): Pr
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  baseUrl = `http://${host}:${port}`;
+  const baseUrl = `http://${host}:${port}`;
+  credentials.baseUrl = baseUrl;
 
   return {
     url: baseUrl,
     tokenUrl: baseUrl,
     port,
-    region,
+    region: ctx.region,
     accepted,
     stats,
     faults,
-    sources: sourceControls,
+    sources,
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {

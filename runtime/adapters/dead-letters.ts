@@ -11,6 +11,7 @@
  *
  * The Pub/Sub client is loaded lazily (first publish) and created once per publisher, with batching enabled.
  */
+import { stringifyDeep } from '../core/json-depth';
 import type { DeadLetter } from '../core/types';
 import type { DeadLetterPublishResult, DeadLetterSink } from '../ports';
 import { LazyTopic } from './pubsub-topic';
@@ -56,7 +57,11 @@ function truncateBytes(text: string, max = MAX_ATTRIBUTE_BYTES): string {
   return `${out}...`;
 }
 
-/** The message data of a dead letter: raw text/bytes as is, anything else as JSON. */
+/**
+ * The message data of a dead letter: raw text/bytes as is, anything else as JSON, whatever its depth (never
+ * `[object Object]`, never a throw that would fail the whole message). A value no JSON holds (a circular structure:
+ * nothing parsed from input is one) is said so in JSON.
+ */
 export function deadLetterData(raw: unknown): Buffer {
   if (typeof raw === 'string') return Buffer.from(raw, 'utf8');
   if (raw instanceof Uint8Array) return Buffer.from(raw);
@@ -64,7 +69,11 @@ export function deadLetterData(raw: unknown): Buffer {
   try {
     return Buffer.from(JSON.stringify(raw) ?? '', 'utf8');
   } catch {
-    return Buffer.from(String(raw), 'utf8');
+    try {
+      return Buffer.from(stringifyDeep(raw), 'utf8');
+    } catch (err) {
+      return Buffer.from(JSON.stringify({ unserializable: (err as Error).message }), 'utf8');
+    }
   }
 }
 

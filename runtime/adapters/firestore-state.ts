@@ -49,6 +49,7 @@ import {
   type StaleStateUse,
 } from './firestore/credential-state';
 import { droppedFromDoc, millis, stateFromDoc } from './firestore/documents';
+import { UnknownTypeCounts, unknownTypesFromDoc } from './firestore/unknown-types';
 import {
   DEFAULT_MAX_PARKED_DOC_BYTES,
   type ParkedCursor,
@@ -60,7 +61,6 @@ import {
 export type {
   ConnectorStatus,
   DropResult,
-  DroppedTotals,
   ParkedGroup,
   ParkedItem,
   ParkGroupInput,
@@ -71,7 +71,6 @@ export type {
 export {
   DEFAULT_LAST_DELIVERY_INTERVAL_MS,
   DEFAULT_STATE_CACHE_MS,
-  STALE_ACTIVE_CACHE_PERIODS,
   type StaleStateUse,
 } from './firestore/credential-state';
 export { stateFromDoc, versionFromDoc } from './firestore/documents';
@@ -108,6 +107,8 @@ export interface FirestoreStateOptions {
   readonly readTimeoutMs?: number;
   /** Told each time the last known `active` state is used because the state could not be read. */
   readonly onStaleState?: (use: StaleStateUse) => void;
+  /** Told when the state cannot be read and no known state may be used instead. */
+  readonly onUnreadable?: (failure: { ageMs?: number; limitMs: number; detail: string }) => void;
 }
 
 export class FirestoreStateStore implements OwnedStateStore {
@@ -118,6 +119,7 @@ export class FirestoreStateStore implements OwnedStateStore {
   private readonly conn: FirestoreConnection;
   private readonly credential: CredentialStateDocument;
   private readonly parked: ParkedEvents;
+  private readonly unknownTypes: UnknownTypeCounts;
 
   constructor(opts: FirestoreStateOptions) {
     this.graceMs = opts.graceMs;
@@ -133,6 +135,11 @@ export class FirestoreStateStore implements OwnedStateStore {
       staleActiveMs: opts.staleActiveMs,
       readTimeoutMs: opts.readTimeoutMs,
       onStaleState: opts.onStaleState,
+      onUnreadable: opts.onUnreadable,
+    });
+    this.unknownTypes = new UnknownTypeCounts(this.conn, {
+      clock: this.clock,
+      intervalMs: opts.lastDeliveryIntervalMs ?? DEFAULT_LAST_DELIVERY_INTERVAL_MS,
     });
     this.parked = new ParkedEvents(this.conn, {
       clock: this.clock,
@@ -204,6 +211,11 @@ export class FirestoreStateStore implements OwnedStateStore {
     return this.credential.noteDelivery();
   }
 
+  /** Counts events of unknown types for status: a write for a type new to this instance, else at most once a minute. */
+  noteUnknownTypes(byType: Readonly<Record<string, number>>): Promise<boolean> {
+    return this.unknownTypes.note(byType);
+  }
+
   /** Adds events dropped on arrival (connector expired) to the cumulative counts (one write). */
   recordDropped(byType: Readonly<Record<string, number>>): Promise<void> {
     return this.credential.recordDropped(byType);
@@ -253,6 +265,7 @@ export class FirestoreStateStore implements OwnedStateStore {
     return {
       state: stateFromDoc(data),
       dropped: droppedFromDoc(data),
+      unknownTypes: unknownTypesFromDoc(data),
       lastDeliveryAt: millis(data?.lastDeliveryAt),
       updatedAt: millis(data?.updatedAt),
       parkedDocs: agg.data().docs,

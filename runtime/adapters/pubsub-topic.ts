@@ -12,14 +12,25 @@ export class LazyTopic {
   private topic?: Promise<TopicLike>;
   private client?: { close(): Promise<void> };
 
-  constructor(private readonly opts: { projectId: string; topic: string; batching: PublishOptions['batching'] }) {}
+  constructor(
+    private readonly opts: {
+      projectId: string;
+      topic: string;
+      batching: PublishOptions['batching'];
+      /** Call options of each publish (`timeout` also bounds the client's retries of it). */
+      gaxOpts?: PublishOptions['gaxOpts'];
+    },
+  ) {}
 
   /** The topic, its client created on the first call. */
   get(): Promise<TopicLike> {
     this.topic ??= import('@google-cloud/pubsub').then(({ PubSub }) => {
       const pubsub = new PubSub({ projectId: this.opts.projectId });
       this.client = pubsub;
-      return pubsub.topic(this.opts.topic, { batching: this.opts.batching });
+      return pubsub.topic(this.opts.topic, {
+        batching: this.opts.batching,
+        ...(this.opts.gaxOpts ? { gaxOpts: this.opts.gaxOpts } : {}),
+      });
     });
     return this.topic;
   }

@@ -22,6 +22,10 @@ import {
   type SegmentSecret,
   systemClock,
 } from '../core/types';
+import { CachedValue } from './cached-value';
+import { clientOr, mapSecretManagerError, payloadText, type SecretVersionAccessor } from './secret-manager';
+
+export { mapSecretManagerError, type SecretVersionAccessor } from './secret-manager';
 
 /** The raw credential value, cached; `invalidate()` makes the next `read()` fetch it again. */
 export interface SecretSource {
@@ -34,58 +38,6 @@ export interface SecretSource {
 
 /** Default cache of a secret value. */
 export const DEFAULT_SECRET_CACHE_MS = 60_000;
-
-/** The one Secret Manager call used (a subset of `SecretManagerServiceClient`), so that tests can inject a client. */
-export interface SecretVersionAccessor {
-  accessSecretVersion(request: {
-    name: string;
-  }): Promise<readonly [{ payload?: { data?: Uint8Array | string | null } | null }, ...unknown[]]>;
-}
-
-/** gRPC status codes (numeric, so that google-gax need not be loaded to compare them). */
-const GRPC = { NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9 } as const;
-
-/** Caches one value for `cacheMs` of the clock, shares one in-flight read between concurrent callers. */
-class Cached {
-  private value?: string;
-  private fetchedAt = 0;
-  private inflight?: Promise<string>;
-  private generation = 0;
-
-  constructor(
-    private readonly load: () => Promise<string>,
-    private readonly clock: Clock,
-    private readonly cacheMs: number,
-  ) {}
-
-  read(): Promise<string> {
-    if (this.value !== undefined && this.clock.now() - this.fetchedAt < this.cacheMs) {
-      return Promise.resolve(this.value);
-    }
-    if (!this.inflight) {
-      const gen = this.generation;
-      const p = this.load().then((v) => {
-        if (gen === this.generation) {
-          this.value = v;
-          this.fetchedAt = this.clock.now();
-        }
-        return v;
-      });
-      this.inflight = p;
-      const clear = () => {
-        if (this.inflight === p) this.inflight = undefined;
-      };
-      p.then(clear, clear);
-    }
-    return this.inflight;
-  }
-
-  invalidate(): void {
-    this.value = undefined;
-    this.inflight = undefined;
-    this.generation++;
-  }
-}
 
 export interface SecretManagerSourceOptions {
   /** `projects/P/secrets/S` (RuntimeConfig.secretName); the source reads its `versions/latest`. */
@@ -100,30 +52,29 @@ export class SecretManagerSource implements SecretSource {
   readonly label: string;
   /** Number of accessSecretVersion calls made (to check the cache). */
   accessCount = 0;
-  private readonly cache: Cached;
+  private readonly cache: CachedValue<string>;
 
   constructor(private readonly opts: SecretManagerSourceOptions) {
     if (!/^projects\/[^/]+\/secrets\/[^/]+$/.test(opts.secretName)) {
       throw new Error(`secret name must be projects/PROJECT/secrets/SECRET (got '${opts.secretName}')`);
     }
     this.label = `Secret Manager secret ${opts.secretName}`;
-    this.cache = new Cached(() => this.access(), opts.clock ?? systemClock, opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS);
+    this.cache = new CachedValue(() => this.access(), {
+      clock: opts.clock ?? systemClock,
+      freshMs: opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS,
+    });
   }
 
   read(): Promise<string> {
-    return this.cache.read();
+    return this.cache.get();
   }
 
   invalidate(): void {
     this.cache.invalidate();
   }
 
-  private getClient(): Promise<SecretVersionAccessor> {
-    return this.opts.client ? Promise.resolve(this.opts.client) : secretManagerClient();
-  }
-
   private async access(): Promise<string> {
-    const client = await this.getClient();
+    const client = await clientOr(this.opts.client);
     const name = `${this.opts.secretName}/versions/latest`;
     this.accessCount++;
     let response;
@@ -132,53 +83,13 @@ export class SecretManagerSource implements SecretSource {
     } catch (err) {
       throw mapSecretManagerError(err, this.opts.secretName);
     }
-    const data = response?.payload?.data;
-    const value = data == null ? '' : typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+    const value = payloadText(response);
     if (value.trim() === '') {
       throw new CredentialUnavailableError(
         `${this.label}: the latest version is empty; add a version holding the credential (see README)`,
       );
     }
     return value;
-  }
-}
-
-let sharedClient: Promise<unknown> | undefined;
-
-/**
- * The process's one `SecretManagerServiceClient` (created on first use: the library loads lazily), typed as the subset
- * of its calls the caller uses.
- */
-export function secretManagerClient<T>(): Promise<T> {
-  sharedClient ??= import('@google-cloud/secret-manager').then((m) => new m.SecretManagerServiceClient());
-  return sharedClient as Promise<T>;
-}
-
-/** Maps a Secret Manager error to CredentialUnavailableError (missing / disabled / destroyed / no access) or a plain Error. */
-export function mapSecretManagerError(err: unknown, secretName: string): Error {
-  const code = (err as { code?: unknown } | null)?.code;
-  const what = `Secret Manager secret ${secretName}`;
-  switch (code) {
-    case GRPC.NOT_FOUND:
-      return new CredentialUnavailableError(
-        `${what} or its latest version does not exist; add a version holding the credential (see README)`,
-      );
-    case GRPC.FAILED_PRECONDITION:
-      return new CredentialUnavailableError(
-        `${what}: the latest version is disabled or destroyed; enable it or add a new version`,
-      );
-    case GRPC.PERMISSION_DENIED:
-      return new CredentialUnavailableError(
-        `${what} cannot be read by the function's service account (permission denied); it needs roles/secretmanager.secretAccessor on the secret`,
-      );
-    default: {
-      // Transient (UNAVAILABLE, DEADLINE_EXCEEDED, ...): not a credential failure; the caller retries.
-      const e = new Error(
-        `could not read ${what} (${code !== undefined ? `code ${String(code)}` : (err as Error)?.name || 'error'}); will retry`,
-      );
-      (e as Error & { code?: unknown }).code = code;
-      return e;
-    }
   }
 }
 
@@ -196,7 +107,8 @@ export class EnvSecretSource implements SecretSource {
   async read(): Promise<string> {
     const v = this.env[this.variable];
     if (v === undefined || v.trim() === '') {
-      throw new CredentialUnavailableError(`${this.label} is not set or empty; set it to the Segment credential`);
+      const what = this.variable === ENV_VARS.secretValue ? 'the Segment credential' : 'the secret value';
+      throw new CredentialUnavailableError(`${this.label} is not set or empty; set it to ${what}`);
     }
     return v;
   }
@@ -209,18 +121,21 @@ export class EnvSecretSource implements SecretSource {
 /** The value from a file (local runs), cached like Secret Manager; `invalidate()` re-reads it (rotation by editing). */
 export class FileSecretSource implements SecretSource {
   readonly label: string;
-  private readonly cache: Cached;
+  private readonly cache: CachedValue<string>;
 
   constructor(
     private readonly path: string,
     opts: { cacheMs?: number; clock?: Clock } = {},
   ) {
     this.label = `secret file ${path}`;
-    this.cache = new Cached(() => this.load(), opts.clock ?? systemClock, opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS);
+    this.cache = new CachedValue(() => this.load(), {
+      clock: opts.clock ?? systemClock,
+      freshMs: opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS,
+    });
   }
 
   read(): Promise<string> {
-    return this.cache.read();
+    return this.cache.get();
   }
 
   invalidate(): void {
@@ -275,17 +190,41 @@ export function secretSourceFor(
  */
 export function publicApiTokenSourceFor(
   config: Pick<RuntimeConfig, 'secretSource' | 'publicApiTokenSecretName'>,
-  opts: {
-    env?: Record<string, string | undefined>;
-    clock?: Clock;
-    client?: SecretVersionAccessor;
-    onSecretValue?: (value: string) => void;
-  } = {},
+  opts: AuxiliarySecretOptions = {},
+): SecretSource {
+  return auxiliarySecretSource(config.secretSource, config.publicApiTokenSecretName, ENV_VARS.publicApiToken, opts);
+}
+
+/**
+ * Where the connector's hash key (`fields.hashAlgorithm: 'hmac-sha256'`) comes from: its hash-key secret when the
+ * credential comes from Secret Manager, otherwise (local runs and tests) the CURRENTS_HASH_KEY variable. Each newly
+ * read value goes to `onSecretValue` (the logger's redaction), like the credential.
+ */
+export function hashKeySourceFor(
+  config: Pick<RuntimeConfig, 'secretSource' | 'hashKeySecretName'>,
+  opts: AuxiliarySecretOptions = {},
+): SecretSource {
+  return auxiliarySecretSource(config.secretSource, config.hashKeySecretName, ENV_VARS.hashKey, opts);
+}
+
+export interface AuxiliarySecretOptions {
+  readonly env?: Record<string, string | undefined>;
+  readonly clock?: Clock;
+  readonly client?: SecretVersionAccessor;
+  readonly onSecretValue?: (value: string) => void;
+}
+
+/** A secret besides the credential: from Secret Manager when deployed, otherwise from an environment variable. */
+function auxiliarySecretSource(
+  source: RuntimeConfig['secretSource'],
+  secretName: string,
+  envVar: string,
+  opts: AuxiliarySecretOptions,
 ): SecretSource {
   const inner: SecretSource =
-    config.secretSource === 'secret-manager'
-      ? new SecretManagerSource({ secretName: config.publicApiTokenSecretName, clock: opts.clock, client: opts.client })
-      : new EnvSecretSource(opts.env ?? process.env, ENV_VARS.publicApiToken);
+    source === 'secret-manager'
+      ? new SecretManagerSource({ secretName, clock: opts.clock, client: opts.client })
+      : new EnvSecretSource(opts.env ?? process.env, envVar);
   return {
     label: inner.label,
     read: async () => {

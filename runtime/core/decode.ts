@@ -11,6 +11,7 @@
  * problem (never the content, which may be personal data) and whose `raw` keeps the text for inspection.
  */
 import type { FieldType } from '../../shared/catalog-fields';
+import { elementSpans } from './json-depth';
 import type { DeadLetter } from './types';
 
 export type JsonObject = Record<string, unknown>;
@@ -23,6 +24,30 @@ export function isObject(v: unknown): v is JsonObject {
 export interface SplitResult {
   readonly events: unknown[];
   readonly deadLetters: DeadLetter[];
+  /** The original text of `events[i]` as it is in the body (found on demand); undefined when it cannot be told. */
+  readonly eventText?: (index: number) => string | undefined;
+}
+
+/** One JSON value of the body (the whole body, or a line) and the events it expanded into. */
+interface Source {
+  readonly first: number;
+  readonly count: number;
+  readonly text: string;
+  /** The value is the event itself (not an array or an envelope of events). */
+  readonly single: boolean;
+  spans?: Array<[number, number]> | null;
+}
+
+/** `eventText` over the sources of a body: the event's own span in its source's text. */
+function textOfEvents(sources: Source[]): (index: number) => string | undefined {
+  return (index) => {
+    const s = sources.find((x) => index >= x.first && index < x.first + x.count);
+    if (!s) return undefined;
+    if (s.single) return s.text.trim();
+    s.spans ??= elementSpans(s.text) ?? null;
+    const span = s.spans?.length === s.count ? s.spans[index - s.first] : undefined;
+    return span && s.text.slice(span[0], span[1]);
+  };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -50,11 +75,11 @@ export function bodyText(data: unknown): { text: string } | { deadLetter: DeadLe
   };
 }
 
-/** Expands one parsed JSON value (envelope, array, or event) into candidate events. */
-function expand(value: unknown, events: unknown[], deadLetters: DeadLetter[], where: string): void {
+/** Expands one parsed JSON value (envelope, array, or event) into candidate events; true when it is one event. */
+function expand(value: unknown, events: unknown[], deadLetters: DeadLetter[], where: string): boolean {
   if (Array.isArray(value)) {
     for (const e of value) events.push(e);
-    return;
+    return false;
   }
   if (isObject(value) && 'events' in value) {
     const list = value.events;
@@ -65,9 +90,10 @@ function expand(value: unknown, events: unknown[], deadLetters: DeadLetter[], wh
         detail: `${where}field 'events' of the envelope must be a list of events, got ${kindOf(list)}`,
         raw: value,
       });
-    return;
+    return false;
   }
   events.push(value);
+  return true;
 }
 
 /**
@@ -83,8 +109,8 @@ export function splitMessage(data: unknown): SplitResult {
   const text = body.text;
   if (text.trim() === '') return { events, deadLetters: [invalidBody('message body is empty', text)] };
   try {
-    expand(JSON.parse(text), events, deadLetters, '');
-    return { events, deadLetters };
+    const single = expand(JSON.parse(text), events, deadLetters, '');
+    return { events, deadLetters, eventText: textOfEvents([{ first: 0, count: events.length, text, single }]) };
   } catch {
     // Not one JSON value: try JSON Lines.
   }
@@ -105,11 +131,17 @@ export function splitMessage(data: unknown): SplitResult {
   if (structured === 0) {
     return { events, deadLetters: [invalidBody('message body is not JSON (nor JSON Lines)', text)] };
   }
+  const sources: Source[] = [];
   for (const p of parsed) {
-    if ('value' in p) expand(p.value, events, deadLetters, `line ${p.line}: `);
-    else deadLetters.push(invalidBody(`line ${p.line} of the message body is not JSON`, p.raw));
+    if (!('value' in p)) {
+      deadLetters.push(invalidBody(`line ${p.line} of the message body is not JSON`, p.raw));
+      continue;
+    }
+    const first = events.length;
+    const single = expand(p.value, events, deadLetters, `line ${p.line}: `);
+    sources.push({ first, count: events.length - first, text: p.raw, single });
   }
-  return { events, deadLetters };
+  return { events, deadLetters, eventText: textOfEvents(sources) };
 }
 
 /** One candidate event, whatever its shape: the fields are those of `top` (minus `user`/`properties` when nested),

@@ -86,3 +86,13 @@ export function pushEnvelope(
     subscription: 'projects/local/subscriptions/local',
   };
 }
+
+/** Why a push could not be handled (the `reason` of its `internal_error` line and of its 503), by the step it failed. */
+export const PUSH_FAILURE_REASONS = {
+  translate: 'internal_error',
+  state: 'state_unavailable',
+  segment: 'internal_error',
+  dead_letters: 'dead_letters_unavailable',
+  park: 'parking_unavailable',
+  trace: 'trace_unavailable',
+} as const;

@@ -35,3 +35,23 @@ export function isoTimestamp(ms: number): string | undefined {
   cachedSecondPrefix = cachedDayPrefix + pad2(h) + ':' + pad2(m) + ':' + pad2(inDay - h * 3600 - m * 60);
   return cachedSecondPrefix + msPart;
 }
+
+/** 2000-01-01T00:00:00Z in ms. */
+const YEAR_2000_MS = 946_684_800_000;
+
+/**
+ * The event times the translator accepts. Braze (founded 2011) records an event's time when it happens, so a time before
+ * 2000 is a broken value (`-1`, seconds taken for ms), not history; Segment and its destinations reject or misfile
+ * those, and a time more than a day ahead (a clock a day wrong, ms taken for seconds) files the event in the future.
+ * A day of leeway covers every time zone mistake and clock skew; the storage import's oldest files are a few days old.
+ */
+export const PLAUSIBLE_TIME = {
+  earliestMs: YEAR_2000_MS,
+  futureLeewayMs: DAY_MS,
+  /** Why `ms` is not plausible at `nowMs` ("before 2000-01-01", "more than a day after now"), or undefined. */
+  problem(ms: number, nowMs: number): string | undefined {
+    if (ms < YEAR_2000_MS) return 'before 2000-01-01T00:00:00Z (implausible for a Currents event)';
+    if (ms > nowMs + DAY_MS) return `more than a day after now (${new Date(nowMs).toISOString()})`;
+    return undefined;
+  },
+} as const;

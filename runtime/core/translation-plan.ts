@@ -3,7 +3,6 @@
  * timestamp, context, traits, properties), renamed, checked against its Avro type, redacted or hashed. Built once per
  * connector by runtime/core/translate.ts, which runs it on each event. Pure.
  */
-import packageJson from '../../package.json';
 import {
   CONTEXT_FIELDS,
   IDENTITY_FIELDS,
@@ -11,18 +10,19 @@ import {
   TRAIT_ONLY_FIELDS,
   type CatalogEntry,
 } from '../../shared/catalog';
+import { PRODUCT } from '../../shared/product';
 import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
 import { hasType, isObject, typeErrorDetail, type JsonObject } from './decode';
 import { OPEN_ARRAY, OPEN_OBJECT } from './json-bytes';
-import { sha256Hex } from './message-id';
+import type { FieldHasher } from './field-hash';
 import { ShapeCache } from './shapes';
 import { REDACTED } from './types';
 
 /** `context.library` of every call, so that Segment's debugger shows where an event came from. */
 // Not frozen: JSON.stringify is faster on an ordinary object, and every call shares this one.
 export const LIBRARY: Readonly<{ name: string; version: string }> = {
-  name: 'currents-segment-connectors',
-  version: String(packageJson.version),
+  name: PRODUCT.name,
+  version: PRODUCT.version,
 };
 
 // Where a field goes (besides properties/context/traits, which are separate flags of the rule).
@@ -113,9 +113,15 @@ const MAX_SEQ = 256;
 const PROP_KEYS: string[] = [];
 const PROP_VALUES: unknown[] = [];
 
-function applyPolicy(policy: Policy, v: unknown): unknown {
-  if (policy === P_REDACT) return REDACTED;
-  return sha256Hex(typeof v === 'string' ? v : JSON.stringify(v));
+function applyPolicy(policy: Policy, field: string, v: unknown, hash: FieldHasher): unknown {
+  return policy === P_REDACT ? REDACTED : hash(field, v);
+}
+
+/** A field that shares its name with a nested container but is not one: its own type is checked (kept out of `collect`). */
+function wrongContainerType(rule: Rule, v: unknown, st: Scratch): boolean {
+  if (hasTypeOf(rule.type!, v)) return false;
+  st.error ??= typeErrorDetail(rule.field, rule.type!, v);
+  return true;
 }
 
 function parseJsonString(s: string): unknown {
@@ -138,6 +144,8 @@ export class TypePlan {
   private readonly traitCount: number;
   private readonly fixed: ReadonlyArray<readonly [string, string]>;
   private readonly shapes = new ShapeCache();
+  /** The property holding the event's own name (CatalogEntry.eventNameField), when the connector does not rename it. */
+  private readonly nameProp: string | undefined;
   /** The rule of each field position of the last event (a cache in front of `rules`). */
   private readonly seq: Array<Rule | undefined> = [];
 
@@ -145,6 +153,7 @@ export class TypePlan {
     readonly entry: CatalogEntry,
     readonly segmentEvent: string,
     private readonly policyOf: (field: string) => Policy,
+    private readonly hash: FieldHasher,
   ) {
     const specs = FIELD_SPECS.get(entry.type) ?? new Map();
     const traitSlot = new Map<string, number>();
@@ -156,12 +165,15 @@ export class TypePlan {
     this.traitNames = [...names.entries()];
     this.traitCount = entry.traits?.length ?? 0;
     this.fixed = Object.entries(entry.fixedProperties ?? {});
+    const nameField = segmentEvent === entry.segmentEvent ? entry.eventNameField : undefined;
+    this.nameProp = nameField === undefined ? undefined : (entry.renames?.[nameField] ?? nameField);
     const fields = new Set([...specs.keys(), ...Object.keys(GENERAL_TYPES), ...traitSlot.keys()]);
     for (const field of fields) this.rules.set(field, this.compile(field, specs.get(field)?.type, traitSlot));
     for (const container of ['user', 'properties']) {
-      if (!this.rules.has(container)) {
-        this.rules.set(container, { ...this.compile(container, undefined, traitSlot), dest: D_CONTAINER });
-      }
+      // A type may also have a field of that name (a custom event's `properties` JSON string): its type is checked when
+      // the value is not the nested shape's object.
+      const own = this.rules.get(container) ?? this.compile(container, undefined, traitSlot);
+      this.rules.set(container, { ...own, dest: D_CONTAINER, check: C_NONE });
     }
   }
 
@@ -211,7 +223,7 @@ export class TypePlan {
         PROP_KEYS[st.n] = key;
         PROP_VALUES[st.n++] =
           policy !== P_NONE
-            ? applyPolicy(policy, v)
+            ? applyPolicy(policy, key, v, this.hash)
             : JSON_FIELDS.has(key) && typeof v === 'string'
               ? parseJsonString(v)
               : v;
@@ -236,10 +248,10 @@ export class TypePlan {
           st.id = v;
           continue;
         case D_USER_ID:
-          if (v !== '') st.userId = rule.policy === P_HASH ? sha256Hex(v as string) : (v as string);
+          if (v !== '') st.userId = rule.policy === P_HASH ? this.hash(key, v) : (v as string);
           continue;
         case D_ANONYMOUS_ID:
-          if (v !== '') st.anonymousId = rule.policy === P_HASH ? sha256Hex(v as string) : (v as string);
+          if (v !== '') st.anonymousId = rule.policy === P_HASH ? this.hash(key, v) : (v as string);
           continue;
         case D_TIME:
           st.time = v;
@@ -251,9 +263,10 @@ export class TypePlan {
           continue;
         case D_CONTAINER:
           if (nested && isObject(v)) continue;
+          if (rule.type !== undefined && wrongContainerType(rule, v, st)) continue;
           break;
       }
-      if (rule.policy !== P_NONE) v = applyPolicy(rule.policy, v);
+      if (rule.policy !== P_NONE) v = applyPolicy(rule.policy, key, v, this.hash);
       else if (rule.json && typeof v === 'string') v = parseJsonString(v);
       if (rule.prop !== undefined) {
         PROP_KEYS[st.n] = rule.prop;
@@ -262,6 +275,20 @@ export class TypePlan {
       if (rule.ctx >= 0) (st.ctx ??= new Array(CONTEXT_SLOTS.length))[rule.ctx] = v;
       if (rule.trait >= 0) (st.traits ??= new Array(this.traitCount))[rule.trait] = v;
     }
+  }
+
+  /**
+   * The call's Segment event: the plan's, or the name the event carries (a type with an `eventNameField`, unless the
+   * connector renames it), read from the properties just collected (call after `properties`).
+   */
+  eventName(st: Scratch): string {
+    const prop = this.nameProp;
+    if (prop === undefined) return this.segmentEvent;
+    for (let i = 0; i < st.n; i++) {
+      const v = PROP_VALUES[i];
+      if (PROP_KEYS[i] === prop && typeof v === 'string' && v !== '') return v;
+    }
+    return this.segmentEvent;
   }
 
   context(st: Scratch): Record<string, unknown> {

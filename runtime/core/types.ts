@@ -43,6 +43,8 @@ export interface SkippedEvent {
   /** The type as written in the input, when there was one. */
   readonly eventType?: string;
   readonly id?: string;
+  /** `not_exportable`: why the type is not exported, and what a connector can do about it. */
+  readonly detail?: string;
 }
 
 export interface DeadLetter {
@@ -60,6 +62,8 @@ export interface TranslationResult {
   readonly send: TranslatedEvent[];
   readonly skipped: SkippedEvent[];
   readonly deadLetters: DeadLetter[];
+  /** Events of types the catalogue does not know, by type, whatever their outcome (absent when there were none). */
+  readonly unknownTypes?: Readonly<Record<string, number>>;
 }
 
 /** The credential value a connector's secret holds, combined with the kind its definition declares. */

@@ -22,7 +22,7 @@ import {
   severityFor,
   tokenAccepted,
 } from './core';
-import type { IngestPublisher } from './publisher';
+import type { IngestPublisher } from '../adapters/ingest-publisher';
 import type { TokenSource } from './tokens';
 
 export interface ReceiverDeps {
@@ -39,14 +39,23 @@ export interface ReceiverDeps {
 /** How the body is had: read from the request stream here (normally), or already read by a framework. */
 export type BodyReader = (req: IncomingMessage, limit: number) => Promise<BodyResult>;
 
+/** What the log line of a request says besides its answer; `authenticated` once the token was accepted. */
+interface Note {
+  bytes: number;
+  events?: number;
+  publishMs?: number;
+  authenticated: boolean;
+}
+
 export function createReceiver(deps: ReceiverDeps) {
   const limit = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const retryAfter = deps.retryAfterSeconds;
 
   async function decide(
     req: IncomingMessage,
+    res: ServerResponse,
     read: BodyReader,
-    note: { bytes: number; events?: number; publishMs?: number },
+    note: Note,
   ): Promise<ReceiverAnswer> {
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
     if (req.method === 'GET' && path === '/healthz') return answers.health();
@@ -62,7 +71,9 @@ export function createReceiver(deps: ReceiverDeps) {
     }
     if (accepted.length === 0) return answers.unavailable('no_token_configured', retryAfter);
     if (!tokenAccepted(bearerToken(req.headers.authorization), accepted)) return answers.unauthorized();
-    // 2. Read (and decompress) within the limit.
+    note.authenticated = true;
+    // 2. Read (and decompress) within the limit. A client waiting for `100 Continue` gets it only now, authenticated.
+    if (CONTINUE_OWED.delete(req) && !res.headersSent && !res.destroyed) res.writeContinue();
     const body = await read(req, limit);
     note.bytes = body.receivedBytes;
     if (body.kind === 'too_large') return answers.tooLarge(limit);
@@ -93,63 +104,84 @@ export function createReceiver(deps: ReceiverDeps) {
 
   /** Handles one request; never throws (an unexpected error is answered 503, so Braze re-sends). */
   return async function handle(req: IncomingMessage, res: ServerResponse, read: BodyReader = readBody): Promise<void> {
-    const note: { bytes: number; events?: number; publishMs?: number } = { bytes: 0 };
+    const note: Note = { bytes: 0, authenticated: false };
     let answer: ReceiverAnswer;
     try {
-      answer = await decide(req, read, note);
+      answer = await decide(req, res, read, note);
     } catch (err) {
       deps.logger.error('internal_error', `receiver: request failed: ${describeError(err)}`);
       answer = answers.unavailable('internal_error', retryAfter);
     }
-    if (!req.complete) {
-      // Answered before the whole body was read (refused, or too large): read the rest without keeping it, so that the
-      // client gets the answer rather than a broken pipe (which Braze would take as a network error and re-send), then
-      // close the connection. Past DISCARD_LIMIT_BYTES the connection is cut instead.
-      res.setHeader('Connection', 'close');
-      await discard(req, DISCARD_LIMIT_BYTES);
-    }
+    // Answered before the whole body was read (refused from the headers, or too large): the answer goes out at once,
+    // with `Connection: close`; what the client still sends is read and dropped within a bound (see `discard`).
+    const unread = !req.complete && !req.destroyed;
     if (!res.headersSent && !res.destroyed) {
       const payload = JSON.stringify(answer.body);
       res.writeHead(answer.status, {
         'Content-Type': 'application/json',
         'Content-Length': Buffer.byteLength(payload),
+        ...(unread ? { Connection: 'close' } : {}),
         ...answer.headers,
       });
       res.end(payload);
     }
-    if (answer.outcome === 'health') return;
-    deps.logger.log(
-      severityFor(answer.status),
-      'receiver_request',
-      `receiver answered ${answer.status} (${answer.outcome})`,
-      {
-        status: answer.status,
-        outcome: answer.outcome,
-        events: note.events,
-        bytes: note.bytes,
-        publishMs: note.publishMs,
-      },
-    );
+    if (answer.outcome !== 'health') {
+      deps.logger.log(
+        severityFor(answer.status),
+        'receiver_request',
+        `receiver answered ${answer.status} (${answer.outcome})`,
+        {
+          status: answer.status,
+          outcome: answer.outcome,
+          events: note.events,
+          bytes: note.bytes,
+          publishMs: note.publishMs,
+        },
+      );
+    }
+    if (unread) await discard(req, note.authenticated ? AUTHENTICATED_DISCARD : REFUSED_DISCARD);
   };
 }
 
-/** Cloud Run's own request size limit (HTTP/1): no client can send more through it. */
-export const DISCARD_LIMIT_BYTES = 32 * 1024 * 1024;
+/**
+ * What is read (and dropped) of an unauthenticated body answered from its headers: enough that a client sending a
+ * normal request sees the answer rather than a reset, too little to hold the instance: past these bytes or this time
+ * the connection is cut.
+ */
+export const REFUSED_DISCARD = { bytes: 1024 * 1024, ms: 5_000 } as const;
 
-/** Reads and drops what is left of a request body, up to `limit` bytes; then cuts the connection. */
-function discard(req: IncomingMessage, limit: number): Promise<void> {
+/**
+ * The same for an authenticated body answered 413 from its length: Braze must see the 413 to split the batch (a reset
+ * would have it re-send the same batch forever), so up to Cloud Run's own request size limit (HTTP/1) is dropped.
+ */
+export const AUTHENTICATED_DISCARD = { bytes: 32 * 1024 * 1024, ms: 30_000 } as const;
+
+/** Requests that sent `Expect: 100-continue` (Node's `checkContinue`): `100 Continue` is sent once authenticated. */
+const CONTINUE_OWED = new WeakSet<IncomingMessage>();
+
+/** Marks a request as waiting for `100 Continue` (the server's `checkContinue` listener calls this, then the handler). */
+export function owesContinue(req: IncomingMessage): void {
+  CONTINUE_OWED.add(req);
+}
+
+/** Reads and drops what is left of a request body, within `bound`; then cuts the connection. Settles on every path. */
+function discard(req: IncomingMessage, bound: { bytes: number; ms: number }): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     let seen = 0;
     const done = () => {
+      clearTimeout(timer);
       req.removeListener('data', onData);
       resolve();
     };
+    const cut = () => {
+      req.destroy();
+      done();
+    };
+    const timer = setTimeout(cut, bound.ms);
     const onData = (chunk: Buffer) => {
       seen += chunk.length;
-      if (seen > limit) {
-        req.destroy();
-        done();
-      }
+      if (seen > bound.bytes) cut();
     };
     req.on('data', onData);
     req.once('end', done);

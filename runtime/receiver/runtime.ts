@@ -20,8 +20,8 @@ import { systemClock, type Clock } from '../core/types';
 import { createLogger, type Logger } from '../log';
 import { decodeBody } from './body';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
-import { createReceiver, type ReceiverHandler } from './handler';
-import { type IngestPublisher, PubSubIngestPublisher } from './publisher';
+import { createReceiver, owesContinue, type ReceiverHandler } from './handler';
+import { type IngestPublisher, PubSubIngestPublisher } from '../adapters/ingest-publisher';
 import { tokenSourceFor, type TokenSource } from './tokens';
 
 export interface ReceiverRuntime {
@@ -108,6 +108,45 @@ let installed = false;
 const KEEP_ALIVE_TIMEOUT_MS = 620_000;
 
 /**
+ * How long a client may take to send a request. Braze sends at most a few hundred KB per request from its data centres:
+ * it needs well under a second. A client that takes longer than `headersMs` for its headers, or `requestMs` for the
+ * whole request (headers and body), is answered 408 by Node and cut, so that a slow sender never holds one of the
+ * instance's concurrent slots for minutes (Node's own default is 300 s). Checked every `checkEveryMs`.
+ */
+export const RECEIVER_SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, checkEveryMs: 1_000 } as const;
+
+/** The receiver's server options (timeouts) merged into `base`. */
+export function receiverServerOptions(
+  base: http.ServerOptions = {},
+  timeouts: { headersMs: number; requestMs: number; checkEveryMs: number } = RECEIVER_SERVER_TIMEOUTS,
+): http.ServerOptions {
+  return {
+    ...base,
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
+    // Idle keep-alive connections are kept longer than any client's (or front end's) own idle timeout, so that the
+    // server never closes a connection just as a client sends its next request on it (a reset Braze would re-send).
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  };
+}
+
+/**
+ * Serves `listener` on `server` also for requests sent with `Expect: 100-continue`: without this Node answers
+ * `100 Continue` to any of them, and the client sends its body before it is authenticated. The handler sends it once
+ * the token is accepted; a refused request is answered from its headers alone.
+ */
+export function answerContinueAfterAuth(
+  server: http.Server,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): void {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    owesContinue(req);
+    listener(req, res);
+  });
+}
+
+/**
  * Makes the next `http.createServer()` (functions-framework's) serve `listener` instead of the listener it is given.
  * Called once, when the receiver's module is loaded, before functions-framework creates its server.
  */
@@ -118,11 +157,8 @@ export function serveBeforeFramework(listener: (req: IncomingMessage, res: Serve
   const patched = ((...args: unknown[]) => {
     (http as { createServer: unknown }).createServer = original;
     const options = args.length > 1 && typeof args[0] === 'object' ? (args[0] as http.ServerOptions) : {};
-    const server = original(options, listener as RequestListener);
-    // Idle keep-alive connections are kept longer than any client's (or front end's) own idle timeout, so that the
-    // server never closes a connection just as a client sends its next request on it (a reset Braze would re-send).
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+    const server = original(receiverServerOptions(options), listener as RequestListener);
+    answerContinueAfterAuth(server, listener);
     return server;
   }) as typeof http.createServer;
   (http as { createServer: unknown }).createServer = patched;

@@ -13,7 +13,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ENV_VARS, type RuntimeConfig } from '../../shared/runtime-config';
-import { secretManagerClient } from '../adapters/secrets';
+import { CachedValue } from '../adapters/cached-value';
+import { clientOr, payloadText, type SecretVersionLister } from '../adapters/secret-manager';
 import { type Clock, systemClock } from '../core/types';
 import { type TokenDigest, tokenDigest } from './core';
 
@@ -27,16 +28,7 @@ export interface TokenSource {
 export const DEFAULT_TOKEN_CACHE_MS = 30_000;
 export const DEFAULT_TOKEN_STALE_MS = 5 * 60_000;
 
-/** The two Secret Manager calls used (a subset of `SecretManagerServiceClient`), so that tests can inject a client. */
-export interface SecretVersionLister {
-  listSecretVersions(request: {
-    parent: string;
-    filter?: string;
-  }): Promise<readonly [readonly { name?: string | null; state?: unknown }[], ...unknown[]]>;
-  accessSecretVersion(request: {
-    name: string;
-  }): Promise<readonly [{ payload?: { data?: Uint8Array | string | null } | null }, ...unknown[]]>;
-}
+export type { SecretVersionLister } from '../adapters/secret-manager';
 
 /** Splits stored token text into tokens (one per line or comma; blank entries ignored). */
 export function parseTokenList(text: string): string[] {
@@ -44,39 +36,6 @@ export function parseTokenList(text: string): string[] {
     .split(/[\n,]/)
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
-}
-
-/** Reads a list with a cache, one read in flight at a time, and a stale fallback when a refresh fails. */
-class CachedList {
-  private value?: readonly TokenDigest[];
-  private readAt = 0;
-  private inflight?: Promise<readonly TokenDigest[]>;
-
-  constructor(
-    private readonly load: () => Promise<readonly TokenDigest[]>,
-    private readonly clock: Clock,
-    private readonly cacheMs: number,
-    private readonly staleMs: number,
-  ) {}
-
-  get(): Promise<readonly TokenDigest[]> {
-    const age = this.clock.now() - this.readAt;
-    if (this.value && age < this.cacheMs) return Promise.resolve(this.value);
-    this.inflight ??= this.load()
-      .then((v) => {
-        this.value = v;
-        this.readAt = this.clock.now();
-        return v;
-      })
-      .catch((err: unknown) => {
-        if (this.value && this.clock.now() - this.readAt < this.cacheMs + this.staleMs) return this.value;
-        throw err;
-      })
-      .finally(() => {
-        this.inflight = undefined;
-      });
-    return this.inflight;
-  }
 }
 
 export class TokenSourceError extends Error {
@@ -100,28 +59,23 @@ export class SecretManagerTokenSource implements TokenSource {
   readonly label: string;
   /** Secret Manager calls made (list + access), to check the cache. */
   calls = 0;
-  private readonly cache: CachedList;
+  private readonly cache: CachedValue<readonly TokenDigest[]>;
 
   constructor(private readonly opts: SecretManagerTokenSourceOptions) {
     this.label = `Secret Manager secret ${opts.secretName}`;
-    this.cache = new CachedList(
-      () => this.load(),
-      opts.clock ?? systemClock,
-      opts.cacheMs ?? DEFAULT_TOKEN_CACHE_MS,
-      opts.staleMs ?? DEFAULT_TOKEN_STALE_MS,
-    );
+    this.cache = new CachedValue(() => this.load(), {
+      clock: opts.clock ?? systemClock,
+      freshMs: opts.cacheMs ?? DEFAULT_TOKEN_CACHE_MS,
+      staleMs: opts.staleMs ?? DEFAULT_TOKEN_STALE_MS,
+    });
   }
 
   digests(): Promise<readonly TokenDigest[]> {
     return this.cache.get();
   }
 
-  private getClient(): Promise<SecretVersionLister> {
-    return this.opts.client ? Promise.resolve(this.opts.client) : secretManagerClient();
-  }
-
   private async load(): Promise<readonly TokenDigest[]> {
-    const client = await this.getClient();
+    const client = await clientOr(this.opts.client);
     try {
       this.calls++;
       const [versions] = await client.listSecretVersions({ parent: this.opts.secretName, filter: 'state:ENABLED' });
@@ -132,8 +86,7 @@ export class SecretManagerTokenSource implements TokenSource {
         enabled.map(async (v) => {
           this.calls++;
           const [res] = await client.accessSecretVersion({ name: v.name! });
-          const data = res?.payload?.data;
-          return data == null ? '' : typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+          return payloadText(res);
         }),
       );
       return values.flatMap(parseTokenList).map(tokenDigest);
@@ -164,11 +117,11 @@ export class StaticTokenSource implements TokenSource {
 /** Tokens from a file, one per line, re-read every `cacheMs` (local runs and tests rotate tokens by rewriting it). */
 export class FileTokenSource implements TokenSource {
   readonly label: string;
-  private readonly cache: CachedList;
+  private readonly cache: CachedValue<readonly TokenDigest[]>;
 
   constructor(path: string, opts: { cacheMs?: number; clock?: Clock } = {}) {
     this.label = `token file ${path}`;
-    this.cache = new CachedList(
+    this.cache = new CachedValue<readonly TokenDigest[]>(
       async () => {
         try {
           return parseTokenList(await readFile(path, 'utf8')).map(tokenDigest);
@@ -178,9 +131,7 @@ export class FileTokenSource implements TokenSource {
           );
         }
       },
-      opts.clock ?? systemClock,
-      opts.cacheMs ?? DEFAULT_TOKEN_CACHE_MS,
-      0,
+      { clock: opts.clock ?? systemClock, freshMs: opts.cacheMs ?? DEFAULT_TOKEN_CACHE_MS },
     );
   }
 

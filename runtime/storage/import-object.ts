@@ -228,7 +228,7 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
             if (skip) {
               return skipped(fromSchema, skip.reason);
             }
-            eventType = canonicalType(fromSchema!)!;
+            eventType = canonicalType(fromSchema!) ?? fromSchema!;
           }
           chunker = new Chunker({ event_type: eventType }, opts.chunk ?? DEFAULT_CHUNK);
           pipeline = new ChunkPipeline(

@@ -5,16 +5,17 @@
  */
 import { selectedTypes, type Connector } from '../../shared/connector';
 import { resourceNames } from '../../shared/names';
-import { PubSubIngestPublisher } from '../receiver/publisher';
+import { PubSubIngestPublisher } from '../adapters/ingest-publisher';
 import { importAgain } from './backfill';
 import type { ChunkLimits } from './chunks';
 import { StorageSource } from './gcs';
 import { importObject, type ImportOptions, type ImportResult, type ObjectRef } from './import-object';
+import { UNKNOWN_TYPES_SELECTED } from './paths';
 import { FirestoreProgressStore } from './progress';
 
 export interface ImporterOptions {
   readonly project: string;
-  readonly connector: Pick<Connector, 'name' | 'events'>;
+  readonly connector: Pick<Connector, 'name' | 'events'> & Partial<Pick<Connector, 'exportUnknownTypes'>>;
   /** The local Cloud Storage stand-in's endpoint (else Google, with ADC). */
   readonly apiEndpoint?: string;
   readonly chunk?: ChunkLimits;
@@ -49,7 +50,8 @@ export class ConnectorImporter {
       topic: opts.topic ?? names.ingestTopic,
       timeoutMs: opts.publishTimeoutMs ?? 60_000,
     });
-    this.selected = new Set(selectedTypes(opts.connector));
+    const unknown = opts.connector.exportUnknownTypes ? [UNKNOWN_TYPES_SELECTED] : [];
+    this.selected = new Set([...selectedTypes(opts.connector), ...unknown]);
   }
 
   import(obj: ObjectRef, extra: Pick<ImportOptions, 'onChunk' | 'again'> = {}): Promise<ImportResult> {

@@ -7,7 +7,13 @@
  * connector imports: `.avro` objects under its prefix whose type it selects (decided from the path alone, before any
  * byte is read, whenever the path names the type).
  */
-import { canonicalType } from '../../shared/catalog';
+import { canonicalType, isCurrentsTypeName, refusalOf } from '../../shared/catalog';
+
+/**
+ * In a connector's set of selected types: the connector exports types the catalogue does not know
+ * (`exportUnknownTypes`), so their objects are imported too. Not a type name (no dots).
+ */
+export const UNKNOWN_TYPES_SELECTED = '*unknown-types*';
 
 export interface ObjectPathInfo {
   /** `event_type=` as written, when the path has it. */
@@ -97,16 +103,25 @@ export function relevance(name: string, selected: ReadonlySet<string>, period?: 
       return { import: false, reason: 'outside_period' };
   }
   if (info.eventType === undefined) return { import: true };
-  return typeDecision(info.eventType, selected) ?? { import: true, eventType: canonicalType(info.eventType) };
+  return (
+    typeDecision(info.eventType, selected) ?? {
+      import: true,
+      eventType: canonicalType(info.eventType) ?? info.eventType,
+    }
+  );
 }
 
-/** undefined when the type is selected; else why it is skipped. */
+/** undefined when the type is selected (or unknown, and unknown types are); else why it is skipped. */
 export function typeDecision(
   eventType: string,
   selected: ReadonlySet<string>,
 ): { import: false; reason: 'not_selected' | 'not_exportable' } | undefined {
   const canonical = canonicalType(eventType);
-  if (!canonical) return { import: false, reason: 'not_exportable' };
+  if (!canonical) {
+    const generic =
+      selected.has(UNKNOWN_TYPES_SELECTED) && isCurrentsTypeName(eventType) && refusalOf(eventType)?.kind === 'unknown';
+    return generic ? undefined : { import: false, reason: 'not_exportable' };
+  }
   if (!selected.has(canonical)) return { import: false, reason: 'not_selected' };
   return undefined;
 }

@@ -12,8 +12,9 @@
  * the object starts afresh.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Firestore, Settings } from '@google-cloud/firestore';
+import type { Settings } from '@google-cloud/firestore';
 import { FIRESTORE_IMPORTS_COLLECTION } from '../../shared/names';
+import { LazyFirestore } from '../adapters/firestore/lazy-client';
 import type {
   BeginResult,
   FinishedStatus,
@@ -59,30 +60,19 @@ export interface FirestoreProgressOptions {
 export class FirestoreProgressStore implements ProgressStore {
   /** This importer's identity in leases. */
   readonly owner = randomUUID();
-  private db?: Promise<Firestore>;
+  private readonly client: LazyFirestore;
   private readonly leaseMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly opts: FirestoreProgressOptions) {
+  constructor(opts: FirestoreProgressOptions) {
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.now = opts.now ?? Date.now;
-  }
-
-  private client(): Promise<Firestore> {
-    this.db ??= import('@google-cloud/firestore').then(
-      (fs) =>
-        new fs.Firestore({
-          ...this.opts.settings,
-          projectId: this.opts.projectId,
-          databaseId: this.opts.databaseId,
-          ignoreUndefinedProperties: true,
-        }),
-    );
-    return this.db;
+    const { projectId, databaseId, settings } = opts;
+    this.client = new LazyFirestore({ projectId, databaseId, settings, ignoreUndefinedProperties: true });
   }
 
   private async ref(obj: ObjectRef) {
-    return (await this.client()).collection(FIRESTORE_IMPORTS_COLLECTION).doc(importDocId(obj));
+    return (await this.client.db()).collection(FIRESTORE_IMPORTS_COLLECTION).doc(importDocId(obj));
   }
 
   async get(obj: ObjectRef): Promise<ImportRecord | undefined> {
@@ -91,7 +81,7 @@ export class FirestoreProgressStore implements ProgressStore {
   }
 
   async begin(obj: ObjectRef, opts: { again?: boolean } = {}): Promise<BeginResult> {
-    const db = await this.client();
+    const db = await this.client.db();
     const ref = await this.ref(obj);
     const generation = obj.generation ?? null;
     return db.runTransaction(async (tx) => {
@@ -163,6 +153,6 @@ export class FirestoreProgressStore implements ProgressStore {
   }
 
   async close(): Promise<void> {
-    if (this.db) await (await this.db).terminate();
+    await this.client.close();
   }
 }

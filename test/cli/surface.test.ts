@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNode } from '../harness/spawn';
 import { main } from '../../cli/main';
+import { STAND_IN_COMMANDS } from '../../local/commands';
 import { COMMAND_SPECS } from '../../cli/specs';
 import { SOAK } from '../../local/soak';
 import { START } from '../../local/start';
@@ -30,7 +31,7 @@ interface Result {
 async function currents(args: string[]): Promise<Result> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
+  const code = await main(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) }, STAND_IN_COMMANDS);
   return { code, stdout, stderr };
 }
 
@@ -73,6 +74,15 @@ describe('currents --help, --version and usage errors', () => {
       expect(stdout).toMatch(/--connector <NAME>/);
       expect(stdout).toMatch(/--definitions <PATH>/);
     }
+  });
+
+  it('says --connector is required where it is, and defaults to all of them only where it does', async () => {
+    for (const name of ['send-test', 'receiver-token', 'import']) {
+      const { stdout } = await currents([name, '-h']);
+      expect(stdout).toMatch(/--connector <NAME>\s+one connector of the environment \(required\)/);
+      expect(stdout).not.toContain('default: all of them');
+    }
+    expect((await currents(['status', '-h'])).stdout).toMatch(/--connector <NAME>\s+.*\(default: all of them\)/);
   });
 
   it('currents --help lists every command; help COMMAND is the command help', async () => {
@@ -193,7 +203,7 @@ describe('no library warning, and no Google client loaded when none is needed', 
 
   it("drops the Google libraries' warnings, prints every other", async () => {
     const script = `
-      require('./cli/library-warnings.ts').dropLibraryWarnings();
+      require('./common/library-warnings.ts').dropLibraryWarnings();
       process.emitWarning('received unexpected error = All promises were rejected code = UNKNOWN', 'MetadataLookupWarning');
       const w = new Error('from the library'); w.name = 'MetadataLookupWarning'; process.emitWarning(w);
       process.emitWarning('a warning of our own', 'CustomWarning');

@@ -3,6 +3,7 @@
  * a Secret Manager client injected in process (there is no Secret Manager emulator: the fake implements the two calls
  * verify makes, getSecret and accessSecretVersion, with the payload shape and gRPC status codes of the real API).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ const KEY_OLD = 'wk_verify_old_SECRETCANARY_0002';
 const KEY_NOCHECK = 'wk_verify_nocheck_SECRETCANARY_0003';
 const KEY_EU = 'wk_verify_eu_SECRETCANARY_0004';
 const TOKEN = 'papi_verify_SECRETCANARY_0005';
+const HASH_KEY = 'hash-key-of-forty-characters-SECRETCANARY';
 const app = rsaKeyPair();
 
 /** Fake Secret Manager: secrets by id, each with a latest version that is enabled, disabled, or absent. */
@@ -69,6 +71,10 @@ describe('currents verify', () => {
       connector('wk-no-secret', { region: 'us', credential: wk, sourceId: 'src_ok' }),
       connector('oauth-ok', { region: 'us', credential: { kind: 'oauth', appId: 'app-v', keyId: 'kid-v' } }),
       connector('oauth-bad', { region: 'us', credential: { kind: 'oauth', appId: 'app-x', keyId: 'kid-x' } }),
+      {
+        ...connector('hm-key', { region: 'us', credential: wk, sourceId: 'src_ok' }),
+        fields: { hash: ['email_address'], hashAlgorithm: 'hmac-sha256' },
+      },
     ],
   };
   const secretId = (c: string) => resourceNames(c).secret;
@@ -85,6 +91,8 @@ describe('currents verify', () => {
       [resourceNames('wk-ok').ingestTokenSecret]: { value: 'ingest-token-SECRETCANARY' },
       [resourceNames('wk-rotated').ingestTokenSecret]: {}, // the secret exists, without a version
       [publicApiTokenSecret('vt')]: { value: TOKEN },
+      [secretId('hm-key')]: { value: KEY_OK },
+      [resourceNames('hm-key').hashKeySecret]: { value: HASH_KEY },
     });
 
   beforeAll(async () => {
@@ -123,7 +131,9 @@ describe('currents verify', () => {
     const rows = new Map(
       text
         .split('\n')
-        .map((l) => /^(\S+)\s+(credential secret|segment|ingest token)\s+(ok|FAIL|warn|skip)\s+(.*)$/.exec(l))
+        .map((l) =>
+          /^(\S+)\s+(credential secret|segment|ingest token|hash key)\s+(ok|FAIL|warn|skip|pending)\s+(.*)$/.exec(l),
+        )
         .filter((m) => m !== null)
         .map((m) => [`${m[1]} ${m[2]}`, `${m[3]} ${m[4]}`]),
     );
@@ -144,7 +154,10 @@ describe('currents verify', () => {
     const { code, rows, text } = await verify([]);
     expect(code).toBe(1);
     expect(rows.get('wk-rotated segment')).toMatch(/^FAIL Segment source src_rot \(us\) does not have the write key/);
-    expect(rows.get('wk-rotated ingest token')).toMatch(/^FAIL .*latest version does not exist/);
+    expect(rows.get('wk-rotated ingest token')).toBe(
+      'pending currents-wk-rotated-ingest-token has no version yet: the receiver answers 503 (Braze retries) until ' +
+        '`currents receiver-token new --env vt --connector wk-rotated` makes one',
+    );
     expect(rows.get('wk-disabled-src segment')).toMatch(/^FAIL Segment source src_off \(us\) is disabled/);
     expect(rows.get('wk-wrong-region segment')).toMatch(
       /^FAIL .*src_eu \(us\) not found by the Public API of region us/,
@@ -155,11 +168,11 @@ describe('currents verify', () => {
     expect(rows.get('wk-nocheck ingest token')).toMatch(/^skip .* does not exist \(no receiver deployed\)/);
     expect(rows.get('oauth-ok segment')).toBe('ok OAuth app app-v (key kid-v) granted a token in us');
     expect(rows.get('oauth-bad segment')).toMatch(/^FAIL the token server refused OAuth app app-x \(key kid-x\): 401/);
-    expect(text).toMatch(/FAILED: 6 check\(s\) failed in environment 'vt'/);
+    expect(text).toMatch(/FAILED: 5 check\(s\) failed in environment 'vt'/);
     expect(eu.stats().publicApiRequestsByStatus).toEqual({}); // the us connector asked the us host only
   });
 
-  it('cannot verify a write key when the Public API token is refused or has no version: a failure, not a pass', async () => {
+  it('cannot verify a write key when the Public API token is refused (a failure) or has no version yet (pending)', async () => {
     const refused = fresh();
     refused.secrets.set(publicApiTokenSecret('vt'), { value: 'papi_not_valid_000000' });
     expect((await verify(['--connector', 'wk-ok'], refused.client)).rows.get('wk-ok segment')).toMatch(
@@ -168,10 +181,29 @@ describe('currents verify', () => {
     const noVersion = fresh();
     noVersion.secrets.set(publicApiTokenSecret('vt'), {});
     const r = await verify(['--connector', 'wk-ok'], noVersion.client);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     expect(r.rows.get('wk-ok segment')).toMatch(
-      /^FAIL cannot verify: the Public API token: .*vt-segment-public-api-token/,
+      /^pending not checked: currents-vt-segment-public-api-token has no version yet: the source check stays inconclusive/,
     );
+  });
+
+  it('lets a connector whose secrets have no version yet deploy, saying it parks until they do', async () => {
+    const merged = fresh();
+    merged.secrets.set(secretId('wk-ok'), {});
+    merged.secrets.set(resourceNames('wk-ok').ingestTokenSecret, {});
+    const r = await verify(['--connector', 'wk-ok'], merged.client);
+    expect(r.code).toBe(0);
+    expect(r.rows.get('wk-ok credential secret')).toBe(
+      'pending currents-wk-ok-segment-credential has no version yet: the connector parks what arrives (and alerts ' +
+        'team@example.com) until one is added (README, "Deploying")',
+    );
+    expect(r.rows.get('wk-ok segment')).toBe('skip not checked: the credential secret cannot be read');
+    expect(r.rows.get('wk-ok ingest token')).toMatch(/^pending currents-wk-ok-ingest-token has no version yet/);
+    expect(r.text).toMatch(
+      /OK: environment 'vt' is ready to deploy \(wk-ok deploy\(s\) without a secret version yet and park until one is added\)\./,
+    );
+    // A latest version that is disabled is not "not yet": it breaks the running connector, and fails.
+    expect((await verify(['--connector', 'wk-no-secret'])).code).toBe(1);
   });
 
   it('skips, saying so, the secrets a first deploy creates (a new connector, a new environment), so that it can run', async () => {
@@ -190,6 +222,45 @@ describe('currents verify', () => {
     expect(r.rows.get('wk-ok segment')).toMatch(
       /^skip not checked: currents-vt-segment-public-api-token does not exist yet/,
     );
+  });
+
+  it('checks the hash key of a connector that hashes with hmac-sha256 (and only of that one)', async () => {
+    const ok = await verify(['--connector', 'hm-key']);
+    expect(ok.rows.get('hm-key hash key')).toBe(
+      'ok currents-hm-key-hash-key: latest version enabled, a key of at least 32 characters',
+    );
+    expect((await verify(['--connector', 'wk-ok'])).rows.has('wk-ok hash key')).toBe(false);
+    const short = fresh();
+    short.secrets.set(resourceNames('hm-key').hashKeySecret, { value: 'SECRETCANARY-short' });
+    const bad = await verify(['--connector', 'hm-key'], short.client);
+    expect(bad.code).toBe(1);
+    expect(bad.rows.get('hm-key hash key')).toMatch(/^FAIL .*at least 32 characters \(got 18\)/);
+    const absent = fresh();
+    absent.secrets.delete(resourceNames('hm-key').hashKeySecret);
+    expect((await verify(['--connector', 'hm-key'], absent.client)).rows.get('hm-key hash key')).toMatch(
+      /^skip currents-hm-key-hash-key does not exist yet: the deploy creates it/,
+    );
+  });
+
+  it('says in words, without a stack trace, that it needs credentials even in a local run (no Secret Manager emulator)', () => {
+    const r = spawnSync(
+      process.execPath,
+      [join(__dirname, '..', '..', 'bin', 'currents.js'), 'verify', '--env', 'vt', definitions],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          PUBSUB_EMULATOR_HOST: '127.0.0.1:1',
+          FIRESTORE_EMULATOR_HOST: '127.0.0.1:2',
+          GOOGLE_APPLICATION_CREDENTIALS: join(tmpdir(), 'no-such-adc.json'),
+        },
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^currents verify: no Google credentials to reach project verify-test-1 .*: Secret Manager has no emulator, so this reads the real project even in a local run: run `gcloud auth application-default login`/,
+    );
+    expect(r.stderr).not.toMatch(/NO_ADC_FOUND|\n\s+at /);
   });
 
   it('needs --env', async () => {

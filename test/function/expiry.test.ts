@@ -7,7 +7,7 @@
  * disabled, as the Public API source check reports it, and its secret removed.
  */
 import { pushEnvelope } from '../../runtime/core/push';
-import { sampleEvent, eventsEnvelope } from '../../local/samples';
+import { sampleEvent, eventsEnvelope } from '../../common/samples';
 import { startFunctionHost } from '../../local/function-host';
 import { HOUR, parkedDocs, startFixture, type Fixture, type LogEntry } from './fixture';
 
@@ -153,17 +153,15 @@ describe('two function instances hitting the first failure at once', () => {
     });
     try {
       local.setSecret(undefined);
-      const push = (url: string, n: number) =>
+      const push = ({ url, headers }: typeof second, n: number) =>
         fetch(`${url}/`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify(
             pushEnvelope(eventsEnvelope([sampleEvent('users.messages.email.Open', {}, 200 + n)]), {}, `race-${n}`),
           ),
         }).then((r) => r.status);
-      const statuses = await Promise.all(
-        Array.from({ length: 6 }, (_, n) => push(n % 2 ? second.url : local.host.url, n)),
-      );
+      const statuses = await Promise.all(Array.from({ length: 6 }, (_, n) => push(n % 2 ? second : local.host, n)));
       expect(statuses).toEqual(Array(6).fill(204));
       const all = [...f.logs, ...secondLogs];
       expect(transitions(all, 'failing_started')).toHaveLength(1);

@@ -5,9 +5,8 @@
  * (no new `state_unavailable`). The bound (cache time × N) and the 503 past it are tested in
  * test/runtime/state-unavailable.test.ts.
  */
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
-import { CONNECTOR, startFixture, type Fixture } from './fixture';
+import { oneEventFeed, startFixture, type Fixture } from './fixture';
 
 jest.setTimeout(120_000);
 
@@ -26,17 +25,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('keeps delivering while Firestore is unreachable, loses nothing, and catches up when it returns', async () => {
   const server = f.stack.servers.eu;
-  const sent: string[] = [];
-  let seed = 0;
-  const publish = async () => {
-    const events = [sampleEvent('users.messages.email.Open', {}, 300_000 + seed++)];
-    sent.push(...events.map((e) => e.id));
-    await f.stack.connector(CONNECTOR).publish(eventsEnvelope(events));
-  };
-  const delivered = (ids: string[]) => () => {
-    const got = new Set(server.accepted().map((a) => a.messageId));
-    return ids.every((id) => got.has(id));
-  };
+  const { sent, publish, delivered } = oneEventFeed(f, 300_000);
 
   // Before: the state is read (active) and cached.
   await publish();

@@ -14,6 +14,7 @@ import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
 import { logLineProblems } from '../../runtime/log';
 import { loadEnvironments, type ConnectorDefinition } from '../../shared/connector';
 import { FIRESTORE_LAYOUT, resourceNames } from '../../shared/names';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 
 export interface LogEntry {
   severity: string;
@@ -154,4 +155,23 @@ export const HOUR = 3_600_000;
 function withFirestoreHost(emulators: Emulators | undefined, host: string | undefined): Emulators | undefined {
   if (!emulators || !host) return emulators;
   return { ...emulators, env: { ...emulators.env, FIRESTORE_EMULATOR_HOST: host } };
+}
+
+/**
+ * One-event messages for the fixture's connector: `publish()` sends one more (ids from `firstSeed` on, the event's
+ * time now), `sent` lists every id published, `delivered(ids)` tells whether the EU Segment server accepted them all.
+ */
+export function oneEventFeed(f: Fixture, firstSeed: number) {
+  const sent: string[] = [];
+  let seed = firstSeed;
+  const publish = async () => {
+    const event = sampleEvent('users.messages.email.Open', { time: Math.floor(Date.now() / 1000) }, seed++);
+    sent.push(event.id);
+    await f.stack.connector(CONNECTOR).publish(eventsEnvelope([event]));
+  };
+  const delivered = (ids: string[]) => () => {
+    const got = new Set(f.stack.servers.eu.accepted().map((a) => a.messageId));
+    return ids.every((id) => got.has(id));
+  };
+  return { sent, publish, delivered };
 }

@@ -2,7 +2,9 @@
  * The function end to end on the real emulators: a real push subscription on the Pub/Sub emulator delivers to the
  * function served by functions-framework on loopback, which delivers to the local Segment server.
  */
-import { nestEvent, sampleEvent, eventsEnvelope } from '../../local/samples';
+import { createHmac } from 'node:crypto';
+import { LOCAL_HASH_KEY } from '../../local/connector-runner';
+import { nestEvent, sampleEvent, eventsEnvelope } from '../../common/samples';
 import { startFixture, type Fixture } from './fixture';
 
 const ids = (events: { id: string }[]) => events.map((e) => e.id).sort();
@@ -98,10 +100,10 @@ describe('a message with events of every outcome', () => {
   });
 
   it('answers 400 naming the problem for a request that is not a Pub/Sub push, and serves /healthz', async () => {
-    const url = f.stack.connector('fn-test').host.url;
+    const { url, headers } = f.stack.connector('fn-test').host;
     const res = await fetch(`${url}/`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: '{"hello":1}',
     });
     expect(res.status).toBe(400);
@@ -139,5 +141,52 @@ describe('Segment failing with 5xx for a while', () => {
       .filter(([status]) => status.startsWith('5'))
       .reduce((n, [, c]) => n + c, 0);
     expect(failed).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('a connector that opts in to a behaviour type, exports unknown types and hashes with its key', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await startFixture({
+      connector: {
+        events: ['rcs', 'users.behaviors.CustomEvent'],
+        exportUnknownTypes: true,
+        fields: { hash: ['to_phone_number'], hashAlgorithm: 'hmac-sha256' },
+      },
+    });
+  });
+  afterAll(() => f.stop());
+
+  it('exports each, logs the unknown type by type, and skips a refused type with its reason', async () => {
+    const rcs = sampleEvent('users.messages.rcs.Send', { to_phone_number: '+44 7700 900123' }, 1);
+    const custom = sampleEvent('users.behaviors.CustomEvent', { name: 'Plan Upgraded', properties: '{"to":"pro"}' }, 2);
+    const open = sampleEvent('users.messages.email.Open', {}, 3);
+    const telegram = { ...open, event_type: 'users.messages.telegram.Send' };
+    const orphan = { event_type: 'users.UserOrphan', id: 'orphan-1', time: 1_760_000_000, external_user_id: 'u' };
+    await f.stack.connector('fn-test').publish(eventsEnvelope([nestEvent(rcs), custom, telegram, orphan]));
+    expect(await f.waitFor(() => f.logs.some((l) => l.event === 'batch_done'))).toBe(true);
+
+    const accepted = f.stack.servers.eu.accepted();
+    const call = (id: string) => accepted.find((e) => e.messageId === id)?.call;
+    const phone = createHmac('sha256', LOCAL_HASH_KEY).update('+447700900123').digest('hex');
+    expect(call(rcs.id)).toMatchObject({ event: 'RCS Message Sent', context: { traits: { phone } } });
+    expect(call(rcs.id)).toMatchObject({ properties: { to_phone_number: phone } });
+    expect(call(custom.id)).toMatchObject({ event: 'Plan Upgraded', properties: { properties: { to: 'pro' } } });
+    expect(call(telegram.id)).toMatchObject({ event: 'Telegram Send', userId: open.external_user_id });
+    expect(call('orphan-1')).toBeUndefined();
+
+    const batch = f.logs.find((l) => l.event === 'batch_done')!;
+    expect(batch.skipped).toEqual({ not_exportable: 1 });
+    expect(batch.unknownTypes).toEqual({ 'users.messages.telegram.Send': 1 });
+    expect(f.logs.filter((l) => l.event === 'unknown_event_type')).toEqual([
+      expect.objectContaining({
+        severity: 'WARNING',
+        eventType: 'users.messages.telegram.Send',
+        events: 1,
+        exported: true,
+      }),
+    ]);
+    // The key never reaches a log line.
+    expect(JSON.stringify(f.logs)).not.toContain(LOCAL_HASH_KEY);
   });
 });

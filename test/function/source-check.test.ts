@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import { OffsetClock } from '../../runtime/core/clock';
 import { pushEnvelope } from '../../runtime/core/push';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 import { createRuntime, type Runtime } from '../../runtime/runtime';
 import { loadEnvironments } from '../../shared/connector';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../../shared/runtime-config';

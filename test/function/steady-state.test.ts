@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { startFunctionHost } from '../../local/function-host';
 import { startSegmentServer, type LocalSegmentServer } from '../../local/segment-server';
 import { pushEnvelope } from '../../runtime/core/push';
-import { eventsEnvelope, sampleFeed } from '../../local/samples';
+import { eventsEnvelope, sampleFeed } from '../../common/samples';
 import { createRuntime, type Runtime } from '../../runtime/runtime';
 import { loadEnvironments } from '../../shared/connector';
 import { ENV_VARS, functionEnvironment, parseRuntimeConfig } from '../../shared/runtime-config';

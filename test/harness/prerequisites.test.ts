@@ -1,10 +1,12 @@
 /**
  * checkPrerequisites against stand-in `gcloud` and `java` programs on an injected PATH, so that each answer of the
- * machine (all there, Java too old, an emulator component missing, nothing installed) is tested on any machine.
+ * machine (all there, Java too old, an emulator component missing, nothing installed) is tested on any machine; the
+ * same for `terraform`, which the offline Terraform check needs (infra/terraform-check.ts `findTerraform`).
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findTerraform, TerraformMissingError } from '../../infra/terraform-check';
 import { checkPrerequisites, PrerequisiteError } from '../../local/emulators';
 
 let dir: string;
@@ -61,6 +63,31 @@ describe('emulator prerequisites', () => {
     );
     expect(() => checkPrerequisites(env)).toThrow(
       /`java` was not found on PATH: install Java 17 or newer \(Debian package `openjdk-17-jre-headless`\)/,
+    );
+  });
+});
+
+describe('the terraform prerequisite (the offline Terraform check in npm test)', () => {
+  const terraform = (version: string) =>
+    program('terraform', `echo '{"terraform_version":"${version}","platform":"linux_amd64"}'`);
+
+  it('passes with Terraform 1.4 or newer (the first with terraform_data)', () => {
+    expect(findTerraform({ PATH: terraform('1.11.4') })).toEqual({ version: '1.11.4' });
+    expect(findTerraform({ PATH: terraform('1.4.0') })).toEqual({ version: '1.4.0' });
+  });
+
+  it('refuses an older Terraform, naming the version and what to install', () => {
+    expect(() => findTerraform({ PATH: terraform('1.3.9') })).toThrow(TerraformMissingError);
+    expect(() => findTerraform({ PATH: terraform('1.3.9') })).toThrow(
+      /Terraform 1\.3\.9 is too old: install Terraform 1\.4 or newer \(HashiCorp’s Debian package `terraform`/,
+    );
+  });
+
+  it('names the package to install and the check that needs it when terraform is missing', () => {
+    const env = { PATH: join(dir, 'empty') };
+    expect(() => findTerraform(env)).toThrow(TerraformMissingError);
+    expect(() => findTerraform(env)).toThrow(
+      /`terraform` was not found on PATH: install Terraform 1\.4 or newer .*test\/infra\/terraform\.test\.ts/,
     );
   });
 });

@@ -11,7 +11,7 @@ import { FirestoreField } from '@cdktf/provider-google/lib/firestore-field';
 import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { CurrentsConnector } from '../../infra/connector';
 import { ALERTED_EVENTS, metricName, RECEIVER_EVENTS } from '../../infra/connector/events';
 import { ConnectorPropsError, type CurrentsConnectorProps } from '../../infra/connector/props';
@@ -40,7 +40,7 @@ const saRef = (accountId: string, attr: string) =>
   refOf(prod, 'google_service_account', (r) => r.account_id === accountId, attr);
 
 describe('one connector (prod/messaging-us)', () => {
-  it('declares the same 48 resources for every connector', () => {
+  it('declares the same resources for every connector', () => {
     const counts = prodEnv.connectors.map((c) => {
       const byType: Record<string, number> = {};
       for (const r of connectorResources(prod, c.name)) byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -56,8 +56,9 @@ describe('one connector (prod/messaging-us)', () => {
       google_secret_manager_secret: 2,
       google_cloud_scheduler_job: 1,
       google_monitoring_notification_channel: 1,
-      google_logging_metric: 5 + 9, // alerted + the dashboard's own
-      google_monitoring_alert_policy: 6,
+      google_logging_metric: 7 + 10, // alerted + the dashboard's own
+      google_monitoring_alert_policy: 8,
+      time_sleep: 1, // the alert policies wait until their new metrics can be queried
       google_secret_manager_secret_iam_member: 3,
       google_pubsub_topic_iam_member: 3,
       google_project_iam_member: 1,
@@ -193,6 +194,42 @@ describe('one connector (prod/messaging-us)', () => {
     }
   });
 
+  it('has a hash-key secret, readable by the runtime only, for a connector that hashes with hmac-sha256 only', () => {
+    const keyed = (name: string, hashAlgorithm?: string) => ({
+      ...messaging,
+      name,
+      workspace: `ws-${name}`,
+      fields: { redact: [], hash: ['email_address'], ...(hashAlgorithm ? { hashAlgorithm } : {}) },
+    });
+    const { stacks } = synthEnvironments([
+      {
+        name: 'hk',
+        project: 'hash-key-project',
+        region: 'us-central1',
+        connectors: [keyed('hm', 'hmac-sha256'), keyed('pl')],
+      },
+    ]);
+    const json = stacks.hk!.json;
+    const secrets = resources(json, 'google_secret_manager_secret').map((r) => r.secret_id);
+    expect(secrets).toContain(resourceNames('hm').hashKeySecret);
+    expect(secrets).not.toContain(resourceNames('pl').hashKeySecret);
+    const accessors = connectorResources(json, 'hm').filter(
+      (r) => r.type === 'google_secret_manager_secret_iam_member',
+    );
+    const onKey = accessors.filter((r) => String(r.body.secret_id).includes('hash-key-secret'));
+    expect(onKey).toHaveLength(1);
+    expect(onKey[0]!.body).toMatchObject({ role: 'roles/secretmanager.secretAccessor' });
+    expect(onKey[0]!.body.member).toBe(
+      refOf(
+        json,
+        'google_service_account',
+        (r) => r.account_id === resourceNames('hm').runtimeServiceAccount,
+        'member',
+      ),
+    );
+    expect(json.resource.google_secret_manager_secret_version).toBeUndefined();
+  });
+
   it('probes every few minutes with OIDC on the function’s /probe path', () => {
     const job = byName('google_cloud_scheduler_job', names.schedulerJob);
     expect(job).toMatchObject({
@@ -227,6 +264,8 @@ describe('one connector (prod/messaging-us)', () => {
       'dead_lettered',
       'events_dropped',
       'receiver_request',
+      'state_unavailable',
+      'unknown_event_type',
     ]);
     for (const m of metrics) {
       const service = (m.body.filter as string).includes('receiver_request') ? names.receiverFunction : names.function;
@@ -374,6 +413,7 @@ describe('delete protection', () => {
       name,
       project: `replace-me-${name}`,
       backend: undefined,
+      deploy: undefined,
     }));
     const out = synthEnvironments(renamed);
     for (const env of out.environments) {

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { defineEnvironments } from '../../infra/app';
+import { planSummary } from '../../infra/summary';
+import { loadEnvironments } from '../../shared/connector';
+import { connector } from '../fixtures/connector';
 import { fixtureArchives } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -20,16 +23,17 @@ const git = (cwd: string, ...args: string[]) => {
   return r.stdout;
 };
 
-// A scratch repository: the schema and the example definitions committed, then a pull request's edits on top.
+// A scratch repository: the schema and the fixture definitions committed, then a pull request's edits on top.
 const repo = mkdtempSync(join(tmpdir(), 'currents-summary-repo-'));
 cpSync(join(ROOT, 'shared'), join(repo, 'shared'), { recursive: true });
-cpSync(join(ROOT, 'connectors'), join(repo, 'connectors'), { recursive: true });
+const FIXTURE = join('test', 'fixtures', 'definitions');
+cpSync(join(ROOT, FIXTURE), join(repo, FIXTURE), { recursive: true });
 symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
 writeFileSync(join(repo, '.gitignore'), 'node_modules\n');
 git(repo, 'init', '-q');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'add', '.');
 git(repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '-m', 'base');
-const prodFile = join(repo, 'connectors', 'prod.ts');
+const prodFile = join(repo, FIXTURE, 'prod.ts');
 writeFileSync(
   prodFile,
   readFileSync(prodFile, 'utf8')
@@ -41,7 +45,7 @@ writeFileSync(
     )
     .replace(/ {4}\{\n {6}name: 'email-eu',[\s\S]*?\n {4}\},\n/, ''),
 );
-const devFile = join(repo, 'connectors', 'dev.ts');
+const devFile = join(repo, FIXTURE, 'dev.ts');
 writeFileSync(
   devFile,
   readFileSync(devFile, 'utf8').replace(
@@ -58,7 +62,7 @@ writeFileSync(
 });`,
   ),
 );
-const definitions = join(repo, 'connectors', 'index.ts');
+const definitions = join(repo, FIXTURE, 'index.ts');
 
 describe('currents plan-summary', () => {
   it('summarizes every environment: region, credential, events, grace, anonymous flag, contact and resources', () => {
@@ -74,10 +78,16 @@ describe('currents plan-summary', () => {
       'Project `replace-me-dev`, region `europe-west1`, state local, 2 connector(s), Firestore delete protection **off**.',
     );
     expect(r.stdout).toContain(
-      '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (7), pushnotification (5), sms (8), contentcard (5) = 32 types | 72h | yes | platform-team@example.com |',
+      '| `engagement-us` | us | oauth | behaviors (4), campaigns (3), canvas (9, 2 new), pushnotification (6, 1 new), sms (9, 1 new), contentcard (5) = 36 types | 72h | yes | platform-team@example.com |',
+    );
+    // A group exports the types added to it since the first catalogue: the summary names them.
+    expect(r.stdout).toContain(
+      '- ℹ️ `engagement-us`: its groups also export 4 type(s) new in Currents v10: `users.canvas.costep.Send`, ' +
+        '`users.canvasstep.Progression`, `users.messages.pushnotification.Retry`, `users.messages.sms.Retry` (Braze sends ' +
+        'them only if its Current selects them; name types instead of the group to leave them out)',
     );
     expect(r.stdout).toMatch(
-      /\*\*`journeys-us`\*\* \(48 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
+      /\*\*`journeys-us`\*\* \(54 resources\): .*google_cloudfunctions2_function ×2 \(`currents-journeys-us`, `currents-journeys-us-receiver`\)/,
     );
     // The receiver URL to paste into Braze, predicted from region, project and name, and the output that holds it.
     expect(r.stdout).toContain(
@@ -101,9 +111,9 @@ describe('currents plan-summary', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Against git ref `HEAD`: **1 added, 2 changed, 1 removed**, 2 unchanged.');
-    expect(r.stdout).toMatch(/➕ \*\*added\*\* `sms-eu` \(SMS \(dev\)\): eu, sms \(8\) = 8 types/);
+    expect(r.stdout).toMatch(/➕ \*\*added\*\* `sms-eu` \(SMS \(dev\)\): eu, sms \(9, 1 new\) = 9 types/);
     expect(r.stdout).toMatch(/➖ \*\*removed\*\* `email-eu`: its topics/);
-    expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (14 → 23 types: +9, −0)');
+    expect(r.stdout).toContain('- ✏️ **changed** `journeys-us`:\n  - `events`: +`email` (16 → 27 types: +11, −0)');
     expect(r.stdout).toContain('- ✏️ **changed** `messaging-us`:\n  - `credentialGracePeriod`: `72h` → `96h`');
     expect(r.stdout).toMatch(/\| `email-eu` \| eu \| writeKey \| .* \| unchanged \|/); // dev's email-eu is untouched
     // Delete protection is shown per environment, and turning it off is flagged.
@@ -116,7 +126,7 @@ describe('currents plan-summary', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'currents-summary-synth-'));
     mkdirSync(outdir, { recursive: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { environments } = require(join(ROOT, 'connectors')) as { environments: unknown[] };
+    const { environments } = require(join(ROOT, FIXTURE)) as { environments: unknown[] };
     const app = new App({ outdir });
     defineEnvironments(app, environments, fixtureArchives());
     app.synth();
@@ -138,6 +148,38 @@ describe('currents plan-summary', () => {
     expect(r.stdout).toMatch(/❌ \*\*\d+ problem\(s\) in the connector definitions\*\*/);
     expect(r.stdout).toContain(
       "- connector 'bad-email' of environment 'broken': contactEmail must be an email address such as team@example.com (you wrote 'not-an-email')",
+    );
+  });
+});
+
+describe('the plan summary, residency and new secrets', () => {
+  it('shows where each connector runs: its own location, the EU, or outside the EU when allowed', () => {
+    expect(run(ROOT, '--no-resources').stdout).toContain(
+      'Where each connector runs: `email-eu` in europe-west1 (its own location, EU); `messaging-us` in us-central1; ' +
+        '`journeys-us` in us-central1.',
+    );
+    const [env] = loadEnvironments([
+      {
+        name: 'us',
+        project: 'acme-us',
+        region: 'us-east1',
+        connectors: [
+          { ...connector('eu-here'), allowOutsideEu: true },
+          { ...connector('eu-away'), location: 'europe-west4' },
+        ],
+      },
+    ]);
+    expect(planSummary([env!], { resources: false })).toContain(
+      'Where each connector runs: `eu-here` in us-east1 (outside the EU: allowOutsideEu); ' +
+        '`eu-away` in europe-west4 (its own location, EU).',
+    );
+  });
+
+  it('says that an added connector deploys without its secrets, and parks until they are there', () => {
+    const r = run(repo, definitions, '--base', 'HEAD', '--no-resources');
+    expect(r.stdout).toContain(
+      '  - after the deploy: put its credential into `currents-sms-eu-segment-credential` and make a receiver token; ' +
+        'the deploy does not wait for them, and until then it parks what arrives (alerting its contact)',
     );
   });
 });

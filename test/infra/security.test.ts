@@ -7,9 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
-import { publicApiTokenSecret, resourceNames } from '../../shared/names';
+import { BUILD_ROLES } from '../../infra/environment-identities';
+import { buildServiceAccountId, publicApiTokenSecret, resourceNames } from '../../shared/names';
 import { fixtureArchives, type Json, refOf, type SynthJson, synthEnvironments } from './helpers';
 
 const synth = synthEnvironments(environments);
@@ -53,6 +54,7 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
   const all = bindings(json);
   const sa = (accountId: string, attr: 'member' | 'email' | 'name') =>
     refOf(json, 'google_service_account', (r) => r.account_id === accountId, attr);
+  const buildMember = sa(buildServiceAccountId(envName), 'member');
 
   it('grants exactly the spec’s bindings for each connector, and nothing else', () => {
     const expected: string[] = [];
@@ -84,12 +86,14 @@ describe.each(Object.keys(synth.stacks))('IAM of environment %s', (envName) => {
         );
       }
     }
+    // Once per environment: the build account's (infra/environment-identities.ts).
+    for (const role of BUILD_ROLES) expected.push(`google_project_iam_member ${role} ${buildMember} ${env.project}`);
     const actual = all.map((b) => `${b.type} ${b.role} ${b.member} ${b.target}`);
     expect(actual.sort()).toEqual(expected.sort());
   });
 
-  it('conditions the only project-level grant on the connector’s own database', () => {
-    const projectLevel = all.filter((b) => b.type.startsWith('google_project_iam'));
+  it('conditions the only project-level grant of a connector on its own database', () => {
+    const projectLevel = all.filter((b) => b.type.startsWith('google_project_iam') && b.member !== buildMember);
     expect(projectLevel).toHaveLength(env.connectors.length);
     for (const b of projectLevel) {
       expect(b.role).toBe('roles/datastore.user');

@@ -4,13 +4,14 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import { unzipSync } from 'fflate';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments } from '../../infra/app';
 import {
   buildRuntimeArchive,
+  REPO_ROOT,
   RUNTIME_DEPENDENCIES,
   RuntimeEntryMissingError,
   deterministicZip,
@@ -38,16 +39,26 @@ describe('environment stacks', () => {
     expect(Object.keys(synth.stacks).sort()).toEqual(environments.map((e) => e.name).sort());
   });
 
-  it('configures the Google provider 6.50 for the environment project and region', () => {
-    expect((prod.terraform.required_providers as Json).google).toMatchObject({
-      version: expect.stringMatching(/^6\.50/),
-    });
-    expect(prod.provider).toEqual({ google: [{ project: 'replace-me-prod', region: 'us-central1' }] });
+  it('configures the Google provider 6.50 (and google-beta at the same version) for the environment, and time', () => {
+    const required = prod.terraform.required_providers as Record<string, Json>;
+    expect(required.google).toMatchObject({ version: expect.stringMatching(/^6\.50/) });
+    expect(required['google-beta']).toMatchObject({ version: required.google!.version });
+    expect(Object.keys(required).sort()).toEqual(['google', 'google-beta', 'time']);
+    const google = [{ project: 'replace-me-prod', region: 'us-central1' }];
+    expect(prod.provider).toEqual({ google, 'google-beta': google, time: [{}] });
   });
 
   it('stores state in GCS when the environment has a backend, locally otherwise', () => {
     expect(prod.terraform.backend).toEqual({ gcs: { bucket: 'replace-me-prod-tfstate', prefix: 'currents-segment' } });
     expect(dev.terraform.backend).toEqual({ local: { path: expect.stringMatching(/terraform\.dev\.tfstate$/) } });
+  });
+
+  it('keeps local state at the repository root, by a path relative to where Terraform runs (not the checkout)', () => {
+    const path = (dev.terraform.backend as { local: { path: string } }).local.path;
+    expect(isAbsolute(path)).toBe(false);
+    expect(path).not.toContain(REPO_ROOT);
+    // `cdktf deploy dev` and `terraform -chdir=cdktf.out/stacks/dev` both run Terraform in the stack's directory.
+    expect(resolve(REPO_ROOT, 'cdktf.out', 'stacks', 'dev', path)).toBe(join(REPO_ROOT, 'terraform.dev.tfstate'));
   });
 
   it('enables the APIs it needs, without disabling them on destroy', () => {
@@ -299,7 +310,7 @@ describe('resource names at the longest allowed connector name', () => {
         if (pattern) expect(v).toMatch(pattern);
       }
     }
-    for (const r of resources(json, 'google_project_iam_member')) {
+    for (const r of resources(json, 'google_project_iam_member').filter((m) => m.condition)) {
       expect(((r.condition as Json).title as string).length).toBeLessThanOrEqual(100);
     }
     for (const r of Object.values(json.resource).flatMap((byId) => Object.values(byId))) {

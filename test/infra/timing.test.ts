@@ -4,7 +4,7 @@
  * timeout that leaves no working budget.
  */
 import { Testing } from 'cdktf';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { defineEnvironments, type DefineEnvironmentsOptions } from '../../infra/app';
 import { CurrentsConnector } from '../../infra/connector';
 import { ConnectorPropsError } from '../../infra/connector/props';

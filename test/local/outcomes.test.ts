@@ -67,8 +67,33 @@ describe('outcome lines', () => {
     ]);
   });
 
+  it('a push the function could not handle is retrying, with its reason (Firestore down: issue 28)', () => {
+    const entries = linesOf((log) => {
+      log.error('internal_error', 'message not handled (state_unavailable); Pub/Sub will redeliver: UNAVAILABLE', {
+        reason: 'state_unavailable',
+        events: 4,
+        detail: 'UNAVAILABLE',
+      });
+      log.error('internal_error', 'receiver: request failed: boom'); // not a push: no outcome
+    });
+    const out = entries.flatMap((e) => outcomesOfLogLine('email-eu', e));
+    expect(out.map(outcomeJson)).toEqual([
+      '{"kind":"retrying","connector":"email-eu","events":4,"reason":"state_unavailable","detail":"UNAVAILABLE"}',
+    ]);
+    expect(out.map(describeOutcome)).toEqual([
+      '[email-eu] a message of 4 events was not handled (state_unavailable: UNAVAILABLE); Pub/Sub redelivers it',
+    ]);
+  });
+
   it('reads only events the function really writes', () => {
-    for (const e of ['batch_done', 'events_parked', 'events_dropped', 'delivery_retry', 'receiver_request']) {
+    for (const e of [
+      'batch_done',
+      'events_parked',
+      'events_dropped',
+      'delivery_retry',
+      'receiver_request',
+      'internal_error',
+    ]) {
       expect(Object.keys(LOG_EVENT_SPECS)).toContain(e);
     }
   });

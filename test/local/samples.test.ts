@@ -1,4 +1,4 @@
-import { sampleFeed } from '../../local/samples';
+import { sampleFeed } from '../../common/samples';
 
 // Random ids alone are not enough: the PRNG has 32 bits of state, so a feed of ~100,000 events holds a repeated id
 // (seed 3 repeats one at event 113,051), which Segment drops as a duplicate messageId. Each id ends in its index.

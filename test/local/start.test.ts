@@ -85,7 +85,7 @@ describe('the local end-to-end run', () => {
       ['email-eu', true, []],
       ['engagement-us', true, []],
     ]);
-    expect(text).toMatch(/Scenario write-key-rotated: the write key of Segment source replace-me-email-eu-source/);
+    expect(text).toMatch(/Scenario write-key-rotated: the write key of Segment source local-email-eu-source/);
     expect(text).toMatch(/\[email-eu\] state active → failing: .*does not have the write key/);
     expect(text).toMatch(/\[email-eu\] \d+ event\(s\) parked in Firestore; the source's new write key is put into/);
     expect(text).toMatch(/\[email-eu\] state failing → active/);

@@ -6,7 +6,7 @@
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { createClients, peekAll, type DeadLetterView } from '../../cli/ops/dead-letter-queue';
-import { eventsEnvelope } from '../../local/samples';
+import { eventsEnvelope } from '../../common/samples';
 import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
 
 const DL = 'dl';

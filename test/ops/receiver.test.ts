@@ -6,7 +6,7 @@
  */
 import { run as receiverToken } from '../../cli/commands/receiver-token';
 import { receiverLines, receiverStatus } from '../../cli/commands/status';
-import { UsageError } from '../../cli/args';
+import { UsageError } from '../../common/args';
 import { OpsError, resolveTargets } from '../../cli/ops/context';
 import {
   answersByStatus,

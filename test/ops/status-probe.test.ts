@@ -7,7 +7,7 @@
 import { capacity, functionShape } from '../../shared/capacity';
 import { run as statusCommand } from '../../cli/commands/status';
 import type { FetchLike, TokenSecretClient } from '../../cli/ops/receiver';
-import { eventsEnvelope } from '../../local/samples';
+import { eventsEnvelope } from '../../common/samples';
 import { connectorDef, event, startOpsFixture, waitFor, type OpsFixture } from './helpers';
 
 const ST = 'st';
@@ -97,6 +97,29 @@ describe('currents status', () => {
     );
     expect(human.stdout).toMatch(/^ {2}tokens\s+not available locally \(Secret Manager has no emulator\)$/m);
     expect(human.stdout).toMatch(/^ {2}answers \(15m\)\s+not available locally \(Cloud Monitoring has no emulator\)$/m);
+  });
+
+  it('shows events of types the catalogue does not know, by type, the day they arrive', async () => {
+    const telegram = { ...event('users.messages.email.Open', 'st-tg-1'), event_type: 'users.messages.telegram.Send' };
+    await f.stack
+      .connector(ST)
+      .publish(
+        eventsEnvelope([telegram, { ...telegram, id: 'st-tg-2' }, event('users.messages.email.Open', 'st-ok-2')]),
+      );
+    await waitFor('the unknown type in the state', async () =>
+      Boolean((await f.store(ST).readStatus()).unknownTypes['users.messages.telegram.Send']),
+    );
+    const [s] = await status();
+    expect(s!.unknownTypes).toEqual({
+      exported: false,
+      byType: {
+        'users.messages.telegram.Send': { events: 2, firstSeenAt: expect.any(String), lastSeenAt: expect.any(String) },
+      },
+    });
+    const human = await f.run(['status'], ['--connector', ST]);
+    expect(human.stdout).toMatch(
+      /^ {2}unknown types\s+users\.messages\.telegram\.Send 2\+ \(first \d{4}-.*\); skipped: see exportUnknownTypes/m,
+    );
   });
 
   it('shows the receiver’s enabled token versions and answers by status from Secret Manager and Cloud Monitoring', async () => {

@@ -9,7 +9,7 @@ import { sendLikeBraze } from '../../local/braze';
 import { makeReceiverToken } from '../../local/connector-runner';
 import { startFunctionHost, type FunctionHost } from '../../local/function-host';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
-import { sampleFeed } from '../../local/samples';
+import { sampleFeed } from '../../common/samples';
 import { ENV_VARS, receiverEnvironment } from '../../shared/runtime-config';
 import { CONNECTOR, startFixture, type Fixture } from '../function/fixture';
 

@@ -10,7 +10,7 @@ import { makeReceiverToken } from '../../local/connector-runner';
 import { startTcpProxy, type TcpProxy } from '../../local/tcp-proxy';
 import { OffsetClock } from '../../runtime/core/clock';
 import { bearerToken, inspectBody, tokenAccepted, tokenDigest } from '../../runtime/receiver/core';
-import { PubSubIngestPublisher, type IngestPublisher } from '../../runtime/receiver/publisher';
+import { PubSubIngestPublisher, type IngestPublisher } from '../../runtime/adapters/ingest-publisher';
 import { createReceiverRuntime, type ReceiverRuntime } from '../../runtime/receiver/runtime';
 import {
   parseTokenList,

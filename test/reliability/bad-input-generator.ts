@@ -5,7 +5,7 @@
  * events to put beside them come from the samples.
  */
 import { FIELD_SPECS, type FieldType } from '../../shared/catalog-fields';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 
 /** A value of the wrong JSON type for a field type (rotating through the wrong kinds by `n`). */
 export function wrongValue(type: FieldType, n: number): unknown {
@@ -25,6 +25,8 @@ export function wrongValue(type: FieldType, n: number): unknown {
 
 export interface BadEvent {
   readonly event: unknown;
+  /** The event as JSON text, when it cannot be a value (too deep for JSON.stringify); `event` is then unused. */
+  readonly text?: string;
   /** The id to find its dead letter by; absent when the bad field is the id itself. */
   readonly id?: string;
   readonly what: string;
@@ -123,4 +125,37 @@ export function duplicateKeyBody(id: string): string {
   const e = sampleEvent('users.canvas.Entry', {}, 130_000) as Record<string, unknown>;
   const text = JSON.stringify({ ...e, id });
   return `{"events":[${text.slice(0, -1)},"time":"twice"}]}`;
+}
+
+/**
+ * Events hostile by their depth (issue 28): whole events and fields nested far deeper than the translator accepts (up
+ * to 100,000 levels, where JSON.stringify overflows the stack), written as JSON text (`text`), each with an id where it
+ * can carry one.
+ */
+export function tooDeep(): BadEvent[] {
+  const out: BadEvent[] = [];
+  const depths = [33, 64, 1_000, 5_000, 20_000, 100_000];
+  for (let i = 0; i < 40; i++) {
+    const d = depths[i % depths.length]!;
+    const deep = i % 2 ? '['.repeat(d) + ']'.repeat(d) : '{"v":'.repeat(d) + '"bottom"' + '}'.repeat(d);
+    if (i % 4 === 0) {
+      out.push({ event: undefined, text: deep, what: `a whole event ${d} levels deep` });
+      continue;
+    }
+    const id = `deep-${i}`;
+    const base = JSON.stringify({ ...sampleEvent('users.messages.email.Open', {}, 140_000 + i), id });
+    out.push({ event: undefined, text: `${base.slice(0, -1)},"extra":${deep}}`, id, what: `a field ${d} levels deep` });
+  }
+  return out;
+}
+
+/** Events whose time is outside the plausible window (before 2000, more than a day ahead: issue 28). */
+export function implausibleTimes(nowSeconds: number): BadEvent[] {
+  const times = [-1, 0, 1, 946_684_799, 99_999_999_999, nowSeconds + 2 * 86_400, 32_503_680_000, -62_135_596_800];
+  return Array.from({ length: 40 }, (_, i) => {
+    const time = times[i % times.length]!;
+    const id = `time-${i}`;
+    const event = sampleEvent('users.canvas.Entry', { id, time }, 150_000 + i);
+    return { event, id, what: `time ${time}` };
+  });
 }

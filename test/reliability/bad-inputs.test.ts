@@ -6,14 +6,18 @@
  * POSTed through the receiver, and the receiver's requests with bad headers. Nothing crashes; every bad event is
  * dead-lettered with a reason; every good event beside them is delivered; the counts are printed.
  */
+import * as net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { pushEnvelope } from '../../runtime/core/push';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
+import { OPT_IN_CATALOG } from '../../shared/catalog';
 import { startFixture, type Fixture } from '../function/fixture';
 import {
   badBodies,
   badStructures,
   duplicateKeyBody,
+  implausibleTimes,
+  tooDeep,
   type BadEvent,
   wrongTypeAtEveryField,
 } from './bad-input-generator';
@@ -27,7 +31,11 @@ let f: Fixture;
 beforeAll(async () => {
   f = await startFixture({
     receivers: true,
-    connector: { events: ['behaviors', 'campaigns', 'canvas', 'messages'], includeAnonymousUsers: true },
+    // Every type, the opt-in ones named one by one: a bad field of any of them is dead-lettered.
+    connector: {
+      events: ['behaviors', 'campaigns', 'canvas', 'messages', ...OPT_IN_CATALOG.map((e) => e.type)],
+      includeAnonymousUsers: true,
+    },
   });
 });
 afterAll(() => f?.stop());
@@ -38,7 +46,7 @@ it('never crashes; every bad event is dead-lettered with a reason; the good ones
   const push = async (data: Buffer | string, id: string) => {
     const res = await fetch(`${local.host.url}/`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...local.host.headers },
       body: JSON.stringify(pushEnvelope(Buffer.from(data), {}, id)),
     });
     await res.text();
@@ -70,12 +78,22 @@ it('never crashes; every bad event is dead-lettered with a reason; the good ones
       if (b.id) badIds.push(b.id);
       else badWithoutId++;
     }
-    return JSON.stringify({ events: [...goodEvents(3), ...bads.map((b) => b.event)] });
+    const texts = [
+      ...goodEvents(3).map((e) => JSON.stringify(e)),
+      ...bads.map((b) => b.text ?? JSON.stringify(b.event)),
+    ];
+    return `{"events":[${texts.join(',')}]}`;
   };
 
   // 1. A wrong type at every field of every type, and bad structures: 20 bad events and 3 good ones per message,
   //    alternately pushed to the function and POSTed through the receiver.
-  const bads = [...wrongTypeAtEveryField(), ...badStructures()];
+  // Issue 28's shapes too: events nested too deep (to 100,000 levels), times outside the plausible window.
+  const bads = [
+    ...wrongTypeAtEveryField(),
+    ...badStructures(),
+    ...tooDeep(),
+    ...implausibleTimes(Math.floor(Date.now() / 1000)),
+  ];
   let messages = 0;
   for (let i = 0; i < bads.length; i += 20) {
     const body = mixed(bads.slice(i, i + 20));
@@ -139,6 +157,45 @@ it('never crashes; every bad event is dead-lettered with a reason; the good ones
     headerRequests++;
   }
 
+  // 4. Issue 28: bodies cut off mid-way (nothing published: their marker appears nowhere), slow senders within the
+  //    bounds (accepted), a sender too slow with its headers (408), unauthenticated requests waiting for 100 Continue
+  //    (401 from the headers, no 100 Continue).
+  const port = Number(new URL(receiver.url).port);
+  const auth = `Authorization: Bearer ${receiver.token}`;
+  for (let i = 0; i < 20; i++) {
+    const c = raw(port);
+    await c.write(head([auth, 'Content-Length: 5000']) + `{"events":[{"id":"aborted-${i}","time":`);
+    c.socket.destroy();
+    await c.closed;
+    headerRequests++;
+  }
+  for (let i = 0; i < 10; i++) {
+    const text = mixed([]);
+    const c = raw(port);
+    await c.write(head([auth, `Content-Length: ${Buffer.byteLength(text)}`]));
+    for (let at = 0; at < text.length; at += Math.ceil(text.length / 8)) {
+      await new Promise((r) => setTimeout(r, 25));
+      await c.write(text.slice(at, at + Math.ceil(text.length / 8)));
+    }
+    expect(await c.answered()).toMatch(/^HTTP\/1\.1 200 /);
+    c.socket.destroy();
+    headerRequests++;
+  }
+  for (let i = 0; i < 10; i++) {
+    const c = raw(port);
+    await c.write(head(['Authorization: Bearer wrong', 'Content-Length: 900000', 'Expect: 100-continue']));
+    const answer = await c.answered();
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer).not.toContain('100 Continue');
+    c.socket.destroy();
+    headerRequests++;
+  }
+  const slow = raw(port);
+  await slow.write('POST / HTTP/1.1\r\nHost: x\r\n');
+  await slow.closed; // cut by the receiver's header timeout (10 s)
+  expect(slow.text()).toMatch(/^HTTP\/1\.1 408 /);
+  headerRequests++;
+
   // Both processes are still up.
   for (const host of [local.host, receiver.host]) {
     expect(host.exited).toBe(false);
@@ -167,6 +224,9 @@ it('never crashes; every bad event is dead-lettered with a reason; the good ones
     expect(l.detail.length).toBeGreaterThan(0);
   }
   expect(letters.length).toBeGreaterThanOrEqual(want.size + badWithoutId + wholeBodies);
+  // Nothing of the bodies cut off mid-way was published.
+  expect(letters.filter((l) => l.data.toString().includes('aborted-'))).toEqual([]);
+  expect(server.accepted().filter((a) => a.messageId.startsWith('aborted-'))).toEqual([]);
 
   const total = badIds.length + badWithoutId + wholeBodies + headerRequests;
   console.log(
@@ -176,3 +236,25 @@ it('never crashes; every bad event is dead-lettered with a reason; the good ones
   );
   expect(total).toBeGreaterThanOrEqual(1000);
 });
+
+const head = (lines: string[]) => `POST / HTTP/1.1\r\nHost: localhost\r\n${lines.join('\r\n')}\r\n\r\n`;
+
+/** A raw connection to the receiver: what it answered, and when it was closed. */
+function raw(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let text = '';
+  socket.on('data', (d) => (text += d.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  return {
+    socket,
+    closed,
+    text: () => text,
+    write: (data: string) => new Promise<void>((r) => socket.write(data, () => r())),
+    /** The answer's head and body once a whole one arrived (or whatever came before the connection closed). */
+    answered: async () => {
+      for (let i = 0; i < 200 && !/\r\n\r\n[\s\S]*}/.test(text); i++) await new Promise((r) => setTimeout(r, 25));
+      return text;
+    },
+  };
+}

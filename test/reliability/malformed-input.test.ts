@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { pushEnvelope } from '../../runtime/core/push';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import { startFixture, type Fixture } from '../function/fixture';
 
 jest.setTimeout(180_000);
@@ -59,9 +59,13 @@ describe('malformed input at the running function', () => {
   afterAll(() => f.stop());
 
   it('never crashes, answers every request, dead-letters each bad event and delivers the good ones beside it', async () => {
-    const url = f.stack.connector('fn-test').host.url;
+    const { url, headers } = f.stack.connector('fn-test').host;
     const post = async (body: string | Buffer, contentType = 'application/json') => {
-      const res = await fetch(`${url}/`, { method: 'POST', headers: { 'content-type': contentType }, body });
+      const res = await fetch(`${url}/`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...headers },
+        body,
+      });
       await res.text();
       return res.status;
     };

@@ -17,7 +17,7 @@ import { emulatorsFromEnv } from '../../local/emulators';
 import { startFunctionHost } from '../../local/function-host';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { pushEnvelope } from '../../runtime/core/push';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 import { loadEnvironments, type EnvironmentDefinition } from '../../shared/connector';
 import { ENV_VARS } from '../../shared/runtime-config';
 
@@ -106,37 +106,38 @@ describe('no credential value leaks', () => {
     expect(secrets[0]).toMatch(/SECRETCANARY/);
     expect(secrets[1]).toMatch(/BEGIN PRIVATE KEY/);
     expect(secrets[3]).toMatch(/SECRETCANARY/);
-    const push = async (url: string, events: unknown[], id: string) => {
+    type Host = { url: string; headers: Readonly<Record<string, string>> };
+    const push = async ({ url, headers }: Host, events: unknown[], id: string) => {
       const res = await fetch(`${url}/`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(pushEnvelope(eventsEnvelope(events), {}, id)),
       });
       answers.push(`${res.status} ${await res.text()}`);
       return res.status;
     };
-    const probe = async (url: string) => {
-      const res = await fetch(`${url}/probe`, { method: 'POST' });
+    const probe = async ({ url, headers }: Host) => {
+      const res = await fetch(`${url}/probe`, { method: 'POST', headers });
       answers.push(await res.text());
     };
 
     // Normal delivery, with a dead letter beside it.
     const invalid = sampleEvent('users.messages.email.Open', { time: 'soon' }, 1);
-    expect(await push(wk.host.url, [sampleEvent('users.messages.email.Open', {}, 2), invalid], 'm1')).toBe(204);
-    expect(await push(oauth.host.url, [sampleEvent('users.canvas.Entry', {}, 3)], 'm2')).toBe(204);
+    expect(await push(wk.host, [sampleEvent('users.messages.email.Open', {}, 2), invalid], 'm1')).toBe(204);
+    expect(await push(oauth.host, [sampleEvent('users.canvas.Entry', {}, 3)], 'm2')).toBe(204);
     expect(stack.servers.eu.accepted()).toHaveLength(1);
     expect(stack.servers.us.accepted()).toHaveLength(1);
 
     // Credential failures (the write key rotated away, seen by the source check; a refused OAuth token), parked events,
     // probes while failing.
     stack.servers.eu.sources.rotateWriteKey('src_leak');
-    await probe(wk.host.url);
+    await probe(wk.host);
     stack.servers.us.faults.revokeCredentials();
     stack.servers.us.faults.expireTokens();
-    expect(await push(wk.host.url, [sampleEvent('users.messages.email.Open', {}, 4)], 'm3')).toBe(204);
-    expect(await push(oauth.host.url, [sampleEvent('users.canvas.Entry', {}, 5)], 'm4')).toBe(204);
-    await probe(wk.host.url);
-    await probe(oauth.host.url);
+    expect(await push(wk.host, [sampleEvent('users.messages.email.Open', {}, 4)], 'm3')).toBe(204);
+    expect(await push(oauth.host, [sampleEvent('users.canvas.Entry', {}, 5)], 'm4')).toBe(204);
+    await probe(wk.host);
+    await probe(oauth.host);
     expect(logs.some((l) => /"event":"credential_failure"/.test(l))).toBe(true);
 
     // A secret value that does not fit the declared kind, read by another instance of the write-key function.
@@ -147,8 +148,8 @@ describe('no credential value leaks', () => {
     });
     try {
       stack.servers.eu.sources.rotateWriteKey('src_leak', { newKey: secrets[0] });
-      expect(await push(bad.url, [sampleEvent('users.messages.email.Open', {}, 6)], 'm5')).toBe(204);
-      await probe(bad.url);
+      expect(await push(bad, [sampleEvent('users.messages.email.Open', {}, 6)], 'm5')).toBe(204);
+      await probe(bad);
     } finally {
       await bad.stop();
     }
@@ -157,8 +158,8 @@ describe('no credential value leaks', () => {
 
     // Recovery and drain.
     stack.servers.us.faults.restoreCredentials();
-    await probe(wk.host.url);
-    await probe(oauth.host.url);
+    await probe(wk.host);
+    await probe(oauth.host);
 
     // Operator commands.
     const dir = mkdtempSync(join(tmpdir(), 'leak-'));

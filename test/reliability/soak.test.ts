@@ -7,6 +7,7 @@
 import { emulatorsFromEnv } from '../../local/emulators';
 import { formatSoakReport, parseSoakArgs, reconcile, runSoak, soakEnvironment } from '../../local/soak';
 import { soakInput, type Expected } from '../../local/soak-events';
+import { owing } from '../../local/soak-reconcile';
 
 const letter = (eventId: string | undefined, reason: string, data = '') => ({
   eventId,
@@ -94,11 +95,40 @@ describe('soak reconciliation', () => {
     expect(r.deadLettered).toEqual({ delivery_attempts_exhausted: 2, invalid: 1 });
   });
 
+  it('tells events Pub/Sub still owes (message never acknowledged) from events lost (acknowledged): issue 28', () => {
+    const now = 1_000_000;
+    const messageOf = new Map([
+      ['a', 'm1'],
+      ['b', 'm2'],
+      ['c', 'm3'],
+      ['d', 'm4'],
+    ]);
+    const pushes = new Map([
+      ['m1', { count: 2, last: '204', acknowledged: true, lastAt: now - 5_000 }],
+      ['m2', { count: 3, last: '503 (function down)', acknowledged: false, lastAt: now - 60_000 }],
+      ['m3', { count: 9, last: '503', acknowledged: false, lastAt: now - 1_000 }],
+    ]);
+    const o = owing(['a', 'b', 'c', 'd (expected a dead letter: invalid)'], messageOf, pushes, now, 30_000);
+    expect(o.lost).toEqual(['a']);
+    expect(o.owed).toEqual(['b', 'c', 'd (expected a dead letter: invalid)']);
+    expect(o.owedFailing).toEqual(['c']);
+    expect(o.messages).toEqual([
+      'Pub/Sub message m1 (1 missing event(s)): pushed 2 time(s), last answer 204 5 s ago; ACKNOWLEDGED by the function: LOST',
+      'Pub/Sub message m2 (1 missing event(s)): pushed 3 time(s), last answer 503 (function down) 60 s ago; ' +
+        'never acknowledged, no longer pushed: owed by Pub/Sub (the emulator stalled it)',
+      'Pub/Sub message m3 (1 missing event(s)): pushed 9 time(s), last answer 503 1 s ago; ' +
+        'never acknowledged, still pushed and failing: owed by Pub/Sub, the function fails it',
+      'Pub/Sub message m4 (1 missing event(s)): never pushed; ' +
+        'never acknowledged, no longer pushed: owed by Pub/Sub (the emulator stalled it)',
+    ]);
+  });
+
   it('parses its options and refuses unknown or bad ones', () => {
-    expect(parseSoakArgs(['--events', '100', '--seconds=5', '--kills', '0'])).toEqual({
+    expect(parseSoakArgs(['--events', '100', '--seconds=5', '--kills', '0', '--owed-seconds', '30'])).toEqual({
       events: 100,
       seconds: 5,
       kills: 0,
+      owedSeconds: 30,
     });
     expect(() => parseSoakArgs(['--minutes', '3'])).toThrow(/unknown option '--minutes'/);
     expect(() => parseSoakArgs(['--events', 'many'])).toThrow(/--events needs a whole number/);
@@ -135,8 +165,10 @@ describe('soak (short) on the local path', () => {
     // be missing from a message the function acknowledged, and nothing may arrive that was not published so.
     expect(report.missingAcknowledged).toEqual([]);
     expect(report.unexpected).toEqual([]);
-    // And none is missing at all (when one is, the report says how often its message was pushed and the answers).
+    // And none is missing at all (when one is, the report says how often its message was pushed and the answers, and
+    // whether Pub/Sub still owes it).
     expect({ missing: report.missing, messages: report.missingPushes }).toEqual({ missing: [], messages: [] });
+    expect(report.owed).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.kills).toBe(1);
     expect(report.restarts).toBe(1);

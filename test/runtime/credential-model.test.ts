@@ -32,7 +32,7 @@ import { credentialSourceFor, secretSourceFor } from '../../runtime/adapters/sec
 import { createSegmentClient, type SegmentClient } from '../../runtime/adapters/segment';
 import type { CredentialState } from '../../runtime/core/expiry';
 import { pushEnvelope } from '../../runtime/core/push';
-import { eventsEnvelope, sampleEvent } from '../../local/samples';
+import { eventsEnvelope, sampleEvent } from '../../common/samples';
 import { createTranslator } from '../../runtime/core/translate';
 import { createLogger } from '../../runtime/log';
 import { loadEnvironments } from '../../shared/connector';

@@ -160,6 +160,8 @@ describe('message shape', () => {
     expect(deadLetterData(undefined).length).toBe(0);
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    expect(deadLetterData(circular).toString()).toBe('[object Object]');
+    expect(JSON.parse(deadLetterData(circular).toString())).toEqual({
+      unserializable: 'Converting circular structure to JSON',
+    });
   });
 });

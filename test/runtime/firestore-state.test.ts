@@ -96,6 +96,28 @@ describe('steady state', () => {
     expect(status.dropped).toEqual({ total: 0, byType: {} });
     expect(status.parkedDocs).toBe(0);
   });
+
+  it('counts unknown event types by type: at once for a type new to the instance, else at most once a minute', async () => {
+    const clock = manualClock();
+    const db = newDatabaseId();
+    const s = store(db, clock);
+    const tg = 'users.messages.telegram.Send';
+    expect(await s.noteUnknownTypes({ [tg]: 3 })).toBe(true);
+    for (let i = 0; i < 50; i++) {
+      clock.advance(1_000);
+      expect(await s.noteUnknownTypes({ [tg]: 2 })).toBe(false);
+    }
+    // Another type, new to this instance: written at once, with what was pending of the first.
+    expect(await s.noteUnknownTypes({ 'users.messages.viber.Send': 1 })).toBe(true);
+    expect(s.stats.writes).toBe(2);
+    clock.advance(60_000);
+    expect(await s.noteUnknownTypes({ [tg]: 4 })).toBe(true);
+    const status = await store(db, clock).readStatus();
+    expect(status.unknownTypes).toEqual({
+      [tg]: { events: 3 + 100 + 4, firstSeenAt: T0, lastSeenAt: T0 + 110_000 },
+      'users.messages.viber.Send': { events: 1, firstSeenAt: T0 + 50_000, lastSeenAt: T0 + 50_000 },
+    });
+  });
 });
 
 describe('credential state transitions', () => {

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { environments } from '../../connectors';
+import { environments } from '../fixtures/definitions';
 import { functionEnvironment, receiverEnvironment } from '../../shared/runtime-config';
 import { loadEnvironments } from '../../shared/connector';
 

@@ -7,10 +7,10 @@ import { systemClock } from '../../runtime/core/types';
 import { createLogger } from '../../runtime/log';
 import { createHandler, type Runtime } from '../../runtime/runtime';
 
-function world() {
+function world(invokerToken?: string) {
   const calls: string[] = [];
   const runtime = {
-    config: { connector: { name: 'email-eu' }, testClock: false },
+    config: { connector: { name: 'email-eu' }, testClock: false, invokerToken },
     clock: systemClock,
     logger: createLogger({ connector: 'email-eu', sink: () => undefined }),
     app: {
@@ -21,7 +21,12 @@ function world() {
   return { calls, handler: createHandler(runtime) };
 }
 
-async function request(handler: ReturnType<typeof createHandler>, method: string, path: string) {
+async function request(
+  handler: ReturnType<typeof createHandler>,
+  method: string,
+  path: string,
+  extra: { headers?: Record<string, string>; query?: Record<string, string> } = {},
+) {
   const answer: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
   const res = {
     headersSent: false,
@@ -41,11 +46,28 @@ async function request(handler: ReturnType<typeof createHandler>, method: string
       return res;
     },
   };
-  await handler({ method, path, body: {} } as unknown as Request, res as unknown as Response);
+  const req = { method, path, body: {}, headers: extra.headers ?? {}, query: extra.query ?? {} };
+  await handler(req as unknown as Request, res as unknown as Response);
   return answer;
 }
 
 describe('function routes', () => {
+  it('with a local invoker token, only callers holding it reach the probe or a push (as the deployed one: issue 28)', async () => {
+    const { calls, handler } = world('local-invoker-token-1234');
+    expect(await request(handler, 'POST', '/')).toMatchObject({ status: 401 });
+    expect(await request(handler, 'POST', '/probe', { headers: { authorization: 'Bearer wrong' } })).toMatchObject({
+      status: 401,
+    });
+    expect(calls).toEqual([]);
+    const bearer = { headers: { authorization: 'Bearer local-invoker-token-1234' } };
+    expect(await request(handler, 'POST', '/probe', bearer)).toMatchObject({ status: 200 });
+    expect(await request(handler, 'POST', '/', { query: { token: 'local-invoker-token-1234' } })).toMatchObject({
+      status: 204,
+    });
+    expect(await request(handler, 'GET', '/healthz')).toMatchObject({ status: 200 });
+    expect(calls).toEqual(['probe', 'push']);
+  });
+
   it('POST /probe runs the probe', async () => {
     const { calls, handler } = world();
     expect(await request(handler, 'POST', '/probe')).toMatchObject({ status: 200, body: { state: 'active' } });

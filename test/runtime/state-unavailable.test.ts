@@ -14,7 +14,7 @@ class TestClock {
 
 function setup(initial: Record<string, unknown>) {
   const clock = new TestClock();
-  let mode: 'ok' | 'fail' | 'hang' = 'ok';
+  let mode: 'ok' | 'fail' | 'hang' | 'slow' = 'ok';
   let doc = initial;
   let reads = 0;
   const conn = {
@@ -25,12 +25,14 @@ function setup(initial: Record<string, unknown>) {
           reads++;
           if (mode === 'fail') return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 14 }));
           if (mode === 'hang') return new Promise(() => undefined);
+          if (mode === 'slow') return new Promise((r) => setTimeout(() => r({ data: () => doc }), 120));
           return Promise.resolve({ data: () => doc });
         },
       },
     }),
   } as unknown as FirestoreConnection;
   const uses: StaleStateUse[] = [];
+  const unreadable: { ageMs?: number; limitMs: number; detail: string }[] = [];
   const state = new CredentialStateDocument(conn, {
     graceMs: 48 * 3_600_000,
     clock,
@@ -38,11 +40,13 @@ function setup(initial: Record<string, unknown>) {
     lastDeliveryIntervalMs: 60_000,
     readTimeoutMs: 50,
     onStaleState: (u) => uses.push(u),
+    onUnreadable: (u) => unreadable.push(u),
   });
   return {
     clock,
     state,
     uses,
+    unreadable,
     reads: () => reads,
     set: (m: typeof mode, d?: Record<string, unknown>) => {
       mode = m;
@@ -91,4 +95,34 @@ it('never uses a state it never read', async () => {
   const s = setup({ status: 'active' });
   s.set('fail');
   await expect(s.state.admit()).rejects.toThrow(/ECONNREFUSED/);
+});
+
+it('a probe during the outage (the cache invalidated) keeps the last known state for the stated time (issue 28)', async () => {
+  const s = setup({ status: 'active', version: 3 });
+  expect((await s.state.admit()).action).toBe('send');
+  s.set('fail');
+  for (let t = 1_000; t <= 60_000; t += 3_000) {
+    s.clock.t = 1_000_000 + t;
+    s.state.invalidateCache(); // what every probe does first (locally every few seconds)
+    expect(await s.state.admit()).toMatchObject({ action: 'send', version: 3 });
+  }
+  expect(s.unreadable).toEqual([]);
+  // Past the bound: the error, and the runtime is told (it logs state_unavailable at ERROR: alerted).
+  s.clock.t = 1_000_000 + 60_001;
+  await expect(s.state.admit()).rejects.toThrow(/ECONNREFUSED/);
+  expect(s.unreadable).toEqual([{ ageMs: 60_001, limitMs: 60_000, detail: 'code 14: connect ECONNREFUSED' }]);
+  // Once Firestore answers, an invalidated cache is read again at once.
+  s.set('ok', { status: 'active', version: 5 });
+  s.state.invalidateCache();
+  expect(await s.state.admit()).toMatchObject({ action: 'send', version: 5 });
+});
+
+it("waits longer for an instance's first read (nothing to fall back on) than for the later ones", async () => {
+  const s = setup({ status: 'active', version: 7 });
+  s.set('slow'); // 120 ms: over the read timeout (50 ms), within the first read's (× 5)
+  expect(await s.state.admit()).toMatchObject({ action: 'send', version: 7 });
+  expect(s.uses).toEqual([]);
+  s.clock.t += 6_000;
+  expect(await s.state.admit()).toMatchObject({ action: 'send', version: 7 });
+  expect(s.uses.map((u) => u.detail)).toEqual([expect.stringMatching(/did not answer within 50 ms/)]);
 });

@@ -89,7 +89,7 @@ describe('plan-summary', () => {
       {
         name: 'test',
         project: 'capacity-test',
-        region: 'us-central1',
+        region: 'europe-west1', // the connector is an EU one: it runs in the EU
         connectors: [connectorDefinition({ name: 'cap-a', maxInstances: 4, concurrency: 8 })],
       },
     ]);

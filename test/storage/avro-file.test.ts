@@ -4,7 +4,7 @@
  * truncated files yield the records before the damage and say where; resuming skips whole blocks.
  */
 import { avroFile, brazeSchema, fieldsFor, NON_EXPORTABLE_FIELDS, toRecord } from '../../local/avro-export';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { AvroFileError, readAvroFile, type AvroHeader } from '../../runtime/storage/avro-file';
 import { typeFromSchemaName } from '../../runtime/storage/paths';
 import { CATALOG } from '../../shared/catalog';
@@ -56,7 +56,9 @@ function events(type: string, n: number, seed = 1): Record<string, unknown>[] {
                 ? `${f.name}-${i}`
                 : f.type === 'boolean'
                   ? false
-                  : 1.5;
+                  : f.type === 'int' || f.type === 'long'
+                    ? 3
+                    : 1.5;
       }
       return out;
     }
@@ -81,10 +83,6 @@ describe('round trip', () => {
       expect(records.map(plain)).toEqual(written);
     },
   );
-
-  it('covers the 55 exportable types', () => {
-    expect(CATALOG).toHaveLength(55);
-  });
 });
 
 describe('newer writer schema', () => {

@@ -10,7 +10,7 @@ import { Storage } from '@google-cloud/storage';
 import { main } from '../../cli/main';
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { brazeObjectName } from '../../runtime/storage/paths';
 import { CONNECTOR, connectorDefinition, startFixture, type Fixture } from '../function/fixture';
 

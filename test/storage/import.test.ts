@@ -10,7 +10,7 @@
 import { Storage } from '@google-cloud/storage';
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { ConnectorImporter } from '../../runtime/storage/importer';
 import { brazeObjectName } from '../../runtime/storage/paths';
 import type { ObjectRef } from '../../runtime/storage/import-object';

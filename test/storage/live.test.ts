@@ -10,7 +10,7 @@ import { startFunctionHost } from '../../local/function-host';
 import { startLiveImport, type LiveImport } from '../../local/storage-import';
 import { receiverEnvironment } from '../../shared/runtime-config';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { createLogger } from '../../runtime/log';
 import { handleNotification } from '../../runtime/storage/handler';
 import { ConnectorImporter } from '../../runtime/storage/importer';

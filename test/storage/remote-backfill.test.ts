@@ -18,7 +18,7 @@ import { startBackfillHosts, type BackfillHosts } from '../../local/backfill-hos
 import { runRemoteBackfill } from '../../local/backfill-remote';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { runStorageLocal } from '../../local/storage-run';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { startStorageServer, type LocalStorageServer } from '../../local/storage-server';
 import { ConnectorImporter } from '../../runtime/storage/importer';
 import { brazeObjectName } from '../../runtime/storage/paths';

@@ -8,7 +8,7 @@ import { Storage } from '@google-cloud/storage';
 import { avroFile, fieldsFor, toRecord } from '../../local/avro-export';
 import { emulatorsFromEnv } from '../../local/emulators';
 import { runStorageLocal, storageReady, takeSource } from '../../local/storage-run';
-import { sampleEvent } from '../../local/samples';
+import { sampleEvent } from '../../common/samples';
 import { brazeObjectName } from '../../runtime/storage/paths';
 
 it('takes --source out of the arguments', () => {

@@ -1,7 +1,6 @@
 /** Input shapes, outcomes with reasons, renames, field policy, ids and times: the translator's behaviour by the spec. */
 import { createHash } from 'node:crypto';
-import { parseConnector, type Connector } from '../../shared/connector';
-import { nestEvent, sampleEvent } from '../../local/samples';
+import { nestEvent, sampleEvent } from '../../common/samples';
 import {
   ALL_TYPES,
   createTranslator,
@@ -11,23 +10,12 @@ import {
   type TranslatorConfig,
 } from '../../runtime/core/translate';
 import type { TranslationResult } from '../../runtime/core/types';
+import { testConnector } from './connector-fixture';
 
 const all = createTranslator(ALL_TYPES);
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function connector(overrides: Record<string, unknown>): Connector {
-  const { connector: c, errors } = parseConnector({
-    name: 'test',
-    displayName: 'Test',
-    contactEmail: 'a@example.com',
-    workspace: 'ws',
-    segment: { region: 'us', credential: { kind: 'writeKey' } },
-    events: ['email'],
-    ...overrides,
-  });
-  expect(errors).toEqual([]);
-  return c!;
-}
+const connector = testConnector;
 
 const total = (r: TranslationResult) => r.send.length + r.skipped.length + r.deadLetters.length;
 const email = (o: Record<string, unknown> = {}, seed = 1) => sampleEvent('users.messages.email.Open', o, seed);
@@ -133,8 +121,8 @@ describe('outcomes', () => {
     expect(r.send.map((s) => s.messageId)).toEqual(['a']);
     expect(r.skipped).toEqual([
       { reason: 'not_selected', eventType: 'users.messages.sms.Send', id: 'b' },
-      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'c' },
-      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'd' },
+      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'c', detail: expect.any(String) },
+      { reason: 'not_exportable', eventType: 'users.behaviors.CustomEvent', id: 'd', detail: expect.any(String) },
     ]);
     expect(r.deadLetters).toEqual([]);
   });

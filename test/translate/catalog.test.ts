@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import {
   CATALOG,
   CHANNELS,
+  DEFAULT_CATALOG,
+  OPT_IN_CATALOG,
+  REFUSED_TYPES,
   CONTEXT_FIELDS,
   GROUPS,
   JSON_STRING_FIELDS,
@@ -14,9 +17,11 @@ import { CURRENTS_FIELDS, FIELD_SPECS, fieldsOf, parseFieldList } from '../../sh
 import { EVENTS_MD, renderEventsMarkdown } from '../../docs/generate-events';
 
 describe('catalogue', () => {
-  it('lists 55 distinct types with field lists, and exactly those', () => {
-    expect(new Set(CATALOG.map((e) => e.type)).size).toBe(55);
+  it('lists distinct types with field lists, and exactly those; refused types are not exportable', () => {
+    expect(new Set(CATALOG.map((e) => e.type)).size).toBe(CATALOG.length);
     expect(Object.keys(CURRENTS_FIELDS).sort()).toEqual(CATALOG.map((e) => e.type).sort());
+    for (const t of Object.keys(REFUSED_TYPES)) expect(CATALOG.some((e) => e.type === t)).toBe(false);
+    expect(DEFAULT_CATALOG.length + OPT_IN_CATALOG.length).toBe(CATALOG.length);
   });
 
   it('parses every field list; every type has id, user_id, external_user_id and time', () => {
@@ -51,21 +56,25 @@ describe('catalogue', () => {
       'users.campaigns.Abort',
       'users.canvas.Abort',
     ]);
-    const counts = Object.fromEntries([...GROUPS, ...CHANNELS].map((g) => [g, resolveSelection([g]).types.length]));
-    expect(counts).toEqual({
-      behaviors: 4,
-      campaigns: 3,
-      canvas: 7,
-      messages: 41,
-      contentcard: 5,
-      email: 9,
-      inappmessage: 3,
-      newsfeedcard: 3,
-      pushnotification: 5,
-      sms: 8,
-      webhook: 2,
-      whatsapp: 6,
-    });
+    // A channel selects its channel's types exported by default; `messages` is every channel; opt-in types are in none.
+    const defaults = DEFAULT_CATALOG.map((e) => e.type);
+    for (const c of CHANNELS) {
+      const own = defaults.filter((t) => t.startsWith(`users.messages.${c}.`));
+      expect(own.length).toBeGreaterThan(0);
+      expect(resolveSelection([c]).types).toEqual(own);
+    }
+    expect(resolveSelection(['messages']).types).toEqual(defaults.filter((t) => t.startsWith('users.messages.')));
+    expect(resolveSelection(['canvas']).types).toEqual(defaults.filter((t) => /^users\.canvas(step)?\./.test(t)));
+    expect(resolveSelection(['campaigns']).types).toEqual(defaults.filter((t) => t.startsWith('users.campaigns.')));
+    expect(resolveSelection(['behaviors']).types).toEqual(defaults.filter((t) => t.startsWith('users.behaviors.')));
+    const all = resolveSelection([...GROUPS]).types;
+    expect(all).toEqual(defaults);
+    for (const e of OPT_IN_CATALOG) expect(all).not.toContain(e.type);
+    // Naming an opt-in type selects it (and says why it is not exported by default); a refused type is refused.
+    const named = resolveSelection(['users.behaviors.CustomEvent', 'users.UserOrphan']);
+    expect(named.types).toEqual(['users.behaviors.CustomEvent']);
+    expect(named.optedIn.map((o) => o.type)).toEqual(['users.behaviors.CustomEvent']);
+    expect(named.refused).toEqual([{ name: 'users.UserOrphan', reason: REFUSED_TYPES['users.UserOrphan'] }]);
     expect(Object.values(TYPE_ALIASES).every((t) => CATALOG.some((e) => e.type === t))).toBe(true);
   });
 

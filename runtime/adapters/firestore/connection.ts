@@ -5,8 +5,9 @@
 import type { CollectionReference, DocumentReference, Firestore, Settings } from '@google-cloud/firestore';
 import { FIRESTORE_LAYOUT } from '../../../shared/names';
 import type { StoreStats } from '../../ports';
+import { LazyFirestore, type FirestoreModule } from './lazy-client';
 
-export type FirestoreModule = typeof import('@google-cloud/firestore');
+export type { FirestoreModule } from './lazy-client';
 
 export interface StateRefs {
   readonly db: Firestore;
@@ -18,25 +19,14 @@ export interface StateRefs {
 export class FirestoreConnection {
   /** Shared by everything that uses this connection. */
   readonly stats: StoreStats = { reads: 0, writes: 0, deletes: 0, transactions: 0 };
-  private ready?: Promise<{ db: Firestore; fs: FirestoreModule }>;
+  private readonly client: LazyFirestore;
 
-  constructor(private readonly opts: { projectId: string; databaseId: string; settings?: Settings }) {}
-
-  private client(): Promise<{ db: Firestore; fs: FirestoreModule }> {
-    this.ready ??= import('@google-cloud/firestore').then((fs) => ({
-      fs,
-      db: new fs.Firestore({
-        ...this.opts.settings,
-        projectId: this.opts.projectId,
-        databaseId: this.opts.databaseId,
-        ignoreUndefinedProperties: true,
-      }),
-    }));
-    return this.ready;
+  constructor(opts: { projectId: string; databaseId: string; settings?: Settings }) {
+    this.client = new LazyFirestore({ ...opts, ignoreUndefinedProperties: true });
   }
 
   async refs(): Promise<StateRefs> {
-    const { db, fs } = await this.client();
+    const { db, fs } = await this.client.open();
     return {
       db,
       fs,
@@ -46,10 +36,7 @@ export class FirestoreConnection {
   }
 
   /** Closes the Firestore client (tests, shutdown); a later use opens a new one. */
-  async close(): Promise<void> {
-    if (!this.ready) return;
-    const { db } = await this.ready;
-    await db.terminate();
-    this.ready = undefined;
+  close(): Promise<void> {
+    return this.client.close();
   }
 }

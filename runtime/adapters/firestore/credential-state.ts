@@ -39,6 +39,8 @@ export const DEFAULT_LAST_DELIVERY_INTERVAL_MS = 60_000;
 export const STALE_ACTIVE_CACHE_PERIODS = 12;
 /** How long one read of the state may take before it counts as failed. */
 export const DEFAULT_STATE_READ_TIMEOUT_MS = 2_000;
+/** The first read of an instance (no known state to use instead) may take this many times longer (10 s by default). */
+export const FIRST_READ_TIMEOUT_FACTOR = 5;
 
 /** What is reported when the last known `active` state is used because the state could not be read. */
 export interface StaleStateUse {
@@ -63,10 +65,14 @@ export interface CredentialStateOptions {
   readonly readTimeoutMs?: number;
   /** Told each time the last known `active` state is used instead of a read (the runtime logs it). */
   readonly onStaleState?: (use: StaleStateUse) => void;
+  /** Told when the state cannot be read and no known state may be used (the push is answered 503; the runtime logs it). */
+  readonly onUnreadable?: (failure: { ageMs?: number; limitMs: number; detail: string }) => void;
 }
 
 export class CredentialStateDocument {
   private cached?: { state: CredentialState; version: number; at: number };
+  /** The cached state may not be reused as fresh (invalidated); it still serves as the last known state. */
+  private mustRead = false;
   private inflight?: Promise<{ state: CredentialState; version: number }>;
   private cacheGeneration = 0;
   private lastDeliveryNoted?: number;
@@ -89,7 +95,7 @@ export class CredentialStateDocument {
   /** `current()` with the version it was read at. */
   private currentVersioned(): Promise<{ state: CredentialState; version: number }> {
     const now = this.opts.clock.now();
-    if (this.cached && now - this.cached.at < this.opts.cacheMs) return Promise.resolve(this.cached);
+    if (this.cached && !this.mustRead && now - this.cached.at < this.opts.cacheMs) return Promise.resolve(this.cached);
     // A read failed recently: keep using the known `active` state until the next read is due (one per cache period).
     const stale = this.usableStale(now);
     if (stale && this.nextReadAt !== undefined && now < this.nextReadAt)
@@ -98,11 +104,17 @@ export class CredentialStateDocument {
       const gen = this.cacheGeneration;
       const p = (async () => {
         const { stateRef } = await this.conn.refs();
-        const snap = await withTimeout(stateRef.get(), this.opts.readTimeoutMs ?? DEFAULT_STATE_READ_TIMEOUT_MS);
+        // With no known state to fall back on (an instance's first read, its client still connecting), waiting longer
+        // beats a 503 that only starts the same read again on the redelivery.
+        const timeoutMs = this.opts.readTimeoutMs ?? DEFAULT_STATE_READ_TIMEOUT_MS;
+        const snap = await withTimeout(stateRef.get(), this.cached ? timeoutMs : timeoutMs * FIRST_READ_TIMEOUT_FACTOR);
         this.conn.stats.reads++;
         const data = snap.data();
         const read = { state: stateFromDoc(data), version: versionFromDoc(data) };
-        if (gen === this.cacheGeneration) this.cached = { ...read, at: this.opts.clock.now() };
+        if (gen === this.cacheGeneration) {
+          this.cached = { ...read, at: this.opts.clock.now() };
+          this.mustRead = false;
+        }
         this.nextReadAt = undefined;
         return read;
       })();
@@ -115,7 +127,11 @@ export class CredentialStateDocument {
     return this.inflight.catch((err: unknown) => {
       const at = this.opts.clock.now();
       const usable = this.usableStale(at);
-      if (!usable) throw err;
+      if (!usable) {
+        const ageMs = this.cached && at - this.cached.at;
+        this.opts.onUnreadable?.({ ageMs, limitMs: this.staleLimitMs(), detail: errorDetail(err) });
+        throw err;
+      }
       this.nextReadAt = at + this.opts.cacheMs;
       this.lastReadError = errorDetail(err);
       // Deliveries made while the state cannot be read are noted again as soon as it can: the first one after the
@@ -128,8 +144,12 @@ export class CredentialStateDocument {
   /** The cached state when it is `active` and young enough to be used without a read. */
   private usableStale(now: number): { state: CredentialState; version: number; at: number } | undefined {
     const c = this.cached;
-    const limit = this.opts.staleActiveMs ?? this.opts.cacheMs * STALE_ACTIVE_CACHE_PERIODS;
-    return c && c.state.status === 'active' && now - c.at <= limit ? c : undefined;
+    return c && c.state.status === 'active' && now - c.at <= this.staleLimitMs() ? c : undefined;
+  }
+
+  /** How long a known `active` state may be used without a read. */
+  private staleLimitMs(): number {
+    return this.opts.staleActiveMs ?? this.opts.cacheMs * STALE_ACTIVE_CACHE_PERIODS;
   }
 
   private reportStale(
@@ -137,14 +157,17 @@ export class CredentialStateDocument {
     now: number,
     detail: string,
   ): { state: CredentialState; version: number } {
-    const limitMs = this.opts.staleActiveMs ?? this.opts.cacheMs * STALE_ACTIVE_CACHE_PERIODS;
-    this.opts.onStaleState?.({ ageMs: now - c.at, limitMs, detail });
+    this.opts.onStaleState?.({ ageMs: now - c.at, limitMs: this.staleLimitMs(), detail });
     return { state: c.state, version: c.version };
   }
 
-  /** Forgets the cached state: the next `current()` reads it again. */
+  /**
+   * The next `current()` reads the state again. The last known state is kept for when that read fails (Firestore
+   * unreachable): forgetting it would stop deliveries at the next probe of an outage instead of at the stated bound.
+   */
   invalidateCache(): void {
-    this.cached = undefined;
+    this.mustRead = true;
+    this.nextReadAt = undefined;
     this.inflight = undefined;
     this.cacheGeneration++;
   }
@@ -175,6 +198,7 @@ export class CredentialStateDocument {
     });
     if (decision.changed) this.conn.stats.writes++;
     this.cached = { state: decision.next, version: decision.version, at: clock.now() };
+    this.mustRead = false;
     this.cacheGeneration++;
     this.inflight = undefined;
     return decision;

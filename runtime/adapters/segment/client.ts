@@ -1,16 +1,12 @@
 import type { SegmentRegion } from '../../../shared/connector';
-import { batchBody, planBatches, type BatchPlanOptions } from '../../core/batch';
-import {
-  CredentialUnavailableError,
-  systemClock,
-  type Clock,
-  type CredentialSource,
-  type DeliveryItem,
-} from '../../core/types';
+import { planBatches, type BatchPlanOptions } from '../../core/batch';
+import { systemClock, type Clock, type CredentialSource, type DeliveryItem } from '../../core/types';
 import type { DeliveryReport } from '../../ports';
 import { resolveEndpoints } from './endpoints';
-import { type HttpClient, parseRetryAfter, TransientError, undiciHttp } from './http';
-import { CredentialRefusedError, TokenManager } from './oauth';
+import { type HttpClient, undiciHttp } from './http';
+import { TokenManager } from './oauth';
+import { Publisher } from './publisher';
+import { emptyReport, UnitSender, type CallState } from './unit';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface SegmentClientOptions {
@@ -44,7 +40,7 @@ export interface SegmentClientOptions {
   /** Batch planner limits (defaults: 500,000 bytes, 2,500 events, 32 KiB per call). */
   plan?: BatchPlanOptions;
   /**
-   * The HTTP port the Tracking API and token requests go through. Default: undici with `concurrency` keep-alive
+   * The HTTP port the Tracking API and token requests go through. Default: undici with `maxConnections` keep-alive
    * connections, created on first use and closed by `close()` (an injected client is not closed by the Segment client).
    */
   http?: HttpClient;
@@ -70,26 +66,6 @@ export interface SegmentClient {
 
 export type { DeliveryReport } from '../../ports';
 
-type Attempt =
-  | { kind: 'ok' }
-  | { kind: 'status'; status: number; detail: string; retryAfterMs?: number }
-  | { kind: 'network'; detail: string }
-  | { kind: 'credential'; detail: string; generation: number }
-  | { kind: 'transient'; detail: string; retryAfterMs?: number };
-
-interface CallState<T> {
-  report: DeliveryReport<T>;
-  deadline: number;
-  /** Re-reads of the credential left in this call: one, so that a rotated secret is picked up but a revoked one fails fast. */
-  refreshesLeft: number;
-  /** Shared pause after a 429, so that all workers back off together. */
-  pausedUntil: number;
-}
-
-/** Floor of any wait between two attempts, so a `Retry-After: 0` or a zero jitter never spins. */
-const MIN_WAIT_MS = 1;
-const MIN_RATE_LIMIT_WAIT_MS = 100;
-
 /**
  * Creates a Segment Tracking API client for one connector. The outcome of each answer:
  * - 2xx → delivered.
@@ -108,229 +84,60 @@ const MIN_RATE_LIMIT_WAIT_MS = 100;
 export function createSegmentClient(options: SegmentClientOptions): SegmentClient {
   const { batchUrl, tokenUrl, audience } = resolveEndpoints(options.region, options);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? delay;
-  const baseMs = options.backoff?.baseMs ?? 100;
-  const maxMs = options.backoff?.maxMs ?? 5_000;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-  const credentials = options.credentials;
   // undici is loaded on first use, so that importing the function stays cheap (it is most of a cold import).
   const ownHttp = options.http ? undefined : undiciHttp({ connections: options.maxConnections ?? 64 });
   const http: HttpClient = options.http ?? ownHttp!;
-  const tokens = new TokenManager({
+  const tokens = new TokenManager({ http, audience, tokenUrl, clock });
+  const publisher = new Publisher({
     http,
-    audience,
-    tokenUrl,
+    batchUrl,
+    region: options.region,
+    credentials: options.credentials,
+    tokens,
     clock,
   });
-  /** Bumped whenever the credential is re-read, so that a 401 on an older one just retries. */
-  let generation = 0;
-
-  async function authorization(timeoutMs: number): Promise<string> {
-    const secret = await credentials.get();
-    if (secret.kind === 'writeKey') return 'Basic ' + Buffer.from(secret.writeKey + ':').toString('base64');
-    return 'Bearer ' + (await tokens.token(secret, timeoutMs));
-  }
-
-  async function attempt(
-    items: readonly DeliveryItem[],
-    timeoutMs: number,
-    state: CallState<unknown>,
-  ): Promise<Attempt> {
-    const gen = generation;
-    let auth: string;
-    try {
-      auth = await authorization(timeoutMs);
-    } catch (err) {
-      if (err instanceof CredentialUnavailableError || err instanceof CredentialRefusedError) {
-        return { kind: 'credential', detail: err.message, generation: gen };
-      }
-      if (err instanceof TransientError)
-        return { kind: 'transient', detail: err.message, retryAfterMs: err.retryAfterMs };
-      // The source failed in some other way (e.g. Secret Manager unreachable): passing. Its message is not repeated.
-      return { kind: 'transient', detail: `credential source failed (${(err as Error).name})` };
-    }
-    const body = batchBody(items, new Date(clock.now()).toISOString());
-    state.report.requests++;
-    try {
-      const res = await http.post({
-        url: batchUrl,
-        headers: { 'content-type': 'application/json', authorization: auth },
-        body,
-        timeoutMs,
-        what: '',
-      });
-      const status = res.status;
-      state.report.statuses[status] = (state.report.statuses[status] ?? 0) + 1;
-      if (status >= 200 && status < 300) return { kind: 'ok' };
-      if (status === 401 || status === 403) {
-        return { kind: 'credential', detail: `Segment answered ${status} (${options.region})`, generation: gen };
-      }
-      return {
-        kind: 'status',
-        status,
-        detail: `Segment answered ${status}: ${res.text.slice(0, 200)}`,
-        retryAfterMs: parseRetryAfter(res.headers['retry-after'], clock.now()),
-      };
-    } catch (err) {
-      state.report.statuses.network = (state.report.statuses.network ?? 0) + 1;
-      const detail =
-        err instanceof TransientError ? err.message : ((err as { code?: string }).code ?? (err as Error).name);
-      return { kind: 'network', detail: `request failed: ${detail}` };
-    }
-  }
-
-  function backoffMs(n: number): number {
-    return Math.max(MIN_WAIT_MS, Math.floor(random() * Math.min(maxMs, baseMs * 2 ** n)));
-  }
-
-  async function sendUnit<T extends DeliveryItem>(items: T[], state: CallState<T>): Promise<void> {
-    const { report } = state;
-    let retries = 0;
-    /** Waits `ms` if it fits the budget; false when it does not (the caller then gives the items back). */
-    const wait = async (ms: number): Promise<boolean> => {
-      if (clock.now() + ms >= state.deadline) return false;
-      await sleep(ms);
-      return true;
-    };
-    for (;;) {
-      if (report.credentialError !== undefined) {
-        report.credentialFailure.push(...items);
-        return;
-      }
-      const now = clock.now();
-      const remaining = state.deadline - now;
-      if (remaining <= 0) {
-        report.retryLater.push(...items);
-        return;
-      }
-      if (state.pausedUntil > now) {
-        if (!(await wait(state.pausedUntil - now))) {
-          report.retryLater.push(...items);
-          return;
-        }
-        continue;
-      }
-      const result = await attempt(
-        items,
-        Math.max(1, Math.min(requestTimeoutMs, remaining)),
-        state as CallState<unknown>,
-      );
-      switch (result.kind) {
-        case 'ok':
-          report.delivered.push(...items);
-          return;
-        case 'credential': {
-          if (report.credentialError !== undefined) continue; // another worker already gave up: loop files them
-          if (result.generation < generation) continue; // the credential was re-read since: try with it
-          if (state.refreshesLeft > 0) {
-            state.refreshesLeft--;
-            generation++;
-            tokens.invalidate();
-            credentials.invalidate();
-            continue;
-          }
-          report.credentialError = result.detail;
-          credentials.invalidate();
-          tokens.invalidate();
-          continue;
-        }
-        case 'status': {
-          const { status } = result;
-          if (status === 400 || status === 413) {
-            if (items.length > 1) {
-              const half = Math.ceil(items.length / 2);
-              await sendUnit(items.slice(0, half), state);
-              await sendUnit(items.slice(half), state);
-            } else {
-              report.rejected.push({ item: items[0]!, status, detail: result.detail });
-            }
-            return;
-          }
-          if (status === 501 || status === 505) {
-            for (const item of items) report.rejected.push({ item, status, detail: result.detail });
-            return;
-          }
-          if (status === 429) {
-            const ms =
-              result.retryAfterMs === undefined
-                ? backoffMs(retries++)
-                : Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.min(maxRetryAfterMs, result.retryAfterMs));
-            state.pausedUntil = Math.max(state.pausedUntil, clock.now() + ms);
-            if (!(await wait(ms))) {
-              report.retryLater.push(...items);
-              return;
-            }
-            continue;
-          }
-          if (status >= 500 || status === 408) {
-            if (!(await wait(backoffMs(retries++)))) {
-              report.retryLater.push(...items);
-              return;
-            }
-            continue;
-          }
-          report.retryLater.push(...items);
-          return;
-        }
-        case 'network':
-        case 'transient': {
-          const ms =
-            result.kind === 'transient' && result.retryAfterMs !== undefined
-              ? Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.min(maxRetryAfterMs, result.retryAfterMs))
-              : backoffMs(retries++);
-          if (!(await wait(ms))) {
-            report.retryLater.push(...items);
-            return;
-          }
-          continue;
-        }
-      }
-    }
-  }
+  const units = new UnitSender(publisher, {
+    clock,
+    sleep: options.sleep ?? delay,
+    random: options.random ?? Math.random,
+    baseMs: options.backoff?.baseMs ?? 100,
+    maxMs: options.backoff?.maxMs ?? 5_000,
+    maxRetryAfterMs: options.maxRetryAfterMs ?? 30_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+  });
+  const callState = <T>(budgetMs: number): CallState<T> => ({
+    report: emptyReport<T>(),
+    deadline: clock.now() + budgetMs,
+    refreshesLeft: 1,
+    pausedUntil: 0,
+  });
 
   return {
     async deliver<T extends DeliveryItem>(items: readonly T[], { budgetMs }: { budgetMs: number }) {
-      const report: DeliveryReport<T> = {
-        delivered: [],
-        rejected: [],
-        retryLater: [],
-        credentialFailure: [],
-        requests: 0,
-        statuses: {},
-      };
+      const state = callState<T>(budgetMs);
       const plan = planBatches(items, options.plan);
       for (const { item, bytes } of plan.oversized) {
-        report.rejected.push({
+        state.report.rejected.push({
           item,
           status: 0,
           detail: `not sent: the call is ${bytes} bytes, over Segment's 32 KB limit`,
         });
       }
-      const state: CallState<T> = { report, deadline: clock.now() + budgetMs, refreshesLeft: 1, pausedUntil: 0 };
       const queue = plan.batches.map((b) => b.items);
       const worker = async () => {
-        for (let unit = queue.shift(); unit; unit = queue.shift()) await sendUnit(unit, state);
+        for (let unit = queue.shift(); unit; unit = queue.shift()) await units.send(unit, state);
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-      return report;
+      return state.report;
     },
     async verifyCredential({ budgetMs }: { budgetMs: number }) {
-      const state: CallState<unknown> = {
-        report: { delivered: [], rejected: [], retryLater: [], credentialFailure: [], requests: 0, statuses: {} },
-        deadline: clock.now() + budgetMs,
-        refreshesLeft: 1,
-        pausedUntil: 0,
-      };
+      const state = callState<unknown>(budgetMs);
       for (let tries = 0; tries < 2; tries++) {
-        const timeoutMs = Math.max(1, Math.min(requestTimeoutMs, state.deadline - clock.now()));
-        const result = await attempt([], timeoutMs, state);
+        const result = await publisher.attempt([], units.timeoutMs(state), state.report);
         if (result.kind === 'ok') return { ok: true as const };
         if (result.kind !== 'credential') return { ok: false as const, detail: result.detail, inconclusive: true };
-        tokens.invalidate();
-        credentials.invalidate();
+        publisher.invalidate();
         if (tries === 1) return { ok: false as const, detail: result.detail };
       }
       return { ok: false as const, detail: 'unreachable', inconclusive: true };

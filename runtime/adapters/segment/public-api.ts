@@ -21,7 +21,7 @@ export const PUBLIC_API_HOSTS: Readonly<Record<SegmentRegion, string>> = {
 };
 
 /** Where the Public API token comes from (a SecretSource fits). Errors never carry the token. */
-export interface TokenSource {
+export interface PublicApiTokenSource {
   read(): Promise<string>;
   invalidate(): void;
 }
@@ -79,7 +79,7 @@ export interface SourceCheckOptions {
   /** The connector's credential (its write key is compared, never sent or logged). */
   readonly credentials: CredentialSource;
   /** The environment's Public API token. */
-  readonly token: TokenSource;
+  readonly token: PublicApiTokenSource;
   /** Tests and local runs only. */
   readonly baseUrl?: string;
   /** Longest wait for one answer (also bounded by the budget). Default 10,000 ms. */

@@ -3,9 +3,9 @@
  * storage import by hand and for the import benchmark (which keeps the bucket's bytes out of the measured process). The
  * first line printed is a JSON object `{"apiEndpoint": URL}`: the real client's `apiEndpoint` or STORAGE_EMULATOR_HOST.
  */
-import { startStorageServer } from '../../local/storage-server';
-import { parse, UsageError } from '../args';
-import * as specs from '../specs';
+import { startStorageServer } from '../storage-server';
+import { parse, UsageError } from '../../common/args';
+import * as specs from '../../cli/specs';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(specs.storageServer, argv);

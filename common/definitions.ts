@@ -1,8 +1,9 @@
 /**
- * Loads the environment definitions: the repository's own (`connectors/index.ts`) or a module at a given path that
- * exports them under any name: `environments` (an array), a default export (an array or one environment), or named
- * exports that are environment definitions (as `connectors/dev.ts` exports `dev`). TypeScript, JavaScript and JSON all
- * load.
+ * Loads the environment definitions: the repository's own (`connectors/index.ts`, or the module CURRENTS_DEFINITIONS
+ * names: the tests point it at their fixtures, so that no test depends on a team's connectors) or a module at a given
+ * path that exports them under any name: `environments` (an array), a default export (an array or one environment), or
+ * named exports that are environment definitions (as `connectors/dev.ts` exports `dev`). TypeScript, JavaScript and
+ * JSON all load.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
@@ -15,7 +16,17 @@ import {
 } from '../shared/connector';
 import { UsageError } from './args';
 
-export const DEFAULT_DEFINITIONS = resolve(__dirname, '..', 'connectors', 'index.ts');
+/** The team's definitions: what `validate`, `synth`, `plan-summary` and the operating commands read by default. */
+export const REPOSITORY_DEFINITIONS = resolve(__dirname, '..', 'connectors', 'index.ts');
+
+/** The environment variable that names another default definitions module. */
+export const DEFINITIONS_ENV = 'CURRENTS_DEFINITIONS';
+
+/** The default definitions module: CURRENTS_DEFINITIONS when set, else the repository's connectors/index.ts. */
+export function defaultDefinitions(): string {
+  const fromEnv = process.env[DEFINITIONS_ENV];
+  return fromEnv ? resolve(fromEnv) : REPOSITORY_DEFINITIONS;
+}
 
 /** How a definitions module may export its environments (said when it exports none). */
 export const HOW_TO_EXPORT =
@@ -23,7 +34,7 @@ export const HOW_TO_EXPORT =
 
 /** The definitions file a path names (a directory names its index.ts, index.js or index.json); default: the repository's. */
 export function definitionsFile(path?: string): string {
-  const file = path ? resolve(path) : DEFAULT_DEFINITIONS;
+  const file = resolve(path ?? defaultDefinitions());
   if (existsSync(file) && statSync(file).isDirectory()) {
     const index = ['index.ts', 'index.js', 'index.json'].map((f) => join(file, f)).find(existsSync);
     if (!index) throw new UsageError(`no index.ts, index.js or index.json in ${file}`);

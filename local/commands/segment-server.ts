@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { startSegmentServer, type OAuthAppRegistration } from '../../local/segment-server';
-import { REGIONS, type SegmentRegion } from '../../shared/connector';
-import { parse, UsageError } from '../args';
-import * as specs from '../specs';
+import { startSegmentServer, type OAuthAppRegistration } from '../segment-server';
+import { isRegion, regionChoice } from '../../shared/regions';
+import { parse, UsageError } from '../../common/args';
+import * as specs from '../../cli/specs';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(specs.segmentServer, argv);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be 0..65535, got '${values.port}'`);
-  if (!(REGIONS as readonly string[]).includes(values.region)) {
-    throw new UsageError(`--region must be ${REGIONS.join(' or ')}, got '${values.region}'`);
+  if (!isRegion(values.region)) {
+    throw new UsageError(`--region must be ${regionChoice(false)}, got '${values.region}'`);
   }
   const tokenTtlSeconds = Number(values.tokenTtl);
   if (!(tokenTtlSeconds > 0)) throw new UsageError(`--token-ttl must be a positive number of seconds`);
@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   const server = await startSegmentServer({
     oauthApps,
     port,
-    region: values.region as SegmentRegion,
+    region: values.region,
     writeKeys,
     sources,
     publicApiTokens,

@@ -4,7 +4,7 @@
  * `currents send-test`; the deployed functions never load it.
  * The same (type, overrides, seed) always gives the same event; no I/O, no clock, no Math.random.
  */
-import { CATALOG, canonicalType } from '../shared/catalog';
+import { canonicalType, DEFAULT_CATALOG } from '../shared/catalog';
 import { FIELD_SPECS, type FieldSpec } from '../shared/catalog-fields';
 
 export type FlatEvent = Record<string, unknown> & { event_type: string; id: string; time: number };
@@ -109,6 +109,12 @@ function stringValue(name: string, r: Rand, ctx: { first: string; last: string; 
       return pick(r, STEPS);
     case 'message_extras':
       return JSON.stringify({ coupon_code: `SPRING${digits(r, 2)}`, tier: pick(r, ['gold', 'silver']), items: 3 });
+    case 'properties':
+      return JSON.stringify({ plan: pick(r, ['pro', 'team']), seats: 1 + Math.floor(r() * 9) });
+    case 'custom_attributes':
+      return JSON.stringify({ loyalty_tier: pick(r, ['gold', 'silver']), newsletter: true });
+    case 'name':
+      return pick(r, ['Trial Started', 'Report Exported', 'Invite Sent']);
     case 'flow_response_json':
       return JSON.stringify({ screen_0_rating: pick(r, ['5', '4']), flow_token: hex(r, 12) });
     case 'url':
@@ -194,6 +200,8 @@ function value(spec: FieldSpec, r: Rand, ctx: Parameters<typeof stringValue>[2])
     case 'long':
       return spec.name === 'time' ? BASE_TIME + Math.floor(r() * 30 * 86_400) : Math.floor(r() * 4);
     case 'float':
+      // A multiple of 1/4: exact in 32 bits, so that an Avro float reads back the value written.
+      return Math.round(r() * 4_000) / 4;
     case 'double':
       return Math.round(r() * 10_000) / 100;
     case 'boolean':
@@ -218,6 +226,8 @@ export function sampleEvent(type: string, overrides: Record<string, unknown> = {
   const ctx = { first: pick(r, FIRST), last: pick(r, LAST), device: pick(r, PLATFORMS) };
   const event: Record<string, unknown> = { event_type: canonical };
   for (const spec of specs.values()) event[spec.name] = value(spec, r, ctx);
+  // time_ms, where a type has it, is the same instant as time (in milliseconds).
+  if (typeof event.time_ms === 'number') event.time_ms = (event.time as number) * 1000 + (event.time_ms % 1000);
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete event[k];
     else event[k] = v;
@@ -247,7 +257,7 @@ export interface FeedOptions {
   /** Number of events. */
   count: number;
   seed?: number;
-  /** Types to draw from (default: all 55, in turn). */
+  /** Types to draw from (default: every type exported by default, in turn). */
   types?: readonly string[];
   /** `nested` (the HTTP connector's, default) or `flat` (the Avro export's). */
   shape?: 'nested' | 'flat';
@@ -255,7 +265,7 @@ export interface FeedOptions {
 
 /** A deterministic feed of events cycling through the given types. */
 export function sampleFeed(options: FeedOptions): Array<FlatEvent | NestedEvent> {
-  const types = options.types ?? CATALOG.map((e) => e.type);
+  const types = options.types ?? DEFAULT_CATALOG.map((e) => e.type);
   const seed = options.seed ?? 1;
   const out: Array<FlatEvent | NestedEvent> = [];
   for (let i = 0; i < options.count; i++) {

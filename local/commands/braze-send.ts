@@ -4,10 +4,10 @@
  * Braze does (local/braze), prints progress, then a table of what was sent, re-sent, split, dropped and given up.
  * Exit 0 only when every event was answered 2xx. The token is never printed.
  */
-import { DEFAULTS, readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../../local/braze';
-import { parse, UsageError } from '../args';
-import * as specs from '../specs';
-import { table } from '../table';
+import { DEFAULTS, readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../braze';
+import { parse, UsageError } from '../../common/args';
+import * as specs from '../../cli/specs';
+import { table } from '../../common/table';
 
 const TOKEN_ENV = 'CURRENTS_RECEIVER_TOKEN';
 
