@@ -91,7 +91,12 @@ async function writeFeed(storage: Storage, c: Connector, feed: readonly FeedEven
   for (const e of feed) (byType.get(e.type) ?? byType.set(e.type, []).get(e.type)!).push(e.body);
   let files = 0;
   for (const [type, events] of byType) {
-    const fields = canonicalType(type) ? fieldsFor(canonicalType(type)!) : fieldsOfEvents(events);
+    // A catalogued type's sample without some of its fields (an opt-in type fed as not exportable): those optional.
+    const fields = canonicalType(type)
+      ? fieldsFor(canonicalType(type)!).map((f) =>
+          events.some((e) => e[f.name] == null) ? { ...f, optional: true } : f,
+        )
+      : fieldsOfEvents(events);
     const data = await avroFile(
       type,
       events.map((e) => toRecord(fields, e)),
@@ -243,7 +248,6 @@ function summarize(
   });
 }
 
-/** The summary table (the verdict line is the run's last). */
 function printSummaries(out: (line: string) => void, summaries: StorageRunSummary[], victim?: string): void {
   out(
     table(
@@ -327,11 +331,8 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
   let remote: RemoteOutcome | undefined;
   if (victim) {
     const feed = feeds.get(victim.connector.name)!;
-    remote = await backfillVictim(
-      victim,
-      { stack, server, log, feed, hour, envName: environment.name, onLog },
-      options,
-    );
+    const backfillRun = { stack, server, log, feed, hour, envName: environment.name, onLog };
+    remote = await backfillVictim(victim, backfillRun, options);
   }
 
   const run = { stack, live, log, feeds, victim: victim?.connector.name };
