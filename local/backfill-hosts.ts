@@ -70,7 +70,7 @@ export async function startBackfillHosts(o: BackfillHostsOptions): Promise<Backf
       o.pubsub,
       o.connector,
       { topic: names.backfillTopic, subscription: names.backfillPushSubscription },
-      { pushEndpoint: `${fn.url}/`, ...quick },
+      { pushEndpoint: fn.pushEndpoint, ...quick },
     );
     const importerEnv = {
       ...o.emulatorEnv,
