@@ -12,11 +12,9 @@
  * alone at the same concurrency (what the emulator takes; the import can go no faster than that). Last line:
  * {"bench":"import","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"peakMB":…}
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
@@ -29,6 +27,7 @@ import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
 import { resourceNames } from '../shared/names';
 import { inFlight as inFlightLoop } from './_in-flight';
 import { benchEnvironment } from './_environment';
+import { startStorageProcess } from './_storage-process';
 
 const { values } = parseArgs({
   options: {
@@ -42,20 +41,6 @@ const CODEC = values.codec === 'null' ? 'null' : 'deflate';
 const IN_FLIGHT = Number(values['in-flight']);
 const TYPE = 'users.messages.email.Open';
 const BUCKET = 'bench-export';
-
-async function startStorageProcess(): Promise<{ apiEndpoint: string; stop: () => void }> {
-  const child = spawn(
-    process.execPath,
-    [resolve(__dirname, '..', 'bin', 'currents.js'), 'storage-server', '--bucket', BUCKET],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const first = await new Promise<string>((res, rej) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', res);
-    child.once('exit', (code) => rej(new Error(`storage-server exited (${code})`)));
-  });
-  return { apiEndpoint: (JSON.parse(first) as { apiEndpoint: string }).apiEndpoint, stop: () => child.kill('SIGTERM') };
-}
 
 /** avsc alone: decode every record of the file from disk. */
 function floor(path: string): Promise<{ records: number; seconds: number }> {
@@ -83,7 +68,7 @@ async function main(): Promise<void> {
   const connector = environment.connectors[0]!;
   const emulators = await startEmulators({ projectId: environment.project });
   Object.assign(process.env, emulators.env);
-  const storageProcess = await startStorageProcess();
+  const storageProcess = await startStorageProcess(BUCKET);
   const pubsub = new PubSub({ projectId: environment.project });
   try {
     await pubsub.createTopic(resourceNames(connector.name).ingestTopic);

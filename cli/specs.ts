@@ -293,6 +293,7 @@ export const importSpec: CommandSpec<
     json: boolean;
     storageEndpoint?: string;
     reimport: boolean;
+    remote: boolean;
   }
 > = {
   name: 'import',
@@ -308,11 +309,20 @@ export const importSpec: CommandSpec<
     { flags: '--bucket <B>', description: "the export's bucket (default: the connector's storage.bucket)" },
     { flags: '--prefix <P>', description: "the export's prefix (default: the connector's storage.prefix)" },
     { flags: '--reimport', description: 'import files already imported again', default: false },
+    {
+      flags: '--remote',
+      description:
+        'hand the files to the deployed backfill importer and watch its progress (nothing is read on this machine)',
+      default: false,
+    },
     { flags: '--dry-run', description: 'list the files, import nothing', default: false },
     { flags: '--json', description: 'print JSON instead of lines', default: false },
     { flags: '--storage-endpoint <URL>', description: 'a Cloud Storage stand-in (default: $STORAGE_EMULATOR_HOST)' },
   ],
-  examples: ['npx currents import --env prod --connector email-eu --from 2026-11-01T00 --to 2026-11-03T00 --dry-run'],
+  examples: [
+    'npx currents import --env prod --connector email-eu --from 2026-11-01T00 --to 2026-11-03T00 --dry-run',
+    'npx currents import --env prod --connector email-eu --from 2026-11-01T00 --to 2026-12-01T00 --remote',
+  ],
 };
 
 export const storageServer: CommandSpec<{ port: string; bucket?: string[] }> = {

@@ -14,6 +14,11 @@
  * project's Cloud Storage service agent publishes on the notify topic; the connector's push identity invokes the
  * importer. Alerts: a damaged file (`storage_import_failed` logged) and a notification left unacknowledged for an hour
  * (imports failing or stuck).
+ *
+ * A backfill (`currents import --remote`) has a path of its own beside it: the period's files, notification-shaped, on
+ * the backfill-files topic, pushed to the backfill importer (the same code and account, its own instances), which
+ * publishes on the connector's backfill topic (infra/connector/backfill.ts), so a backfill never takes the live
+ * import's instances nor queues in front of live events.
  */
 import { type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
@@ -34,7 +39,7 @@ import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './con
 import { metricsQueryable } from './metrics-settle';
 import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
-import { importerEnvironment } from '../shared/runtime-config';
+import { ENV_VARS, importerEnvironment } from '../shared/runtime-config';
 
 /** The importer's time budget: the longest a 2nd-gen function triggered by a push may run; a longer file resumes. */
 export const IMPORTER_TIMEOUT_SECONDS = 540;
@@ -48,6 +53,8 @@ export interface StorageImportProps {
   readonly build?: CurrentsConnectorProps['build'];
   readonly labels: Record<string, string>;
   readonly ingestTopic: PubsubTopic;
+  /** The backfill's own topic (infra/connector/backfill.ts): the backfill importer publishes there. */
+  readonly backfillTopic: PubsubTopic;
   /** The connector's push identity (it invokes the importer too). */
   readonly pushServiceAccount: ServiceAccount;
   readonly notificationChannel: string;
@@ -89,6 +96,10 @@ export class StorageImport extends Construct {
   readonly notification: StorageNotification;
   readonly importer: Cloudfunctions2Function;
   readonly subscription: PubsubSubscription;
+  /** `currents import --remote` publishes a backfill's files here; its push feeds the backfill importer. */
+  readonly backfillFilesTopic: PubsubTopic;
+  readonly backfillImporter: Cloudfunctions2Function;
+  readonly backfillSubscription: PubsubSubscription;
   readonly alerts: Record<'failed-files' | 'backlog', MonitoringAlertPolicy>;
 
   constructor(scope: Construct, id: string, props: StorageImportProps) {
@@ -110,8 +121,32 @@ export class StorageImport extends Construct {
     };
     this.serviceAccount = this.buildServiceAccount(ctx);
     ({ topic: this.topic, notification: this.notification } = this.buildNotification(ctx));
-    this.importer = this.buildImporter(ctx);
-    this.subscription = this.buildSubscription(ctx);
+    const importerEnv = importerEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS);
+    this.importer = this.buildImporter(ctx, 'importer', ctx.names.importerFunction, 5, importerEnv);
+    this.subscription = this.buildSubscription(ctx, 'import', this.topic, this.importer, ctx.storageLabels);
+    this.backfillFilesTopic = new PubsubTopic(this, 'backfill-files-topic', {
+      project: ctx.project,
+      name: ctx.names.backfillFilesTopic,
+      labels: { ...ctx.storageLabels, role: 'backfill' },
+      ...ctx.dep('pubsub'),
+    });
+    // The backfill importer: the same code and account, its own instances (one file each at once), publishing on the
+    // backfill topic (CURRENTS_IMPORTER_ROLE), so that a backfill never takes the live import's instances.
+    this.backfillImporter = this.buildImporter(
+      ctx,
+      'backfill-importer',
+      ctx.names.backfillImporterFunction,
+      connector.backfill.importers,
+      { ...importerEnv, [ENV_VARS.importerRole]: 'backfill' },
+      `${ctx.names.backfillTopic} (backfills)`,
+    );
+    this.backfillSubscription = this.buildSubscription(
+      ctx,
+      'backfill-import',
+      this.backfillFilesTopic,
+      this.backfillImporter,
+      { ...ctx.storageLabels, role: 'backfill' },
+    );
     this.grantImporter(ctx);
     this.alerts = this.buildAlerts(ctx);
   }
@@ -154,26 +189,21 @@ export class StorageImport extends Construct {
     return { topic, notification };
   }
 
-  /** The importer function. */
-  private buildImporter({
-    props,
-    project,
-    names,
-    env,
-    bucket,
-    prefix,
-    connector,
-    connectorNames,
-    storageLabels,
-    dep,
-    location,
-  }: Context) {
+  /** An importer function (the live one, or the backfill one publishing where `what` says). */
+  private buildImporter(
+    { props, project, bucket, prefix, connector, connectorNames, storageLabels, dep, location }: Context,
+    id: string,
+    name: string,
+    maxInstances: number,
+    environmentVariables: Record<string, string>,
+    what = connectorNames.ingestTopic,
+  ) {
     const build = buildSettings(props.build, dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
-    return new Cloudfunctions2Function(this, 'importer', {
+    return new Cloudfunctions2Function(this, id, {
       project,
-      name: names.importerFunction,
+      name,
       location,
-      description: `Braze storage export gs://${bucket}/${prefix} → ${connectorNames.ingestTopic} for '${connector.displayName}'`,
+      description: `Braze storage export gs://${bucket}/${prefix} → ${what} for '${connector.displayName}'`,
       labels: storageLabels,
       buildConfig: {
         runtime: props.runtime,
@@ -188,30 +218,40 @@ export class StorageImport extends Construct {
         availableMemory: '512Mi',
         timeoutSeconds: IMPORTER_TIMEOUT_SECONDS,
         minInstanceCount: 0,
-        maxInstanceCount: 5,
-        environmentVariables: importerEnvironment(env, connector, IMPORTER_TIMEOUT_SECONDS),
+        maxInstanceCount: maxInstances,
+        environmentVariables,
       },
       ...build.dependsOn,
     });
   }
 
-  /** The push subscription that hands each notification to the importer. */
-  private buildSubscription({ props, project, names, storageLabels, dep, location }: Context) {
-    const url = this.importer.serviceConfig.uri;
+  /**
+   * The push subscription that hands each message of `topic` (a notification, or a backfill's file) to `importer`
+   * (`key` names both: `<key>-subscription` and the push's invoker grant).
+   */
+  private buildSubscription(
+    { props, project, names, dep, location }: Context,
+    key: 'import' | 'backfill-import',
+    topic: PubsubTopic,
+    importer: Cloudfunctions2Function,
+    labels: Record<string, string>,
+  ) {
+    const url = importer.serviceConfig.uri;
     // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
-    const invoker = new CloudRunV2ServiceIamMember(this, 'push-importer-invoker', {
+    const invokerId = key === 'import' ? 'push-importer-invoker' : 'push-backfill-importer-invoker';
+    const invoker = new CloudRunV2ServiceIamMember(this, invokerId, {
       project,
       location,
-      name: this.importer.name,
+      name: importer.name,
       role: 'roles/run.invoker',
       member: props.pushServiceAccount.member,
       ...dep('run'),
     });
-    return new PubsubSubscription(this, 'import-subscription', {
+    return new PubsubSubscription(this, `${key}-subscription`, {
       project,
-      name: names.notificationSubscription,
-      topic: this.topic.id,
-      labels: storageLabels,
+      name: key === 'import' ? names.notificationSubscription : names.backfillFilesSubscription,
+      topic: topic.id,
+      labels,
       // Pub/Sub's maximum: an import runs up to the importer's timeout; a redelivery resumes after what was published.
       ackDeadlineSeconds: 600,
       messageRetentionDuration: '604800s',
@@ -237,6 +277,12 @@ export class StorageImport extends Construct {
     new PubsubTopicIamMember(this, 'importer-ingest-publisher', {
       project,
       topic: props.ingestTopic.name,
+      role: 'roles/pubsub.publisher',
+      member,
+    });
+    new PubsubTopicIamMember(this, 'importer-backfill-publisher', {
+      project,
+      topic: props.backfillTopic.name,
       role: 'roles/pubsub.publisher',
       member,
     });

@@ -18,7 +18,7 @@ export interface ProvisionOptions {
   ackDeadlineSeconds?: number;
 }
 
-async function ensure<T>(create: () => Promise<T>): Promise<void> {
+export async function ensure<T>(create: () => Promise<T>): Promise<void> {
   try {
     await create();
   } catch (err) {
@@ -34,7 +34,6 @@ export async function provisionConnector(
 ): Promise<ConnectorResourceNames> {
   const names = resourceNames(connector.name);
   const policy = connectorPolicy(connector);
-  await ensure(() => pubsub.createTopic(names.ingestTopic));
   await ensure(() => pubsub.createTopic(names.deadLetterTopic));
   await ensure(() =>
     pubsub.topic(names.deadLetterTopic).createSubscription(names.deadLetterSubscription, {
@@ -43,13 +42,29 @@ export async function provisionConnector(
       retainAckedMessages: false,
     }),
   );
-  const projectId = pubsub.projectId;
+  await provisionPush(pubsub, connector, { topic: names.ingestTopic, subscription: names.pushSubscription }, options);
+  return names;
+}
+
+/**
+ * A topic (created if missing) pushed to `options.pushEndpoint` under the connector's push policy, dead letters into
+ * its dead-letter topic: the ingest topic's push, or the backfill topic's (local/backfill-hosts.ts).
+ */
+export async function provisionPush(
+  pubsub: PubSub,
+  connector: Connector,
+  on: { topic: string; subscription: string },
+  options: ProvisionOptions,
+): Promise<void> {
+  const names = resourceNames(connector.name);
+  const policy = connectorPolicy(connector);
+  await ensure(() => pubsub.createTopic(on.topic));
   await ensure(() =>
-    pubsub.topic(names.ingestTopic).createSubscription(names.pushSubscription, {
+    pubsub.topic(on.topic).createSubscription(on.subscription, {
       pushConfig: { pushEndpoint: options.pushEndpoint },
       ackDeadlineSeconds: options.ackDeadlineSeconds ?? policy.ackDeadlineSeconds,
       deadLetterPolicy: {
-        deadLetterTopic: `projects/${projectId}/topics/${names.deadLetterTopic}`,
+        deadLetterTopic: `projects/${pubsub.projectId}/topics/${names.deadLetterTopic}`,
         maxDeliveryAttempts: options.maxDeliveryAttempts ?? policy.maxDeliveryAttempts,
       },
       retryPolicy: {
@@ -58,5 +73,4 @@ export async function provisionConnector(
       },
     }),
   );
-  return names;
 }

@@ -758,17 +758,18 @@ export async function tail(
 async function main() {
   dropLibraryWarnings();
   localGoogleClients();
-  const { opts, source, backfill } = parseOrExit('npm start', 'npm start -- --help', () => {
+  const { opts, source, backfill, remote } = parseOrExit('npm start', 'npm start -- --help', () => {
     let taken: ReturnType<typeof takeSource>;
     try {
       taken = takeSource(process.argv.slice(2));
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    return { opts: parseOptions(taken.rest), source: taken.source, backfill: taken.scenario };
+    return { opts: parseOptions(taken.rest), source: taken.source, backfill: taken.scenario, remote: taken.remote };
   });
   // Through Braze's storage export (Avro files in the local Cloud Storage): local/storage-run.ts.
-  if (source === 'storage') process.exit(await storageMain({ ...opts, scenario: backfill }, { readyObject, tail }));
+  if (source === 'storage')
+    process.exit(await storageMain({ ...opts, scenario: backfill, remote }, { readyObject, tail }));
   // With --json, stdout is for scripts: JSON lines only; everything for people goes to stderr.
   const human = opts.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
   const { summaries, stack, logs } = await runLocal({

@@ -18,10 +18,9 @@ import type { Connector } from '../shared/connector';
 import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
 import { table } from '../common/table';
 import { LOCAL_DEFINITIONS } from './definitions';
-import { ConnectorImporter } from '../runtime/storage/importer';
 import { brazeObjectName, formatHour } from '../runtime/storage/paths';
 import { durationMs } from '../shared/duration';
-import { planImport, runImport } from '../cli/commands/import';
+import { backfillHour, reportResent, takeRemote, type RemoteOutcome } from './backfill-remote';
 import { avroFile, fieldsFor, toRecord } from './avro-export';
 import { feedEvents, type FeedEvent } from './feed';
 import { startLiveImport, type LiveImport } from './storage-import';
@@ -49,6 +48,8 @@ export interface StorageRunOptions {
    * backfilled with `currents import --reimport` (its code); every dropped event must then reach Segment.
    */
   scenario?: 'backfill';
+  /** The backfill through the deployed path (`currents import --remote`): N importer hosts, one killed mid-way. */
+  remote?: { hosts: number };
 }
 
 export interface StorageRunSummary {
@@ -90,6 +91,7 @@ async function writeFeed(storage: Storage, c: Connector, feed: readonly FeedEven
   for (const e of feed) (byType.get(e.type) ?? byType.set(e.type, []).get(e.type)!).push(e.body);
   let files = 0;
   for (const [type, events] of byType) {
+    // The feed's events carry every field their type requires (local/feed.ts), so the type's own schema holds them.
     const fields = canonicalType(type) ? fieldsFor(canonicalType(type)!) : fieldsOfEvents(events);
     const data = await avroFile(
       type,
@@ -163,12 +165,20 @@ async function expireVictim(victim: LocalConnector, log: RunLog, options: Storag
 }
 
 /** The backfill scenario, after the feed: the victim dropped the live import; its credential is restored and the hour
- * imported again (`currents import --reimport`). */
+ * imported again (`currents import --reimport`, with `--remote` through the local backfill path). */
 async function backfillVictim(
   victim: LocalConnector,
-  run: { stack: LocalStack; server: LocalStorageServer; log: RunLog; feed: FeedEvent[]; hour: Date; envName: string },
+  run: {
+    stack: LocalStack;
+    server: LocalStorageServer;
+    log: RunLog;
+    feed: FeedEvent[];
+    hour: Date;
+    envName: string;
+    onLog: (connector: string, line: string) => void;
+  },
   options: StorageRunOptions,
-): Promise<void> {
+): Promise<RemoteOutcome | undefined> {
   const { stack, server, log, feed, hour, envName } = run;
   const { out } = options;
   const c = victim.connector;
@@ -186,19 +196,12 @@ async function backfillVictim(
   out(
     `[${c.name}] credential restored; backfilling: currents import --env ${envName} --connector ${c.name} ` +
       `--from ${formatHour(from).replace(/-(\d\d)$/, 'T$1')} --to ${formatHour(to).replace(/-(\d\d)$/, 'T$1')} ` +
-      `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport`,
+      `--bucket ${c.storage!.bucket} --prefix ${c.storage!.prefix} --reimport${options.remote ? ' --remote' : ''}`,
   );
-  const importer = new ConnectorImporter({ project: stack.projectId, connector: c, apiEndpoint: server.apiEndpoint });
-  try {
-    const plan = await planImport(importer, { bucket: c.storage!.bucket, prefix: c.storage!.prefix, from, to });
-    const backfill = await runImport(importer, plan, { again: true });
-    out(
-      `[${c.name}] backfill: ${backfill.done} file(s), ${backfill.published} event(s) published` +
-        ` (${backfill.reconciled ? 'reconciled' : 'NOT reconciled'})`,
-    );
-  } finally {
-    await importer.close();
-  }
+  return backfillHour(
+    { stack, server, local: victim, from, to, out, onLog: (l) => run.onLog(c.name, l) },
+    options.remote,
+  );
 }
 
 /** Where each connector's feed ended, from the Segment server, the live import's results and the log counts. */
@@ -264,7 +267,6 @@ function printSummaries(out: (line: string) => void, summaries: StorageRunSummar
       ]),
     ),
   );
-  out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
 }
 
 export async function runStorageLocal(options: StorageRunOptions): Promise<{
@@ -274,6 +276,8 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
   live: LiveImport;
   /** Every log line of the stack's processes, for the watch of `--keep-running` (local/outcomes.ts). */
   logs: LogTap;
+  /** The scenario's remote backfill (`remote`), its hosts already stopped. */
+  remote?: RemoteOutcome;
 }> {
   const { out } = options;
   const { environment, connectors: defined } = pick(
@@ -284,16 +288,17 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
   out(`Environment '${environment.name}': ${connectors.length} connector(s) fed through the storage export…`);
   const log = new RunLog(connectors, out);
   const logs = new LogTap();
+  const onLog = (connector: string, line: string): void => {
+    logs.emit(connector, line);
+    log.read(connector, line);
+  };
   const stack = await startLocalStack({
     environment,
     connectors,
     emulators: options.emulators,
     projectId: options.projectId,
     testClock: options.scenario === 'backfill',
-    onLog: (connector, line) => {
-      logs.emit(connector, line);
-      log.read(connector, line);
-    },
+    onLog,
   });
   Object.assign(process.env, stack.emulators.env);
   const server = await startStorageServer();
@@ -319,9 +324,11 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
     );
   }
   await live.idle();
+  let remote: RemoteOutcome | undefined;
   if (victim) {
     const feed = feeds.get(victim.connector.name)!;
-    await backfillVictim(victim, { stack, server, log, feed, hour, envName: environment.name }, options);
+    const backfillRun = { stack, server, log, feed, hour, envName: environment.name, onLog };
+    remote = await backfillVictim(victim, backfillRun, options);
   }
 
   const run = { stack, live, log, feeds, victim: victim?.connector.name };
@@ -332,7 +339,10 @@ export async function runStorageLocal(options: StorageRunOptions): Promise<{
     summaries = summarize(connectors, run);
   }
   printSummaries(out, summaries, run.victim);
-  return { summaries, stack, server, live, logs };
+  if (remote && victim) reportResent(remote, stack, victim.connector, feeds, out);
+  out(summaries.every((s) => s.reconciled) ? 'Reconciled (storage export).' : 'NOT reconciled (storage export).');
+  await remote?.stop();
+  return { summaries, stack, server, live, logs, remote };
 }
 
 /** `storage` additions to the `--keep-running --json` ready object. */
@@ -348,6 +358,7 @@ export function takeSource(argv: readonly string[]): {
   source: 'http' | 'storage';
   rest: string[];
   scenario?: 'backfill';
+  remote?: { hosts: number };
 } {
   const rest = [...argv];
   // `--scenario backfill` runs through the storage export (the other scenarios are npm start's own).
@@ -358,7 +369,7 @@ export function takeSource(argv: readonly string[]): {
     if (other.source !== 'storage' && rest.some((a) => a.startsWith('--source'))) {
       throw new Error('--scenario backfill runs through the storage export (--source storage)');
     }
-    return { source: 'storage', rest: other.rest, scenario: 'backfill' };
+    return { source: 'storage', rest: other.rest, scenario: 'backfill', ...takeRemote(other.rest) };
   }
   const i = rest.findIndex((a) => a === '--source' || a.startsWith('--source='));
   if (i < 0) return { source: 'http', rest };
@@ -379,6 +390,7 @@ export async function storageMain(
     keepRunning: boolean;
     json: boolean;
     scenario?: 'backfill';
+    remote?: { hosts: number };
   },
   hooks: {
     readyObject: (stack: LocalStack) => { connectors: Array<{ name: string }> } & Record<string, unknown>;

@@ -42,6 +42,8 @@ export const NUMBER_RANGES = {
   deadLetterMaxAttempts: [5, 100],
   maxInstances: [1, 1000],
   concurrency: [1, 80],
+  'backfill.maxInstances': [1, 100],
+  'backfill.importers': [1, 100],
 } as const;
 
 /** Inclusive ranges of the duration fields, in milliseconds, with how the messages write them. */
@@ -136,6 +138,18 @@ export const ConnectorSchema = z.strictObject({
         .default(''),
     })
     .optional(),
+  /**
+   * A backfill (`currents import --remote`) travels its own path, so that live events keep their pace: the files go to
+   * the backfill importer (`importers` instances, one file each at once), their events to the backfill topic and the
+   * connector's backfill function (`maxInstances` instances, the connector's `concurrency` each): see
+   * docs/storage-import.md. The defaults keep a backfill well under Segment's ~1,000 requests/s per workspace.
+   */
+  backfill: z
+    .strictObject({
+      maxInstances: wholeNumber(NUMBER_RANGES['backfill.maxInstances']).default(DEFAULTS.backfill.maxInstances),
+      importers: wholeNumber(NUMBER_RANGES['backfill.importers']).default(DEFAULTS.backfill.importers),
+    })
+    .default(DEFAULTS.backfill),
   /** Where the connector runs (default: the environment's region), and whether an EU connector may run outside the EU. */
   ...LOCATION_FIELDS,
 });
@@ -230,6 +244,12 @@ export const CONNECTOR_TEXTS: FieldTexts = {
   'storage.prefix': {
     must: "an object-name prefix of at most 512 characters, without spaces and without a leading or trailing '/', or '' for none",
   },
+  backfill: { must: 'an object { maxInstances, importers }: how wide a backfill of the storage export runs' },
+  'backfill.maxInstances': wholeNumberText(
+    'backfill.maxInstances',
+    "instances of the backfill function delivering backfilled events (Segment's ~1,000 requests/s per workspace)",
+  ),
+  'backfill.importers': wholeNumberText('backfill.importers', 'importer instances reading backfilled files at once'),
   ...LOCATION_TEXTS,
 };
 

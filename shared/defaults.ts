@@ -18,6 +18,12 @@ export const CONNECTOR_FIELD_DEFAULTS = {
   maxInstances: 10,
   concurrency: 16,
   retention: '7d',
+  /**
+   * A backfill's width: 10 backfill-function instances deliver pushes of ≤ 500 events, one Segment request each, CPU-bound
+   * near 12,500 events/s an instance: about 250 Segment requests/s, a quarter of Segment's recommended ~1,000 per
+   * workspace (shared/backfill-capacity.ts, docs/sizing.md); 10 importers read 10 files at once.
+   */
+  backfill: { maxInstances: 10, importers: 10 },
 } as const;
 
 /** The function's request timeout when the construct is not given one. */

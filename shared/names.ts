@@ -156,12 +156,27 @@ export function storageImportNames(connectorName: string): {
   readonly notificationTopic: string;
   readonly notificationSubscription: string;
   readonly importerServiceAccount: string;
+  /** A backfill's files (notification-shaped messages `currents import --remote` publishes) and their push. */
+  readonly backfillFilesTopic: string;
+  readonly backfillFilesSubscription: string;
+  /** The importer serving backfills (same code as the live one, its own instances, publishing on backfillTopic). */
+  readonly backfillImporterFunction: string;
+  /** Backfilled events, and their push to the backfill function (the connector's function, its own instances). */
+  readonly backfillTopic: string;
+  readonly backfillPushSubscription: string;
+  readonly backfillFunction: string;
 } {
   const base = `${RESOURCE_PREFIX}-${connectorName}`;
   return {
     importerFunction: `${base}-importer`,
     notificationTopic: `${base}-storage-notify`,
     notificationSubscription: `${base}-storage-import`,
+    backfillFilesTopic: `${base}-backfill-files`,
+    backfillFilesSubscription: `${base}-backfill-import`,
+    backfillImporterFunction: `${base}-backfill-importer`,
+    backfillTopic: `${base}-backfill`,
+    backfillPushSubscription: `${base}-backfill-push`,
+    backfillFunction: `${base}-backfill`,
     // The tightest limit (30): shorter than the scheduler's account id, so the name check covers it.
     importerServiceAccount: `${SERVICE_ACCOUNT_PREFIX}-${connectorName}-impo`,
   };

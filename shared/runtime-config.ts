@@ -50,6 +50,13 @@ export const ENV_VARS = {
   receiverTokensFile: 'CURRENTS_RECEIVER_TOKENS_FILE',
   /** Receiver, local runs and tests only: ms to wait for Pub/Sub to acknowledge a publish (default 10000). */
   receiverPublishTimeoutMs: 'CURRENTS_RECEIVER_PUBLISH_TIMEOUT_MS',
+  /**
+   * Storage importer: `backfill` for the backfill importer (it publishes on the backfill topic and honours a backfill's
+   * `--reimport`); the live importer has none. Set by the infrastructure.
+   */
+  importerRole: 'CURRENTS_IMPORTER_ROLE',
+  /** Storage importer, local runs and tests only: how long a claim on a file holds without progress, in ms. */
+  importLeaseMs: 'CURRENTS_IMPORT_LEASE_MS',
   /** Receiver, local runs and tests only: the Retry-After seconds of a 503 (default 10). */
   receiverRetryAfterSeconds: 'CURRENTS_RECEIVER_RETRY_AFTER_SECONDS',
 } as const;

@@ -19,6 +19,8 @@ import type { ImportResult, ObjectRef } from '../../runtime/storage/import-objec
 import { formatHour, parseHour, relevance, type Relevance } from '../../runtime/storage/paths';
 import { parse, UsageError } from '../../common/args';
 import * as specs from '../specs';
+import { remoteImport } from '../ops/backfill-command';
+import { importReporter } from '../ops/import-report';
 import { checkAccess, resolveTargets, whereLabel } from '../ops/context';
 
 type SkipReason = Extract<Relevance, { import: false }>['reason'];
@@ -163,14 +165,6 @@ export async function runImport(
   };
 }
 
-function progressLine(s: { files: number; events: number; bytes: number }, total: ImportPlan, started: number): string {
-  const secs = Math.max((Date.now() - started) / 1000, 0.001);
-  const rate = s.events / secs;
-  const fraction = total.bytes > 0 ? s.bytes / total.bytes : s.files / Math.max(total.files.length, 1);
-  const eta = fraction > 0 && fraction < 1 ? `${Math.round((secs / fraction) * (1 - fraction))} s` : '—';
-  return `files ${s.files}/${total.files.length}  events ${s.events}  ${Math.round(rate)} events/s  ETA ${eta}`;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(specs.importSpec, argv);
   const [target] = resolveTargets(values, positionals[0], { requireConnector: true });
@@ -212,35 +206,21 @@ export async function run(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    const started = Date.now();
-    const tty = process.stderr.isTTY && !values.json;
+    if (values.remote) {
+      process.removeListener('SIGINT', onSigint); // the remote run stops handing files off instead
+      return await remoteImport(t, plan, { reimport: values.reimport, json: values.json, log });
+    }
+    const report = importReporter(plan, { json: values.json, log });
     const summary = await runImport(importer, plan, {
       again: values.reimport,
       current: (o) => (current = o),
-      onProgress: (s) => {
-        if (tty) process.stderr.write(`\r${progressLine(s, plan, started)}   `);
-      },
-      onFile: (r) => {
-        if (!tty && !values.json) log(`${r.status.padEnd(12)} ${r.object} (${r.published} events)`);
-        if (r.failure) process.stderr.write(`\n${r.object}: ${r.failure.detail} at byte offset ${r.failure.offset}\n`);
-      },
+      onProgress: report.onProgress,
+      onFile: report.onFile,
     });
-    if (tty) process.stderr.write('\n');
-    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else {
-      log(
-        `imported ${summary.done} file(s), ${summary.alreadyDone} already imported, ${summary.skippedFiles} skipped, ` +
-          `${summary.failed.length} failed, ${summary.busy.length} held by another importer; ` +
-          `${summary.records} records read = ${summary.published} published now + ${summary.resumed} published by an earlier run ` +
-          `(${summary.reconciled ? 'reconciled' : 'NOT reconciled'})`,
-      );
-      for (const f of summary.failed)
-        log(`  failed: ${f.object}: ${f.detail} at byte offset ${f.offset} (after ${f.recordsBefore} records)`);
-      for (const b of summary.busy)
-        log(`  busy (a live import or a crashed run holds it for up to 10 minutes; run again later): ${b}`);
-      if (summary.failed.length)
-        log('Damaged files are kept as failed: once Braze rewrites them, run the same command again.');
-    }
+    report.end(summary, {
+      count: 'held by another importer',
+      line: 'busy (a live import or a crashed run holds it for up to 10 minutes; run again later)',
+    });
     return summary.failed.length || summary.busy.length || !summary.reconciled ? 1 : 0;
   } finally {
     process.removeListener('SIGINT', onSigint);

@@ -4,7 +4,7 @@
  */
 import type { LogEventName } from '../../runtime/log';
 import { doorNames } from '../../shared/door';
-import { RECEIVER_REQUESTS_METRIC, resourceNames } from '../../shared/names';
+import { RECEIVER_REQUESTS_METRIC, resourceNames, storageImportNames } from '../../shared/names';
 
 /**
  * What the runtime logs (JSON, field `event`) and the infrastructure counts: one log-based metric and alert each. Keyed by
@@ -129,11 +129,18 @@ export function metricName(connectorName: string, event: AlertedEvent): string {
   return `${resourceNames(connectorName).function}-${ALERTED_EVENTS[event].metric}`;
 }
 
-/** The Logging filter counting one event of one connector's function. */
-export function metricFilter(connectorName: string, event: AlertedEvent): string {
+/**
+ * The Logging filter counting one event of one connector's function; `backfill`: counted from its backfill deployment
+ * too (infra/connector/backfill.ts).
+ */
+export function metricFilter(connectorName: string, event: AlertedEvent, backfill = false): string {
+  const names = resourceNames(connectorName);
+  const service = backfill
+    ? `("${names.function}" OR "${storageImportNames(connectorName).backfillFunction}")`
+    : `"${names.function}"`;
   return [
     'resource.type="cloud_run_revision"',
-    `resource.labels.service_name="${resourceNames(connectorName).function}"`,
+    `resource.labels.service_name=${service}`,
     `jsonPayload.connector="${connectorName}"`,
     `jsonPayload.event="${event}"`,
   ].join(' AND ');

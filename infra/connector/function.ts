@@ -10,15 +10,28 @@ import { functionEnvironment } from '../../shared/runtime-config';
 import { FUNCTION_TARGET } from '../runtime-archive';
 import { buildSettings, type ConnectorContext, dependsOnAlso } from './props';
 
-export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAccount): Cloudfunctions2Function {
+/** Another deployment of the same function (the backfill's): its own id, name, instances and labels. */
+export interface FunctionVariant {
+  readonly id: string;
+  readonly name: string;
+  readonly maxInstances: number;
+  readonly what: string;
+  readonly labels: Record<string, string>;
+}
+
+export function buildFunction(
+  ctx: ConnectorContext,
+  runtimeAccount: ServiceAccount,
+  variant?: FunctionVariant,
+): Cloudfunctions2Function {
   const { project, names, connector, labels, props, environment: env } = ctx;
   const build = buildSettings(props.build, ctx.dep('cloudfunctions', 'run', 'cloudbuild', 'artifactregistry'));
-  return new Cloudfunctions2Function(ctx.scope, 'function', {
+  return new Cloudfunctions2Function(ctx.scope, variant?.id ?? 'function', {
     project,
-    name: names.function,
+    name: variant?.name ?? names.function,
     location: ctx.location,
-    description: `Braze Currents → Segment (${connector.segment.region}) for '${connector.displayName}'`,
-    labels,
+    description: `Braze Currents → Segment (${connector.segment.region}) for '${connector.displayName}'${variant ? `: ${variant.what}` : ''}`,
+    labels: variant?.labels ?? labels,
     buildConfig: {
       runtime: props.runtime,
       entryPoint: FUNCTION_TARGET,
@@ -32,7 +45,7 @@ export function buildFunction(ctx: ConnectorContext, runtimeAccount: ServiceAcco
       availableMemory: props.memory,
       timeoutSeconds: props.timeoutSeconds,
       minInstanceCount: 0,
-      maxInstanceCount: connector.maxInstances,
+      maxInstanceCount: variant?.maxInstances ?? connector.maxInstances,
       // Concurrent pushes overlap their Segment round trips (measured: npm run bench -- concurrency); Cloud Run
       // needs a whole vCPU for more than one request at a time.
       maxInstanceRequestConcurrency: connector.concurrency,

@@ -29,6 +29,7 @@ import type { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-mana
 import { resourceNames, type ConnectorResourceNames } from '../../shared/names';
 import type { DashboardMetricId } from '../dashboard-metrics';
 import { StorageImport } from '../storage-import';
+import { buildBackfillDelivery, type BackfillDelivery } from './backfill';
 import { TerraformLiteralStrings } from '../terraform-literals';
 import { buildDashboardMetrics } from './dashboard-metrics';
 import type { AlertedEvent } from './events';
@@ -69,6 +70,8 @@ export class CurrentsConnector extends Construct {
   readonly alerts: Record<AlertedEvent, MonitoringAlertPolicy>;
   /** The live storage import (only for a connector with `storage`). */
   readonly storageImport?: StorageImport;
+  /** A backfill's own topic, function and push (only for a connector with `storage`): infra/connector/backfill.ts. */
+  readonly backfill?: BackfillDelivery;
 
   constructor(scope: Construct, id: string, given: CurrentsConnectorProps) {
     super(scope, id);
@@ -109,8 +112,9 @@ export class CurrentsConnector extends Construct {
     this.alerts = monitoring.alerts;
     this.dashboardMetrics = buildDashboardMetrics(ctx);
 
-    // The live storage import (infra/storage-import.ts), with `storage` only.
+    // The live storage import (infra/storage-import.ts) and a backfill's own path, with `storage` only.
     if (connector.storage && props.importerSource) {
+      this.backfill = buildBackfillDelivery(ctx, accounts, topics, callers.push);
       this.storageImport = new StorageImport(this, 'storage-import', {
         connector: { ...connector, storage: connector.storage },
         environment: env,
@@ -119,6 +123,7 @@ export class CurrentsConnector extends Construct {
         build: props.build,
         labels: ctx.labels,
         ingestTopic: this.ingestTopic,
+        backfillTopic: this.backfill.topic,
         pushServiceAccount: accounts.push,
         notificationChannel: this.notificationChannel.name,
         firestoreCondition: firestoreDatabaseCondition(env.project, names.firestoreDatabase),

@@ -47,7 +47,8 @@ export function buildTopics(ctx: ConnectorContext): ConnectorTopics {
 
 /**
  * The ingest topic's push to the function at `url`, as `pushAccount` (OIDC); the ack deadline follows its timeout. It
- * is created `after` the grants its pushes need.
+ * is created `after` the grants its pushes need. With `variant`, another topic's push under the same policy (the
+ * backfill's: its own topic, id and name).
  */
 export function buildPushSubscription(
   ctx: ConnectorContext,
@@ -55,13 +56,14 @@ export function buildPushSubscription(
   url: string,
   pushAccount: ServiceAccount,
   after: readonly ITerraformDependable[] = [],
+  variant?: { readonly id: string; readonly name: string; readonly role: string },
 ): PubsubSubscription {
   const { project, names, labels, connector, props } = ctx;
-  return new PubsubSubscription(ctx.scope, 'push-subscription', {
+  return new PubsubSubscription(ctx.scope, variant?.id ?? 'push-subscription', {
     project,
-    name: names.pushSubscription,
+    name: variant?.name ?? names.pushSubscription,
     topic: topics.ingestTopic.id,
-    labels: { ...labels, role: 'push' },
+    labels: { ...labels, role: variant?.role ?? 'push' },
     ackDeadlineSeconds: ackDeadlineFor(props.timeoutSeconds),
     messageRetentionDuration: googleSeconds(connector.retention),
     expirationPolicy: { ttl: '' },

@@ -63,7 +63,7 @@ export function buildMonitoring(ctx: ConnectorContext): ConnectorMonitoring {
       project,
       name: metricName(connector.name, event),
       description: `Log entries of '${connector.name}' with event=${event}`,
-      filter: metricFilter(connector.name, event),
+      filter: metricFilter(connector.name, event, Boolean(connector.storage && ctx.props.importerSource)),
       metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
       ...ctx.dep('logging'),
     }));

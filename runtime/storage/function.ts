@@ -5,11 +5,12 @@
  * read access to the bucket, the connector's Firestore database and publishing on its ingest topic.
  */
 import * as ff from '@google-cloud/functions-framework';
-import { IMPORTER_TARGET } from '../../shared/names';
-import { parseRuntimeConfig, type RuntimeConfig } from '../../shared/runtime-config';
+import { IMPORTER_TARGET, storageImportNames } from '../../shared/names';
+import { ENV_VARS, parseRuntimeConfig, type RuntimeConfig } from '../../shared/runtime-config';
 import { createLogger } from '../log';
+import { reimportAfter } from './backfill';
 import { handleNotification } from './handler';
-import { ConnectorImporter } from './importer';
+import { ConnectorImporter, importBackfillFile } from './importer';
 
 let config: RuntimeConfig;
 try {
@@ -23,14 +24,23 @@ try {
   throw err;
 }
 
-const logger = createLogger({ connector: config.connector.name });
+// The backfill importer (same code, its own instances) publishes on the backfill topic and honours `--reimport`.
+const backfill = process.env[ENV_VARS.importerRole] === 'backfill';
+const leaseMs = Number(process.env[ENV_VARS.importLeaseMs] ?? '') || undefined;
+const logger = createLogger({ connector: config.connector.name, ...(backfill ? { base: { role: 'backfill' } } : {}) });
 let importer: ConnectorImporter | undefined;
-const get = () => (importer ??= new ConnectorImporter({ project: config.project, connector: config.connector }));
+const get = () =>
+  (importer ??= new ConnectorImporter({
+    project: config.project,
+    connector: config.connector,
+    leaseMs,
+    ...(backfill ? { topic: storageImportNames(config.connector.name).backfillTopic } : {}),
+  }));
 
 ff.http(IMPORTER_TARGET, (req, res) => {
   void handleNotification(req.body, {
     storage: config.connector.storage!,
-    import: (o) => get().import(o),
+    import: backfill ? (o) => importBackfillFile(get(), o, reimportAfter(req.body)) : (o) => get().import(o),
     logger,
   }).then(({ status }) => res.status(status).end());
 });

@@ -6,6 +6,7 @@
 import { selectedTypes, type Connector } from '../../shared/connector';
 import { resourceNames } from '../../shared/names';
 import { PubSubIngestPublisher } from '../adapters/ingest-publisher';
+import { importAgain } from './backfill';
 import type { ChunkLimits } from './chunks';
 import { StorageSource } from './gcs';
 import { importObject, type ImportOptions, type ImportResult, type ObjectRef } from './import-object';
@@ -22,6 +23,10 @@ export interface ImporterOptions {
   readonly progressIntervalMs?: number;
   /** Pub/Sub publish timeout per chunk (default 60 s: an import is not answering anyone). */
   readonly publishTimeoutMs?: number;
+  /** The topic published on (default: the connector's ingest topic; a backfill's: its backfill topic). */
+  readonly topic?: string;
+  /** How long a claim on an object holds without a progress write (default DEFAULT_LEASE_MS; local runs shorten it). */
+  readonly leaseMs?: number;
   /** Replaces the publisher (tests that cut Pub/Sub). */
   readonly publish?: (data: Buffer, attributes: Record<string, string>) => Promise<unknown>;
 }
@@ -35,10 +40,14 @@ export class ConnectorImporter {
   constructor(private readonly opts: ImporterOptions) {
     const names = resourceNames(opts.connector.name);
     this.source = new StorageSource({ projectId: opts.project, apiEndpoint: opts.apiEndpoint });
-    this.progress = new FirestoreProgressStore({ projectId: opts.project, databaseId: names.firestoreDatabase });
+    this.progress = new FirestoreProgressStore({
+      projectId: opts.project,
+      databaseId: names.firestoreDatabase,
+      leaseMs: opts.leaseMs,
+    });
     this.publisher = new PubSubIngestPublisher({
       projectId: opts.project,
-      topic: names.ingestTopic,
+      topic: opts.topic ?? names.ingestTopic,
       timeoutMs: opts.publishTimeoutMs ?? 60_000,
     });
     const unknown = opts.connector.exportUnknownTypes ? [UNKNOWN_TYPES_SELECTED] : [];
@@ -66,4 +75,14 @@ export class ConnectorImporter {
   async close(): Promise<void> {
     await Promise.allSettled([this.publisher.close(), this.progress.close()]);
   }
+}
+
+/** A backfill's file: imported again (`--reimport`) unless it was finished since the run began (backfill.ts). */
+export async function importBackfillFile(
+  importer: ConnectorImporter,
+  obj: ObjectRef,
+  after: number | undefined,
+): Promise<ImportResult> {
+  const again = after !== undefined && importAgain(obj, await importer.progress.get(obj), after);
+  return importer.import(obj, { again });
 }

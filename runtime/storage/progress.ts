@@ -41,6 +41,7 @@ export interface ImportRecord {
   readonly failure?: ImportFailure;
   readonly leaseOwner?: string | null;
   readonly leaseUntil?: number | null;
+  readonly finishedAt?: number;
 }
 
 export function importDocId(obj: Pick<ObjectRef, 'bucket' | 'name'>): string {

@@ -132,7 +132,8 @@ describe('currents bootstrap', () => {
 
   it('leaves the build account to the stack, which builds every function as it', () => {
     const functions = Object.values(synthesized.resource!.google_cloudfunctions2_function!);
-    expect(functions.length).toBe(7); // 3 connectors × (function + receiver) + 1 importer
+    // 3 connectors × (function + receiver) + 1 importer + its connector's backfill function and backfill importer
+    expect(functions.length).toBe(9);
     const accounts = synthesized.resource!.google_service_account!;
     const [buildSa] = Object.entries(accounts).filter(([, a]) => a.account_id === buildServiceAccountId('full'));
     expect(buildSa).toBeDefined();

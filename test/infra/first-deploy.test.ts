@@ -64,12 +64,16 @@ describe.each(Object.keys(synth.stacks))('the %s stack', (envName) => {
       );
     });
 
-    it('every function (connector, workspace door, importer) is built as it, after its grants', () => {
+    it('every function (connector, workspace door, importer, backfill) is built as it, after its grants', () => {
       const functions = addresses(json, 'google_cloudfunctions2_function');
+      const storageFunctions = (name: string) => {
+        const s = storageImportNames(name);
+        return [s.importerFunction, s.backfillFunction, s.backfillImporterFunction];
+      };
       const expectedNames = [
         ...env.connectors.flatMap((c) => [
           resourceNames(c.name).function,
-          ...(c.storage ? [storageImportNames(c.name).importerFunction] : []),
+          ...(c.storage ? storageFunctions(c.name) : []),
         ]),
         ...workspaceDoors(env.connectors).map((d) => d.names.function),
       ];
@@ -131,7 +135,8 @@ describe.each(Object.keys(synth.stacks))('the %s stack', (envName) => {
       .filter(([type]) => /_iam_member$/.test(type))
       .flatMap(([, byId]) => Object.values(byId))
       .filter((r) => String(r.member).includes('pubsub'));
-    expect(toAgent.length).toBe(env.connectors.length * 3);
+    // Per connector: dead-letter publisher, push subscriber, token creator; with storage, the backfill push's subscriber.
+    expect(toAgent.length).toBe(env.connectors.length * 3 + env.connectors.filter((c) => c.storage).length);
     for (const r of toAgent) {
       expect(r.member).toBe(agent);
       expect(dependsOn(r)).toContain(identities[0]);

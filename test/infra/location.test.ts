@@ -40,7 +40,7 @@ describe("a connector's location", () => {
       'google_firestore_database',
     ]);
     for (const list of Object.values(placed)) expect(new Set(list)).toEqual(new Set(['europe-west3']));
-    expect(placed.google_cloudfunctions2_function).toHaveLength(2); // the function and the importer
+    expect(placed.google_cloudfunctions2_function).toHaveLength(4); // the function, the importer, and the backfill's function and importer
     // The receiver is its Braze workspace's door (infra/door.ts), placed where the workspace's connectors run.
     const [door] = workspaceDoors(synth.environments[0]!.connectors.filter((c) => c.name === 'eu-placed'));
     const fns = Object.values(stack.resource.google_cloudfunctions2_function!) as { name: string; location: string }[];

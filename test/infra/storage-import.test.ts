@@ -115,6 +115,7 @@ it("grants the importer exactly: the bucket's objects under the prefix, the inge
   expect(grants.map((g) => `${g.type} ${g.role}`).sort()).toEqual([
     'google_project_iam_member roles/datastore.user',
     'google_pubsub_topic_iam_member roles/pubsub.publisher',
+    'google_pubsub_topic_iam_member roles/pubsub.publisher',
     'google_storage_bucket_iam_member roles/storage.objectViewer',
   ]);
   const viewer = grants.find((g) => g.type === 'google_storage_bucket_iam_member')!;
@@ -122,9 +123,13 @@ it("grants the importer exactly: the bucket's objects under the prefix, the inge
   expect(viewer.condition?.expression).toBe(
     'resource.name.startsWith("projects/_/buckets/acme-braze-export/objects/braze/currents/")',
   );
-  const publisher = grants.find((g) => g.type === 'google_pubsub_topic_iam_member')!;
-  expect(publisher.target).toBe(
-    refOf(json, 'google_pubsub_topic', (r) => r.name === resourceNames('email-eu').ingestTopic, 'name'),
+  // It publishes on the ingest topic (live) and on the backfill topic (backfills), nowhere else.
+  const published = grants.filter((g) => g.type === 'google_pubsub_topic_iam_member').map((g) => g.target);
+  expect(published.sort()).toEqual(
+    [
+      refOf(json, 'google_pubsub_topic', (r) => r.name === resourceNames('email-eu').ingestTopic, 'name'),
+      refOf(json, 'google_pubsub_topic', (r) => r.name === names.backfillTopic, 'name'),
+    ].sort(),
   );
   expect(JSON.stringify(grants.find((g) => g.type === 'google_project_iam_member')!.condition)).toContain(
     resourceNames('email-eu').firestoreDatabase,
