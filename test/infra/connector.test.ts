@@ -167,7 +167,7 @@ describe('one connector (prod/messaging-us)', () => {
       delete_protection_state: 'DELETE_PROTECTION_ENABLED',
       deletion_policy: 'ABANDON',
     });
-    // dev turns it off explicitly (connectors/dev.ts `deleteProtection: false`).
+    // dev turns it off explicitly (the fixture test/fixtures/definitions/dev.ts, `deleteProtection: false`).
     const devDb = resources(synth.stacks.dev!.json, 'google_firestore_database')[0]!;
     expect(devDb.delete_protection_state).toBe('DELETE_PROTECTION_DISABLED');
     const ttl = resources(prod, 'google_firestore_field').find(
