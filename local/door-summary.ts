@@ -4,6 +4,7 @@
  * types it selects, and the types no connector of the workspace selects were counted at the door, not published.
  * Only 200 answers count: a request answered 503 is re-sent whole, and its re-sent copy is the one that counts.
  */
+import { addCounts, sum } from '../runtime/core/counts';
 import { table } from '../common/table';
 import type { FeedEvent } from './feed';
 
@@ -20,10 +21,8 @@ export interface DoorView {
 
 export const newDoorView = (): DoorView => ({ requests: 0, byStatus: {}, events: 0, routed: {}, notSelected: {} });
 
-const addAll = (into: Record<string, number>, from: unknown) => {
-  for (const [k, v] of Object.entries((from as Record<string, number> | undefined) ?? {})) into[k] = (into[k] ?? 0) + v;
-};
-const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+const addAll = (into: Record<string, number>, from: unknown) =>
+  addCounts(into, from as Record<string, number> | undefined);
 
 /** Adds one `receiver_request` log entry to the door's view. */
 export function noteDoorRequest(view: DoorView, entry: Record<string, unknown>): void {
@@ -66,8 +65,8 @@ export function summarizeDoor(
     if (!connectors.includes(c)) problems.push(`routed ${view.routed[c]} event(s) to ${c}, not of this workspace`);
   }
   const expectedNotSelected = feed.filter((e) => e.intent === 'door:not_selected').length;
-  if (total(view.notSelected) !== expectedNotSelected) {
-    problems.push(`counted ${total(view.notSelected)} event(s) not selected, expected ${expectedNotSelected}`);
+  if (sum(view.notSelected) !== expectedNotSelected) {
+    problems.push(`counted ${sum(view.notSelected)} event(s) not selected, expected ${expectedNotSelected}`);
   }
   return {
     workspace,
@@ -97,7 +96,7 @@ export function printDoors(doors: readonly DoorSummary[], out: (l: string) => vo
         listed(d.view.byStatus),
         `${d.view.events}/${d.sent}`,
         listed(d.view.routed),
-        total(d.view.notSelected),
+        sum(d.view.notSelected),
         d.reconciled ? 'yes' : `NO: ${d.problems.join('; ')}`,
       ]),
     ),
@@ -106,7 +105,7 @@ export function printDoors(doors: readonly DoorSummary[], out: (l: string) => vo
     const types = Object.keys(d.view.notSelected).sort();
     if (!types.length) continue;
     out(
-      `Braze workspace '${d.workspace}' sent ${total(d.view.notSelected)} event(s) of ${types.length} type(s) no connector ` +
+      `Braze workspace '${d.workspace}' sent ${sum(d.view.notSelected)} event(s) of ${types.length} type(s) no connector ` +
         `selects, counted at its door and not published (a deployed Current should not carry them: untick them in Braze): ` +
         `${types.slice(0, 6).join(', ')}${types.length > 6 ? ` and ${types.length - 6} more` : ''}`,
     );

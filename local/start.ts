@@ -14,6 +14,7 @@
  * source check to see it, publishes (the events are parked), then puts the new key into the secret.
  */
 import { randomUUID } from 'node:crypto';
+import { addCounts } from '../runtime/core/counts';
 import { selectedTypes } from '../shared/connector';
 import { otherRegions, REGIONS } from '../shared/regions';
 import { loadEnvironmentsOrThrow, pick } from '../common/definitions';
@@ -183,10 +184,6 @@ export function parseOptions(argv: string[]): Omit<Options, 'out' | 'tty'> {
     definitions: values.definitions,
     timeoutSeconds,
   };
-}
-
-function add(into: Record<string, number>, from: Record<string, number> | undefined) {
-  for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;
 }
 
 /** Runs the local end-to-end job; resolves with the per-connector summaries (the stack is stopped unless kept). */
@@ -533,7 +530,7 @@ function summarize(stack: LocalStack, seen: Seen): ConnectorSummary[] {
     let dropped = 0;
     let logDeadLettered = 0;
     for (const b of batches.get(name)!.values()) {
-      add(skipped, b.skipped);
+      addCounts(skipped, b.skipped);
       parked += b.parked;
       dropped += b.dropped;
       logDeadLettered += b.deadLettered;

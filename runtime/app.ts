@@ -9,7 +9,7 @@
  * its backoff; events already delivered are sent again and Segment deduplicates them by messageId.
  */
 import type { RuntimeBudgets } from '../shared/policy';
-import { countBy, sum } from './core/counts';
+import { addCounts, countBy, sum } from './core/counts';
 import { worstSegmentStatus } from './core/segment-status';
 import type { FollowUp, ProbeOutcome } from './core/expiry';
 import { parsePushEnvelope, PUSH_FAILURE_REASONS } from './core/push';
@@ -439,9 +439,7 @@ export function createApp(deps: AppDeps) {
 const notTried = (unreadable?: string) => `not tried: active, nothing parked${unreadable ? `; but ${unreadable}` : ''}`;
 
 function mergeDrops(a: DropResult, b: DropResult): DropResult {
-  const byType: Record<string, number> = { ...a.byType };
-  for (const [k, v] of Object.entries(b.byType)) byType[k] = (byType[k] ?? 0) + v;
-  return { docs: a.docs + b.docs, events: a.events + b.events, byType };
+  return { docs: a.docs + b.docs, events: a.events + b.events, byType: addCounts({ ...a.byType }, b.byType) };
 }
 
 function safeParse(json: string): unknown {

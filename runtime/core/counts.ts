@@ -16,3 +16,12 @@ export function sum(counts: Readonly<Record<string, number>>): number {
   for (const v of Object.values(counts)) n += v;
   return n;
 }
+
+/** Adds the counts of `from` into `into` (key by key); returns `into`. */
+export function addCounts(
+  into: Record<string, number>,
+  from: Readonly<Record<string, number>> | undefined,
+): Record<string, number> {
+  for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
