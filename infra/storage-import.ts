@@ -22,7 +22,6 @@
  */
 import { type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
 import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account';
 import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
@@ -36,6 +35,7 @@ import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 import { StorageNotification } from '@cdktf/provider-google/lib/storage-notification';
 import type { Connector, Environment } from '../shared/connector';
 import { buildSettings, type CurrentsConnectorProps, dependsOnAlso } from './connector/props';
+import { runInvoker } from './connector/identity';
 import { metricsQueryable } from './metrics-settle';
 import { connectorLocation } from '../shared/deployment';
 import { IMPORTER_TARGET, resourceNames, storageImportNames } from '../shared/names';
@@ -239,14 +239,12 @@ export class StorageImport extends Construct {
     const url = importer.serviceConfig.uri;
     // The push may invoke the importer before the subscription delivers anything (no 403s counted as attempts).
     const invokerId = key === 'import' ? 'push-importer-invoker' : 'push-backfill-importer-invoker';
-    const invoker = new CloudRunV2ServiceIamMember(this, invokerId, {
-      project,
-      location,
-      name: importer.name,
-      role: 'roles/run.invoker',
-      member: props.pushServiceAccount.member,
-      ...dep('run'),
-    });
+    const invoker = runInvoker(
+      { scope: this, project, dep, region: location },
+      invokerId,
+      importer,
+      props.pushServiceAccount.member,
+    );
     return new PubsubSubscription(this, `${key}-subscription`, {
       project,
       name: key === 'import' ? names.notificationSubscription : names.backfillFilesSubscription,
