@@ -133,8 +133,14 @@ export function createReceiver(deps: ReceiverDeps) {
       deps.logger.error('internal_error', `receiver: request failed: ${describeError(err)}`);
       answer = answers.unavailable('internal_error', retryAfter);
     }
-    // Answered before the whole body was read (refused from the headers, or too large): the answer goes out at once,
-    // with `Connection: close`; what the client still sends is read and dropped within a bound (see `discard`).
+    // An authenticated body answered before it was wholly read (413 from its length): what the client still sends is
+    // read and dropped first, within a bound, and only then answered — a client still writing when the answer and the
+    // close arrive sees a broken pipe, not the 413 it must see to split the batch. Past the bound the connection is cut.
+    if (note.authenticated && !req.complete && !req.destroyed && !res.headersSent) {
+      await discard(req, AUTHENTICATED_DISCARD);
+    }
+    // Refused from its headers (unauthenticated): answered at once with `Connection: close`; what the client still
+    // sends is read and dropped within a smaller bound after (see `discard`), never awaited before answering.
     const unread = !req.complete && !req.destroyed;
     if (!res.headersSent && !res.destroyed) {
       const payload = JSON.stringify(answer.body);
@@ -162,7 +168,7 @@ export function createReceiver(deps: ReceiverDeps) {
         },
       );
     }
-    if (unread) await discard(req, note.authenticated ? AUTHENTICATED_DISCARD : REFUSED_DISCARD);
+    if (unread) await discard(req, REFUSED_DISCARD);
   };
 }
 
@@ -174,8 +180,9 @@ export function createReceiver(deps: ReceiverDeps) {
 export const REFUSED_DISCARD = { bytes: 1024 * 1024, ms: 5_000 } as const;
 
 /**
- * The same for an authenticated body answered 413 from its length: Braze must see the 413 to split the batch (a reset
- * would have it re-send the same batch forever), so up to Cloud Run's own request size limit (HTTP/1) is dropped.
+ * The same for an authenticated body answered 413 from its length, read before answering: Braze must see the 413 to
+ * split the batch (a reset would have it re-send the same batch forever), so up to Cloud Run's own request size limit
+ * (HTTP/1) is dropped.
  */
 export const AUTHENTICATED_DISCARD = { bytes: 32 * 1024 * 1024, ms: 30_000 } as const;
 

@@ -23,6 +23,7 @@ import {
 } from '../../runtime/receiver/runtime';
 import { loadEnvironments } from '../../shared/connector';
 import { workspaceDoor } from '../../shared/door';
+import { MAX_BODY_BYTES } from '../../runtime/receiver/core';
 import { doorEnvironment, parseDoorConfig } from '../../shared/door-config';
 import { connectorDefinition } from '../function/fixture';
 
@@ -161,6 +162,29 @@ describe('requests that do not complete, and unauthenticated ones', () => {
     await c.write(body);
     expect(await waitFor(() => /HTTP\/1\.1 200 /.test(c.received()))).toBe(true);
     expect(publisher.published.map(String)).toEqual([body]);
+    c.socket.destroy();
+  });
+
+  it('reads an authenticated over-limit body to its end before answering 413, and keeps the connection', async () => {
+    // A client still writing when the answer and the close arrive sees a broken pipe, not the 413 Braze must see to
+    // split the batch: the body is read and dropped first, and the same connection then carries the next request.
+    const c = connect(port);
+    const size = MAX_BODY_BYTES + 1_000_000;
+    await c.write(headers([`Authorization: Bearer ${token}`, `Content-Length: ${size}`]));
+    const chunk = 'x'.repeat(1_000_000);
+    for (let sent = 0; sent < size; sent += chunk.length)
+      await c.write(chunk.slice(0, Math.min(chunk.length, size - sent)));
+    const ok = await waitFor(() => /^HTTP\/1\.1 413 [^]*\r\n\r\n\{.*\}$/.test(c.received()));
+    expect(ok).toBe(true);
+    expect(c.received().toLowerCase()).not.toContain('connection: close');
+    const body = '{"events":[{"id":"a"}]}';
+    await c.write(headers([`Authorization: Bearer ${token}`, `Content-Length: ${body.length}`]) + body);
+    expect(await waitFor(() => /HTTP\/1\.1 200 /.test(c.received()))).toBe(true);
+    expect(publisher.published.map(String)).toEqual([body]);
+    expect(requestLines()).toEqual([
+      expect.objectContaining({ status: 413, outcome: 'too_large' }),
+      expect.objectContaining({ status: 200 }),
+    ]);
     c.socket.destroy();
   });
 
