@@ -142,7 +142,7 @@ export function connectorTiles(connector: string, workspace: string): Tile[] {
  * A tile at (x, y). The Monitoring API answers without the fields that hold their default (proto3 JSON: zeros, empty
  * lists), and the provider compares what it reads back with what the stack wrote (provider issue 16173), so the
  * dashboard never writes a default: a tile at x or y 0 has no `xPos` / `yPos`, a chart not grouped has no
- * `groupByFields`. test/infra/dashboard.test.ts normalizes the JSON as the API does and expects no change.
+ * `groupByFields`. test/unit/infra/dashboard.test.ts normalizes the JSON as the API does and expects no change.
  */
 const placed = (x: number, y: number, width: number, height: number, widget: Tile): Tile => ({
   ...(x ? { xPos: x } : {}),

@@ -54,7 +54,7 @@ export function findTerraform(env: NodeJS.ProcessEnv = process.env): { version: 
   });
   const install =
     'install Terraform 1.4 or newer (HashiCorp’s Debian package `terraform`, from apt.releases.hashicorp.com); ' +
-    'the offline Terraform check of the synthesized stacks (test/infra/terraform.test.ts) needs it';
+    'the offline Terraform check of the synthesized stacks (test/unit/infra/terraform.test.ts) needs it';
   if (run.error || run.status !== 0)
     throw new TerraformMissingError(`\`terraform\` was not found on PATH: ${install}.`);
   let version = '';

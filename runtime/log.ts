@@ -5,7 +5,7 @@
  *
  * Every line carries `severity`, `message`, `connector` and `event`. The infrastructure's log-based metrics filter on
  * `jsonPayload.event` and `jsonPayload.connector`, so the event names below are an interface: add names, never rename.
- * LOG_EVENT_SPECS below is the table of record (severities and fields of each event, checked by test/runtime/log.test.ts
+ * LOG_EVENT_SPECS below is the table of record (severities and fields of each event, checked by test/unit/runtime/log.test.ts
  * against this table and against the lines the function really writes):
  *
  * | event                   | severity                  | fields                                                         |
