@@ -6,7 +6,15 @@ import {
   type SegmentClientOptions,
 } from '../../../runtime/adapters/segment';
 import { CredentialUnavailableError, type SegmentSecret } from '../../../runtime/core/types';
-import { fakeTime, makeItem, makeItems, outcomeIds, rsaKeyPair, staticCredentials, type Item } from '../../support/delivery/helpers';
+import {
+  fakeTime,
+  makeItem,
+  makeItems,
+  outcomeIds,
+  rsaKeyPair,
+  staticCredentials,
+  type Item,
+} from '../../support/delivery/helpers';
 
 const WRITE_KEY = 'wk-secret-0123456789';
 const OTHER_KEY = 'wk-secret-rotated-9876';

@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../../support/ops/helpers';
-import { events, ok, startScriptedReceiver, type Rule, type ScriptedReceiver } from '../../support/local/braze-receiver-script';
+import {
+  events,
+  ok,
+  startScriptedReceiver,
+  type Rule,
+  type ScriptedReceiver,
+} from '../../support/local/braze-receiver-script';
 
 const TOKEN = 'braze-send-cli-token_0123456789';
 

@@ -6,7 +6,13 @@
 import { gunzipSync } from 'node:zlib';
 import { backoffDelayMs, createPacer, firstBatches, react, type Unit } from '../../../local/braze/core';
 import { sendLikeBraze, pacedSchedule, type BrazeRequestRecord, type BrazeSenderOptions } from '../../../local/braze';
-import { events, ok, startScriptedReceiver, type Rule, type ScriptedReceiver } from '../../support/local/braze-receiver-script';
+import {
+  events,
+  ok,
+  startScriptedReceiver,
+  type Rule,
+  type ScriptedReceiver,
+} from '../../support/local/braze-receiver-script';
 
 const FAST = { backoff: { initialMs: 5, maxMs: 20 }, giveUpAfterMs: 20_000, requestTimeoutMs: 5_000 };
 

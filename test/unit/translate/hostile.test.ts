@@ -4,7 +4,13 @@
  */
 import { nestEvent, sampleEvent } from '../../../common/samples';
 import { deadLetterData } from '../../../runtime/adapters/dead-letters';
-import { elementSpans, MAX_EVENT_DEPTH, nestingDepth, stringifyDeep, withinDepth } from '../../../runtime/core/json-depth';
+import {
+  elementSpans,
+  MAX_EVENT_DEPTH,
+  nestingDepth,
+  stringifyDeep,
+  withinDepth,
+} from '../../../runtime/core/json-depth';
 import { ALL_TYPES, createTranslator } from '../../../runtime/core/translate';
 import { PLAUSIBLE_TIME } from '../../../runtime/core/timestamp';
 
