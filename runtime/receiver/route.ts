@@ -1,16 +1,17 @@
 /**
  * The door's routing, with no I/O: which of the workspace's connectors gets each event of a request, by its
- * `event_type` (shared/door.ts derives the routes from the connector definitions). The body is read with `JSON.parse`
- * (the fastest reader a Node process has: a byte scan in JavaScript costs several times more). A request whose events
- * all go to one connector is published as it came; otherwise each connector's part is an envelope of its events' bytes
- * exactly as Braze sent them (`eventBytes`). A type no connector of the workspace selects is counted (by type) and not published. What cannot be routed (a
- * body that is not Braze's envelope, an event without a string `event_type`) goes whole to the workspace's fallback
- * connector, whose function dead-letters it with a reason: nothing Braze sent is lost to a bad shape.
+ * `event_type` (shared/door.ts derives the routes from the connector definitions). The body is read as bytes, in one
+ * pass (`scanEnvelope`: where each event's bytes are and its type, the whole body checked as JSON.parse would), and no
+ * event is built: a request whose events all go to one connector is published as it came; otherwise each connector's
+ * part is an envelope of its events' bytes exactly as Braze sent them. A type no connector of the workspace selects is
+ * counted (by type) and not published. A body the scan does not read as Braze's envelope is read with `JSON.parse`
+ * (`routeParsed`): what cannot be routed (not JSON, not the envelope) goes whole to the workspace's fallback connector,
+ * whose function dead-letters it with a reason: nothing Braze sent is lost to a bad shape.
  */
 import type { WorkspaceDoor } from '../../shared/door';
 import { routeOf } from '../../shared/door';
 import { skipJsonWhitespace } from '../core/json-bytes';
-import { type EnvelopeElement, scanEnvelope } from './envelope-count';
+import { type EnvelopeElement, scanEnvelope } from './envelope-scan';
 
 /** What one connector gets of a request. */
 export interface RoutedPart {
@@ -30,79 +31,95 @@ export interface Routing {
   readonly notSelected: Readonly<Record<string, number>>;
 }
 
+type Door = Pick<WorkspaceDoor, 'routes' | 'fallback'>;
+
 const ENVELOPE_START = Buffer.from('{"events":[');
 const ENVELOPE_END = Buffer.from(']}');
-const COMMA = Buffer.from(',');
+const COMMA = 0x2c;
 
-const typeOf = (e: unknown): string | undefined => {
-  const t = e && typeof e === 'object' && !Array.isArray(e) ? (e as { event_type?: unknown }).event_type : undefined;
-  return typeof t === 'string' ? t : undefined;
-};
-
-/**
- * Each event's bytes as Braze sent them, for a request split between connectors: `JSON.stringify` of each parsed event
- * when the envelope re-serialized is byte for byte the body (Braze sends compact JSON: the common case, and the cheap
- * one), else the byte scan's slices of the body (`scanEnvelope`: pretty-printed bodies, escapes, number forms).
- */
-function eventBytes(body: Buffer, events: readonly unknown[]): { source: Buffer; elements: EnvelopeElement[] } {
-  const pieces = events.map((e) => JSON.stringify(e) ?? 'null');
-  if (`{"events":[${pieces.join(',')}]}` === body.toString('utf8')) {
-    const elements: EnvelopeElement[] = [];
-    let at = 0;
-    pieces.forEach((p, i) => {
-      const end = at + Buffer.byteLength(p);
-      const type = typeOf(events[i]);
-      elements.push({ start: at, end, ...(type === undefined ? {} : { type }) });
-      at = end;
-    });
-    return { source: Buffer.from(pieces.join('')), elements };
-  }
-  const scanned = scanEnvelope(body);
-  if (scanned && scanned.length === events.length) return { source: body, elements: scanned };
-  // Keys the scan leaves to JSON.parse (an escaped `events`): the events as JSON.parse read them.
-  return eventBytes(Buffer.from(`{"events":[${pieces.join(',')}]}`), events);
-}
+const empty = (): Routing => ({ empty: true, events: 0, parts: [], notSelected: {} });
+/** The body published as it came to the fallback connector, for its function to dead-letter. */
+const whole = (body: Buffer, door: Door): Routing => ({
+  empty: false,
+  parts: [{ connector: door.fallback, body }],
+  notSelected: {},
+});
 
 /** Routes one request's body (after decompression; `decoded` false: it could not be decompressed). */
-export function routeBody(body: Buffer, door: Pick<WorkspaceDoor, 'routes' | 'fallback'>, decoded = true): Routing {
-  const whole = (): Routing => ({ empty: false, parts: [{ connector: door.fallback, body }], notSelected: {} });
-  if (!decoded) return whole();
-  if (skipJsonWhitespace(body, 0) === body.length) return { empty: true, events: 0, parts: [], notSelected: {} };
+export function routeBody(body: Buffer, door: Door, decoded = true): Routing {
+  if (!decoded) return whole(body, door);
+  if (skipJsonWhitespace(body, 0) === body.length) return empty();
+  const elements = scanEnvelope(body);
+  return elements ? routeElements(body, elements, body, door) : routeParsed(body, door);
+}
+
+/**
+ * The router on `JSON.parse`, for a body the scan does not read as Braze's envelope: not JSON, or JSON of another
+ * shape, goes whole to the fallback connector. (Should the scan ever refuse an envelope JSON.parse reads, its events
+ * are routed as JSON.parse read them, each re-serialized.)
+ */
+export function routeParsed(body: Buffer, door: Door): Routing {
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
-    return whole(); // not JSON: published whole, for the function to dead-letter
+    return whole(body, door); // not JSON: published whole, for the function to dead-letter
   }
   const events = value && typeof value === 'object' && !Array.isArray(value) && (value as { events?: unknown }).events;
-  if (!Array.isArray(events)) return whole();
-  if (!events.length) return { empty: true, events: 0, parts: [], notSelected: {} };
-  const groups = new Map<string, number[]>();
-  const notSelected: Record<string, number> = {};
-  events.forEach((e, i) => {
+  if (!Array.isArray(events)) return whole(body, door);
+  const elements: EnvelopeElement[] = [];
+  const pieces = events.map((e: unknown) => {
+    const piece = JSON.stringify(e);
+    const at = elements.length ? elements[elements.length - 1]!.end : 0;
     const type = typeOf(e);
-    const route = type === undefined ? { connector: door.fallback } : routeOf(door, type);
+    elements.push({ start: at, end: at + Buffer.byteLength(piece), ...(type === undefined ? {} : { type }) });
+    return piece;
+  });
+  return routeElements(body, elements, Buffer.from(pieces.join('')), door);
+}
+
+function typeOf(e: unknown): string | undefined {
+  const t = e && typeof e === 'object' && !Array.isArray(e) ? (e as { event_type?: unknown }).event_type : undefined;
+  return typeof t === 'string' ? t : undefined;
+}
+
+/** Routes the events of an envelope (`elements`: each one's bytes in `source`, and its type). */
+function routeElements(body: Buffer, elements: readonly EnvelopeElement[], source: Buffer, door: Door): Routing {
+  if (!elements.length) return empty();
+  const groups = new Map<string, EnvelopeElement[]>();
+  const notSelected: Record<string, number> = {};
+  for (const e of elements) {
+    const route = e.type === undefined ? { connector: door.fallback } : routeOf(door, e.type);
     if ('notSelected' in route) notSelected[route.notSelected] = (notSelected[route.notSelected] ?? 0) + 1;
     else {
       const list = groups.get(route.connector);
-      if (list) list.push(i);
-      else groups.set(route.connector, [i]);
+      if (list) list.push(e);
+      else groups.set(route.connector, [e]);
     }
-  });
-  const count = events.length;
+  }
+  const count = elements.length;
   if (groups.size === 1 && !Object.keys(notSelected).length) {
     const [connector] = groups.keys();
     return { empty: false, events: count, parts: [{ connector: connector!, body, events: count }], notSelected };
   }
-  const { source, elements } = eventBytes(body, events);
-  const parts = [...groups].map(([connector, indexes]): RoutedPart => {
-    const pieces: Buffer[] = [ENVELOPE_START];
-    indexes.forEach((index, n) => {
-      const e = elements[index]!;
-      pieces.push(...(n ? [COMMA] : []), source.subarray(e.start, e.end));
-    });
-    pieces.push(ENVELOPE_END);
-    return { connector, body: Buffer.concat(pieces), events: indexes.length };
-  });
+  const parts = [...groups].map(([connector, list]): RoutedPart => ({
+    connector,
+    body: envelopeOf(source, list),
+    events: list.length,
+  }));
   return { empty: false, events: count, parts, notSelected };
+}
+
+/** `{"events":[` + the events' bytes joined by commas + `]}`, copied once into a buffer of the exact size. */
+function envelopeOf(source: Buffer, list: readonly EnvelopeElement[]): Buffer {
+  let size = ENVELOPE_START.length + ENVELOPE_END.length + list.length - 1;
+  for (const e of list) size += e.end - e.start;
+  const out = Buffer.allocUnsafe(size);
+  let at = ENVELOPE_START.copy(out, 0);
+  list.forEach((e, n) => {
+    if (n) out[at++] = COMMA;
+    at += source.copy(out, at, e.start, e.end);
+  });
+  ENVELOPE_END.copy(out, at);
+  return out;
 }

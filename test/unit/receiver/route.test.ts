@@ -3,12 +3,14 @@
  * selects counted by type and published nowhere, what cannot be routed to the workspace's fallback connector, and the
  * events' bytes as Braze sent them.
  */
-import { routeBody } from '../../../runtime/receiver/route';
+import fc from 'fast-check';
+import { routeBody, routeParsed, type Routing } from '../../../runtime/receiver/route';
 import { loadEnvironments, validateEnvironments } from '../../../shared/connector';
 import { doorEnvironment, parseDoorConfig } from '../../../shared/door-config';
 import { CATALOG } from '../../../shared/catalog';
-import { brazeBox, doorId, doorNames, workspaceDoor, workspaceDoors } from '../../../shared/door';
+import { brazeBox, doorId, doorNames, routeOf, workspaceDoor, workspaceDoors } from '../../../shared/door';
 import { connectorDefinition } from '../../support/function/fixture';
+import { anyBody, writtenEnvelope } from '../../support/receiver/json-text';
 
 const [env] = loadEnvironments([
   {
@@ -131,6 +133,51 @@ describe('routeBody', () => {
     }
     const gz = Buffer.from([0x1f, 0x8b, 1, 2]);
     expect(routeBody(gz, a!, false).parts).toEqual([{ connector: 'email', body: gz }]);
+  });
+});
+
+describe('routeBody reads the body as bytes, and routes it as JSON.parse reads it', () => {
+  /** A routing as compared: each part's events as JSON.parse reads them (written back, as the parse router does). */
+  const seen = (r: Routing) => ({
+    ...r,
+    parts: r.parts.map((p) => ({
+      ...p,
+      body: p.events === undefined ? p.body.toString('base64') : JSON.stringify(JSON.parse(p.body.toString('utf8'))),
+    })),
+  });
+
+  it('routes any body (escapes, unicode, number forms, whitespace, repeated keys, damaged) as the JSON.parse router', () => {
+    fc.assert(
+      fc.property(anyBody, (body) => {
+        const got = routeBody(body, a!);
+        if (/^[ \t\r\n]*$/.test(body.toString('latin1'))) expect(got.empty).toBe(true);
+        else expect(seen(got)).toEqual(seen(routeParsed(body, a!)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("publishes each event's bytes exactly as Braze wrote them, in its connector's envelope", () => {
+    fc.assert(
+      fc.property(writtenEnvelope, ({ text, eventTexts }) => {
+        const groups = new Map<string, string[]>();
+        const notSelected: Record<string, number> = {};
+        for (const eventText of eventTexts) {
+          const e = JSON.parse(eventText) as { event_type?: unknown } | null;
+          const type = e && typeof e === 'object' && !Array.isArray(e) ? e.event_type : undefined;
+          const route = typeof type === 'string' ? routeOf(a!, type) : { connector: a!.fallback };
+          if ('notSelected' in route) notSelected[route.notSelected] = (notSelected[route.notSelected] ?? 0) + 1;
+          else groups.set(route.connector, [...(groups.get(route.connector) ?? []), eventText]);
+        }
+        const whole = groups.size === 1 && !Object.keys(notSelected).length;
+        const r = routeBody(Buffer.from(text), a!);
+        expect(r).toMatchObject({ empty: eventTexts.length === 0, events: eventTexts.length, notSelected });
+        expect(r.parts.map((p) => [p.connector, p.events, p.body.toString('utf8')])).toEqual(
+          [...groups].map(([c, texts]) => [c, texts.length, whole ? text : `{"events":[${texts.join(',')}]}`]),
+        );
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

@@ -1,0 +1,146 @@
+/**
+ * The door's byte scan of Braze's envelope: it answers exactly when JSON.parse reads the body as the envelope, with the
+ * same events (each one's bytes) and the same types.
+ */
+import fc from 'fast-check';
+import { scanEnvelope } from '../../../runtime/receiver/envelope-scan';
+import { anyBody, writtenEnvelope } from '../../support/receiver/json-text';
+
+const scan = (text: string | Buffer) => scanEnvelope(Buffer.isBuffer(text) ? text : Buffer.from(text));
+const count = (text: string | Buffer) => scan(text)?.length;
+
+/** What JSON.parse reads: each event and its type when that is a string; undefined when the body is not the envelope. */
+function parsed(body: Buffer): { value: unknown; type?: string }[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const events = (value as { events?: unknown }).events;
+  if (!Array.isArray(events)) return undefined;
+  return events.map((e: unknown) => {
+    const t = e && typeof e === 'object' && !Array.isArray(e) ? (e as { event_type?: unknown }).event_type : undefined;
+    return typeof t === 'string' ? { value: e, type: t } : { value: e };
+  });
+}
+
+describe('scanEnvelope', () => {
+  it('finds the events of an envelope, whatever they hold', () => {
+    expect(count('{"events":[]}')).toBe(0);
+    expect(count(' {"events" : [ ] } \n')).toBe(0);
+    expect(count('{"events":[{"a":[1,2,{"b":","}]},"x,y",3,null]}')).toBe(4);
+    expect(count('{"other":{"events":[1,2,3]},"events":[{"s":"quote \\" and ] , }"}]}')).toBe(1);
+    expect(count('{"events":[1,2],"events":[1]}')).toBe(1); // the last key wins, as in JSON.parse
+    expect(count('{"eve\\u006ets":[1,2]}')).toBe(2); // an escaped key is read as JSON.parse reads it
+    expect(count('{"events":[-0,1E400,12345678901234567890,0.5e-3,"\\ud800\\/\\u00e9",true,false,null]}')).toBe(8);
+  });
+
+  it('answers undefined for a body that is not valid JSON, or not the envelope', () => {
+    for (const text of [
+      '',
+      '[{"events":[]}]',
+      '{"events":{}}',
+      '{"items":[1,2]}',
+      '{"events":[1],"events":3}',
+      '{"events":[1,2]',
+      '{"events":[1,2}}',
+      '{"events":["unclosed]}',
+      '{"events":[1]} trailing',
+      '{"events":[1,]}',
+      '{"events":[1 2]}',
+      '{"events":[1],}',
+      '{"events" [1]}',
+      '{events:[1]}',
+      '{"events":[tru]}',
+      '{"events":[nul]}',
+      '{"events":[True]}',
+      '{"events":[01]}',
+      '{"events":[1.]}',
+      '{"events":[.5]}',
+      '{"events":[+1]}',
+      '{"events":[-]}',
+      '{"events":[1e]}',
+      '{"events":[0x1]}',
+      '{"events":["\\x"]}',
+      '{"events":["\\u12"]}',
+      '{"events":["\\u12g4"]}',
+      '{"events":["tab\there"]}',
+      '{"events":["new\nline"]}',
+      '{"events":[{"event_type":"a" "b":1}]}',
+      '{"events":[{"event_type":"a",}]}',
+      '{"events":[{"event_type"}]}',
+      '{"events":[{1:2}]}',
+      '\ufeff{"events":[]}',
+      '{"events":[]}\f',
+      '\u000b{"events":[]}',
+      '{"events":[]}\u00a0',
+    ]) {
+      expect([text, count(text)]).toEqual([text, undefined]);
+      expect([text, parsed(Buffer.from(text))]).toEqual([text, undefined]);
+    }
+    expect(count(Buffer.from([...Buffer.from('{"events":[1]}'), 0x80]))).toBeUndefined();
+  });
+
+  it('finds the bytes and the type of every event, as JSON.parse reads them', () => {
+    const text =
+      '{"events":[ {"event_type":"users.messages.email.Open","id":"a"} , {"id":"b","event_type":7},' +
+      '{"event_type":"x","event_type":"users.canvas.Entry"}, "s,]", {"event\\u005ftype":"users.campaigns.Conversion"},' +
+      '{"event_type":"users.messages.sms.Send\\u0021","p":{"event_type":"inner"}}, {"event_type":"a","event_type":1},' +
+      '{"event_typ":"b"}, {"Event_type":"c"}, {"event_type":"caf\u00e9 \ud83d\ude00"} ]}';
+    const body = Buffer.from(text);
+    const got = scan(body)!;
+    expect(got.map((e) => e.type)).toEqual([
+      'users.messages.email.Open',
+      undefined,
+      'users.canvas.Entry',
+      undefined,
+      'users.campaigns.Conversion',
+      'users.messages.sms.Send!',
+      undefined,
+      undefined,
+      undefined,
+      'café 😀',
+    ]);
+    expect(got.map((e) => JSON.parse(body.toString('utf8', e.start, e.end)))).toEqual(
+      parsed(body)!.map((p) => p.value),
+    );
+  });
+
+  it('reads an event nested 100,000 levels deep (no recursion), and refuses one left unclosed', () => {
+    const deep = `{"event_type":"t","deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const body = Buffer.from(`{"events":[${deep},{"event_type":"u"}]}`);
+    expect(scan(body)!.map((e) => [e.type, body.toString('utf8', e.start, e.end)])).toEqual([
+      ['t', deep],
+      ['u', '{"event_type":"u"}'],
+    ]);
+    expect(scan(`{"events":[{"deep":${'{"a":['.repeat(50_000)}1${']}'.repeat(49_999)}]}`)).toBeUndefined();
+  });
+
+  it("gives each event's exact text and JSON.parse's type, for envelopes written every way JSON allows", () => {
+    fc.assert(
+      fc.property(writtenEnvelope, ({ text, eventTexts }) => {
+        const body = Buffer.from(text);
+        const got = scan(body)!;
+        expect(got.map((e) => body.toString('utf8', e.start, e.end))).toEqual(eventTexts);
+        expect(got.map((e) => e.type)).toEqual(parsed(body)!.map((p) => p.type));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('answers exactly when JSON.parse reads the envelope, on any body (damaged ones too)', () => {
+    fc.assert(
+      fc.property(anyBody, (body) => {
+        const want = parsed(body);
+        const got = scan(body);
+        expect(got?.length).toBe(want?.length);
+        if (!got || !want) return;
+        expect(got.map((e) => e.type)).toEqual(want.map((w) => w.type));
+        expect(got.map((e) => JSON.parse(body.toString('utf8', e.start, e.end)))).toEqual(want.map((w) => w.value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
