@@ -1,6 +1,6 @@
 /**
  * JSON's structural bytes and whitespace, for the code that reads or writes JSON as bytes without parsing it (the
- * receiver's envelope count, the storage import's Avro-to-JSON transcoder and its chunks). Pure.
+ * receiver's envelope scan, the storage import's Avro-to-JSON transcoder and its chunks). Pure.
  */
 export const QUOTE = 0x22;
 export const BACKSLASH = 0x5c;
