@@ -19,8 +19,9 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import type { PubSub } from '@google-cloud/pubsub';
 import { table } from '../common/table';
-import { makeReceiverToken } from '../local/connector-runner';
+import { newReceiverToken } from '../shared/receiver-auth';
 import { startEmulators } from '../local/emulators';
+import { brazeHeaders } from '../local/braze/http';
 import { startFunctionHost } from '../local/function-host';
 import { eventsEnvelope, sampleFeed } from '../common/samples';
 import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
@@ -73,7 +74,7 @@ async function main() {
   const environment = benchWorkspace('receiver');
   const [door] = workspaceDoors(environment.connectors);
   const emulators = await startEmulators({ projectId: environment.project });
-  const token = makeReceiverToken();
+  const token = newReceiverToken();
   let pubsub: PubSub | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });
   const host = await startFunctionHost({
@@ -108,11 +109,7 @@ async function main() {
       Buffer.from(eventsEnvelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST))),
     );
     const url = new URL(host.url);
-    const headers = {
-      'content-type': 'application/json',
-      'braze-currents-version': '1',
-      authorization: `Bearer ${token}`,
-    };
+    const headers = brazeHeaders({ token, gzip: false });
     const viaReceiver = (body: Buffer) =>
       new Promise<void>((resolve, reject) => {
         const req = http.request(
