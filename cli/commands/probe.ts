@@ -24,7 +24,7 @@ import { createClients } from '../ops/dead-letter-queue';
 
 type Clients = Awaited<ReturnType<typeof createClients>>;
 
-/** The probe route's answer (runtime/app.ts handleProbe). */
+/** The probe route's answer (runtime/probe-handler.ts handleProbe). */
 export interface ProbeResult {
   readonly state: 'active' | 'failing' | 'expired';
   readonly failingSince?: string;
