@@ -58,7 +58,6 @@ export const CredentialSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('writeKey') }),
   z.strictObject({ kind: z.literal('oauth'), appId: nonEmpty(), keyId: nonEmpty() }),
 ]);
-export type SegmentCredential = z.infer<typeof CredentialSchema>;
 
 /** A connector name's form (its length is checked against the resource names derived from it). */
 const CONNECTOR_NAME = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;

@@ -16,6 +16,7 @@
  * Every detail names what is wrong and never a secret value. Secret Manager is reached through an injected client (the
  * real one in the command; tests pass a fake, as there is no emulator).
  */
+import { RECEIVER_TOKEN } from '../../shared/receiver-auth';
 import {
   credentialSourceFor,
   mapSecretManagerError,
@@ -39,7 +40,7 @@ export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip' | 'pending';
 
 export interface VerifyRow {
   readonly connector: string;
-  readonly check: 'credential secret' | 'segment' | 'receiver token' | 'hash key';
+  readonly check: 'credential secret' | 'segment' | typeof RECEIVER_TOKEN | 'hash key';
   readonly status: VerifyStatus;
   readonly detail: string;
 }
@@ -147,7 +148,7 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     }
   }
 
-  rows.push(row('receiver token', ...(await receiverTokenCheck(target, options.secrets))));
+  rows.push(row(RECEIVER_TOKEN, ...(await receiverTokenCheck(target, options.secrets))));
   if (connector.fields.hashAlgorithm === 'hmac-sha256') rows.push(row('hash key', ...(await hashKeyCheck())));
   return rows;
 
