@@ -21,8 +21,9 @@ import { parseArgs } from 'node:util';
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { table } from '../common/table';
 import type { Environment } from '../shared/connector';
-import { makeReceiverToken } from '../local/connector-runner';
+import { newReceiverToken } from '../shared/receiver-auth';
 import { startEmulators } from '../local/emulators';
+import { brazeHeaders } from '../local/braze/http';
 import { type FunctionHost, startFunctionHost } from '../local/function-host';
 import { eventsEnvelope, sampleFeed } from '../common/samples';
 import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
@@ -118,11 +119,7 @@ function requestBodies(): Buffer[] {
 /** POSTs a body to the door, as Braze does, through Node's own HTTP client; resolves on its 200. */
 function viaReceiver(host: FunctionHost, token: string, agent: http.Agent): Side {
   const url = new URL(host.url);
-  const headers = {
-    'content-type': 'application/json',
-    'braze-currents-version': '1',
-    authorization: `Bearer ${token}`,
-  };
+  const headers = brazeHeaders({ token, gzip: false });
   return (body) =>
     new Promise<void>((resolve, reject) => {
       const req = http.request(
@@ -212,7 +209,7 @@ function report(rows: readonly Row[], environment: Environment, partsPerRequest:
 async function main() {
   const environment = benchWorkspace('receiver');
   const [door] = workspaceDoors(environment.connectors);
-  const token = makeReceiverToken();
+  const token = newReceiverToken();
   const { emulators, host } = await startDoor(environment, door!, token);
   let pubsub: PubSub | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });

@@ -18,8 +18,8 @@ import type { Base } from './summary/base';
 import { diffFields, type FieldChange } from './summary/diff';
 import { doorLines } from './summary/doors';
 
-export { type Base, loadBase } from './summary/base';
-export { diffFields, type FieldChange } from './summary/diff';
+/** Read through this module by `plan-summary` (which loads the whole summary lazily). */
+export { loadBase } from './summary/base';
 
 const nameOf = (c: Connector | Record<string, unknown>): string => String((c as { name?: unknown }).name ?? '?');
 const isConnector = (c: Connector | Record<string, unknown>): c is Connector =>

@@ -16,7 +16,8 @@ import type { PubSub } from '@google-cloud/pubsub';
 import type { Connector, Environment } from '../shared/connector';
 import type { ConnectorResourceNames } from '../shared/names';
 import { ENV_VARS, functionEnvironment } from '../shared/runtime-config';
-import { type LocalDoor, makeReceiverToken } from './door-runner';
+import type { LocalDoor } from './door-runner';
+import { newReceiverToken } from '../shared/receiver-auth';
 import { startFunctionHost, type FunctionHost } from './function-host';
 import { forgetPath, guardPath } from './reaper';
 import { provisionConnector, type ProvisionOptions } from './provision';
@@ -31,8 +32,6 @@ export interface LocalCredential {
   readonly sourceId?: string;
   readonly oauthApp?: OAuthAppRegistration;
 }
-
-export { makeReceiverToken };
 
 /** Makes a fresh credential of the connector's declared kind. `label` makes write keys recognisable in tests. */
 export function makeLocalCredential(connector: Connector, label = 'local'): LocalCredential {
@@ -148,7 +147,7 @@ export async function startLocalConnector(options: LocalConnectorOptions): Promi
     [ENV_VARS.secretFile]: secretFile,
     ...(options.testClock ? { [ENV_VARS.testClock]: '1' } : {}),
     // Only who holds it may push or probe, as only the push and scheduler accounts may invoke the deployed function.
-    [ENV_VARS.invokerToken]: makeReceiverToken(),
+    [ENV_VARS.invokerToken]: newReceiverToken(),
     ...(options.deliveryBudgetMs ? { [ENV_VARS.deliveryBudgetMs]: String(options.deliveryBudgetMs) } : {}),
     ...(connector.fields.hashAlgorithm === 'hmac-sha256'
       ? { [ENV_VARS.hashKey]: process.env[ENV_VARS.hashKey] || LOCAL_HASH_KEY }

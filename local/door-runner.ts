@@ -5,17 +5,12 @@
  * Its tokens come from an environment variable (Secret Manager has no emulator), one fresh token by default, as
  * `currents receiver-token new` makes one.
  */
-import { randomBytes } from 'node:crypto';
 import type { Environment } from '../shared/connector';
 import type { WorkspaceDoor } from '../shared/door';
 import { doorEnvironment } from '../shared/door-config';
+import { newReceiverToken } from '../shared/receiver-auth';
 import { ENV_VARS } from '../shared/runtime-config';
 import { startFunctionHost, type FunctionHost } from './function-host';
-
-/** A receiver token as `currents receiver-token new` makes one: 32 random bytes, base64url. */
-export function makeReceiverToken(): string {
-  return randomBytes(32).toString('base64url');
-}
 
 export interface LocalDoorOptions {
   readonly environment: Pick<Environment, 'name' | 'project'>;
@@ -45,7 +40,7 @@ export interface LocalDoor {
 }
 
 export async function startLocalDoor(options: LocalDoorOptions): Promise<LocalDoor> {
-  const tokens = options.tokens ?? [makeReceiverToken()];
+  const tokens = options.tokens ?? [newReceiverToken()];
   const host = await startFunctionHost({
     serve: 'receiver',
     artifact: options.artifact,

@@ -5,6 +5,7 @@
  * Used by the tests, `npm start`, the soak (which kills and restarts it) and the benchmarks. The process never outlives
  * its parent: `stop()`, an exit hook, and the reaper's watcher (local/reaper.ts) should the parent be killed outright.
  */
+import { receiverAuthHeaders } from '../shared/receiver-auth';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { FUNCTION_TARGET, IMPORTER_TARGET, RECEIVER_TARGET } from '../shared/names';
@@ -165,7 +166,7 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   const token = options.env[ENV_VARS.invokerToken];
   return {
     url,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    headers: receiverAuthHeaders(token),
     pushEndpoint: `${url}/${token ? `?token=${encodeURIComponent(token)}` : ''}`,
     port,
     get pid() {

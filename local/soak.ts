@@ -26,13 +26,21 @@
  * `runSoak()` is the same soak as a function: the reliability tests run a short one on the test emulators.
  */
 import { randomBytes } from 'node:crypto';
-import { acknowledge, createClients, leaseAll, type DeadLetterView } from '../cli/ops/dead-letter-queue';
 import { loadEnvironments, type Environment } from '../shared/connector';
 import { prng } from '../common/samples';
 import { killEmulatorGroupsSync, startEmulators, type Emulators } from './emulators';
-import { startSoakFrontEnd } from './soak-frontend';
-import { soakInput } from './soak-events';
-import { formatSoakReport, owing, reconcile, type Reconciliation } from './soak-reconcile';
+import { soakInput, type SoakInput } from './soak-events';
+import { formatSoakReport, type Reconciliation } from './soak-reconcile';
+import {
+  countPushes,
+  owingNow,
+  publishPaced,
+  reconcileNow,
+  rigSoak,
+  startKills,
+  untilAccounted,
+  type SoakRig,
+} from './soak-steps';
 
 export { formatSoakReport, reconcile } from './soak-reconcile';
 import { startLocalStack, type LocalStack } from './stack';
@@ -131,12 +139,10 @@ export function soakEnvironment(projectId: string): Environment {
   return env!;
 }
 
-/** The Segment-side fault mix, one rule per kind (each rule fires on its own; see FaultRule). */
 /** Default of SoakOptions.owedSeconds. */
 const DEFAULT_OWED_SECONDS = 180;
-/** A message not pushed for this long is no longer being retried (the push backoff is at most 5 s, the ack deadline 15 s). */
-const STALL_MS = 30_000;
 
+/** The Segment-side fault mix, one rule per kind (each rule fires on its own; see FaultRule). */
 export const SOAK_FAULTS: Readonly<Record<string, FaultRule>> = {
   '5xx (500/502/503)': { status: [500, 502, 503], probability: 0.08 },
   '429 with Retry-After 1 s': { status: 429, retryAfterSeconds: 1, probability: 0.04 },
@@ -146,169 +152,45 @@ export const SOAK_FAULTS: Readonly<Record<string, FaultRule>> = {
 };
 
 export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
-  const events = options.events ?? 20_000;
-  const seconds = options.seconds ?? 120;
-  const kills = options.kills ?? 3;
-  const seed = options.seed ?? 1;
-  const drainSeconds = options.drainSeconds ?? Math.max(60, seconds);
-  const owedSeconds = options.owedSeconds ?? DEFAULT_OWED_SECONDS;
-  const progress = options.progress ?? (() => undefined);
-  const projectId = options.projectId ?? `soak-${randomBytes(4).toString('hex')}`;
-  const environment = soakEnvironment(projectId);
+  const s = soakSettings(options);
+  const environment = soakEnvironment(s.projectId);
   const connector = environment.connectors[0]!;
-  const input = soakInput(connector, { events, seed, tag: `soak${seed}` });
-  const random = prng(seed ^ 0x5eed);
-
-  let pushesHandled = 0;
-  let pushesRedeliveryAsked = 0;
-  const onLog = (_connector: string, line: string) => {
-    options.onLog?.(line);
-    if (!line.includes('"batch_done"')) return;
-    try {
-      const entry = JSON.parse(line) as { event?: string; counts?: { retryLater?: number } };
-      if (entry.event !== 'batch_done') return;
-      if (entry.counts?.retryLater) pushesRedeliveryAsked++;
-      else pushesHandled++;
-    } catch {
-      /* not a JSON line */
-    }
-  };
+  const input = soakInput(connector, { events: s.events, seed: s.seed, tag: `soak${s.seed}` });
+  const pushes = countPushes(options.onLog);
 
   const started = Date.now();
-  progress(`soak: ${input.events} events in ${input.messages.length} messages over ${seconds} s, ${kills} kill(s)`);
+  s.progress(
+    `soak: ${input.events} events in ${input.messages.length} messages over ${s.seconds} s, ${s.kills} kill(s)`,
+  );
   const stack = await startLocalStack({
     environment,
     emulators: options.emulators,
-    projectId,
+    projectId: s.projectId,
     deliveryBudgetMs: options.deliveryBudgetMs ?? 2000,
     // Small backoffs so that redeliveries happen within the soak; the ack deadline fits the short delivery budget as
     // production's (function timeout + 20 s) fits its own.
     provision: { minimumBackoffSeconds: 1, maximumBackoffSeconds: 5, maxDeliveryAttempts: 100, ackDeadlineSeconds: 15 },
-    onLog,
+    onLog: pushes.onLog,
   });
   options.onStack?.(stack);
   const cleanups: (() => Promise<unknown>)[] = [];
   const previousEnv = { host: process.env.PUBSUB_EMULATOR_HOST, project: process.env.GOOGLE_CLOUD_PROJECT };
   try {
-    const local = stack.connector(connector.name);
-    const server = stack.servers[connector.segment.region];
-    server.faults.rejectMessageIds(input.rejectIds);
-    // Pub/Sub pushes through a stand-in for Cloud Run's front end (see soak-frontend.ts for why).
-    const frontEnd = await startSoakFrontEnd(local.host.url);
-    cleanups.push(() => frontEnd.close());
-    await stack.pubsub
-      .subscription(local.names.pushSubscription)
-      .modifyPushConfig({ pushEndpoint: `${frontEnd.url}/${new URL(local.host.pushEndpoint).search}` });
-    const kindOf = new Map<string, string>();
-    for (const [kind, rule] of Object.entries(SOAK_FAULTS)) kindOf.set(server.faults.add(rule), kind);
-
-    // The dead-letter queue tools read the emulator's host and the project from the environment.
-    process.env.PUBSUB_EMULATOR_HOST = stack.emulators.env.PUBSUB_EMULATOR_HOST;
-    process.env.GOOGLE_CLOUD_PROJECT = projectId;
-    const clients = await createClients();
-    const dlq = `projects/${projectId}/subscriptions/${local.names.deadLetterSubscription}`;
-    const letters: DeadLetterView[] = [];
-    const drainDeadLetters = async () => {
-      const got = await leaseAll(clients.subscriber, dlq, { max: 5000 });
-      await acknowledge(clients.subscriber, dlq, got);
-      letters.push(...got);
-    };
-
+    const rig = await rigSoak(stack, connector.name, input, SOAK_FAULTS, cleanups);
     try {
-      // Kills at random moments of the publishing window (10%..90%), each followed by a restart after 0.3–2 s.
-      let killCount = 0;
-      let restartCount = 0;
-      const killAt = Array.from({ length: kills }, () => (0.1 + 0.8 * random()) * seconds * 1000).sort((a, b) => a - b);
       const publishStart = Date.now();
-      const killer = (async () => {
-        for (const at of killAt) {
-          const wait = publishStart + at - Date.now();
-          if (wait > 0) await sleep(wait);
-          await local.host.kill();
-          killCount++;
-          progress(`soak: killed the function (${killCount}/${kills})`);
-          await sleep(300 + Math.floor(random() * 1700));
-          await local.host.restart();
-          restartCount++;
-        }
-      })();
-
-      // Publish, paced evenly over `seconds`.
-      let sent = 0;
-      const messageOf = new Map<string, string>();
-      let lastProgress = Date.now();
-      for (const m of input.messages) {
-        const wait = publishStart + (seconds * 1000 * sent) / input.events - Date.now();
-        if (wait > 0) await sleep(wait);
-        const pubsubId = await local.publish(m.data);
-        for (const id of m.ids.length ? m.ids : [m.garbageMarker!]) messageOf.set(id, pubsubId);
-        sent += Math.max(1, m.ids.length);
-        if (Date.now() - lastProgress > 10_000) {
-          lastProgress = Date.now();
-          progress(`soak: published ${sent}/${input.events}, accepted ${server.stats().acceptedUnique}`);
-        }
-      }
-      await killer;
+      const killer = startKills(rig.local, { ...s, publishStart, random: prng(s.seed ^ 0x5eed) }, s.progress);
+      const { sent, messageOf } = await publishPaced(rig, input, s.seconds, publishStart, s.progress);
+      await killer.done;
       const publishSeconds = (Date.now() - publishStart) / 1000;
-      progress(
+      s.progress(
         `soak: published ${sent} events in ${publishSeconds.toFixed(1)} s; waiting for the pipeline to go quiet`,
       );
-
-      // Wait until every event has its outcome, or the deadline; past it, as long as every missing event is still owed
-      // by Pub/Sub (its message never acknowledged), up to `owedSeconds` more. Then give late arrivals a moment.
-      const deadline = Date.now() + drainSeconds * 1000;
-      const owedDeadline = deadline + owedSeconds * 1000;
-      let quiet = false;
-      for (let said = 0; ;) {
-        await drainDeadLetters();
-        const now = reconcile({ ...input, accepted: server.accepted(), letters });
-        if (now.missing.length === 0) {
-          quiet = true;
-          break;
-        }
-        const t = Date.now();
-        const o = owing(now.missing, messageOf, frontEnd.pushes(), t, STALL_MS);
-        if (t >= owedDeadline || (t >= deadline && o.lost.length > 0)) break;
-        if (t >= deadline && t - said > 10_000) {
-          said = t;
-          progress(`soak: ${o.owed.length} event(s) still owed by Pub/Sub; waiting (at most ${owedSeconds} s more)`);
-        }
-        await sleep(1000);
-      }
-      await sleep(3000);
-      await drainDeadLetters();
-
-      const faults: Record<string, number> = {};
-      for (const rule of server.faults.list()) faults[kindOf.get(rule.id) ?? rule.id] = rule.fired;
-      const result = reconcile({ ...input, accepted: server.accepted(), letters });
-      // Where the missing events' messages were last seen (pushed how often, last answer), to tell an event Pub/Sub
-      // still owes from one the product lost.
-      const o = owing(result.missing, messageOf, frontEnd.pushes(), Date.now(), STALL_MS);
-      const durationSeconds = (Date.now() - started) / 1000;
-      return {
-        ...result,
-        published: input.events,
-        messages: input.messages.length,
-        kills: killCount,
-        restarts: restartCount,
-        faults,
-        requestsByStatus: { ...server.stats().requestsByStatus },
-        pushesHandled,
-        pushesRedeliveryAsked,
-        frontEnd503: frontEnd.unavailable(),
-        frontEndHeld: frontEnd.held(),
-        missingPushes: o.messages,
-        missingAcknowledged: o.lost,
-        owed: o.owed,
-        owedFailing: o.owedFailing,
-        quiet,
-        publishSeconds,
-        durationSeconds,
-        eventsPerSecond: input.events / durationSeconds,
-        ok: o.lost.length === 0 && o.owedFailing.length === 0 && result.unexpected.length === 0,
-      };
+      const quiet = await untilAccounted(rig, input, messageOf, s, s.progress);
+      const run = { quiet, publishSeconds, started, kills: killer.counts, pushes: pushes.counts };
+      return soakReport(rig, input, messageOf, run);
     } finally {
-      await Promise.allSettled([clients.subscriber.close(), clients.publisher.close()]);
+      await rig.closeClients();
     }
   } finally {
     restoreEnv('PUBSUB_EMULATOR_HOST', previousEnv.host);
@@ -316,6 +198,66 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     await stack.stop();
   }
+}
+
+/** SoakOptions with their defaults. */
+function soakSettings(options: SoakOptions) {
+  const seconds = options.seconds ?? 120;
+  return {
+    events: options.events ?? 20_000,
+    seconds,
+    kills: options.kills ?? 3,
+    seed: options.seed ?? 1,
+    drainSeconds: options.drainSeconds ?? Math.max(60, seconds),
+    owedSeconds: options.owedSeconds ?? DEFAULT_OWED_SECONDS,
+    progress: options.progress ?? (() => undefined),
+    projectId: options.projectId ?? `soak-${randomBytes(4).toString('hex')}`,
+  };
+}
+
+/** The report once the pipeline went quiet (or the wait ended): the reconciliation, the faults, the pushes, the pace. */
+function soakReport(
+  rig: SoakRig,
+  input: SoakInput,
+  messageOf: ReadonlyMap<string, string>,
+  run: {
+    quiet: boolean;
+    publishSeconds: number;
+    started: number;
+    kills: { kills: number; restarts: number };
+    pushes: { handled: number; redeliveryAsked: number };
+  },
+): SoakReport {
+  const { server, frontEnd } = rig;
+  const faults: Record<string, number> = {};
+  for (const rule of server.faults.list()) faults[rig.kindOf.get(rule.id) ?? rule.id] = rule.fired;
+  const result = reconcileNow(rig, input);
+  // Where the missing events' messages were last seen (pushed how often, last answer), to tell an event Pub/Sub
+  // still owes from one the product lost.
+  const o = owingNow(rig, result.missing, messageOf);
+  const durationSeconds = (Date.now() - run.started) / 1000;
+  return {
+    ...result,
+    published: input.events,
+    messages: input.messages.length,
+    kills: run.kills.kills,
+    restarts: run.kills.restarts,
+    faults,
+    requestsByStatus: { ...server.stats().requestsByStatus },
+    pushesHandled: run.pushes.handled,
+    pushesRedeliveryAsked: run.pushes.redeliveryAsked,
+    frontEnd503: frontEnd.unavailable(),
+    frontEndHeld: frontEnd.held(),
+    missingPushes: o.messages,
+    missingAcknowledged: o.lost,
+    owed: o.owed,
+    owedFailing: o.owedFailing,
+    quiet: run.quiet,
+    publishSeconds: run.publishSeconds,
+    durationSeconds,
+    eventsPerSecond: input.events / durationSeconds,
+    ok: o.lost.length === 0 && o.owedFailing.length === 0 && result.unexpected.length === 0,
+  };
 }
 
 function restoreEnv(name: string, value: string | undefined): void {

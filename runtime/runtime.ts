@@ -15,7 +15,7 @@ import type { RuntimeConfig } from '../shared/runtime-config';
 import { runtimeBudgets, type RuntimeBudgets } from '../shared/policy';
 import { createApp, type ConnectorApp } from './app';
 import { OffsetClock } from './core/clock';
-import { bearerToken, tokenAccepted, tokenDigest } from './receiver/core';
+import { bearerToken, tokenAccepted, tokenDigest } from '../shared/receiver-auth';
 import { systemClock, type Clock } from './core/types';
 import { PubSubDeadLetters } from './adapters/dead-letters';
 import { FirestoreStateStore } from './adapters/firestore-state';

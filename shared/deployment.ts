@@ -32,7 +32,6 @@ export const DeploySchema = z.strictObject({
   workloadIdentityProvider: z.string().regex(PROVIDER),
   planServiceAccount: z.string().regex(SERVICE_ACCOUNT).optional(),
 });
-export type DeployIdentity = z.output<typeof DeploySchema>;
 
 /** The texts of `backend` and `deploy` (part of ENVIRONMENT_TEXTS). */
 export const DEPLOYMENT_TEXTS: FieldTexts = {

@@ -6,6 +6,7 @@
  * Application Default Credentials; when that is impossible (user credentials cannot mint one, or the function only
  * admits internal traffic and its invoker accounts), the message says so and gives the scheduler command instead.
  */
+import { receiverAuthorization } from '../../shared/receiver-auth';
 import { keyValues } from '../../common/table';
 import { MAX_FUNCTION_TIMEOUT_SECONDS } from '../../shared/policy';
 import { parse } from '../../common/args';
@@ -23,7 +24,7 @@ import { createClients } from '../ops/dead-letter-queue';
 
 type Clients = Awaited<ReturnType<typeof createClients>>;
 
-/** The probe route's answer (runtime/app.ts handleProbe). */
+/** The probe route's answer (runtime/probe-handler.ts handleProbe). */
 export interface ProbeResult {
   readonly state: 'active' | 'failing' | 'expired';
   readonly failingSince?: string;
@@ -76,7 +77,7 @@ async function probeOne(t: OpsTarget, clients: Clients): Promise<ProbeResult> {
   const base = `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
   const url = `${base}/probe`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (localToken) headers.authorization = `Bearer ${localToken}`;
+  if (localToken) headers.authorization = receiverAuthorization(localToken);
   const oidc = sub.pushConfig?.oidcToken;
   if (oidc?.serviceAccountEmail || (!usingEmulators() && base.startsWith('https://'))) {
     headers.authorization = `Bearer ${await identityToken(t, oidc?.audience || base)}`;

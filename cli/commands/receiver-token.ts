@@ -13,6 +13,7 @@
  * line. Secret Manager has no emulator, so this acts on the environment's real project (Application Default
  * Credentials); a local run (`npm start`) makes its own tokens.
  */
+import { newReceiverToken } from '../../shared/receiver-auth';
 import { REDACTED } from '../../runtime/core/types';
 import { boxLines, doorLocation, doorUrl, doorUrlOutput, unselectedWarning } from '../../shared/door';
 import { parse, UsageError } from '../../common/args';
@@ -25,7 +26,6 @@ import {
   type DoorTarget,
   doorTokenSecretPath,
   enabledVersions,
-  newIngestToken,
   resolveDoor,
   type TokenSecretClient,
   versionNumber,
@@ -73,7 +73,7 @@ async function newToken(
   const { target: t, door } = d;
   const secret = doorTokenSecretPath(t.project, door.workspace);
   const what = `door token secret ${door.names.tokenSecret}`;
-  const token = newIngestToken(random);
+  const token = newReceiverToken(random);
   let version: string;
   try {
     version = await guarded(t, what, () => addToken(client, secret, token));

@@ -12,7 +12,6 @@
  *
  * Nothing here logs or returns a token: `addToken` takes one and returns the version's name only.
  */
-import { randomBytes } from 'node:crypto';
 import type { Environment } from '../../shared/connector';
 import { doorNames, type WorkspaceDoor, workspaceDoors } from '../../shared/door';
 import type { SecretManagerCalls, SecretVersionInfo } from '../../runtime/adapters/secret-manager';
@@ -58,14 +57,6 @@ export function resolveDoor(
 }
 
 // ------------------------------------------------------------------------------------------------------------- tokens
-
-/** Random bytes in a token: 256 bits, far beyond guessing through a public URL. */
-export const TOKEN_BYTES = 32;
-
-/** A new bearer token: `TOKEN_BYTES` random bytes, base64url without padding (43 characters of `A–Z a–z 0–9 - _`). */
-export function newIngestToken(random: (n: number) => Buffer = randomBytes): string {
-  return random(TOKEN_BYTES).toString('base64url');
-}
 
 export type { SecretVersionInfo } from '../../runtime/adapters/secret-manager';
 

@@ -5,7 +5,7 @@
  *  - `segment`: a write key belongs to an enabled source in the connector's region (the Public API source check, with
  *    the environment's Public API token), or the OAuth app gets a token for its key and Segment accepts it; a write key
  *    without `segment.sourceId` cannot be checked (a warning: Segment answers 200 to any write key);
- *  - `ingest token`: once the token secret of the connector's workspace door exists, its latest version is enabled.
+ *  - `receiver token`: once the token secret of the connector's workspace door exists, its latest version is enabled.
  *  - `hash key` (`fields.hashAlgorithm: 'hmac-sha256'` only): once its hash-key secret exists, its latest version is
  *    enabled and long enough.
  * A secret that does not exist at all (the credential secret of a new connector, the Public API token secret of a new
@@ -16,6 +16,7 @@
  * Every detail names what is wrong and never a secret value. Secret Manager is reached through an injected client (the
  * real one in the command; tests pass a fake, as there is no emulator).
  */
+import { RECEIVER_TOKEN } from '../../shared/receiver-auth';
 import {
   credentialSourceFor,
   mapSecretManagerError,
@@ -39,7 +40,7 @@ export type VerifyStatus = 'ok' | 'FAIL' | 'warn' | 'skip' | 'pending';
 
 export interface VerifyRow {
   readonly connector: string;
-  readonly check: 'credential secret' | 'segment' | 'ingest token' | 'hash key';
+  readonly check: 'credential secret' | 'segment' | typeof RECEIVER_TOKEN | 'hash key';
   readonly status: VerifyStatus;
   readonly detail: string;
 }
@@ -147,7 +148,7 @@ export async function verifyConnector(target: OpsTarget, options: VerifyOptions)
     }
   }
 
-  rows.push(row('ingest token', ...(await ingestTokenCheck(target, options.secrets))));
+  rows.push(row(RECEIVER_TOKEN, ...(await receiverTokenCheck(target, options.secrets))));
   if (connector.fields.hashAlgorithm === 'hmac-sha256') rows.push(row('hash key', ...(await hashKeyCheck())));
   return rows;
 
@@ -195,7 +196,7 @@ async function secretVersionless(secrets: VerifySecretClient, name: string): Pro
  * The token secret of the door of the connector's Braze workspace: not deployed (skip), no token yet (pending), or its
  * latest version enabled.
  */
-async function ingestTokenCheck(target: OpsTarget, secrets: VerifySecretClient): Promise<[VerifyStatus, string]> {
+async function receiverTokenCheck(target: OpsTarget, secrets: VerifySecretClient): Promise<[VerifyStatus, string]> {
   const { project, environment, connector } = target;
   const tokenSecret = doorNames(connector.workspace).tokenSecret;
   const secretName = `projects/${project}/secrets/${tokenSecret}`;

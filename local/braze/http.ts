@@ -4,6 +4,7 @@
  * `Braze-Currents-Version: 1`, `Content-Type: application/json` and, when a token is given, `Authorization: Bearer`.
  * A request not answered in full within the timeout, or failing on the network, is a `network_error` answer.
  */
+import { receiverAuthHeaders } from '../../shared/receiver-auth';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Agent } from 'undici';
@@ -32,7 +33,7 @@ export function brazeHeaders(options: Pick<PosterOptions, 'token' | 'gzip' | 'he
   return {
     'content-type': 'application/json',
     'braze-currents-version': '1',
-    ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
+    ...receiverAuthHeaders(options.token),
     ...(options.gzip ? { 'content-encoding': 'gzip' } : {}),
     ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
   };

@@ -51,32 +51,61 @@ function resolveOptions(o: BrazeSenderOptions) {
   return r;
 }
 
-export async function sendLikeBraze(events: readonly unknown[], options: BrazeSenderOptions): Promise<BrazeSendReport> {
-  const o = resolveOptions(options);
-  const random = options.random ?? Math.random;
-  const started = Date.now();
-  const deadline = started + o.giveUpAfterMs;
-  const tally = new Tally(events.length);
-  const pacer = createPacer(o.rate, started);
-  const poster = createPoster({
-    url: options.url,
-    token: options.token,
-    gzip: options.gzip ?? false,
-    timeoutMs: o.requestTimeoutMs,
-    headers: options.headers,
-    connections: o.concurrency,
-  });
+const ABORTED = 'not sent: the run was aborted';
+const stoppedWhy = (status: number) => `not sent: the receiver answered ${status}, so sending stopped`;
 
-  /** First sends, in input order. */
-  const fresh: Unit[] = firstBatches(events, o.batchSize);
-  let freshNext = 0;
-  /** Re-sends and split parts, each ready at its time. */
-  let waiting: { unit: Unit; readyAt: number }[] = [];
-  let inFlight = 0;
-  /** The first error thrown by `onRequest` or met making a request: thrown once everything has settled. */
-  let callbackError: unknown;
+/** The units to send: first sends in input order, then re-sends and split parts, each ready at its time. */
+class SendQueue {
+  private freshNext = 0;
+  private waiting: { unit: Unit; readyAt: number }[] = [];
 
-  // The loop sleeps until a request ends or a timer fires, whichever is first.
+  constructor(private readonly fresh: readonly Unit[]) {}
+
+  get pending(): number {
+    return this.fresh.length - this.freshNext + this.waiting.length;
+  }
+
+  get hasWaiting(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  later(unit: Unit, readyAt: number): void {
+    this.waiting.push({ unit, readyAt });
+  }
+
+  /** Everything not yet sent, taken out of the queues (when sending stops). */
+  takeAll(): Unit[] {
+    const rest = [...this.fresh.slice(this.freshNext), ...this.waiting.map((w) => w.unit)];
+    this.freshNext = this.fresh.length;
+    this.waiting = [];
+    return rest;
+  }
+
+  /** The re-sends waiting, taken out (past the deadline, they are given up). */
+  takeWaiting(): Unit[] {
+    return this.waiting.splice(0).map((w) => w.unit);
+  }
+
+  /**
+   * What goes next at `now`: the earliest ready re-send, else the next first send (`unit`, still queued: `take` takes
+   * it); else nothing, and `nextReady` says when the next re-send is ready.
+   */
+  peek(now: number): { take?: () => Unit; nextReady: number } {
+    let pick = -1;
+    let nextReady = Infinity;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const at = this.waiting[i]!.readyAt;
+      if (at <= now && (pick < 0 || at < this.waiting[pick]!.readyAt)) pick = i;
+      nextReady = Math.min(nextReady, at);
+    }
+    if (pick >= 0) return { take: () => this.waiting.splice(pick, 1)[0]!.unit, nextReady };
+    if (this.freshNext < this.fresh.length) return { take: () => this.fresh[this.freshNext++]!, nextReady };
+    return { nextReady };
+  }
+}
+
+/** A sleep that ends when its timer fires or `wake` is called, whichever is first. */
+function createWaker(): { sleep: (ms?: number) => Promise<void>; wake: () => void } {
   let wake: () => void = () => {};
   const sleep = (ms?: number) =>
     new Promise<void>((resolve) => {
@@ -88,28 +117,129 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
       };
       if (ms !== undefined) timer = setTimeout(wake, Math.max(0, ms));
     });
+  return { sleep, wake: () => wake() };
+}
 
-  /** Everything not yet sent, taken out of the queues (when sending stops). */
-  const takeAllPending = (): Unit[] => {
-    const rest = [...fresh.slice(freshNext), ...waiting.map((w) => w.unit)];
-    freshNext = fresh.length;
-    waiting = [];
-    return rest;
-  };
+/** One run of sendLikeBraze: the queue, the requests in flight, and the report's accounting. */
+class BrazeSend {
+  private readonly started = Date.now();
+  private readonly deadline: number;
+  private readonly tally: Tally;
+  private readonly pacer: ReturnType<typeof createPacer>;
+  private readonly queue: SendQueue;
+  private readonly waker = createWaker();
+  private readonly random: () => number;
+  private inFlight = 0;
+  /** The first error thrown by `onRequest` or met making a request: thrown once everything has settled. */
+  private callbackError: unknown;
 
-  const ABORTED = 'not sent: the run was aborted';
-  const onAbort = () => wake();
-  options.signal?.addEventListener('abort', onAbort);
-  const stoppedWhy = (status: number) => `not sent: the receiver answered ${status}, so sending stopped`;
+  constructor(
+    events: readonly unknown[],
+    private readonly o: ReturnType<typeof resolveOptions>,
+    private readonly options: BrazeSenderOptions,
+    private readonly poster: ReturnType<typeof createPoster>,
+  ) {
+    this.deadline = this.started + o.giveUpAfterMs;
+    this.random = options.random ?? Math.random;
+    this.tally = new Tally(events.length);
+    this.pacer = createPacer(o.rate, this.started);
+    this.queue = new SendQueue(firstBatches(events, o.batchSize));
+  }
 
-  function settle(unit: Unit, answer: Answer, endedAt: number): void {
-    const reaction = react(unit, answer, { now: endedAt, deadline, backoff: o.backoff, random });
+  /** Sends everything (or until stopped or aborted); throws the first callback error once everything has settled. */
+  async run(): Promise<BrazeSendReport> {
+    const { signal } = this.options;
+    const onAbort = () => this.waker.wake();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      await this.loop();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await this.poster.close();
+    }
+    if (this.callbackError !== undefined) throw this.callbackError;
+    return this.tally.report(Date.now() - this.started);
+  }
+
+  /** Starts requests (up to `concurrency`, paced) until nothing is pending or in flight. */
+  private async loop(): Promise<void> {
+    const { queue, tally, deadline, waker } = this;
+    for (;;) {
+      const now = Date.now();
+      if (this.options.signal?.aborted) for (const u of queue.takeAll()) tally.lost(u, 'aborted', ABORTED);
+      // Past the deadline, re-sends are given up; first sends still go (it is a re-send deadline).
+      if (now >= deadline && queue.hasWaiting) {
+        for (const u of queue.takeWaiting()) tally.lost(u, 'gaveUp', gaveUpWhy(u));
+      }
+      const pending = queue.pending;
+      if (pending === 0 && this.inFlight === 0) break;
+      if (pending === 0 || this.inFlight >= this.o.concurrency) {
+        await waker.sleep();
+        continue;
+      }
+      // The earliest ready re-send first, else the next first send; else sleep until one is ready (or the deadline).
+      const next = queue.peek(now);
+      const wakeAt = (at: number) => Math.min(at, queue.hasWaiting ? deadline : Infinity);
+      if (!next.take) {
+        await waker.sleep(wakeAt(next.nextReady) - now);
+        continue;
+      }
+      const startAt = this.pacer.earliest(now);
+      if (startAt > now) {
+        await waker.sleep(wakeAt(startAt) - now);
+        continue;
+      }
+      const unit = next.take();
+      this.pacer.take(now, unit.events.length);
+      this.inFlight++;
+      void this.send(unit).finally(() => {
+        this.inFlight--;
+        waker.wake();
+      });
+    }
+  }
+
+  /** One request: posts the unit's batch, reports it to `onRequest`, and reacts to the answer. */
+  private async send(unit: Unit): Promise<void> {
+    const startedAt = Date.now();
+    const batch = unit.events.map((e) => e.event);
+    let answer: Answer;
+    try {
+      answer = await this.poster.post(batch);
+    } catch (err) {
+      // Not an answer: the batch could not even be made (e.g. a value JSON cannot hold). Reported, then thrown.
+      this.callbackError ??= err;
+      this.tally.lost(unit, 'gaveUp', `could not be sent: ${(err as Error).message}`);
+      return;
+    }
+    const endedAt = Date.now();
+    this.tally.request(unit, answer);
+    try {
+      this.options.onRequest?.({
+        events: batch,
+        status: answer.status,
+        attempt: unit.sent + 1,
+        startedAt,
+        endedAt,
+        ...(answer.status === 'network_error' ? { detail: answer.detail } : {}),
+      });
+    } catch (err) {
+      this.callbackError ??= err;
+    }
+    this.settle(unit, answer, endedAt);
+  }
+
+  /** Braze's reaction to one answer (core.ts, react), applied: accounted for, queued again, split, or stopping all. */
+  private settle(unit: Unit, answer: Answer, endedAt: number): void {
+    const { tally, queue } = this;
+    const { deadline, random } = this;
+    const reaction = react(unit, answer, { now: endedAt, deadline, backoff: this.o.backoff, random });
     const stopped = tally.stoppedBy;
     if (stopped !== undefined && reaction.kind !== 'accepted') {
       tally.lost(unit, 'stopped', stoppedWhy(stopped));
       return;
     }
-    if (options.signal?.aborted && reaction.kind !== 'accepted') {
+    if (this.options.signal?.aborted && reaction.kind !== 'accepted') {
       tally.lost(unit, 'aborted', ABORTED);
       return;
     }
@@ -118,11 +248,11 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
         tally.accepted(unit);
         return;
       case 'retry':
-        waiting.push({ unit: reaction.unit, readyAt: endedAt + reaction.delayMs });
+        queue.later(reaction.unit, endedAt + reaction.delayMs);
         return;
       case 'split':
         tally.split(reaction.on);
-        for (const part of reaction.units) waiting.push({ unit: part, readyAt: endedAt });
+        for (const part of reaction.units) queue.later(part, endedAt);
         return;
       case 'drop':
         tally.lost(
@@ -134,87 +264,24 @@ export async function sendLikeBraze(events: readonly unknown[], options: BrazeSe
       case 'stop':
         tally.stop(reaction.status);
         tally.lost(unit, 'stopped', `answered ${reaction.status}: sending stopped`);
-        for (const u of takeAllPending()) tally.lost(u, 'stopped', stoppedWhy(reaction.status));
+        for (const u of queue.takeAll()) tally.lost(u, 'stopped', stoppedWhy(reaction.status));
         return;
       case 'give-up':
         tally.lost(unit, 'gaveUp', reaction.why);
         return;
     }
   }
+}
 
-  async function send(unit: Unit): Promise<void> {
-    const startedAt = Date.now();
-    const batch = unit.events.map((e) => e.event);
-    let answer: Answer;
-    try {
-      answer = await poster.post(batch);
-    } catch (err) {
-      // Not an answer: the batch could not even be made (e.g. a value JSON cannot hold). Reported, then thrown.
-      callbackError ??= err;
-      tally.lost(unit, 'gaveUp', `could not be sent: ${(err as Error).message}`);
-      return;
-    }
-    const endedAt = Date.now();
-    tally.request(unit, answer);
-    try {
-      options.onRequest?.({
-        events: batch,
-        status: answer.status,
-        attempt: unit.sent + 1,
-        startedAt,
-        endedAt,
-        ...(answer.status === 'network_error' ? { detail: answer.detail } : {}),
-      });
-    } catch (err) {
-      callbackError ??= err;
-    }
-    settle(unit, answer, endedAt);
-  }
-
-  try {
-    for (;;) {
-      const now = Date.now();
-      if (options.signal?.aborted) for (const u of takeAllPending()) tally.lost(u, 'aborted', ABORTED);
-      // Past the deadline, re-sends are given up; first sends still go (it is a re-send deadline).
-      if (now >= deadline && waiting.length) {
-        for (const w of waiting.splice(0)) tally.lost(w.unit, 'gaveUp', gaveUpWhy(w.unit));
-      }
-      const pending = fresh.length - freshNext + waiting.length;
-      if (pending === 0 && inFlight === 0) break;
-      if (pending === 0 || inFlight >= o.concurrency) {
-        await sleep();
-        continue;
-      }
-      // The earliest ready re-send first, else the next first send; else sleep until one is ready (or the deadline).
-      let pick = -1;
-      let nextReady = Infinity;
-      for (let i = 0; i < waiting.length; i++) {
-        const at = waiting[i]!.readyAt;
-        if (at <= now && (pick < 0 || at < waiting[pick]!.readyAt)) pick = i;
-        nextReady = Math.min(nextReady, at);
-      }
-      const wakeAt = (at: number) => Math.min(at, waiting.length ? deadline : Infinity);
-      if (pick < 0 && freshNext >= fresh.length) {
-        await sleep(wakeAt(nextReady) - now);
-        continue;
-      }
-      const startAt = pacer.earliest(now);
-      if (startAt > now) {
-        await sleep(wakeAt(startAt) - now);
-        continue;
-      }
-      const unit = pick >= 0 ? waiting.splice(pick, 1)[0]!.unit : fresh[freshNext++]!;
-      pacer.take(now, unit.events.length);
-      inFlight++;
-      void send(unit).finally(() => {
-        inFlight--;
-        wake();
-      });
-    }
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    await poster.close();
-  }
-  if (callbackError !== undefined) throw callbackError;
-  return tally.report(Date.now() - started);
+export async function sendLikeBraze(events: readonly unknown[], options: BrazeSenderOptions): Promise<BrazeSendReport> {
+  const o = resolveOptions(options);
+  const poster = createPoster({
+    url: options.url,
+    token: options.token,
+    gzip: options.gzip ?? false,
+    timeoutMs: o.requestTimeoutMs,
+    headers: options.headers,
+    connections: o.concurrency,
+  });
+  return new BrazeSend(events, o, options, poster).run();
 }

@@ -6,6 +6,7 @@
  * Braze does (local/braze), prints progress, then a table of what was sent, re-sent, split, dropped and given up.
  * Exit 0 only when every event was answered 2xx. The token is never printed.
  */
+import { isReceiverTokenForm } from '../../shared/receiver-auth';
 import { readFileSync } from 'node:fs';
 import { DEFAULTS, readBrazeFiles, sendLikeBraze, type BrazeSendReport } from '../braze';
 import { parse, UsageError } from '../../common/args';
@@ -14,8 +15,6 @@ import { table } from '../../common/table';
 
 const TOKEN_ENV = 'CURRENTS_RECEIVER_TOKEN';
 
-/** RFC 6750 `b64token`: what Braze can send in `Authorization: Bearer`. */
-const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const LIST_LIMIT = 20;
 
 function number(option: string, text: string | undefined, fallback: number, rule: 'whole>0' | '>=0' | '>0'): number {
@@ -106,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   const local = values.ready === undefined ? undefined : doorFromReady(values.ready, values.workspace);
   const url = checkUrl(values.url ?? local?.url);
   const token = values.token ?? (process.env[TOKEN_ENV] || undefined) ?? local?.token;
-  if (token !== undefined && !BEARER_TOKEN.test(token)) {
+  if (token !== undefined && !isReceiverTokenForm(token)) {
     throw new UsageError(
       'the token has characters a bearer token cannot hold (letters, digits, -._~+/ and trailing =)',
     );

@@ -48,22 +48,19 @@ export interface SecretManagerSourceOptions {
   readonly client?: SecretVersionAccessor;
 }
 
-export class SecretManagerSource implements SecretSource {
-  readonly label: string;
-  /** Number of accessSecretVersion calls made (to check the cache). */
-  accessCount = 0;
+/** A source whose value `load()` fetches, kept by one CachedValue: fresh for `cacheMs`, re-fetched after `invalidate()`. */
+abstract class CachedSecretSource implements SecretSource {
+  abstract readonly label: string;
   private readonly cache: CachedValue<string>;
 
-  constructor(private readonly opts: SecretManagerSourceOptions) {
-    if (!/^projects\/[^/]+\/secrets\/[^/]+$/.test(opts.secretName)) {
-      throw new Error(`secret name must be projects/PROJECT/secrets/SECRET (got '${opts.secretName}')`);
-    }
-    this.label = `Secret Manager secret ${opts.secretName}`;
-    this.cache = new CachedValue(() => this.access(), {
+  protected constructor(opts: { cacheMs?: number; clock?: Clock }) {
+    this.cache = new CachedValue(() => this.load(), {
       clock: opts.clock ?? systemClock,
       freshMs: opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS,
     });
   }
+
+  protected abstract load(): Promise<string>;
 
   read(): Promise<string> {
     return this.cache.get();
@@ -72,8 +69,22 @@ export class SecretManagerSource implements SecretSource {
   invalidate(): void {
     this.cache.invalidate();
   }
+}
 
-  private async access(): Promise<string> {
+export class SecretManagerSource extends CachedSecretSource {
+  readonly label: string;
+  /** Number of accessSecretVersion calls made (to check the cache). */
+  accessCount = 0;
+
+  constructor(private readonly opts: SecretManagerSourceOptions) {
+    super(opts);
+    if (!/^projects\/[^/]+\/secrets\/[^/]+$/.test(opts.secretName)) {
+      throw new Error(`secret name must be projects/PROJECT/secrets/SECRET (got '${opts.secretName}')`);
+    }
+    this.label = `Secret Manager secret ${opts.secretName}`;
+  }
+
+  protected async load(): Promise<string> {
     const client = await clientOr(this.opts.client);
     const name = `${this.opts.secretName}/versions/latest`;
     this.accessCount++;
@@ -119,30 +130,18 @@ export class EnvSecretSource implements SecretSource {
 }
 
 /** The value from a file (local runs), cached like Secret Manager; `invalidate()` re-reads it (rotation by editing). */
-export class FileSecretSource implements SecretSource {
+export class FileSecretSource extends CachedSecretSource {
   readonly label: string;
-  private readonly cache: CachedValue<string>;
 
   constructor(
     private readonly path: string,
     opts: { cacheMs?: number; clock?: Clock } = {},
   ) {
+    super(opts);
     this.label = `secret file ${path}`;
-    this.cache = new CachedValue(() => this.load(), {
-      clock: opts.clock ?? systemClock,
-      freshMs: opts.cacheMs ?? DEFAULT_SECRET_CACHE_MS,
-    });
   }
 
-  read(): Promise<string> {
-    return this.cache.get();
-  }
-
-  invalidate(): void {
-    this.cache.invalidate();
-  }
-
-  private async load(): Promise<string> {
+  protected async load(): Promise<string> {
     let v: string;
     try {
       v = await readFile(this.path, 'utf8');

@@ -1,7 +1,7 @@
 /**
- * The door's decisions, with no I/O: who may post (bearer token, compared in constant time), what each request is
- * answered, and what is published (route.ts: which connector of the workspace gets which events). Braze acts on the
- * answer alone, so every answer here is chosen for what Braze does with it:
+ * The door's decisions, with no I/O: what each request is answered (who may post is shared/receiver-auth.ts: the
+ * receiver token, compared in constant time), and what is published (route.ts: which connector of the workspace gets
+ * which events). Braze acts on the answer alone, so every answer here is chosen for what Braze does with it:
  *
  * | answer | when                                                       | what Braze does                      |
  * |--------|------------------------------------------------------------|--------------------------------------|
@@ -18,7 +18,6 @@
  * dead-letters what it cannot translate, with a reason. Never 401/403/404 for a fault of our own: Braze would stop and
  * wait for a person.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Pub/Sub's limit for one message (data plus attributes). */
 export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
@@ -102,32 +101,6 @@ export const answers = {
     outcome,
   }),
 } as const;
-
-/** The token of an `Authorization: Bearer <token>` header (RFC 6750 b64token characters), or undefined. */
-export function bearerToken(header: string | readonly string[] | undefined): string | undefined {
-  if (typeof header !== 'string') return undefined;
-  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  return m ? m[1] : undefined;
-}
-
-/** A token in the form it is compared in: its SHA-256, so that every comparison takes the same time whatever the length. */
-export type TokenDigest = Buffer;
-
-export function tokenDigest(token: string): TokenDigest {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
-
-/**
- * True when `presented` is one of `accepted`. Constant time: every accepted digest is compared (no early exit), each
- * with `timingSafeEqual`, so the answer's timing says nothing about which token, or how much of one, matched.
- */
-export function tokenAccepted(presented: string | undefined, accepted: readonly TokenDigest[]): boolean {
-  if (presented === undefined || accepted.length === 0) return false;
-  const digest = tokenDigest(presented);
-  let match = false;
-  for (const a of accepted) match = timingSafeEqual(digest, a) || match;
-  return match;
-}
 
 /** Pub/Sub attribute values are at most 1024 bytes; header values are cut to fit (they are never needed whole). */
 const MAX_ATTRIBUTE_VALUE = 256;

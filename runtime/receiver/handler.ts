@@ -11,20 +11,13 @@
  *   POST (any path) Braze's Custom Currents Export
  *   anything else   405
  */
+import { bearerToken, tokenAccepted } from '../../shared/receiver-auth';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/types';
 import { describeError, type Logger } from '../log';
 import type { BodyResult } from './body';
 import { headerValue, readBody } from './body';
-import {
-  answers,
-  bearerToken,
-  MAX_BODY_BYTES,
-  publishAttributes,
-  type ReceiverAnswer,
-  severityFor,
-  tokenAccepted,
-} from './core';
+import { answers, MAX_BODY_BYTES, publishAttributes, type ReceiverAnswer, severityFor } from './core';
 import type { DoorPublisher } from '../adapters/ingest-publisher';
 import { routeBody } from './route';
 import type { TokenSource } from './tokens';

@@ -1,5 +1,5 @@
 /**
- * The bearer tokens the receiver accepts, as digests (runtime/receiver/core.ts compares in constant time).
+ * The receiver tokens the door accepts, as digests (shared/receiver-auth.ts compares in constant time).
  *
  * - `SecretManagerTokenSource` (deployed): every ENABLED version of the workspace door's token secret is accepted, so a
  *   token is rotated without losing a request: add a new version, change it in Braze, disable the old one. The list is
@@ -16,7 +16,7 @@ import { ENV_VARS } from '../../shared/runtime-config';
 import { CachedValue } from '../adapters/cached-value';
 import { clientOr, payloadText, type SecretVersionLister } from '../adapters/secret-manager';
 import { type Clock, systemClock } from '../core/types';
-import { type TokenDigest, tokenDigest } from './core';
+import { type TokenDigest, tokenDigest } from '../../shared/receiver-auth';
 
 export interface TokenSource {
   /** Digests of every accepted token (empty: none is configured). Rejects when they cannot be read at all. */
@@ -93,7 +93,7 @@ export class SecretManagerTokenSource implements TokenSource {
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       throw new TokenSourceError(
-        `could not read the ingest tokens from ${this.label}` + (code !== undefined ? ` (code ${String(code)})` : ''),
+        `could not read the receiver tokens from ${this.label}` + (code !== undefined ? ` (code ${String(code)})` : ''),
       );
     }
   }

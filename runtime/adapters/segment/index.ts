@@ -1,4 +1,3 @@
 /** The Segment Tracking API adapter: region routing, batching, credentials (write key or OAuth) and retries. */
 export { createSegmentClient, type SegmentClient, type SegmentClientOptions } from './client';
-export { resolveEndpoints } from './endpoints';
 export { createSourceCheck } from './public-api';

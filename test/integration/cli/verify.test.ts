@@ -133,7 +133,7 @@ describe('currents verify', () => {
       text
         .split('\n')
         .map((l) =>
-          /^(\S+)\s+(credential secret|segment|ingest token|hash key)\s+(ok|FAIL|warn|skip|pending)\s+(.*)$/.exec(l),
+          /^(\S+)\s+(credential secret|segment|receiver token|hash key)\s+(ok|FAIL|warn|skip|pending)\s+(.*)$/.exec(l),
         )
         .filter((m) => m !== null)
         .map((m) => [`${m[1]} ${m[2]}`, `${m[3]} ${m[4]}`]),
@@ -141,13 +141,13 @@ describe('currents verify', () => {
     return { code, text, rows };
   }
 
-  it('passes a connector whose secret, source and ingest token are all fine', async () => {
+  it('passes a connector whose secret, source and receiver token are all fine', async () => {
     const { code, text, rows } = await verify(['--connector', 'wk-ok']);
     expect(code).toBe(0);
     expect(text).toMatch(/^connector\s+check\s+result\s+detail$/m);
     expect(rows.get('wk-ok credential secret')).toMatch(/^ok .*latest version enabled, holds a write key/);
     expect(rows.get('wk-ok segment')).toBe('ok source src_ok is enabled in us and has the write key in the secret');
-    expect(rows.get('wk-ok ingest token')).toMatch(/^ok currents-door-ws-wk-ok-token: latest version enabled/);
+    expect(rows.get('wk-ok receiver token')).toMatch(/^ok currents-door-ws-wk-ok-token: latest version enabled/);
     expect(text).toMatch(/OK: environment 'vt' is ready to deploy\./);
   });
 
@@ -155,7 +155,7 @@ describe('currents verify', () => {
     const { code, rows, text } = await verify([]);
     expect(code).toBe(1);
     expect(rows.get('wk-rotated segment')).toMatch(/^FAIL Segment source src_rot \(us\) does not have the write key/);
-    expect(rows.get('wk-rotated ingest token')).toBe(
+    expect(rows.get('wk-rotated receiver token')).toBe(
       "pending currents-door-ws-wk-rotated-token has no version yet: the door of workspace 'ws-wk-rotated' answers 503 " +
         '(Braze retries) until `currents receiver-token new --env vt --workspace ws-wk-rotated` makes one',
     );
@@ -166,7 +166,7 @@ describe('currents verify', () => {
     expect(rows.get('wk-nocheck segment')).toMatch(/^warn not checked: .*a revoked write key would be invisible/);
     expect(rows.get('wk-no-secret credential secret')).toMatch(/^FAIL .*latest version is disabled or destroyed/);
     expect(rows.get('wk-no-secret segment')).toBe('skip not checked: the credential secret cannot be read');
-    expect(rows.get('wk-nocheck ingest token')).toMatch(
+    expect(rows.get('wk-nocheck receiver token')).toMatch(
       /^skip currents-door-ws-wk-nocheck-token does not exist \(no door deployed\)/,
     );
     expect(rows.get('oauth-ok segment')).toBe('ok OAuth app app-v (key kid-v) granted a token in us');
@@ -201,7 +201,7 @@ describe('currents verify', () => {
         'team@example.com) until one is added (README, "Deploying")',
     );
     expect(r.rows.get('wk-ok segment')).toBe('skip not checked: the credential secret cannot be read');
-    expect(r.rows.get('wk-ok ingest token')).toMatch(/^pending currents-door-ws-wk-ok-token has no version yet/);
+    expect(r.rows.get('wk-ok receiver token')).toMatch(/^pending currents-door-ws-wk-ok-token has no version yet/);
     expect(r.text).toMatch(
       /OK: environment 'vt' is ready to deploy \(wk-ok deploy\(s\) without a secret version yet and park until one is added\)\./,
     );

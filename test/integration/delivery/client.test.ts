@@ -1,10 +1,6 @@
 import { startSegmentServer, type LocalSegmentServer } from '../../../local/segment-server';
-import {
-  createSegmentClient,
-  resolveEndpoints,
-  type SegmentClient,
-  type SegmentClientOptions,
-} from '../../../runtime/adapters/segment';
+import { createSegmentClient, type SegmentClient, type SegmentClientOptions } from '../../../runtime/adapters/segment';
+import { resolveEndpoints } from '../../../runtime/adapters/segment/endpoints';
 import { CredentialUnavailableError, type SegmentSecret } from '../../../runtime/core/types';
 import {
   fakeTime,

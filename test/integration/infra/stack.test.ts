@@ -155,7 +155,7 @@ describe('the runtime archive', () => {
   writeFileSync(
     entry,
     readFileSync(FIXTURE_ENTRY, 'utf8').replace(
-      "'../../../shared/names'",
+      "'../../../../shared/names'",
       `'${join(__dirname, '..', '..', '..', 'shared', 'names')}'`,
     ),
   );

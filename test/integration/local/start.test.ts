@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { emulatorsFromEnv } from '../../../local/emulators';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { curlLine, parseOptions, readyObject, runLocal, tail } from '../../../local/start';
+import { runLocal } from '../../../local/start';
+import { parseOptions } from '../../../local/start-options';
+import { curlLine } from '../../../local/start-print';
+import { readyObject } from '../../../local/start-ready';
+import { tail } from '../../../local/start-tail';
 
 const run = (extra: Partial<Parameters<typeof runLocal>[0]>) => {
   const lines: string[] = [];

@@ -4,6 +4,7 @@
  * and the receiver part of `currents status` (enabled token versions; answers by status parsed from Cloud Monitoring's
  * timeSeries.list through an injected fetch). The status command itself, on the emulators, is in status-probe.test.ts.
  */
+import { newReceiverToken } from '../../../shared/receiver-auth';
 import { run as receiverToken } from '../../../cli/commands/receiver-token';
 import { receiverLines, receiverStatus } from '../../../cli/commands/status';
 import { UsageError } from '../../../common/args';
@@ -12,7 +13,6 @@ import {
   answersByStatus,
   answersQueryUrl,
   type FetchLike,
-  newIngestToken,
   parseAnswersByStatus,
   type SecretVersionInfo,
   type TokenSecretClient,
@@ -103,7 +103,7 @@ const tokenIn = (out: string) => /^ {2}bearer token {2}(\S+)$/m.exec(out)?.[1];
 
 describe('currents receiver-token new', () => {
   it('makes a strong base64url token of 32 random bytes, different every time', () => {
-    const tokens = new Set(Array.from({ length: 50 }, () => newIngestToken()));
+    const tokens = new Set(Array.from({ length: 50 }, () => newReceiverToken()));
     expect(tokens.size).toBe(50);
     for (const t of tokens) {
       expect(t).toMatch(/^[A-Za-z0-9_-]{43}$/);

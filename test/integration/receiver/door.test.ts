@@ -6,7 +6,7 @@
  * Segment exactly once by messageId; nothing answered 2xx is missing.
  */
 import { sendLikeBraze } from '../../../local/braze';
-import { makeReceiverToken } from '../../../local/connector-runner';
+import { newReceiverToken } from '../../../shared/receiver-auth';
 import { startFunctionHost, type FunctionHost } from '../../../local/function-host';
 import { startTcpProxy, type TcpProxy } from '../../../local/tcp-proxy';
 import { sampleFeed } from '../../../common/samples';
@@ -18,7 +18,7 @@ import { CONNECTOR, startFixture, type Fixture } from '../../support/function/fi
 let f: Fixture;
 let proxy: TcpProxy;
 let receiver: FunctionHost;
-const token = makeReceiverToken();
+const token = newReceiverToken();
 const receiverLines: string[] = [];
 
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { PubSub } from '@google-cloud/pubsub';
-import { makeReceiverToken } from '../../../local/connector-runner';
+import { newReceiverToken } from '../../../shared/receiver-auth';
 import { startTcpProxy, type TcpProxy } from '../../../local/tcp-proxy';
 import { type DoorPublisher, PubSubIngestPublisher, TopicsPublisher } from '../../../runtime/adapters/ingest-publisher';
 import {
@@ -27,7 +27,7 @@ import { MAX_BODY_BYTES } from '../../../runtime/receiver/core';
 import { doorEnvironment, parseDoorConfig } from '../../../shared/door-config';
 import { connectorDefinition } from '../../support/function/fixture';
 
-const token = makeReceiverToken();
+const token = newReceiverToken();
 type Log = Record<string, unknown>;
 
 function configFor(projectId: string) {

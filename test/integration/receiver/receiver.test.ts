@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { PubSub } from '@google-cloud/pubsub';
 import { acknowledge, createClients, leaseAll } from '../../../cli/ops/dead-letter-queue';
-import { makeReceiverToken } from '../../../local/connector-runner';
+import { newReceiverToken } from '../../../shared/receiver-auth';
 import { startFunctionHost, type FunctionHost } from '../../../local/function-host';
 import { MAX_BODY_BYTES } from '../../../runtime/receiver/core';
 import { loadEnvironments } from '../../../shared/connector';
@@ -17,7 +17,7 @@ import { doorEnvironment } from '../../../shared/door-config';
 import { ENV_VARS } from '../../../shared/runtime-config';
 import { connectorDefinition } from '../../support/function/fixture';
 
-const tokens = [makeReceiverToken(), makeReceiverToken()];
+const tokens = [newReceiverToken(), newReceiverToken()];
 const projectId = `rcv-${randomBytes(4).toString('hex')}`;
 const [environment] = loadEnvironments([
   { name: 'test', project: projectId, region: 'europe-west1', connectors: [connectorDefinition({ name: 'rcv' })] },
@@ -104,7 +104,7 @@ describe('authentication (before anything else, every request)', () => {
     ['no Authorization header', {}],
     ['a Basic scheme', { authorization: `Basic ${Buffer.from(`${tokens[0]}:`).toString('base64')}` }],
     ['an empty bearer token', { authorization: 'Bearer ' }],
-    ['a wrong token', bearer(makeReceiverToken())],
+    ['a wrong token', bearer(newReceiverToken())],
     ['a token with one character changed', bearer(`${tokens[0]!.slice(0, -1)}${tokens[0]!.endsWith('A') ? 'B' : 'A'}`)],
     ['the token without its scheme', { authorization: tokens[0]! }],
   ];

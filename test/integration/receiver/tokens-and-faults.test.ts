@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { PubSub } from '@google-cloud/pubsub';
-import { makeReceiverToken } from '../../../local/connector-runner';
+import { newReceiverToken } from '../../../shared/receiver-auth';
 import { startTcpProxy, type TcpProxy } from '../../../local/tcp-proxy';
 import { OffsetClock } from '../../../runtime/core/clock';
-import { bearerToken, tokenAccepted, tokenDigest } from '../../../runtime/receiver/core';
+import { bearerToken, tokenAccepted, tokenDigest } from '../../../shared/receiver-auth';
 import { PubSubIngestPublisher, TopicsPublisher, type DoorPublisher } from '../../../runtime/adapters/ingest-publisher';
 import { routeBody } from '../../../runtime/receiver/route';
 import { createReceiverRuntime, type ReceiverRuntime } from '../../../runtime/receiver/runtime';
@@ -142,7 +142,7 @@ describe('token rotation through Secret Manager versions', () => {
   afterEach(() => new Promise<void>((r) => server.close(() => r())));
 
   it('accepts every enabled version; a disabled one stops working within the cache time', async () => {
-    const [oldToken, newToken] = [makeReceiverToken(), makeReceiverToken()];
+    const [oldToken, newToken] = [newReceiverToken(), newReceiverToken()];
     sm.add(oldToken);
     expect((await post(url, oldToken)).status).toBe(200);
     expect((await post(url, newToken)).status).toBe(401);
@@ -160,14 +160,14 @@ describe('token rotation through Secret Manager versions', () => {
   });
 
   it('reads Secret Manager at most once per cache period, however many requests', async () => {
-    const t = makeReceiverToken();
+    const t = newReceiverToken();
     sm.add(t);
     await Promise.all(Array.from({ length: 20 }, () => post(url, t)));
     expect(sm.listCalls).toBe(1);
   });
 
   it('answers 503 (never 401) when Secret Manager cannot be read and no list was ever read', async () => {
-    sm.add(makeReceiverToken());
+    sm.add(newReceiverToken());
     sm.failWith = { code: 14 };
     const before = published.length;
     const r = await post(url, 'whatever-token-value');
@@ -177,7 +177,7 @@ describe('token rotation through Secret Manager versions', () => {
   });
 
   it('keeps the last list for a while when Secret Manager fails later, then answers 503', async () => {
-    const t = makeReceiverToken();
+    const t = newReceiverToken();
     sm.add(t);
     expect((await post(url, t)).status).toBe(200);
     sm.failWith = { code: 14 };
@@ -190,7 +190,7 @@ describe('token rotation through Secret Manager versions', () => {
   });
 
   it('answers 503 when no version is enabled (nothing could authenticate: our configuration, not Braze)', async () => {
-    const r = await post(url, makeReceiverToken());
+    const r = await post(url, newReceiverToken());
     expect(r.status).toBe(503);
   });
 });
@@ -198,7 +198,7 @@ describe('token rotation through Secret Manager versions', () => {
 describe('publish failures (the Pub/Sub emulator unreachable)', () => {
   const projectId = `rcvf-${randomBytes(4).toString('hex')}`;
   const config = configFor(projectId);
-  const token = makeReceiverToken();
+  const token = newReceiverToken();
   let proxy: TcpProxy;
   let runtime: ReceiverRuntime;
   let url: string;

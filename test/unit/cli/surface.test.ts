@@ -14,7 +14,7 @@ import { main } from '../../../cli/main';
 import { STAND_IN_COMMANDS } from '../../../local/commands';
 import { COMMAND_SPECS } from '../../../cli/specs';
 import { SOAK } from '../../../local/soak';
-import { START } from '../../../local/start';
+import { START } from '../../../local/start-options';
 
 jest.setTimeout(60_000);
 

@@ -4,11 +4,12 @@
  * declared in the same stack, of the kind the tile needs (a distribution for PromQL's _sum/_bucket).
  */
 import { environments } from '../../fixtures/definitions';
-import { DASHBOARD_METRICS, dashboardMetricFilter } from '../../../infra/dashboard-metrics';
+import { DASHBOARD_METRICS, type DashboardMetric } from '../../../infra/dashboard-metrics';
 import { dashboardDisplayName } from '../../../infra/dashboard';
 import { type Json, resources, synthEnvironments } from '../../support/infra/helpers';
 import { doorNames } from '../../../shared/door';
 import { resourceNames } from '../../../shared/names';
+import { createLogger, LOG_EVENT_SPECS } from '../../../runtime/log';
 
 const synth = synthEnvironments(environments);
 
@@ -28,6 +29,35 @@ function asTheApiAnswers(value: unknown): unknown {
   }
   return value;
 }
+/**
+ * Whether a Cloud Logging entry matches a filter of the form the stack writes: terms joined by `AND`, each
+ * `path="value"` (equality) or `path:*` (the field is present). Any other form fails the test.
+ */
+function matches(filter: string, entry: Json): boolean {
+  return filter.split(' AND ').every((term) => {
+    const m = /^([A-Za-z0-9_.]+)(?:="([^"]*)"|:\*)$/.exec(term);
+    if (!m) throw new Error(`a filter term this test does not read: ${term}`);
+    const value = m[1]!.split('.').reduce<unknown>((v, k) => (v as Json | undefined)?.[k], entry);
+    return m[2] === undefined ? value !== undefined : String(value) === m[2];
+  });
+}
+
+/** The entry Cloud Logging stores for a line the runtime's own logger writes in a connector's function. */
+function loggedEntry(connector: string, metric: DashboardMetric, service = resourceNames(connector).function): Json {
+  const lines: string[] = [];
+  const logger = createLogger({ connector, sink: (l) => lines.push(l) });
+  const fields: Json = {};
+  for (const path of [metric.value, metric.label?.from].filter((f): f is string => f !== undefined)) {
+    const [top, sub] = path.split('.');
+    fields[top!] = sub === undefined ? 7 : { ...((fields[top!] as Json | undefined) ?? {}), [sub]: 7 };
+  }
+  logger.log(LOG_EVENT_SPECS[metric.event].severities[0]!, metric.event, 'a line', fields as never);
+  return {
+    resource: { type: 'cloud_run_revision', labels: { service_name: service } },
+    jsonPayload: JSON.parse(lines[0]!) as Json,
+  };
+}
+
 const promName = (name: string) => `logging_googleapis_com:user_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 interface Tile {
@@ -105,12 +135,22 @@ describe.each(synth.environments.map((e) => e.name))('the %s dashboard', (envNam
         expect(names).toContain(`${fn}-${alerted}`);
       }
       expect(names).toContain(doorNames(c.workspace).requestsMetric);
-      // Each dashboard metric counts the connector's own function lines of its event.
+      // Each dashboard metric counts the lines the runtime's logger writes for its event in the connector's own
+      // function, reading fields that event declares — and no line of another connector, function or event.
       for (const id of Object.keys(DASHBOARD_METRICS) as (keyof typeof DASHBOARD_METRICS)[]) {
-        const m = byName.get(`${fn}-${id}`)!;
-        expect(m.filter).toBe(dashboardMetricFilter(c.name, id));
-        expect(m.filter).toContain(`resource.labels.service_name="${fn}"`);
-        expect(m.filter).toContain(`jsonPayload.event="${DASHBOARD_METRICS[id].event}"`);
+        const spec: DashboardMetric = DASHBOARD_METRICS[id];
+        const filter = byName.get(`${fn}-${id}`)!.filter as string;
+        const declared = LOG_EVENT_SPECS[spec.event].fields;
+        for (const f of [spec.value, spec.label?.from]) if (f) expect(declared).toContain(f.split('.')[0]);
+        const line = loggedEntry(c.name, spec);
+        expect({ id, matches: matches(filter, line) }).toEqual({ id, matches: true });
+        expect(matches(filter, loggedEntry('someone-else', spec))).toBe(false);
+        expect(matches(filter, loggedEntry(c.name, spec, `${fn}-backfill`))).toBe(false);
+        const other = spec.event === 'state_change' ? 'batch_done' : 'state_change';
+        expect(matches(filter, loggedEntry(c.name, { ...spec, event: other }))).toBe(false);
+        if (spec.value) expect(matches(filter, loggedEntry(c.name, { ...spec, value: undefined }))).toBe(false);
+        const extractor = (byName.get(`${fn}-${id}`)!.label_extractors ?? {}) as Record<string, string>;
+        if (spec.label) expect(extractor[spec.label.key]).toBe(`EXTRACT(jsonPayload.${spec.label.from})`);
       }
     }
   });

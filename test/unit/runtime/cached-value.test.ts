@@ -1,4 +1,4 @@
-/** The one cache of slow reads (secrets, ingest tokens): freshness, one load in flight, invalidation, stale-on-error. */
+/** The one cache of slow reads (secrets, receiver tokens): freshness, one load in flight, invalidation, stale-on-error. */
 import { CachedValue } from '../../../runtime/adapters/cached-value';
 
 function setup(staleMs?: number) {

@@ -102,9 +102,14 @@ describe('createLogger', () => {
   });
 
   it('every severity method the runtime calls with a literal event name is one the spec allows for it', () => {
-    const files = ['app.ts', 'runtime.ts', 'receiver/handler.ts', 'receiver/runtime.ts'].map((f) =>
-      readFileSync(join(__dirname, '../../../runtime', f), 'utf8'),
-    );
+    const files = [
+      'app-context.ts',
+      'push-handler.ts',
+      'probe-handler.ts',
+      'runtime.ts',
+      'receiver/handler.ts',
+      'receiver/runtime.ts',
+    ].map((f) => readFileSync(join(__dirname, '../../../runtime', f), 'utf8'));
     const method: Record<string, string> = {
       info: 'INFO',
       notice: 'NOTICE',
