@@ -93,7 +93,7 @@ export const TYPE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
 /** The canonical dotted name of an exportable type, or undefined for anything else. */
 export function canonicalType(name: string): string | undefined {
   if (CATALOG_BY_TYPE.has(name)) return name;
-  return TYPE_ALIASES[name];
+  return Object.hasOwn(TYPE_ALIASES, name) ? TYPE_ALIASES[name] : undefined;
 }
 
 /** Types selected by a group or channel name: the types it exports by default (opt-in types are named one by one). */
@@ -129,7 +129,7 @@ export function refusalOf(name: string): Refusal | undefined {
   const t = canonicalType(name);
   const entry = t === undefined ? undefined : CATALOG_BY_TYPE.get(t);
   if (entry) return entry.optIn === undefined ? undefined : { kind: 'opt-in', reason: entry.optIn };
-  const never = REFUSED_TYPES[name];
+  const never = Object.hasOwn(REFUSED_TYPES, name) ? REFUSED_TYPES[name] : undefined;
   return never === undefined ? { kind: 'unknown' } : { kind: 'never', reason: never };
 }
 
@@ -191,7 +191,7 @@ export function resolveSelection(names: readonly string[]): SelectionResult {
     const t = canonicalType(name);
     if (t) chosen.add(t);
     else if (isSelector(name)) for (const s of typesOfSelector(name)) chosen.add(s);
-    else if (REFUSED_TYPES[name] !== undefined) refused.push({ name, reason: REFUSED_TYPES[name] });
+    else if (Object.hasOwn(REFUSED_TYPES, name)) refused.push({ name, reason: REFUSED_TYPES[name]! });
     else unknown.push({ name, suggestions: suggestNames(name) });
   }
   const entries = CATALOG.filter((e) => chosen.has(e.type));

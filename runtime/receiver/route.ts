@@ -10,6 +10,7 @@
  */
 import type { WorkspaceDoor } from '../../shared/door';
 import { routeOf } from '../../shared/door';
+import { tally } from '../core/counts';
 import { skipJsonWhitespace } from '../core/json-bytes';
 import { type EnvelopeElement, scanEnvelope } from './envelope-scan';
 
@@ -90,7 +91,7 @@ function routeElements(body: Buffer, elements: readonly EnvelopeElement[], sourc
   const notSelected: Record<string, number> = {};
   for (const e of elements) {
     const route = e.type === undefined ? { connector: door.fallback } : routeOf(door, e.type);
-    if ('notSelected' in route) notSelected[route.notSelected] = (notSelected[route.notSelected] ?? 0) + 1;
+    if ('notSelected' in route) tally(notSelected, route.notSelected);
     else {
       const list = groups.get(route.connector);
       if (list) list.push(e);

@@ -122,6 +122,15 @@ describe('routeBody', () => {
     expect(r).toEqual({ empty: false, events: 1, parts: [], notSelected: { 'users.canvas.Entry': 1 } });
   });
 
+  it('counts types named like Object members as any other type, touching no prototype', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+    const r = routeBody(body([...names.map((n, i) => ev(n, `p${i}`)), ev('users.canvas.Entry', 'c1')]), b!);
+    expect(r.parts).toEqual([]);
+    expect(Object.entries(r.notSelected)).toEqual([...names.map((n) => [n, 1]), ['users.canvas.Entry', 1]]);
+    expect(Object.getPrototypeOf(r.notSelected)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('routes an envelope whose key is escaped (read by JSON.parse), and sends bodies it cannot read to the fallback', () => {
     const escaped = Buffer.from(
       `{"ev\\u0065nts":[${JSON.stringify(ev('users.canvas.Entry', 'c1'))},${JSON.stringify(ev('users.messages.email.Open', 'e1'))}]}`,

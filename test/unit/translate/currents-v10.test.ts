@@ -3,10 +3,16 @@
  * types with their reasons, types the catalogue does not know (skipped and counted, or exported generically), and
  * fields Braze adds to known types.
  */
-import { CATALOG, REFUSED_TYPES, genericEventName } from '../../../shared/catalog';
+import { CATALOG, REFUSED_TYPES, genericEventName, resolveSelection } from '../../../shared/catalog';
 import { connectorWarnings, parseConnector } from '../../../shared/connector';
 import { nestEvent, sampleEvent } from '../../../common/samples';
-import { ALL_TYPES, createTranslator, LIBRARY, type TranslatorConfig } from '../../../runtime/core/translate';
+import {
+  ALL_TYPES,
+  createTranslator,
+  LIBRARY,
+  NOT_A_TYPE_NAME,
+  type TranslatorConfig,
+} from '../../../runtime/core/translate';
 import { relevance, typeDecision, UNKNOWN_TYPES_SELECTED } from '../../../runtime/storage/paths';
 import { V10_FIXTURES } from '../../fixtures/currents/v10-events';
 import { testConnector } from '../../support/translate/connector-fixture';
@@ -160,6 +166,19 @@ describe('types the catalogue does not know', () => {
       expect.objectContaining({ reason: 'not_exportable', id: 'tg-2' }),
     ]);
     expect(r.unknownTypes).toEqual({ 'users.messages.telegram.InboundReceive': 2 });
+  });
+
+  it('a type named like an Object member (constructor, toString, __proto__) is unknown like any other, never a refusal', () => {
+    const names = ['constructor', 'toString', '__proto__', 'hasOwnProperty'];
+    const events = names.map((n, i) => ({ ...sampleEvent('users.messages.email.Open'), id: `m-${i}`, event_type: n }));
+    const r = all.translateMessage(JSON.stringify({ events }));
+    expect(r.skipped.map((s) => [s.reason, s.detail])).toEqual(
+      names.map((n) => ['not_exportable', expect.stringContaining(`${n} is not a Currents type the catalogue knows`)]),
+    );
+    expect(r.unknownTypes).toEqual({ [NOT_A_TYPE_NAME]: names.length });
+    const selection = resolveSelection(names);
+    expect(selection.refused).toEqual([]);
+    expect(selection.unknown.map((u) => u.name)).toEqual(names);
   });
 
   it('are exported generically when the connector asks: a name from the type, ids and time as always, fields as properties', () => {
