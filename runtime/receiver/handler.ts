@@ -20,13 +20,13 @@ import { headerValue, readBody } from './body';
 import { answers, MAX_BODY_BYTES, publishAttributes, type ReceiverAnswer, severityFor } from './core';
 import type { DoorPublisher } from '../adapters/ingest-publisher';
 import { routeBody } from './route';
-import type { TokenSource } from './tokens';
+import type { ReceiverTokenSource } from './tokens';
 import type { WorkspaceDoor } from '../../shared/door';
 
 export interface ReceiverDeps {
   /** The workspace's door: its routes (event type → connector) and fallback connector (shared/door.ts). */
   readonly door: Pick<WorkspaceDoor, 'routes' | 'fallback'>;
-  readonly tokens: TokenSource;
+  readonly tokens: ReceiverTokenSource;
   readonly publisher: DoorPublisher;
   readonly logger: Logger;
   readonly clock: Clock;

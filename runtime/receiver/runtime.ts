@@ -23,13 +23,13 @@ import { decodeBody } from './body';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
 import { createReceiver, owesContinue, type ReceiverHandler } from './handler';
 import { type DoorPublisher, PubSubIngestPublisher, TopicsPublisher } from '../adapters/ingest-publisher';
-import { tokenSourceFor, type TokenSource } from './tokens';
+import { tokenSourceFor, type ReceiverTokenSource } from './tokens';
 
 export interface ReceiverRuntime {
   readonly config: DoorConfig;
   readonly handle: ReceiverHandler;
   readonly logger: Logger;
-  readonly tokens: TokenSource;
+  readonly tokens: ReceiverTokenSource;
   readonly publisher: DoorPublisher;
   /** The publish timeout, derived from the door's deployed timeout (config.timeoutSeconds) unless overridden. */
   readonly budgets: ReceiverBudgets;
@@ -52,7 +52,7 @@ export function createReceiverRuntime(
     env?: Record<string, string | undefined>;
     clock?: Clock;
     logSink?: (line: string) => void;
-    tokens?: TokenSource;
+    tokens?: ReceiverTokenSource;
     publisher?: DoorPublisher;
     maxBodyBytes?: number;
   } = {},

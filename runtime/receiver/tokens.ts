@@ -18,7 +18,7 @@ import { clientOr, payloadText, type SecretVersionLister } from '../adapters/sec
 import { type Clock, systemClock } from '../core/types';
 import { type TokenDigest, tokenDigest } from '../../shared/receiver-auth';
 
-export interface TokenSource {
+export interface ReceiverTokenSource {
   /** Digests of every accepted token (empty: none is configured). Rejects when they cannot be read at all. */
   digests(): Promise<readonly TokenDigest[]>;
   /** Where the tokens come from (never a value). */
@@ -55,7 +55,7 @@ export interface SecretManagerTokenSourceOptions {
   readonly client?: SecretVersionLister;
 }
 
-export class SecretManagerTokenSource implements TokenSource {
+export class SecretManagerTokenSource implements ReceiverTokenSource {
   readonly label: string;
   /** Secret Manager calls made (list + access), to check the cache. */
   calls = 0;
@@ -100,7 +100,7 @@ export class SecretManagerTokenSource implements TokenSource {
 }
 
 /** Fixed tokens (local runs and tests: CURRENTS_RECEIVER_TOKENS). */
-export class StaticTokenSource implements TokenSource {
+export class StaticTokenSource implements ReceiverTokenSource {
   readonly label: string;
   private readonly list: readonly TokenDigest[];
 
@@ -115,7 +115,7 @@ export class StaticTokenSource implements TokenSource {
 }
 
 /** Tokens from a file, one per line, re-read every `cacheMs` (local runs and tests rotate tokens by rewriting it). */
-export class FileTokenSource implements TokenSource {
+export class FileTokenSource implements ReceiverTokenSource {
   readonly label: string;
   private readonly cache: CachedValue<readonly TokenDigest[]>;
 
@@ -145,7 +145,7 @@ export function tokenSourceFor(
   config: { readonly tokenSecretName: string },
   env: Record<string, string | undefined>,
   opts: { clock?: Clock; cacheMs?: number } = {},
-): TokenSource {
+): ReceiverTokenSource {
   const kind = env[ENV_VARS.receiverTokenSource] ?? 'secret-manager';
   switch (kind) {
     case 'secret-manager':

@@ -17,7 +17,7 @@ import {
   parseTokenList,
   SecretManagerTokenSource,
   type SecretVersionLister,
-  type TokenSource,
+  type ReceiverTokenSource,
 } from '../../../runtime/receiver/tokens';
 import { loadEnvironments } from '../../../shared/connector';
 import { workspaceDoor } from '../../../shared/door';
@@ -127,7 +127,7 @@ describe('token rotation through Secret Manager versions', () => {
   };
   let sm: FakeSecretManager;
   let clock: OffsetClock;
-  let tokens: TokenSource;
+  let tokens: ReceiverTokenSource;
   let url: string;
   let server: Server;
 
