@@ -5,31 +5,12 @@
  * publish on the connector's ingest topic, use the connector's database; alerts for damaged files and a stuck backlog.
  */
 import { resourceNames, storageImportNames } from '../../../shared/names';
-import { type Json, refOf, synthEnvironments } from '../../support/infra/helpers';
+import { type Json, refOf, synthDevConnectors } from '../../support/infra/helpers';
 
-const base = {
-  displayName: 'x',
-  contactEmail: 'team@example.com',
-  segment: { region: 'eu', credential: { kind: 'writeKey' } },
-};
-const { stacks } = synthEnvironments([
-  {
-    name: 'dev',
-    project: 'acme-currents-dev',
-    region: 'europe-west1',
-    connectors: [
-      {
-        ...base,
-        name: 'email-eu',
-        workspace: 'ws1',
-        events: ['email'],
-        storage: { bucket: 'acme-braze-export', prefix: 'braze/currents' },
-      },
-      { ...base, name: 'canvas-eu', workspace: 'ws1', events: ['canvas'] },
-    ],
-  },
+const json = synthDevConnectors([
+  { name: 'email-eu', events: ['email'], storage: { bucket: 'acme-braze-export', prefix: 'braze/currents' } },
+  { name: 'canvas-eu', events: ['canvas'] },
 ]);
-const json = stacks.dev!.json;
 const all = (type: string): Json[] => Object.values(json.resource[type] ?? {});
 const names = storageImportNames('email-eu');
 const sa = refOf(json, 'google_service_account', (r) => r.account_id === names.importerServiceAccount, 'member');
@@ -155,6 +136,6 @@ it('alerts on damaged files and on a stuck backlog, to the contact channel', () 
 
 it('declares nothing of the kind for a connector without storage', () => {
   const other = storageImportNames('canvas-eu');
-  const text = stacks.dev!.text;
+  const text = JSON.stringify(json);
   for (const n of Object.values(other)) expect(text).not.toContain(n);
 });

@@ -81,3 +81,25 @@ export function refOf(json: SynthJson, type: string, where: (r: Json) => boolean
   if (!entry) throw new Error(`no ${type} matching`);
   return `\${${type}.${entry[0]}.${attr}}`;
 }
+
+/**
+ * The `dev` stack's Terraform JSON for connectors given by their own fields only: each gets a display name, a contact,
+ * an EU write-key Segment destination and workspace `ws1` unless it says otherwise.
+ */
+export function synthDevConnectors(connectors: readonly Json[]): SynthJson {
+  const base = {
+    displayName: 'x',
+    contactEmail: 'team@example.com',
+    workspace: 'ws1',
+    segment: { region: 'eu', credential: { kind: 'writeKey' } },
+  };
+  const { stacks } = synthEnvironments([
+    {
+      name: 'dev',
+      project: 'acme-currents-dev',
+      region: 'europe-west1',
+      connectors: connectors.map((c) => ({ ...base, ...c })),
+    },
+  ]);
+  return stacks.dev!.json;
+}

@@ -5,39 +5,19 @@
  * account and dead-letter topic, `backfill.maxInstances` instances). The live push and live importer are untouched.
  */
 import { resourceNames, storageImportNames } from '../../../shared/names';
-import { type Json, synthEnvironments } from '../../support/infra/helpers';
+import { type Json, synthDevConnectors } from '../../support/infra/helpers';
 
-const base = {
-  displayName: 'x',
-  contactEmail: 'team@example.com',
-  workspace: 'ws1',
-  segment: { region: 'eu', credential: { kind: 'writeKey' } },
-};
-const { stacks } = synthEnvironments([
+const json = synthDevConnectors([
   {
-    name: 'dev',
-    project: 'acme-currents-dev',
-    region: 'europe-west1',
-    connectors: [
-      {
-        ...base,
-        name: 'email-eu',
-        events: ['email'],
-        concurrency: 8,
-        storage: { bucket: 'acme-braze-export', prefix: 'braze' },
-        backfill: { maxInstances: 3, importers: 7 },
-      },
-      {
-        ...base,
-        name: 'push-eu',
-        events: ['pushnotification'],
-        storage: { bucket: 'acme-braze-export', prefix: 'push' },
-      },
-      { ...base, name: 'canvas-eu', workspace: 'ws2', events: ['canvas'] },
-    ],
+    name: 'email-eu',
+    events: ['email'],
+    concurrency: 8,
+    storage: { bucket: 'acme-braze-export', prefix: 'braze' },
+    backfill: { maxInstances: 3, importers: 7 },
   },
+  { name: 'push-eu', events: ['pushnotification'], storage: { bucket: 'acme-braze-export', prefix: 'push' } },
+  { name: 'canvas-eu', workspace: 'ws2', events: ['canvas'] },
 ]);
-const json = stacks.dev!.json;
 const byName = (type: string, name: string): [string, Json] => {
   const found = Object.entries(json.resource[type] ?? {}).find(([, r]) => r.name === name);
   if (!found) throw new Error(`no ${type} named ${name}`);
