@@ -70,18 +70,19 @@ export function parsePushEnvelope(body: unknown): PushParseResult {
   };
 }
 
-/** Builds a push envelope (for the local run, tests and benchmarks). */
+/** Builds a push envelope (for the local run, tests and benchmarks); `publishTime` when the caller has one (pure). */
 export function pushEnvelope(
   data: Buffer | string,
   attributes: Record<string, string> = {},
   messageId = '1',
+  publishTime?: string,
 ): Record<string, unknown> {
   return {
     message: {
       data: Buffer.from(data).toString('base64'),
       attributes,
       messageId,
-      publishTime: new Date().toISOString(),
+      ...(publishTime === undefined ? {} : { publishTime }),
     },
     subscription: 'projects/local/subscriptions/local',
   };

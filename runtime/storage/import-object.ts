@@ -16,6 +16,7 @@
  *     import`, or a rewrite of the object) resumes after them. A publish failure releases the claim and is thrown, so
  *     that the caller retries.
  */
+import { type Clock, systemClock } from '../core/types';
 import { canonicalType } from '../../shared/catalog';
 import { AvroFileError, readAvroFile } from './avro-file';
 import { Chunker, type Chunk, type ChunkLimits, DEFAULT_CHUNK } from './chunks';
@@ -77,6 +78,8 @@ export interface ImportOptions {
   readonly inFlight?: number;
   /** Least time between two progress writes (default 1000 ms; 0 writes after every acknowledged chunk). */
   readonly progressIntervalMs?: number;
+  /** Tells the time between progress writes (default: the system clock). */
+  readonly clock?: Clock;
   /**
    * Import finished objects again from their first record (recovering events the function dropped while a credential
    * had expired: they were imported, not delivered). Segment deduplicates what it already has.
@@ -163,11 +166,12 @@ class ProgressWriter {
   constructor(
     private readonly write: (n: number) => Promise<void>,
     private readonly intervalMs: number,
+    private readonly clock: Clock,
   ) {}
 
   note(n: number): void {
     this.latest = n;
-    if (Date.now() - this.lastWrite >= this.intervalMs) this.flush();
+    if (this.clock.now() - this.lastWrite >= this.intervalMs) this.flush();
   }
 
   private flush(): void {
@@ -178,7 +182,7 @@ class ProgressWriter {
     while (this.latest !== undefined) {
       const n = this.latest;
       this.latest = undefined;
-      this.lastWrite = Date.now();
+      this.lastWrite = this.clock.now();
       await this.write(n);
     }
   }
@@ -210,7 +214,11 @@ export async function importObject(obj: ObjectRef, ports: ImportPorts, opts: Imp
     return { ...base, status: 'already_done', eventType: pathType, records: begin.records };
 
   const resumeFrom = begin.resumeFrom;
-  const writer = new ProgressWriter((n) => ports.progress.advance(obj, n), opts.progressIntervalMs ?? 1000);
+  const writer = new ProgressWriter(
+    (n) => ports.progress.advance(obj, n),
+    opts.progressIntervalMs ?? 1000,
+    opts.clock ?? systemClock,
+  );
   let eventType = pathType !== undefined ? (canonicalType(pathType) ?? pathType) : undefined;
   let records = resumeFrom;
   let pipeline: ChunkPipeline | undefined;
