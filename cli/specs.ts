@@ -277,7 +277,7 @@ export const verify: CommandSpec<TargetValues> = {
   summary: 'preflight: secrets, Segment credential, receiver token',
   description:
     "Check, before traffic flows, that each connector's secrets exist, that its Segment credential works (Public " +
-    'API source check or OAuth token) and that its receiver has an receiver token. Exit 1 when a check failed.',
+    'API source check or OAuth token) and that the door of its workspace has a receiver token. Exit 1 when a check failed.',
   arguments: [PATH_ARGUMENT],
   options: [...TARGET_OPTIONS],
   examples: ['npx currents verify --env prod', 'npx currents verify --env prod --connector email-eu'],

@@ -33,7 +33,7 @@ export interface SecretManagerCalls {
 
 /** Reads one version (the credential's `versions/latest`). */
 export type SecretVersionAccessor = Pick<SecretManagerCalls, 'accessSecretVersion'>;
-/** Lists the versions and reads each (the receiver's receiver tokens). */
+/** Lists the versions and reads each (the door's receiver tokens). */
 export type SecretVersionLister = Pick<SecretManagerCalls, 'accessSecretVersion' | 'listSecretVersions'>;
 
 let sharedClient: Promise<unknown> | undefined;
