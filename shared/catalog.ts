@@ -90,10 +90,17 @@ export const TYPE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
   users_canvas_abort: 'users.canvas.Abort',
 });
 
+/**
+ * The value of `key` in a name table, own properties only: a name from the data (`constructor`, `__proto__`) is never
+ * read from Object's prototype.
+ */
+const lookup = <V>(table: Readonly<Record<string, V>>, key: string): V | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
+
 /** The canonical dotted name of an exportable type, or undefined for anything else. */
 export function canonicalType(name: string): string | undefined {
   if (CATALOG_BY_TYPE.has(name)) return name;
-  return Object.hasOwn(TYPE_ALIASES, name) ? TYPE_ALIASES[name] : undefined;
+  return lookup(TYPE_ALIASES, name);
 }
 
 /** Types selected by a group or channel name: the types it exports by default (opt-in types are named one by one). */
@@ -129,7 +136,7 @@ export function refusalOf(name: string): Refusal | undefined {
   const t = canonicalType(name);
   const entry = t === undefined ? undefined : CATALOG_BY_TYPE.get(t);
   if (entry) return entry.optIn === undefined ? undefined : { kind: 'opt-in', reason: entry.optIn };
-  const never = Object.hasOwn(REFUSED_TYPES, name) ? REFUSED_TYPES[name] : undefined;
+  const never = lookup(REFUSED_TYPES, name);
   return never === undefined ? { kind: 'unknown' } : { kind: 'never', reason: never };
 }
 
@@ -191,8 +198,11 @@ export function resolveSelection(names: readonly string[]): SelectionResult {
     const t = canonicalType(name);
     if (t) chosen.add(t);
     else if (isSelector(name)) for (const s of typesOfSelector(name)) chosen.add(s);
-    else if (Object.hasOwn(REFUSED_TYPES, name)) refused.push({ name, reason: REFUSED_TYPES[name]! });
-    else unknown.push({ name, suggestions: suggestNames(name) });
+    else {
+      const reason = lookup(REFUSED_TYPES, name);
+      if (reason !== undefined) refused.push({ name, reason });
+      else unknown.push({ name, suggestions: suggestNames(name) });
+    }
   }
   const entries = CATALOG.filter((e) => chosen.has(e.type));
   const optedIn = entries.filter((e) => e.optIn !== undefined).map((e) => ({ type: e.type, reason: e.optIn! }));
