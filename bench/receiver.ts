@@ -1,49 +1,61 @@
 /**
- * `npm run bench -- receiver [--requests N] [--levels 1,4,16,64]`
+ * `npm run bench -- receiver [--requests N] [--levels 1,4,16,64] [--rounds 3]`
  *
  * Braze-shaped requests (100 events of every type in the envelope, the version header, a bearer token) POSTed to the
  * door of a Braze workspace with two connectors (served by functions-framework in its own process), which routes each
  * request's events by type into one message per connector and publishes both to the Pub/Sub emulator, at increasing
  * concurrency: requests/s, events/s, and the latency until the door answered (2xx only once Pub/Sub acknowledged every
- * part). The floor: what any door must publish for the same requests (each request's parts, one message per connector
- * to its topic, routed before the clock starts) with the Pub/Sub client alone, at the same concurrency and with the
- * receiver's batching settings, in this process.
+ * part). Against two floors, at the same concurrency and with the receiver's batching settings:
+ * - the floor (quality.md's): what any door must publish for the same requests (each request's parts, one message per
+ *   connector to its topic, routed before the clock starts) with the Pub/Sub client alone, in this process;
+ * - the bare door (bench/_bare-door.ts): the same publishing behind a bare Node HTTP server in a process of its own,
+ *   which reads each body and publishes that request's parts, looked up instead of routed: what the HTTP hop itself
+ *   costs on these 2 shared cores, so that the door's ratio to it is what the door's own work costs (token, routing,
+ *   the envelope check, logs, answers).
+ * And the CPU each side spends per request: this process (the HTTP client, or the floor's publishing), the door's or
+ * the bare door's process, and the emulator's.
  *
- * Both sides get the bodies as Buffers made before the clock starts, and both are warmed up by a full pass first. The requests go out through Node's own HTTP client
+ * Every side gets the bodies as Buffers made before the clock starts, and each is warmed up by a full pass first. The requests go out through Node's own HTTP client
  * with a keep-alive agent: in production the sender is Braze's machine, and here it shares the 2 cores with the
  * receiver and the emulator, so it should cost as little as a client can (`fetch` spent about 2.3 ms of CPU per
  * 90 KB request, five times Node's `http.request`, and slowed the receiver it was measuring). Last line:
  * {"bench":"receiver","eventsPerSec":…,"floorEventsPerSec":…,"floorRatio":…,"p50Ms":…,"p99Ms":…,…} (best level of each;
- * `floorRatioByLevel`: the ratio at each level).
+ * `floorRatioByLevel`: the ratio at each level; `bareDoorEventsPerSec`, `bareDoorRatio` and `bareDoorRatioByLevel`:
+ * the same against the bare door; `cpuMsPerRequest`: per side and process, at the highest level).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { table } from '../common/table';
 import type { Environment } from '../shared/connector';
 import { newReceiverToken } from '../shared/receiver-auth';
-import { startEmulators } from '../local/emulators';
+import { type Emulators, startEmulators } from '../local/emulators';
 import { brazeHeaders } from '../local/braze/http';
 import { type FunctionHost, startFunctionHost } from '../local/function-host';
-import { eventsEnvelope, sampleFeed } from '../common/samples';
+import { guardProcess, release } from '../local/reaper';
 import { RECEIVER_BATCHING } from '../runtime/adapters/ingest-publisher';
-import { routeBody, type RoutedPart } from '../runtime/receiver/route';
-import { type WorkspaceDoor, workspaceDoors } from '../shared/door';
+import type { RoutedPart } from '../runtime/receiver/route';
+import type { WorkspaceDoor } from '../shared/door';
 import { doorEnvironment } from '../shared/door-config';
 import { resourceNames } from '../shared/names';
 import { ENV_VARS } from '../shared/runtime-config';
-import { benchWorkspace } from './_environment';
+import { groupCpuMs, ownCpuMs, processCpuMs } from './_cpu';
 import { inFlight } from './_in-flight';
+import { EVENTS_PER_REQUEST, receiverWorkspace, requestBodies, requestParts } from './_receiver-feed';
 
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
     levels: { type: 'string', default: '1,4,16,64' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const REQUESTS = Number(values.requests);
 const LEVELS = values.levels!.split(',').map(Number);
-const EVENTS_PER_REQUEST = 100;
+const ROUNDS = Number(values.rounds);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
@@ -53,15 +65,27 @@ interface Figures {
   eventsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU ms per request of each process of the side (undefined off Linux). */
+  cpu: Record<string, number | undefined>;
 }
 
-/** Runs `send` over `bodies` with `level` in flight at once; per-request latency and throughput. */
-async function measure(
-  level: number,
-  bodies: readonly Buffer[],
-  send: (body: Buffer) => Promise<void>,
-): Promise<Figures> {
-  const { seconds, latenciesMs: latencies } = await inFlight(level, bodies, send);
+/** A way to get a request into Pub/Sub, and the processes that spend CPU for it (name → CPU ms so far). */
+interface Side {
+  send: (body: Buffer) => Promise<void>;
+  processes: Record<string, () => number | undefined>;
+}
+
+/** Runs the side over `bodies` with `level` in flight at once; per-request latency, throughput and CPU. */
+async function measure(level: number, bodies: readonly Buffer[], side: Side): Promise<Figures> {
+  const cpuBefore = Object.entries(side.processes).map(([name, read]) => [name, read()] as const);
+  const { seconds, latenciesMs: latencies } = await inFlight(level, bodies, side.send);
+  const cpu = Object.fromEntries(
+    cpuBefore.map(([name, before]) => {
+      const after = side.processes[name]!();
+      const perRequest = before === undefined || after === undefined ? undefined : (after - before) / bodies.length;
+      return [name, perRequest === undefined ? undefined : Math.round(perRequest * 100) / 100];
+    }),
+  );
   latencies.sort((a, b) => a - b);
   return {
     level,
@@ -69,15 +93,13 @@ async function measure(
     eventsPerSec: Math.round((bodies.length * EVENTS_PER_REQUEST) / seconds),
     p50Ms: Math.round(percentile(latencies, 0.5) * 10) / 10,
     p99Ms: Math.round(percentile(latencies, 0.99) * 10) / 10,
+    cpu,
   };
 }
 
-type Side = (body: Buffer) => Promise<void>;
-
-/** Starts the emulators and the workspace's door (functions-framework, its own process) with a bench token. */
-async function startDoor(environment: Environment, door: WorkspaceDoor, token: string) {
-  const emulators = await startEmulators({ projectId: environment.project });
-  const host = await startFunctionHost({
+/** Starts the workspace's door (functions-framework, its own process) with a bench token. */
+function startDoor(environment: Environment, door: WorkspaceDoor, emulators: Emulators, token: string) {
+  return startFunctionHost({
     serve: 'receiver',
     env: {
       ...emulators.env,
@@ -88,11 +110,26 @@ async function startDoor(environment: Environment, door: WorkspaceDoor, token: s
     onLine: (line) => {
       if (!line.includes('"status":200')) console.error(`[receiver] ${line}`);
     },
-  }).catch(async (err) => {
-    await emulators.stop();
-    throw err;
   });
-  return { emulators, host };
+}
+
+/** Starts the bare door (bench/_bare-door.ts) in its own process; its URL once it listens. */
+async function startBareDoor(emulators: Emulators): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), `${__dirname}/_bare-door.ts`], {
+    env: { ...process.env, ...emulators.env, BENCH_REQUESTS: String(REQUESTS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Never outlives the bench, should the bench be killed outright (local/reaper.ts).
+  guardProcess(child.pid!);
+  child.once('exit', () => release('pid', child.pid!));
+  const lines = createInterface({ input: child.stdout! });
+  const line = await Promise.race([
+    once(lines, 'line').then(([first]) => first as string),
+    once(child, 'exit').then(([code]) => Promise.reject(new Error(`the bare door exited (${String(code)})`))),
+  ]);
+  lines.close();
+  const { port } = JSON.parse(line) as { port: number };
+  return { child, url: `http://127.0.0.1:${port}` };
 }
 
 /** Creates each connector's ingest topic; the floor's publishers to them, with the receiver's batching settings. */
@@ -108,19 +145,9 @@ async function ingestTopics(pubsub: PubSub, environment: Environment): Promise<M
   );
 }
 
-/** The requests: REQUESTS envelopes of EVENTS_PER_REQUEST sample events of every type, as Buffers. */
-function requestBodies(): Buffer[] {
-  const feed = sampleFeed({ count: REQUESTS * EVENTS_PER_REQUEST, seed: 7 });
-  return Array.from({ length: REQUESTS }, (_, i) =>
-    Buffer.from(eventsEnvelope(feed.slice(i * EVENTS_PER_REQUEST, (i + 1) * EVENTS_PER_REQUEST))),
-  );
-}
-
-/** POSTs a body to the door, as Braze does, through Node's own HTTP client; resolves on its 200. */
-function viaReceiver(host: FunctionHost, token: string, agent: http.Agent): Side {
-  const url = new URL(host.url);
-  const headers = brazeHeaders({ token, gzip: false });
-  return (body) =>
+/** POSTs a body to `url` as Braze does, through Node's own HTTP client; resolves on its 200. */
+function poster(url: URL, agent: http.Agent, headers: (body: Buffer) => Record<string, string>, what: () => string) {
+  return (body: Buffer) =>
     new Promise<void>((resolve, reject) => {
       const req = http.request(
         {
@@ -129,104 +156,200 @@ function viaReceiver(host: FunctionHost, token: string, agent: http.Agent): Side
           path: '/',
           method: 'POST',
           agent,
-          headers: { ...headers, 'content-length': body.length },
+          headers: { ...headers(body), 'content-length': String(body.length) },
         },
         (res) => {
           res.resume();
           res.on('end', () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`receiver answered ${res.statusCode}`)),
+            res.statusCode === 200 ? resolve() : reject(new Error(`${what()} answered ${res.statusCode}`)),
           );
         },
       );
-      req.on('error', (err) => reject(new Error(`request failed (receiver exited: ${host.exited}): ${err.message}`)));
+      req.on('error', (err) => reject(new Error(`request failed (${what()}): ${err.message}`)));
       req.end(body);
     });
 }
 
-/** The floor: publishes what the door must for a request (its parts, routed here before the clock starts). */
-function viaFloor(parts: ReadonlyMap<Buffer, readonly RoutedPart[]>, topics: ReadonlyMap<string, Topic>): Side {
-  return async (body) => {
-    await Promise.all(
-      parts
-        .get(body)!
-        .map((p) => topics.get(p.connector)!.publishMessage({ data: p.body, attributes: { source: 'bench' } })),
-    );
+/** The door: Braze's headers with the bench token. */
+function viaReceiver(host: FunctionHost, token: string, agent: http.Agent, emulators: Emulators): Side {
+  const headers = brazeHeaders({ token, gzip: false });
+  return {
+    send: poster(
+      new URL(host.url),
+      agent,
+      () => headers,
+      () => `the door (exited: ${host.exited})`,
+    ),
+    processes: {
+      client: ownCpuMs,
+      door: () => processCpuMs(host.pid),
+      emulator: () => groupCpuMs(emulators.pubsub.pid),
+    },
   };
 }
 
-interface Row {
-  receiver: Figures;
-  floor: Figures;
+/** The bare door: the same headers, and the request's index for it to look its parts up by. */
+function viaBareDoor(
+  bare: { child: ChildProcess; url: string },
+  index: ReadonlyMap<Buffer, number>,
+  agent: http.Agent,
+  emulators: Emulators,
+): Side {
+  const headers = brazeHeaders({ token: 'bench', gzip: false });
+  return {
+    send: poster(
+      new URL(bare.url),
+      agent,
+      (body) => ({ ...headers, 'x-bench-request': String(index.get(body)) }),
+      () => 'the bare door',
+    ),
+    processes: {
+      client: ownCpuMs,
+      door: () => processCpuMs(bare.child.pid!),
+      emulator: () => groupCpuMs(emulators.pubsub.pid),
+    },
+  };
 }
 
-const ratio = (row: Row) => Math.round((row.receiver.eventsPerSec / row.floor.eventsPerSec) * 100) / 100;
+/** The floor: publishes what the door must for a request (its parts, routed here before the clock starts). */
+function viaFloor(
+  parts: ReadonlyMap<Buffer, readonly RoutedPart[]>,
+  topics: ReadonlyMap<string, Topic>,
+  emulators: Emulators,
+): Side {
+  return {
+    send: async (body) => {
+      await Promise.all(
+        parts
+          .get(body)!
+          .map((p) => topics.get(p.connector)!.publishMessage({ data: p.body, attributes: { source: 'bench' } })),
+      );
+    },
+    processes: { publisher: ownCpuMs, emulator: () => groupCpuMs(emulators.pubsub.pid) },
+  };
+}
 
-/** Warms both sides up, then measures each level: the door, then the floor. */
-async function measureLevels(bodies: readonly Buffer[], receiver: Side, floor: Side): Promise<Row[]> {
-  // Warm-up, not measured: a full pass of each side at the highest level, so that both are measured steady (the
+const SIDES = ['receiver', 'bareDoor', 'floor'] as const;
+type Row = Record<(typeof SIDES)[number], Figures>;
+
+const ratioOf = (a: Figures, b: Figures) => Math.round((a.eventsPerSec / b.eventsPerSec) * 100) / 100;
+
+/**
+ * Warms every side up, then measures each level ROUNDS times, the sides taking turns (the door, the bare door, the
+ * floor, and again), and keeps each side's best round: on 2 shared cores one round of a second or two can lose a
+ * quarter of its rate to a pause of another process, and the turns spread such pauses over the sides.
+ */
+async function measureLevels(bodies: readonly Buffer[], sides: Record<(typeof SIDES)[number], Side>): Promise<Row[]> {
+  // Warm-up, not measured: a full pass of each side at the highest level, so that all are measured steady (the
   // receiver process, this one and the emulator's JVM compile their hot paths in the first thousand requests or so;
   // measured cold, the side that runs first would pay for it).
-  for (const side of [receiver, floor]) await measure(Math.max(...LEVELS), bodies, side);
+  for (const side of SIDES) await measure(Math.max(...LEVELS), bodies, sides[side]);
   const rows: Row[] = [];
   for (const level of LEVELS) {
-    rows.push({ receiver: await measure(level, bodies, receiver), floor: await measure(level, bodies, floor) });
+    const row: Partial<Row> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of SIDES) {
+        const figures = await measure(level, bodies, sides[side]);
+        if (!row[side] || figures.eventsPerSec > row[side].eventsPerSec) row[side] = figures;
+      }
+    }
+    rows.push(row as Row);
   }
   return rows;
 }
 
+const cpuText = (f: Figures) =>
+  Object.entries(f.cpu)
+    .map(([name, ms]) => `${name} ${ms ?? '?'}`)
+    .join(', ');
+
 /** The table of every level, then the last line (the JSON interface; fields are added, never renamed or dropped). */
 function report(rows: readonly Row[], environment: Environment, partsPerRequest: number): void {
+  const against = (r: Figures, other: Figures) => [String(other.eventsPerSec), ratioOf(r, other).toFixed(2)];
   console.log(
     table(
-      ['in flight', 'receiver req/s', 'events/s', 'p50 ms', 'p99 ms', 'floor events/s', 'p50 ms', 'p99 ms', 'ratio'],
-      rows.map((row) => {
-        const { receiver: r, floor: f } = row;
-        const cells = [r.level, r.requestsPerSec, r.eventsPerSec, r.p50Ms, r.p99Ms, f.eventsPerSec, f.p50Ms, f.p99Ms];
-        return [...cells.map(String), ratio(row).toFixed(2)];
-      }),
+      [
+        'in flight',
+        'door req/s',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'bare door',
+        'ratio',
+        'floor',
+        'p50 ms',
+        'p99 ms',
+        'ratio',
+      ],
+      rows.map(({ receiver: r, bareDoor, floor }) => [
+        ...[r.level, r.requestsPerSec, r.eventsPerSec, r.p50Ms, r.p99Ms].map(String),
+        ...against(r, bareDoor),
+        ...[floor.eventsPerSec, floor.p50Ms, floor.p99Ms].map(String),
+        ratioOf(r, floor).toFixed(2),
+      ]),
     ),
   );
+  const top = rows[rows.length - 1]!;
+  console.log(`\nCPU ms per request at ${top.receiver.level} in flight:`);
+  for (const side of SIDES) console.log(`  ${side}: ${cpuText(top[side])}`);
   const best = rows.reduce((a, b) => (b.receiver.eventsPerSec > a.receiver.eventsPerSec ? b : a));
-  const bestFloor = Math.max(...rows.map((r) => r.floor.eventsPerSec));
+  const bestOf = (side: (typeof SIDES)[number]) => Math.max(...rows.map((r) => r[side].eventsPerSec));
+  const ratioTo = (side: (typeof SIDES)[number]) => Math.round((best.receiver.eventsPerSec / bestOf(side)) * 100) / 100;
+  const byLevel = (side: (typeof SIDES)[number]) =>
+    Object.fromEntries(rows.map((row) => [row.receiver.level, ratioOf(row.receiver, row[side])]));
   console.log(
     JSON.stringify({
       bench: 'receiver',
       eventsPerSec: best.receiver.eventsPerSec,
-      floorEventsPerSec: bestFloor,
-      floorRatio: Math.round((best.receiver.eventsPerSec / bestFloor) * 100) / 100,
+      floorEventsPerSec: bestOf('floor'),
+      floorRatio: ratioTo('floor'),
       p50Ms: best.receiver.p50Ms,
       p99Ms: best.receiver.p99Ms,
       atConcurrency: best.receiver.level,
       requestsPerLevel: REQUESTS,
+      rounds: ROUNDS,
       eventsPerRequest: EVENTS_PER_REQUEST,
       connectorsInWorkspace: environment.connectors.length,
       partsPerRequest,
-      floorRatioByLevel: Object.fromEntries(rows.map((row) => [row.receiver.level, ratio(row)])),
+      floorRatioByLevel: byLevel('floor'),
+      bareDoorEventsPerSec: bestOf('bareDoor'),
+      bareDoorRatio: ratioTo('bareDoor'),
+      bareDoorRatioByLevel: byLevel('bareDoor'),
+      cpuMsPerRequest: { atConcurrency: top.receiver.level, ...Object.fromEntries(SIDES.map((s) => [s, top[s].cpu])) },
     }),
   );
 }
 
 async function main() {
-  const environment = benchWorkspace('receiver');
-  const [door] = workspaceDoors(environment.connectors);
+  const { environment, door } = receiverWorkspace();
   const token = newReceiverToken();
-  const { emulators, host } = await startDoor(environment, door!, token);
+  const emulators = await startEmulators({ projectId: environment.project });
+  let host: FunctionHost | undefined;
+  let bare: { child: ChildProcess; url: string } | undefined;
   let pubsub: PubSub | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });
   try {
+    host = await startDoor(environment, door, emulators, token);
+    bare = await startBareDoor(emulators);
     const { PubSub } = await import('@google-cloud/pubsub');
     pubsub = new PubSub({ projectId: environment.project, apiEndpoint: emulators.env.PUBSUB_EMULATOR_HOST });
     const topics = await ingestTopics(pubsub, environment);
-    const bodies = requestBodies();
-    // The floor publishes what the door must: each request's parts, routed here before the clock starts.
-    const parts = new Map<Buffer, readonly RoutedPart[]>(bodies.map((b) => [b, routeBody(b, door!).parts]));
-    const partsPerRequest = bodies.reduce((n, b) => n + parts.get(b)!.length, 0) / bodies.length;
-    const rows = await measureLevels(bodies, viaReceiver(host, token, agent), viaFloor(parts, topics));
+    const bodies = requestBodies(REQUESTS);
+    const routed = requestParts(bodies);
+    const parts = new Map<Buffer, readonly RoutedPart[]>(bodies.map((b, i) => [b, routed[i]!]));
+    const index = new Map(bodies.map((b, i) => [b, i]));
+    const partsPerRequest = routed.reduce((n, p) => n + p.length, 0) / bodies.length;
+    const rows = await measureLevels(bodies, {
+      receiver: viaReceiver(host, token, agent, emulators),
+      bareDoor: viaBareDoor(bare, index, agent, emulators),
+      floor: viaFloor(parts, topics, emulators),
+    });
     report(rows, environment, partsPerRequest);
   } finally {
     await pubsub?.close();
     agent.destroy();
-    await host.stop();
+    bare?.child.kill('SIGTERM');
+    await host?.stop();
     await emulators.stop();
   }
 }

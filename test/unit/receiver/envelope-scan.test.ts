@@ -3,7 +3,7 @@
  * same events (each one's bytes) and the same types.
  */
 import fc from 'fast-check';
-import { scanEnvelope } from '../../../runtime/receiver/envelope-scan';
+import { noControlBytes, scanEnvelope } from '../../../runtime/receiver/envelope-scan';
 import { anyBody, writtenEnvelope } from '../../support/receiver/json-text';
 
 const scan = (text: string | Buffer) => scanEnvelope(Buffer.isBuffer(text) ? text : Buffer.from(text));
@@ -139,6 +139,37 @@ describe('scanEnvelope', () => {
         if (!got || !want) return;
         expect(got.map((e) => e.type)).toEqual(want.map((w) => w.type));
         expect(got.map((e) => JSON.parse(body.toString('utf8', e.start, e.end)))).toEqual(want.map((w) => w.value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('noControlBytes', () => {
+  const naive = (b: Buffer) => !b.some((c) => c < 0x20);
+
+  it('finds a byte below 0x20 wherever it is, at any alignment, and only those', () => {
+    // One slab, viewed at every offset and length up to 80 bytes, with one byte set to each edge value in turn.
+    const slab = Buffer.alloc(96, 0x61);
+    for (const edge of [0x00, 0x09, 0x0a, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff]) {
+      for (let at = 0; at < 96; at++) {
+        slab.fill(0x61);
+        slab[at] = edge;
+        for (const offset of [0, 1, 2, 3]) {
+          for (let length = 0; offset + length <= 96 && length <= 80; length += 7) {
+            const view = slab.subarray(offset, offset + length);
+            expect([edge, at, offset, length, noControlBytes(view)]).toEqual([edge, at, offset, length, naive(view)]);
+          }
+        }
+      }
+    }
+  });
+
+  it('agrees with a byte-by-byte check on any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(3), (bytes, offset) => {
+        const view = Buffer.concat([Buffer.alloc(offset, 0x61), Buffer.from(bytes)]).subarray(offset);
+        expect(noControlBytes(view)).toBe(naive(view));
       }),
       { numRuns: 2000 },
     );
