@@ -27,7 +27,11 @@ const server = http.createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     Buffer.concat(chunks); // read whole, as any door must before it can publish
-    const request = parts[Number(req.headers['x-bench-request'])]!;
+    const request = parts[Number(req.headers['x-bench-request'])];
+    if (!request) {
+      res.writeHead(400).end('x-bench-request names none of the bench requests');
+      return;
+    }
     Promise.all(
       request.map((p) => topics.get(p.connector)!.publishMessage({ data: p.body, attributes: { source: 'bench' } })),
     ).then(
