@@ -151,6 +151,7 @@ describe('noControlBytes', () => {
   it('finds a byte below 0x20 wherever it is, at any alignment, and only those', () => {
     // One slab, viewed at every offset and length up to 80 bytes, with one byte set to each edge value in turn.
     const slab = Buffer.alloc(96, 0x61);
+    const wrong: unknown[] = [];
     for (const edge of [0x00, 0x09, 0x0a, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff]) {
       for (let at = 0; at < 96; at++) {
         slab.fill(0x61);
@@ -158,11 +159,12 @@ describe('noControlBytes', () => {
         for (const offset of [0, 1, 2, 3]) {
           for (let length = 0; offset + length <= 96 && length <= 80; length += 7) {
             const view = slab.subarray(offset, offset + length);
-            expect([edge, at, offset, length, noControlBytes(view)]).toEqual([edge, at, offset, length, naive(view)]);
+            if (noControlBytes(view) !== naive(view)) wrong.push({ edge, at, offset, length });
           }
         }
       }
     }
+    expect(wrong).toEqual([]);
   });
 
   it('agrees with a byte-by-byte check on any bytes', () => {
