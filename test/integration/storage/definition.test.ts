@@ -1,16 +1,10 @@
 /** The connector field `storage: { bucket, prefix }`: optional, validated like every other field, errors naming it. */
 import { formatValidationError, parseConnector, validateEnvironments } from '../../../shared/connector';
+import { connector } from '../../fixtures/connector';
 
-const valid = {
-  name: 'email-eu',
-  displayName: 'EU email',
-  contactEmail: 'team@example.com',
-  workspace: 'ws',
-  segment: { region: 'eu', credential: { kind: 'writeKey' } },
-  events: ['email'],
-};
-const messages = (connector: unknown) =>
-  validateEnvironments([{ name: 'dev', project: 'replace-me-dev', region: 'europe-west1', connectors: [connector] }])
+const valid = connector('email-eu', { displayName: 'EU email', workspace: 'ws' });
+const messages = (definition: unknown) =>
+  validateEnvironments([{ name: 'dev', project: 'replace-me-dev', region: 'europe-west1', connectors: [definition] }])
     .errors.map(formatValidationError)
     .join('\n');
 

@@ -342,15 +342,30 @@ function apply(s: CredentialState, step: Step, now: number, grace: number) {
   }
 }
 
+/**
+ * Runs `steps` from the initial state with the clock moving by each step's `dt`, and hands `check` each decision with
+ * the state it was made from and the time.
+ */
+function walk(
+  steps: readonly Step[],
+  grace: number,
+  check: (before: CredentialState, d: ReturnType<typeof apply>, now: number) => void,
+): void {
+  let s: CredentialState = INITIAL_STATE;
+  let now = T0;
+  for (const step of steps) {
+    now += step.dt;
+    const d = apply(s, step, now, grace);
+    check(s, d, now);
+    s = d.next;
+  }
+}
+
 describe('properties', () => {
   it('failingSince never changes while failing/expired; it is set once, when the episode starts', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { maxLength: 40 }), graceArb, (steps, grace) => {
-        let s: CredentialState = INITIAL_STATE;
-        let now = T0;
-        for (const step of steps) {
-          now += step.dt;
-          const d = apply(s, step, now, grace);
+        walk(steps, grace, (s, d, now) => {
           if (s.status !== 'active' && d.next.status !== 'active') {
             expect(d.next.failingSince).toBe(s.failingSince);
           }
@@ -358,8 +373,7 @@ describe('properties', () => {
             expect(d.next.failingSince).toBe(now);
             expect(d.transition?.type).toBe('failing_started');
           }
-          s = d.next;
-        }
+        });
       }),
     );
   });
@@ -367,18 +381,13 @@ describe('properties', () => {
   it('the state becomes expired only when now - failingSince > grace, and only from failing', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { maxLength: 40 }), graceArb, (steps, grace) => {
-        let s: CredentialState = INITIAL_STATE;
-        let now = T0;
-        for (const step of steps) {
-          now += step.dt;
-          const d = apply(s, step, now, grace);
+        walk(steps, grace, (s, d, now) => {
           if (d.next.status === 'expired' && s.status !== 'expired') {
             expect(s.status).toBe('failing');
             expect(now - d.next.failingSince).toBeGreaterThan(grace);
             expect(d.transition).toMatchObject({ type: 'expired', severity: 'ALERT' });
           }
-          s = d.next;
-        }
+        });
       }),
     );
   });
@@ -397,11 +406,7 @@ describe('properties', () => {
   it('a transition is reported exactly when the status changes, with the documented severity', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { maxLength: 40 }), graceArb, (steps, grace) => {
-        let s: CredentialState = INITIAL_STATE;
-        let now = T0;
-        for (const step of steps) {
-          now += step.dt;
-          const d = apply(s, step, now, grace);
+        walk(steps, grace, (s, d) => {
           expect(d.transition !== undefined).toBe(d.next.status !== s.status);
           if (d.transition) {
             expect(d.transition.from).toBe(s.status);
@@ -410,8 +415,7 @@ describe('properties', () => {
             expect(d.changed).toBe(true);
           }
           if (!d.changed) expect(d.next).toBe(s);
-          s = d.next;
-        }
+        });
       }),
     );
   });

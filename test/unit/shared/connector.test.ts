@@ -18,15 +18,9 @@ import { CONNECTOR_FIELD_DEFAULTS } from '../../../shared/defaults';
 import { MAX_CONNECTOR_NAME_LENGTH, nameLimitViolations, resourceNames } from '../../../shared/names';
 import { functionEnvironment, parseRuntimeConfig } from '../../../shared/runtime-config';
 import { environments as broken } from '../../fixtures/broken-connectors';
+import { connector } from '../../fixtures/connector';
 
-const valid = {
-  name: 'email-eu',
-  displayName: 'EU email',
-  contactEmail: 'team@example.com',
-  workspace: 'ws',
-  segment: { region: 'eu', credential: { kind: 'writeKey' } },
-  events: ['email'],
-};
+const valid = connector('email-eu', { displayName: 'EU email', workspace: 'ws' });
 const env = (connectors: unknown[]) => [{ name: 'dev', project: 'replace-me-dev', region: 'europe-west1', connectors }];
 const messages = (inputs: unknown[]) => validateEnvironments(inputs).errors.map(formatValidationError);
 
