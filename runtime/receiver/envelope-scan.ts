@@ -122,7 +122,7 @@ function escaped(b: Buffer, open: number, close: number): boolean {
 }
 
 /** The string whose quotes are at `open` and `close`, as JSON.parse reads it. */
-function text(b: Buffer, open: number, close: number): string {
+export function text(b: Buffer, open: number, close: number): string {
   return escaped(b, open, close)
     ? (JSON.parse(b.toString('utf8', open, close + 1)) as string)
     : b.toString('utf8', open + 1, close);

@@ -8,11 +8,12 @@
  * (`routeParsed`): what cannot be routed (not JSON, not the envelope) goes whole to the workspace's fallback connector,
  * whose function dead-letters it with a reason: nothing Braze sent is lost to a bad shape.
  */
-import type { WorkspaceDoor } from '../../shared/door';
+import type { Route, WorkspaceDoor } from '../../shared/door';
 import { routeOf } from '../../shared/door';
 import { tally } from '../core/counts';
 import { skipJsonWhitespace } from '../core/json-bytes';
-import { type EnvelopeElement, scanEnvelope } from './envelope-scan';
+import type { EnvelopeElement } from './envelope-scan';
+import { scanEnvelope } from './envelope-scan-wasm';
 
 /** What one connector gets of a request. */
 export interface RoutedPart {
@@ -84,13 +85,33 @@ function typeOf(e: unknown): string | undefined {
   return typeof t === 'string' ? t : undefined;
 }
 
+/** Types already routed, per door (a request carries few types, and the next ones the same): at most this many. */
+const KNOWN_ROUTES = 1024;
+const known = new WeakMap<Door, Map<string, Route>>();
+
+/** `routeOf` for this door, remembered by type. */
+function knownRoutes(door: Door): (type: string) => Route {
+  let routes = known.get(door);
+  if (!routes) known.set(door, (routes = new Map()));
+  const memo = routes;
+  return (type) => {
+    let route = memo.get(type);
+    if (route === undefined) {
+      if (memo.size === KNOWN_ROUTES) memo.clear(); // types are Braze's, but a body could name any number of them
+      memo.set(type, (route = routeOf(door, type)));
+    }
+    return route;
+  };
+}
+
 /** Routes the events of an envelope (`elements`: each one's bytes in `source`, and its type). */
 function routeElements(body: Buffer, elements: readonly EnvelopeElement[], source: Buffer, door: Door): Routing {
   if (!elements.length) return empty();
   const groups = new Map<string, EnvelopeElement[]>();
   const notSelected: Record<string, number> = {};
+  const routes = knownRoutes(door);
   for (const e of elements) {
-    const route = e.type === undefined ? { connector: door.fallback } : routeOf(door, e.type);
+    const route = e.type === undefined ? { connector: door.fallback } : routes(e.type);
     if ('notSelected' in route) tally(notSelected, route.notSelected);
     else {
       const list = groups.get(route.connector);
@@ -103,24 +124,29 @@ function routeElements(body: Buffer, elements: readonly EnvelopeElement[], sourc
     const [connector] = groups.keys();
     return { empty: false, events: count, parts: [{ connector: connector!, body, events: count }], notSelected };
   }
-  const parts = [...groups].map(([connector, list]): RoutedPart => ({
-    connector,
-    body: envelopeOf(source, list),
-    events: list.length,
-  }));
-  return { empty: false, events: count, parts, notSelected };
+  return { empty: false, events: count, parts: envelopesOf(source, groups), notSelected };
 }
 
-/** `{"events":[` + the events' bytes joined by commas + `]}`, copied once into a buffer of the exact size. */
-function envelopeOf(source: Buffer, list: readonly EnvelopeElement[]): Buffer {
-  let size = ENVELOPE_START.length + ENVELOPE_END.length + list.length - 1;
-  for (const e of list) size += e.end - e.start;
-  const out = Buffer.allocUnsafe(size);
-  let at = ENVELOPE_START.copy(out, 0);
-  list.forEach((e, n) => {
-    if (n) out[at++] = COMMA;
-    at += source.copy(out, at, e.start, e.end);
+/**
+ * Each connector's part: `{"events":[` + its events' bytes joined by commas + `]}`, all the parts written once into
+ * one buffer of their exact total size (one allocation a request, however many connectors).
+ */
+function envelopesOf(source: Buffer, groups: ReadonlyMap<string, readonly EnvelopeElement[]>): RoutedPart[] {
+  const sizes = [...groups.values()].map((list) => {
+    let size = ENVELOPE_START.length + ENVELOPE_END.length + list.length - 1;
+    for (const e of list) size += e.end - e.start;
+    return size;
   });
-  ENVELOPE_END.copy(out, at);
-  return out;
+  const out = Buffer.allocUnsafe(sizes.reduce((a, b) => a + b, 0));
+  let at = 0;
+  return [...groups].map(([connector, list], n): RoutedPart => {
+    const from = at;
+    at += ENVELOPE_START.copy(out, at);
+    list.forEach((e, k) => {
+      if (k) out[at++] = COMMA;
+      at += source.copy(out, at, e.start, e.end);
+    });
+    at += ENVELOPE_END.copy(out, at);
+    return { connector, body: out.subarray(from, from + sizes[n]!), events: list.length };
+  });
 }

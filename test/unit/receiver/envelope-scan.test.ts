@@ -1,13 +1,22 @@
 /**
- * The door's byte scan of Braze's envelope: it answers exactly when JSON.parse reads the body as the envelope, with the
- * same events (each one's bytes) and the same types.
+ * The door's byte scans of Braze's envelope: each answers exactly when JSON.parse reads the body as the envelope, with
+ * the same events (each one's bytes) and the same types. The same tests run on the JavaScript scan alone and on the
+ * door's scan (WebAssembly, then JavaScript where it leaves the answer), and the WebAssembly scan is held to answering
+ * itself on Braze's requests, and to never answering otherwise than the JavaScript scan.
  */
 import fc from 'fast-check';
-import { noControlBytes, scanEnvelope } from '../../../runtime/receiver/envelope-scan';
+import { readFileSync } from 'node:fs';
+import { eventsEnvelope, sampleFeed } from '../../../common/samples';
+import { binaryModule, compileEnvelopeScan, WASM_MODULE } from '../../../local/build-wasm';
+import {
+  type EnvelopeElement,
+  noControlBytes,
+  scanEnvelope as scanInJavaScript,
+} from '../../../runtime/receiver/envelope-scan';
+import { scanEnvelope as doorScan, scanEnvelopeWasm } from '../../../runtime/receiver/envelope-scan-wasm';
 import { anyBody, writtenEnvelope } from '../../support/receiver/json-text';
 
-const scan = (text: string | Buffer) => scanEnvelope(Buffer.isBuffer(text) ? text : Buffer.from(text));
-const count = (text: string | Buffer) => scan(text)?.length;
+const bytes = (text: string | Buffer) => (Buffer.isBuffer(text) ? text : Buffer.from(text));
 
 /** What JSON.parse reads: each event and its type when that is a string; undefined when the body is not the envelope. */
 function parsed(body: Buffer): { value: unknown; type?: string }[] | undefined {
@@ -26,7 +35,13 @@ function parsed(body: Buffer): { value: unknown; type?: string }[] | undefined {
   });
 }
 
-describe('scanEnvelope', () => {
+describe.each([
+  ['the JavaScript scan', scanInJavaScript],
+  ["the door's scan (WebAssembly, then JavaScript)", doorScan],
+])('%s', (_name, scanEnvelope: (body: Buffer) => EnvelopeElement[] | undefined) => {
+  const scan = (text: string | Buffer) => scanEnvelope(bytes(text));
+  const count = (text: string | Buffer) => scan(text)?.length;
+
   it('finds the events of an envelope, whatever they hold', () => {
     expect(count('{"events":[]}')).toBe(0);
     expect(count(' {"events" : [ ] } \n')).toBe(0);
@@ -141,6 +156,73 @@ describe('scanEnvelope', () => {
         expect(got.map((e) => JSON.parse(body.toString('utf8', e.start, e.end)))).toEqual(want.map((w) => w.value));
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('the WebAssembly scan', () => {
+  const braze = (count: number, seed: number) => Buffer.from(eventsEnvelope(sampleFeed({ count, seed })), 'utf8');
+
+  it('is the compiled source (npm run build:wasm)', () => {
+    expect(readFileSync(WASM_MODULE, 'utf8')).toBe(binaryModule(compileEnvelopeScan()));
+  });
+
+  it("reads Braze's requests itself, exactly as the JavaScript scan does", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const body = braze(100, seed);
+      const got = scanEnvelopeWasm(body);
+      expect(got?.length).toBe(100);
+      expect(got).toEqual(scanInJavaScript(body));
+    }
+  });
+
+  it('grows its memory for a large body, and reads a small one after it', () => {
+    const large = braze(4000, 3); // about 3.5 MB
+    expect(scanEnvelopeWasm(large)).toEqual(scanInJavaScript(large));
+    expect(scanEnvelopeWasm(large)?.length).toBe(4000);
+    expect(scanEnvelopeWasm(Buffer.from('{"events":[{"event_type":"t"}]}'))).toEqual([
+      { start: 11, end: 29, type: 't' },
+    ]);
+  });
+
+  it('refuses every body cut short, whatever an earlier, longer body left in its memory past the end', () => {
+    const body = Buffer.from(
+      '{"events":[{"event_type":"users.messages.email.Open","n":-1.5e3,"t":true,"f":false,"z":null,' +
+        '"s":"a\\u00e9\\"b","a":[{},[]]}]}',
+    );
+    expect(scanEnvelopeWasm(body)?.length).toBe(1);
+    const wrong: number[] = [];
+    for (let cut = 0; cut < body.length; cut++) {
+      scanEnvelopeWasm(body); // the whole body in memory again, then its head over it
+      if (scanEnvelopeWasm(body.subarray(0, cut)) !== undefined) wrong.push(cut);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('leaves to the JavaScript scan the shapes it does not read itself, which the door still reads', () => {
+    const many = `{"events":[${'1,'.repeat(16_384)}1]}`;
+    const deep = `{"events":[${'['.repeat(5000)}${']'.repeat(5000)}]}`;
+    for (const [text, events] of [
+      ['{"eve\\u006ets":[1,2]}', 2],
+      ['{"events":[{"event\\u005ftype":"x"}]}', 1],
+      ['{"x\\n":1,"events":[1]}', 1],
+      [many, 16_385],
+      [deep, 1],
+    ] as const) {
+      expect([text.slice(0, 40), scanEnvelopeWasm(Buffer.from(text))]).toEqual([text.slice(0, 40), undefined]);
+      expect(doorScan(Buffer.from(text))?.length).toBe(events);
+    }
+  });
+
+  it('never answers otherwise than the JavaScript scan, on any body (damaged ones too)', () => {
+    const agrees = (body: Buffer) => {
+      const got = scanEnvelopeWasm(body);
+      if (got !== undefined) expect(got).toEqual(scanInJavaScript(body));
+    };
+    fc.assert(fc.property(anyBody, agrees), { numRuns: 2000 });
+    fc.assert(
+      fc.property(writtenEnvelope, ({ text }) => agrees(Buffer.from(text))),
+      { numRuns: 600 },
     );
   });
 });
