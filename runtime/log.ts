@@ -121,7 +121,8 @@ export const LOG_EVENT_SPECS: Readonly<Record<LogEventName, LogEventSpec>> = {
     when:
       'a push could not be handled (nacked for redelivery; `reason` says why: state_unavailable, ' +
       'dead_letters_unavailable, parking_unavailable, trace_unavailable, internal_error), another unexpected error, ' +
-      'or WARNING for a malformed push request',
+      'or WARNING for a malformed push request, or for a door that routes with the slower JavaScript scan because ' +
+      'its WebAssembly scan could not be had (`reason` scan_in_javascript)',
     severities: ['ERROR', 'WARNING'],
     fields: ['pubsubMessageId', 'object', 'error', 'reason', 'events', 'detail'],
   },

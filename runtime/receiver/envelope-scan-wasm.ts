@@ -28,18 +28,27 @@ interface Scanner {
   scan(length: number): number;
 }
 
-let scanner: Scanner | null | undefined; // null: WebAssembly could not be had here
+let scanner: Scanner | null | undefined; // null: WebAssembly could not be had here (`unavailable` says why)
+let unavailable: string | undefined;
 
 function instance(): Scanner | null {
   if (scanner === undefined) {
     try {
-      const module = new webAssembly!.Module(Buffer.from(ENVELOPE_SCAN_WASM, 'base64'));
-      scanner = new webAssembly!.Instance(module, {}).exports as Scanner;
-    } catch {
+      if (!webAssembly) throw new Error('this Node.js has no WebAssembly');
+      const module = new webAssembly.Module(Buffer.from(ENVELOPE_SCAN_WASM, 'base64'));
+      scanner = new webAssembly.Instance(module, {}).exports as Scanner;
+    } catch (err) {
       scanner = null;
+      unavailable = err instanceof Error ? err.message : String(err);
     }
   }
   return scanner;
+}
+
+/** Why the WebAssembly scan cannot be had here (every body then goes to the JavaScript scan); undefined when it can. */
+export function webAssemblyScanUnavailable(): string | undefined {
+  instance();
+  return unavailable;
 }
 
 /** The events of `body` as the WebAssembly scan reads them, or undefined where it leaves the answer to JavaScript. */

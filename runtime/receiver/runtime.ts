@@ -21,6 +21,7 @@ import { systemClock, type Clock } from '../core/types';
 import { createLogger, type Logger } from '../log';
 import { decodeBody } from './body';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './core';
+import { webAssemblyScanUnavailable } from './envelope-scan-wasm';
 import { createReceiver, owesContinue, type ReceiverHandler } from './handler';
 import { type DoorPublisher, PubSubIngestPublisher, TopicsPublisher } from '../adapters/ingest-publisher';
 import { tokenSourceFor, type ReceiverTokenSource } from './tokens';
@@ -78,6 +79,12 @@ export function createReceiverRuntime(
       config.topics,
       (topic) => new PubSubIngestPublisher({ projectId: config.project, topic, timeoutMs: budgets.publishTimeoutMs }),
     );
+  const noWebAssembly = webAssemblyScanUnavailable();
+  if (noWebAssembly !== undefined) {
+    logger.warning('internal_error', `receiver: routing with the JavaScript scan (${noWebAssembly})`, {
+      reason: 'scan_in_javascript',
+    });
+  }
   let shuttingDown = false;
   const handle = createReceiver({
     door,

@@ -147,6 +147,9 @@ describe.each(RUNTIMES)('on $label', ({ node }) => {
       body: eventsEnvelope(events),
     });
     expect(res.status).toBe(200);
+    // The door routed it with its WebAssembly scan: the archive carries it and the deployed Node major runs it.
+    expect(await f.waitFor(() => f.logs.some((l) => l.event === 'receiver_request'), 10_000)).toBe(true);
+    expect(f.logs.filter((l) => l.reason === 'scan_in_javascript')).toEqual([]);
     const refused = await fetch(`${receiver.url}/`, { method: 'POST', body: eventsEnvelope(events) });
     expect(refused.status).toBe(401);
     const server = f.stack.servers.eu;
