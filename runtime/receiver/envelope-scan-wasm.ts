@@ -58,7 +58,12 @@ export function scanEnvelopeWasm(body: Buffer): EnvelopeElement[] | undefined {
   const at = wasm.input(body.length);
   if (at === 0) return undefined;
   body.copy(new Uint8Array(wasm.memory.buffer, at, body.length));
-  const count = wasm.scan(body.length);
+  let count: number;
+  try {
+    count = wasm.scan(body.length);
+  } catch {
+    return undefined; // a trap would be a fault of this scan's own: the JavaScript scan reads the body, not a 503 forever
+  }
   if (count < 0) return undefined;
   const found = new Int32Array(wasm.memory.buffer, wasm.output(), count * 4);
   const events = new Array<EnvelopeElement>(count);
