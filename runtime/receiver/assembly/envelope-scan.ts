@@ -54,7 +54,8 @@ function ws(from: i32): i32 {
   let i = from;
   for (;;) {
     const c = at(i);
-    if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
+    // Above the space there is no whitespace: one test for the usual case, a token's first byte.
+    if (c > 0x20 || (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09)) break;
     i++;
   }
   return i;
