@@ -131,10 +131,11 @@ export const segmentServer: CommandSpec<{
 
 export const status: CommandSpec<TargetValues & { json?: boolean }> = {
   name: 'status',
-  summary: 'credential state, grace left, parked events, dead letters, last delivery, receiver',
+  summary: 'credential state, grace left, parked events, dead letters, last delivery, credential secret, receiver',
   description:
     'Per connector: the credential state (active, failing since when, expired), the time left in the grace period, ' +
-    'the parked events, the dead letters waiting (by reason), the last delivery, and the receiver (URL, enabled ' +
+    "the parked events, the dead letters waiting (by reason), the last delivery, the credential secret's enabled " +
+    'versions, and the receiver (URL, enabled ' +
     'tokens, answers over the last 15 minutes). Against the emulators when PUBSUB_EMULATOR_HOST and ' +
     "FIRESTORE_EMULATOR_HOST are set, else the environment's project (Application Default Credentials).",
   arguments: [PATH_ARGUMENT],

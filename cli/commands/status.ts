@@ -1,11 +1,12 @@
 /**
  * `currents status`: per connector, the credential state (active / failing since when / expired), the time left in
- * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason), the last
- * delivery, and the receiver: its URL, how many token versions are enabled, and its answers by HTTP status over the
- * last 15 minutes. Reads the connector's Firestore database and its dead-letter hold subscription (each dead letter is
- * leased for a few seconds and released at once: Pub/Sub has no peek), its workspace door's token secret's versions (Secret
- * Manager; metadata only, never a token) and its request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring
- * have no emulator: against a local run the receiver's tokens and answers are "not available locally".
+ * the grace period, the parked events (count, oldest), the dead letters waiting (count by reason), the last delivery,
+ * how many versions its credential secret has enabled, and the receiver: its URL, how many token versions are enabled,
+ * and its answers by HTTP status over the last 15 minutes. Reads the connector's Firestore database and its dead-letter
+ * hold subscription (each dead letter is leased for a few seconds and released at once: Pub/Sub has no peek), its
+ * credential secret's and its workspace door's token secret's versions (Secret Manager; metadata only, never a secret)
+ * and the door's request metric (Cloud Monitoring). Secret Manager and Cloud Monitoring have no emulator: against a
+ * local run the secrets' versions and the receiver's answers are "not available locally".
  */
 import { keyValues } from '../../common/table';
 import { FirestoreStateStore } from '../../runtime/adapters/firestore-state';
@@ -68,6 +69,11 @@ export interface StatusReport {
     readonly exported: boolean;
     readonly byType: Readonly<Record<string, { events: number; firstSeenAt?: string; lastSeenAt?: string }>>;
   };
+  /**
+   * Enabled versions of the connector's Segment credential secret (metadata only, never the credential). None: the
+   * connector parks every event until one is added.
+   */
+  readonly credentialSecret: Maybe<{ readonly secret: string; readonly enabled: number }>;
   readonly receiver: ReceiverReport;
   /** The sustainable ceiling implied by the connector's settings (shared/capacity.ts), at 200 ms per Segment request. */
   readonly capacity: { readonly eventsPerSec: number; readonly instances: number; readonly concurrency: number };
@@ -162,6 +168,34 @@ export async function receiverStatus(
   };
 }
 
+/** The connector's credential secret: its enabled versions; never rejects (a figure that cannot be had says why). */
+export async function credentialSecretStatus(
+  target: OpsTarget,
+  sources: ReceiverSources,
+): Promise<StatusReport['credentialSecret']> {
+  if (!sources.secrets) return NOT_LOCAL('Secret Manager');
+  const secret = target.names.secret;
+  const what = `credential secret ${secret}`;
+  return guarded(target, what, () =>
+    withTimeout(enabledVersions(sources.secrets!, `projects/${target.project}/secrets/${secret}`), TIMEOUT_MS, what),
+  ).then(
+    (versions) => ({ secret, enabled: versions.length }),
+    (err: Error) => ({ unavailable: err.message }),
+  );
+}
+
+/** The credential secret's line of the human status. */
+export function credentialSecretLine(c: StatusReport['credentialSecret']): [string, string] {
+  if ('unavailable' in c) return ['credential', c.unavailable];
+  return [
+    'credential',
+    c.enabled === 0
+      ? `${c.secret} has no enabled version: every event is parked until one is added ` +
+        '(`gcloud secrets versions add`, README "Deploying")'
+      : `${c.secret}: ${c.enabled === 1 ? '1 version' : `${c.enabled} versions`} enabled (the latest is used)`,
+  ];
+}
+
 /** The receiver's lines of the human status. */
 export function receiverLines(r: ReceiverReport): [string, string][] {
   const lines: [string, string][] = [
@@ -221,12 +255,13 @@ async function statusOf(
   try {
     const database = `Firestore database ${target.names.firestoreDatabase}`;
     // allSettled, not all: the store is closed below, so no read may still be running (or reject unheard) by then.
-    const [status, oldest, letters, receiver] = await settleAll([
+    const [status, oldest, letters, credentialSecret, receiver] = await settleAll([
       guarded(target, database, () => withTimeout(store.readStatus(), TIMEOUT_MS, database)),
       guarded(target, database, () => withTimeout(store.listParked({ limit: 1 }), TIMEOUT_MS, database)),
       guarded(target, `dead-letter subscription ${target.names.deadLetterSubscription}`, () =>
         peekAll(clients.subscriber, subscriptionPath(target, target.names.deadLetterSubscription)),
       ),
+      credentialSecretStatus(target, sources),
       receiverStatus(target, sources, now),
     ]);
     const s = status.state;
@@ -261,6 +296,7 @@ async function statusOf(
           ]),
         ),
       },
+      credentialSecret,
       receiver,
       capacity: {
         eventsPerSec: capacity(target.connector, functionShape(target.connector)).eventsPerSec,
@@ -323,6 +359,7 @@ function render(r: StatusReport, now: number): string {
     );
     lines.push(['unknown types', `${types.join('; ')}; ${fate}`]);
   }
+  lines.push(credentialSecretLine(r.credentialSecret));
   lines.push(...receiverLines(r.receiver));
   lines.push([
     'capacity',

@@ -5,7 +5,12 @@
  * timeSeries.list through an injected fetch). The status command itself, on the emulators, is in status-probe.test.ts.
  */
 import { run as receiverToken } from '../../../cli/commands/receiver-token';
-import { receiverLines, receiverStatus } from '../../../cli/commands/status';
+import {
+  credentialSecretLine,
+  credentialSecretStatus,
+  receiverLines,
+  receiverStatus,
+} from '../../../cli/commands/status';
 import { UsageError } from '../../../common/args';
 import { OpsError, resolveTargets } from '../../../cli/ops/context';
 import {
@@ -421,5 +426,38 @@ describe('the receiver in currents status', () => {
     expect(receiverLines(none).find(([k]) => k === 'tokens')![1]).toBe(
       'none enabled: Braze is refused; make one with `currents receiver-token new`',
     );
+  });
+});
+
+describe('status: the credential secret', () => {
+  const CREDENTIAL = `projects/replace-me-dev/secrets/${target.names.secret}`;
+
+  it('counts its enabled versions, and says when there is none that every event parks', async () => {
+    const two = await credentialSecretStatus(target, {
+      secrets: new FakeSecretManager(CREDENTIAL, ['ENABLED', 'DISABLED', 'ENABLED']),
+    });
+    expect(two).toEqual({ secret: target.names.secret, enabled: 2 });
+    expect(credentialSecretLine(two)).toEqual([
+      'credential',
+      `${target.names.secret}: 2 versions enabled (the latest is used)`,
+    ]);
+    const none = await credentialSecretStatus(target, { secrets: new FakeSecretManager(CREDENTIAL, ['DISABLED']) });
+    expect(credentialSecretLine(none)[1]).toBe(
+      `${target.names.secret} has no enabled version: every event is parked until one is added ` +
+        '(`gcloud secrets versions add`, README "Deploying")',
+    );
+  });
+
+  it('says why it could not be read, and "not available locally" without Secret Manager', async () => {
+    const sm = new FakeSecretManager(CREDENTIAL);
+    sm.failList = Object.assign(new Error('7 PERMISSION_DENIED: no'), { code: 7 });
+    expect(await credentialSecretStatus(target, { secrets: sm })).toEqual({
+      unavailable: expect.stringMatching(
+        new RegExp(`^connector 'email-eu' .*permission denied on credential secret ${target.names.secret}`),
+      ),
+    });
+    expect(await credentialSecretStatus(target, {})).toEqual({
+      unavailable: 'not available locally (Secret Manager has no emulator)',
+    });
   });
 });

@@ -71,6 +71,7 @@ describe('currents status', () => {
       tokenVersions: { unavailable: 'not available locally (Secret Manager has no emulator)' },
       answers: { unavailable: 'not available locally (Cloud Monitoring has no emulator)' },
     });
+    expect(before!.credentialSecret).toEqual({ unavailable: 'not available locally (Secret Manager has no emulator)' });
     // The ceiling its settings imply (the model's arithmetic is tested in test/unit/shared/capacity.test.ts).
     const c = f.environment.connectors.find((x) => x.name === ST)!;
     expect(before!.capacity).toEqual({
@@ -129,6 +130,7 @@ describe('currents status', () => {
 
   it('shows the receiver’s enabled token versions and answers by status from Secret Manager and Cloud Monitoring', async () => {
     const secret = `projects/${f.projectId}/secrets/currents-door-ws-${ST}-token`;
+    const credential = `projects/${f.projectId}/secrets/currents-${ST}-segment-credential`;
     const secrets: TokenSecretClient = {
       addSecretVersion: async () => {
         throw new Error('status must not add versions');
@@ -137,6 +139,8 @@ describe('currents status', () => {
         throw new Error('status must not disable versions');
       },
       listSecretVersions: async (req) => {
+        // The connector's credential secret, made by the deploy, has no version yet; the door's has two enabled.
+        if (req.parent === credential) return [[]];
         expect(req.parent).toBe(secret);
         return [[1, 2, 3].map((n) => ({ name: `${secret}/versions/${n}`, state: n === 1 ? 'DISABLED' : 'ENABLED' }))];
       },
@@ -169,6 +173,13 @@ describe('currents status', () => {
       tokenVersions: { enabled: 2 },
       answers: { minutes: 15, total: 58, byStatus: { '202': 57, '401': 1 } },
     });
+    expect(json!.credentialSecret).toEqual({ secret: `currents-${ST}-segment-credential`, enabled: 0 });
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^ {2}credential\\s+currents-${ST}-segment-credential has no enabled version: every event is parked`,
+        'm',
+      ),
+    );
     expect(urls[0]).toContain(encodeURIComponent(`logging.googleapis.com/user/currents-door-ws-${ST}-requests`));
     expect(lines[1]).toMatch(/^ {2}tokens\s+2 versions enabled/m);
     expect(lines[1]).toMatch(/^ {2}answers \(15m\)\s+58 request\(s\): 202 ×57, 401 ×1$/m);
