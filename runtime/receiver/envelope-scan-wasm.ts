@@ -3,10 +3,9 @@
  * envelope-scan-binary.ts): the JavaScript scan's walk with each string's bytes skipped sixteen at a time, about twice
  * as fast on Braze's requests (`npm run bench -- route`). It answers only where the JavaScript scan
  * (envelope-scan.ts) gives the same answer, and answers undefined everywhere else: not a valid envelope, or one of the
- * rare shapes it leaves to the JavaScript scan (an escaped `events` or `event_type` key, more than 16,384 events,
- * containers nested deeper than 4,096). `scanEnvelope` here asks it first and the JavaScript scan after, so the door's
- * answer never depends on which one ran. Where WebAssembly cannot be had (no SIMD, no memory to grow), every body goes
- * to the JavaScript scan.
+ * rare shapes it leaves to the JavaScript scan (more than 16,384 events, containers nested deeper than 4,096).
+ * `scanEnvelope` here asks it first and the JavaScript scan after, so the door's answer never depends on which one ran.
+ * Where WebAssembly cannot be had (no SIMD, no memory to grow), every body goes to the JavaScript scan.
  *
  * One instance per process, used synchronously: the body is copied into its memory, scanned, and the events read back
  * before any other request can run. Its memory grows to the largest body seen (at most the door's limit) and stays.

@@ -7,8 +7,8 @@
  * give the same answer, and leaves everything else to it. Its answer is either the events of a valid envelope (the
  * count, and four i32 per event at `output()`: start, end, and the quotes of its `event_type` string, -1 when it has
  * none) or -1: "ask the JavaScript scan", given for anything that is not a valid envelope and for the rare shapes this
- * scan does not read itself (a key it needs to read that holds an escape, more than MAX_EVENTS events, deeper than
- * MAX_DEPTH). So the door's answer never depends on which of the two scans ran.
+ * scan does not read itself (more than MAX_EVENTS events, deeper than MAX_DEPTH). So the door's answer never depends
+ * on which of the two scans ran.
  *
  * The caller copies the body to `input(length)` and calls `scan(length)`. Past the body's end `scan` writes PAD zero
  * bytes: a zero fails every test of the grammar (it is neither whitespace, nor a token's byte, nor allowed in a
@@ -147,6 +147,42 @@ let depth = 0;
 let inEvents = false;
 let key = OTHER_KEY;
 
+const EVENTS_WORD = memory.data<u8>([0x65, 0x76, 0x65, 0x6e, 0x74, 0x73]); // events
+const EVENT_TYPE_WORD = memory.data<u8>([0x65, 0x76, 0x65, 0x6e, 0x74, 0x5f, 0x74, 0x79, 0x70, 0x65]); // event_type
+
+/** The value of the hex digit `c` (already checked by `stringClose`). */
+function hex(c: u32): u32 {
+  return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
+}
+
+/**
+ * Whether the string whose quotes are at `open` and `close`, which holds escapes, reads as the ASCII `word` of `length`
+ * bytes once unescaped as JSON.parse does (`\u0065` is `e`; a byte of 0x80 or more, or an escape above 0x7f, is never
+ * ASCII, so never the word).
+ */
+function unescapedIs(open: i32, close: i32, word: usize, length: i32): bool {
+  let i = open + 1;
+  let k = 0;
+  while (i < close) {
+    let c = at(i);
+    if (c != BACKSLASH) i++;
+    else {
+      const e = at(i + 1);
+      if (e == 0x75) {
+        c = (hex(at(i + 2)) << 12) | (hex(at(i + 3)) << 8) | (hex(at(i + 4)) << 4) | hex(at(i + 5));
+        i += 6;
+      } else {
+        // \" \\ \/ stand for themselves; the letters for their control characters.
+        c = e == 0x62 ? 0x08 : e == 0x66 ? 0x0c : e == 0x6e ? 0x0a : e == 0x72 ? 0x0d : e == 0x74 ? 0x09 : e;
+        i += 2;
+      }
+    }
+    if (k == length || c != <u32>load<u8>(word + <usize>k)) return false;
+    k++;
+  }
+  return k == length;
+}
+
 /** Reads the key at `from` and its colon: the index of its value, or ASK; `key` says what it names. */
 function member(from: i32): i32 {
   if (at(from) != QUOTE) return ASK;
@@ -155,15 +191,22 @@ function member(from: i32): i32 {
   const length = close - from - 1;
   const word = IN + <usize>from + 1;
   key = OTHER_KEY;
-  if (depth == 1 || (depth == 3 && inEvents)) {
-    // A key this scan must read, escaped: the JavaScript scan unescapes it.
-    if (escaped) return ASK;
-    // "events" and "event_type", as little-endian words.
-    if (depth == 1) {
-      if (length == 6 && load<u32>(word) == 0x6e657665 && load<u16>(word, 4) == 0x7374) key = EVENTS;
-    } else if (length == 10 && load<u64>(word) == 0x79745f746e657665 && load<u16>(word, 8) == 0x6570) {
+  if (depth == 1) {
+    // "events", as little-endian words; escaped, unescaped first.
+    if (
+      escaped
+        ? unescapedIs(from, close, EVENTS_WORD, 6)
+        : length == 6 && load<u32>(word) == 0x6e657665 && load<u16>(word, 4) == 0x7374
+    )
+      key = EVENTS;
+  } else if (depth == 3 && inEvents) {
+    // "event_type", the same way.
+    if (
+      escaped
+        ? unescapedIs(from, close, EVENT_TYPE_WORD, 10)
+        : length == 10 && load<u64>(word) == 0x79745f746e657665 && load<u16>(word, 8) == 0x6570
+    )
       key = EVENT_TYPE;
-    }
   }
   const colon = ws(close + 1);
   return at(colon) == COLON ? ws(colon + 1) : ASK;
