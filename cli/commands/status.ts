@@ -129,17 +129,13 @@ export async function receiverStatus(
     connector.workspace,
     environment.connectors.filter((c) => c.workspace === connector.workspace),
   );
-  const secret = `door token secret ${door.names.tokenSecret}`;
-  const secretPath = doorTokenSecretPath(target.project, door.workspace);
   const [tokenVersions, answers] = await Promise.all([
-    sources.secrets
-      ? guarded(target, secret, () =>
-          withTimeout(enabledVersions(sources.secrets!, secretPath), TIMEOUT_MS, secret),
-        ).then(
-          (versions) => ({ enabled: versions.length }),
-          (err: Error) => ({ unavailable: err.message }),
-        )
-      : NOT_LOCAL('Secret Manager'),
+    enabledCount(
+      target,
+      sources,
+      `door token secret ${door.names.tokenSecret}`,
+      doorTokenSecretPath(target.project, door.workspace),
+    ),
     sources.monitoring
       ? withTimeout(
           answersByStatus(sources.monitoring, target.project, door.workspace, now, ANSWERS_WINDOW_MINUTES),
@@ -168,20 +164,34 @@ export async function receiverStatus(
   };
 }
 
+/** How many versions of the secret at `path` are enabled (metadata only); never rejects: why not, when it cannot tell. */
+function enabledCount(
+  target: OpsTarget,
+  sources: ReceiverSources,
+  what: string,
+  path: string,
+): Promise<Maybe<{ readonly enabled: number }>> {
+  const secrets = sources.secrets;
+  if (!secrets) return Promise.resolve(NOT_LOCAL('Secret Manager'));
+  return guarded(target, what, () => withTimeout(enabledVersions(secrets, path), TIMEOUT_MS, what)).then(
+    (versions) => ({ enabled: versions.length }),
+    (err: Error) => ({ unavailable: err.message }),
+  );
+}
+
 /** The connector's credential secret: its enabled versions; never rejects (a figure that cannot be had says why). */
 export async function credentialSecretStatus(
   target: OpsTarget,
   sources: ReceiverSources,
 ): Promise<StatusReport['credentialSecret']> {
-  if (!sources.secrets) return NOT_LOCAL('Secret Manager');
   const secret = target.names.secret;
-  const what = `credential secret ${secret}`;
-  return guarded(target, what, () =>
-    withTimeout(enabledVersions(sources.secrets!, `projects/${target.project}/secrets/${secret}`), TIMEOUT_MS, what),
-  ).then(
-    (versions) => ({ secret, enabled: versions.length }),
-    (err: Error) => ({ unavailable: err.message }),
+  const count = await enabledCount(
+    target,
+    sources,
+    `credential secret ${secret}`,
+    `projects/${target.project}/secrets/${secret}`,
   );
+  return 'unavailable' in count ? count : { secret, enabled: count.enabled };
 }
 
 /** The credential secret's line of the human status. */
