@@ -1,8 +1,8 @@
 /**
  * `npm run build:wasm`: compiles the door's WebAssembly envelope scan (runtime/receiver/assembly/envelope-scan.ts,
  * AssemblyScript) and writes it, base64, into runtime/receiver/envelope-scan-binary.ts, a module like any other: the
- * tests, the local run and the function archive (esbuild) take it with the code that imports it, and nothing is built at
- * install or deploy time. A test compiles the source again and fails when the committed module is stale.
+ * tests, the local run and the function archive (esbuild) take it with the code that imports it, and nothing is built
+ * at install or deploy time. A test compiles the source again and fails when the committed module is stale.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

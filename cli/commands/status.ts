@@ -164,7 +164,7 @@ export async function receiverStatus(
   };
 }
 
-/** How many versions of the secret at `path` are enabled (metadata only); never rejects: why not, when it cannot tell. */
+/** How many versions of the secret at `path` are enabled (metadata only); never rejects: says why it cannot tell. */
 function enabledCount(
   target: OpsTarget,
   sources: ReceiverSources,

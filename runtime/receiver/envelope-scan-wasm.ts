@@ -13,7 +13,7 @@
 import { ENVELOPE_SCAN_WASM } from './envelope-scan-binary';
 import { type EnvelopeElement, scanEnvelope as scanInJavaScript, text } from './envelope-scan';
 
-/** The parts of the WebAssembly API used here (the project's TypeScript libraries have no DOM types, where it lives). */
+/** The parts of the WebAssembly API used here (its types are in the DOM library, which the project does not load). */
 interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: unknown };
@@ -61,7 +61,7 @@ export function scanEnvelopeWasm(body: Buffer): EnvelopeElement[] | undefined {
   try {
     count = wasm.scan(body.length);
   } catch {
-    return undefined; // a trap would be a fault of this scan's own: the JavaScript scan reads the body, not a 503 forever
+    return undefined; // a trap is this scan's own fault: the JavaScript scan reads the body (never a 503 forever)
   }
   if (count < 0) return undefined;
   const found = new Int32Array(wasm.memory.buffer, wasm.output(), count * 4);

@@ -2,11 +2,12 @@
  * The door's routing, with no I/O: which of the workspace's connectors gets each event of a request, by its
  * `event_type` (shared/door.ts derives the routes from the connector definitions). The body is read as bytes, in one
  * pass (`scanEnvelope`: where each event's bytes are and its type, the whole body checked as JSON.parse would; in
- * WebAssembly where it can be, envelope-scan-wasm.ts), and no event is built: a request whose events all go to one connector is published as it came; otherwise each connector's
- * part is an envelope of its events' bytes exactly as Braze sent them. A type no connector of the workspace selects is
- * counted (by type) and not published. A body the scan does not read as Braze's envelope is read with `JSON.parse`
- * (`routeParsed`): what cannot be routed (not JSON, not the envelope) goes whole to the workspace's fallback connector,
- * whose function dead-letters it with a reason: nothing Braze sent is lost to a bad shape.
+ * WebAssembly where it can be, envelope-scan-wasm.ts), and no event is built: a request whose events all go to one
+ * connector is published as it came; otherwise each connector's part is an envelope of its events' bytes exactly as
+ * Braze sent them. A type no connector of the workspace selects is counted (by type) and not published. A body the scan
+ * does not read as Braze's envelope is read with `JSON.parse` (`routeParsed`): what cannot be routed (not JSON, not
+ * the envelope) goes whole to the workspace's fallback connector, whose function dead-letters it with a reason: nothing
+ * Braze sent is lost to a bad shape.
  */
 import type { Route, WorkspaceDoor } from '../../shared/door';
 import { routeOf } from '../../shared/door';

@@ -1,6 +1,6 @@
 /**
  * The door's envelope scan in WebAssembly (AssemblyScript; built by `npm run build:wasm` into
- * runtime/receiver/envelope-scan.wasm.ts, loaded by runtime/receiver/envelope-scan-wasm.ts).
+ * runtime/receiver/envelope-scan-binary.ts, loaded by runtime/receiver/envelope-scan-wasm.ts).
  *
  * It is the JavaScript scan of runtime/receiver/envelope-scan.ts (read that module's comment first), the same walk over
  * the same grammar, with each string's bytes skipped sixteen at a time (SIMD): it answers only where that scan would
