@@ -30,7 +30,7 @@ export function defaultDefinitions(): string {
 
 /** How a definitions module may export its environments (said when it exports none). */
 export const HOW_TO_EXPORT =
-  "export them as 'environments' (an array, as connectors/index.ts does), as the default export, or as one named export per environment (as connectors/dev.ts exports dev)";
+  "export them as 'environments' (an array), as the default export, or as one named export per environment (export const dev = {...})";
 
 /** The definitions file a path names (a directory names its index.ts, index.js or index.json); default: the repository's. */
 export function definitionsFile(path?: string): string {

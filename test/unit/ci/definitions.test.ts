@@ -1,5 +1,5 @@
 /**
- * The team's definitions (connectors/index.ts) are user data: this is the one test that reads them, and it checks
+ * The team's definitions (connectors/, from its index) are user data: this is the one test that reads them, and it checks
  * whatever they hold: they validate, every environment synthesizes, an environment CI deploys keeps its state in its
  * bucket, every resource type has its deployer role, and CI's environment list, the plan summary and the bootstrap's
  * dry run cover every environment. The same checks run on a team's first real change (every placeholder replaced and a
@@ -72,7 +72,7 @@ async function checkDefinitions(file: string): Promise<string[]> {
   return names;
 }
 
-describe("the team's definitions (connectors/index.ts), whatever they hold", () => {
+describe("the team's definitions (connectors/, from its index), whatever they hold", () => {
   it('validate, synthesize, and are covered by CI, the plan summary and the bootstrap', async () => {
     await checkDefinitions(REPOSITORY_DEFINITIONS);
   });

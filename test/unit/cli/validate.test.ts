@@ -79,7 +79,7 @@ describe('currents validate', () => {
     expect(r.stderr).not.toContain('do-not-echo-me');
   });
 
-  it('validates a file that exports one environment under its own name, as connectors/dev.ts does', () => {
+  it('validates a file that exports one environment under its own name', () => {
     const r = run('validate', join(__dirname, '..', '..', 'fixtures', 'definitions', 'dev.ts'));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -100,7 +100,7 @@ describe('currents validate', () => {
       expect(r.status).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(
-        `Nothing to validate: ${path} defines no environment; export them as 'environments' (an array, as connectors/index.ts does), as the default export, or as one named export per environment (as connectors/dev.ts exports dev).\n`,
+        `Nothing to validate: ${path} defines no environment; export them as 'environments' (an array), as the default export, or as one named export per environment (export const dev = {...}).\n`,
       );
     }
   });
