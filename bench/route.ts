@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- route [--requests N] [--rounds N]`: the door's routing on one core, in process.
  *
- * Input: the receiver bench's requests (envelopes of 100 sample events of every type, about 90 KB; bench/_receiver-feed.ts)
- * for its two-connector workspace. Measured per request: the door's byte scan alone (`scanEnvelope`: where each event
- * is, its type, the whole body checked as JSON.parse would; in WebAssembly, envelope-scan-wasm.ts), the same scan in
- * JavaScript alone (envelope-scan.ts), the whole routing (`routeBody`: the scan, then one envelope per connector), and
- * the floor `JSON.parse` of the same bytes (which reads them without routing them); rounds interleaved, best of each.
+ * Input: the receiver bench's requests (envelopes of 100 sample events of every type, about 90 KB;
+ * bench/_receiver-feed.ts) for its two-connector workspace. Measured per request: the door's byte scan alone
+ * (`scanEnvelope`: where each event is, its type, the whole body checked as JSON.parse would; in WebAssembly,
+ * envelope-scan-wasm.ts), the same scan in JavaScript alone (envelope-scan.ts), the whole routing (`routeBody`: the
+ * scan, then one envelope per connector), and the floor `JSON.parse` of the same bytes (which reads them without
+ * routing them); rounds interleaved, best of each.
  * Last line: {"bench":"route","routeMsPerRequest":…,"scanMsPerRequest":…,"parseMsPerRequest":…,"parseRatio":…,
  * "jsScanMsPerRequest":…} (`parseRatio`: routing's time over JSON.parse's; below 1 is faster).
  */

@@ -135,9 +135,9 @@ export const status: CommandSpec<TargetValues & { json?: boolean }> = {
   description:
     'Per connector: the credential state (active, failing since when, expired), the time left in the grace period, ' +
     "the parked events, the dead letters waiting (by reason), the last delivery, the credential secret's enabled " +
-    'versions, and the receiver (URL, enabled ' +
-    'tokens, answers over the last 15 minutes). Against the emulators when PUBSUB_EMULATOR_HOST and ' +
-    "FIRESTORE_EMULATOR_HOST are set, else the environment's project (Application Default Credentials).",
+    'versions, and the receiver (URL, enabled tokens, answers over the last 15 minutes). Against the emulators when ' +
+    "PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST are set, else the environment's project (Application Default " +
+    'Credentials).',
   arguments: [PATH_ARGUMENT],
   options: [...TARGET_OPTIONS, JSON_OPTION],
   examples: ['npx currents status --env prod', 'npx currents status --env prod --connector email-eu --json'],
@@ -278,7 +278,8 @@ export const verify: CommandSpec<TargetValues> = {
   summary: 'preflight: secrets, Segment credential, receiver token',
   description:
     "Check, before traffic flows, that each connector's secrets exist, that its Segment credential works (Public " +
-    'API source check or OAuth token) and that the door of its workspace has a receiver token. Exit 1 when a check failed.',
+    'API source check or OAuth token) and that the door of its workspace has a receiver token. Exit 1 when a check ' +
+    'failed.',
   arguments: [PATH_ARGUMENT],
   options: [...TARGET_OPTIONS],
   examples: ['npx currents verify --env prod', 'npx currents verify --env prod --connector email-eu'],

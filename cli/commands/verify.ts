@@ -1,8 +1,8 @@
 /**
  * `currents verify --env ENV [--connector NAME] [PATH]`: the preflight before `cdktf deploy` (cli/ops/verify.ts): per
  * connector, its credential secret, its Segment credential (the write key's source through the Public API, or an OAuth
- * token), and its workspace door's receiver token. Prints a table; exit 1 when any check fails (a secret with no version yet is
- * `pending`, not a failure: the connector deploys and parks). Never prints a secret.
+ * token), and its workspace door's receiver token. Prints a table; exit 1 when any check fails (a secret with no version
+ * yet is `pending`, not a failure: the connector deploys and parks). Never prints a secret.
  *
  * Against the environment's real project with Application Default Credentials. Local runs point it at the local Segment
  * server with CURRENTS_SEGMENT_PUBLIC_API_URL, CURRENTS_SEGMENT_BASE_URL and CURRENTS_SEGMENT_TOKEN_URL.
